@@ -1,0 +1,1 @@
+//! Command line: raw arguments (no I/O) and the validated plan.

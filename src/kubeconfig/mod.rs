@@ -1,0 +1,1 @@
+//! kubeconfig: reading, merging and resolving client configuration the way client-go does.

@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("fakecluster: not yet implemented");
+    std::process::exit(1);
+}

@@ -1,0 +1,11 @@
+//! Integration tests: run the real binary.
+
+mod util;
+
+#[test]
+fn version_prints_name_and_version() {
+    let out = util::kdebug().arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.starts_with("kdebug "), "{s}");
+}
