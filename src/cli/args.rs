@@ -1,0 +1,386 @@
+//! Stage one of argument parsing: argv -> [`RawArgs`], plain data, no I/O.
+
+use std::ffi::OsString;
+
+use super::flags::{self, Kind};
+use super::CliError;
+
+/// Which verb was asked for. The verbs are reserved only as the first argument, so a pod
+/// named `list` is still reachable as `pod/list`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Verb {
+    #[default]
+    Debug,
+    Attach,
+    List,
+    Gc,
+    Version,
+}
+
+/// Every flag as given, before any validation. Options are `None` when not given, so later
+/// stages can tell "given as false" from "not given" (kubectl cares, e.g. `--attach`).
+#[derive(Debug, Default)]
+pub struct RawArgs {
+    pub verb: Verb,
+    pub help: bool,
+    pub version: bool,
+    pub targets: Vec<String>,
+    /// Everything after `--`.
+    pub command: Vec<String>,
+    pub dash_given: bool,
+
+    pub arguments_only: bool,
+    pub attach: Option<bool>,
+    pub container: Option<String>,
+    pub copy_to: Option<String>,
+    pub custom: Option<String>,
+    pub env: Vec<String>,
+    pub filenames: Vec<String>,
+    pub image: Option<String>,
+    pub image_pull_policy: Option<String>,
+    pub keep_annotations: bool,
+    pub keep_init_containers: Option<bool>,
+    pub keep_labels: bool,
+    pub keep_liveness: bool,
+    pub keep_readiness: bool,
+    pub keep_startup: bool,
+    pub profile: Option<String>,
+    pub quiet: bool,
+    pub replace: bool,
+    pub same_node: bool,
+    pub set_image: Vec<String>,
+    pub share_processes: Option<bool>,
+    pub stdin: bool,
+    pub target: Option<String>,
+    pub tty: bool,
+
+    pub rm: bool,
+    pub timeout: Option<String>,
+    pub dry_run: bool,
+    pub output: Option<String>,
+    pub selector: Option<String>,
+    pub all_namespaces: bool,
+    pub all_pods: bool,
+    pub max_parallel: Option<String>,
+    pub output_dir: Option<String>,
+    pub mirror: Option<String>,
+    pub older_than: Option<String>,
+
+    pub global: GlobalArgs,
+}
+
+/// kubectl's global flags, as given.
+#[derive(Debug, Default, Clone)]
+pub struct GlobalArgs {
+    pub kubeconfig: Option<String>,
+    pub context: Option<String>,
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+    pub namespace: Option<String>,
+    pub server: Option<String>,
+    pub token: Option<String>,
+    pub as_user: Option<String>,
+    pub as_groups: Vec<String>,
+    pub as_uid: Option<String>,
+    pub certificate_authority: Option<String>,
+    pub client_certificate: Option<String>,
+    pub client_key: Option<String>,
+    pub insecure_skip_tls_verify: Option<bool>,
+    pub tls_server_name: Option<String>,
+    pub request_timeout: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub verbosity: Option<String>,
+}
+
+/// Parses argv (without the program name).
+pub fn parse(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
+    let mut raw = RawArgs::default();
+    let mut argv = argv.into_iter().peekable();
+    if let Some(first) = argv.peek().and_then(|a| a.to_str()) {
+        let verb = match first {
+            "attach" => Some(Verb::Attach),
+            "list" | "ls" => Some(Verb::List),
+            "gc" => Some(Verb::Gc),
+            "version" => Some(Verb::Version),
+            _ => None,
+        };
+        if let Some(verb) = verb {
+            raw.verb = verb;
+            argv.next();
+        }
+    }
+    // cobra splits at the first bare `--`: what follows is the command, never flags.
+    let mut before = Vec::new();
+    for arg in argv.by_ref() {
+        if arg == "--" {
+            raw.dash_given = true;
+            break;
+        }
+        before.push(arg);
+    }
+    for arg in argv {
+        raw.command.push(into_string(arg)?);
+    }
+
+    let mut parser = lexopt::Parser::from_args(before);
+    while let Some(arg) = parser.next().map_err(lexopt_error)? {
+        let is_short = matches!(arg, lexopt::Arg::Short(_));
+        let flag = match arg {
+            lexopt::Arg::Value(v) => {
+                raw.targets.push(into_string(v)?);
+                continue;
+            }
+            lexopt::Arg::Long(name) => flags::by_long(name).ok_or_else(|| unknown_long(name))?,
+            lexopt::Arg::Short(c) => {
+                flags::by_short(c).ok_or_else(|| CliError::UnknownFlag(format!("-{c}"), None))?
+            }
+        };
+        match flag.kind {
+            Kind::Bool => {
+                // Only `--flag=false` carries a value; in `-it` the `t` is another flag.
+                let value = if is_short {
+                    true
+                } else {
+                    match parser.optional_value() {
+                        None => true,
+                        Some(v) => parse_bool(flag.long, &into_string(v)?)?,
+                    }
+                };
+                set_bool(&mut raw, flag.long, value);
+            }
+            Kind::Value => {
+                let value = parser
+                    .value()
+                    .map_err(|_| CliError::MissingValue(flag.long.to_string()))?;
+                set_value(&mut raw, flag.long, into_string(value)?)?;
+            }
+        }
+    }
+    Ok(raw)
+}
+
+fn set_bool(raw: &mut RawArgs, long: &str, v: bool) {
+    match long {
+        "arguments-only" => raw.arguments_only = v,
+        "attach" => raw.attach = Some(v),
+        "keep-annotations" => raw.keep_annotations = v,
+        "keep-init-containers" => raw.keep_init_containers = Some(v),
+        "keep-labels" => raw.keep_labels = v,
+        "keep-liveness" => raw.keep_liveness = v,
+        "keep-readiness" => raw.keep_readiness = v,
+        "keep-startup" => raw.keep_startup = v,
+        "quiet" => raw.quiet = v,
+        "replace" => raw.replace = v,
+        "same-node" => raw.same_node = v,
+        "share-processes" => raw.share_processes = Some(v),
+        "stdin" => raw.stdin = v,
+        "tty" => raw.tty = v,
+        "rm" => raw.rm = v,
+        "dry-run" => raw.dry_run = v,
+        "all-namespaces" => raw.all_namespaces = v,
+        "all-pods" => raw.all_pods = v,
+        "insecure-skip-tls-verify" => raw.global.insecure_skip_tls_verify = Some(v),
+        "help" => raw.help = v,
+        "version" => raw.version = v,
+        other => unreachable!("bool flag --{other} missing from set_bool"),
+    }
+}
+
+fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
+    let g = &mut raw.global;
+    match long {
+        "container" => raw.container = Some(v),
+        "copy-to" => raw.copy_to = Some(v),
+        "custom" => raw.custom = Some(v),
+        // pflag's stringToString and stringSlice read comma-separated values.
+        "env" => raw.env.extend(split_csv("env", &v)?),
+        "filename" => raw.filenames.extend(split_csv("filename", &v)?),
+        "set-image" => raw.set_image.extend(split_csv("set-image", &v)?),
+        "image" => raw.image = Some(v),
+        "image-pull-policy" => raw.image_pull_policy = Some(v),
+        "profile" => raw.profile = Some(v),
+        "target" => raw.target = Some(v),
+        "timeout" => raw.timeout = Some(v),
+        "output" => raw.output = Some(v),
+        "selector" => raw.selector = Some(v),
+        "max-parallel" => raw.max_parallel = Some(v),
+        "output-dir" => raw.output_dir = Some(v),
+        "mirror" => raw.mirror = Some(v),
+        "older-than" => raw.older_than = Some(v),
+        "kubeconfig" => g.kubeconfig = Some(v),
+        "context" => g.context = Some(v),
+        "cluster" => g.cluster = Some(v),
+        "user" => g.user = Some(v),
+        "namespace" => g.namespace = Some(v),
+        "server" => g.server = Some(v),
+        "token" => g.token = Some(v),
+        "as" => g.as_user = Some(v),
+        "as-group" => g.as_groups.push(v),
+        "as-uid" => g.as_uid = Some(v),
+        "certificate-authority" => g.certificate_authority = Some(v),
+        "client-certificate" => g.client_certificate = Some(v),
+        "client-key" => g.client_key = Some(v),
+        "tls-server-name" => g.tls_server_name = Some(v),
+        "request-timeout" => g.request_timeout = Some(v),
+        "username" => g.username = Some(v),
+        "password" => g.password = Some(v),
+        "v" => g.verbosity = Some(v),
+        other => unreachable!("value flag --{other} missing from set_value"),
+    }
+    Ok(())
+}
+
+/// Splits a comma-separated flag value the way Go's CSV reader does for pflag: fields may be
+/// double-quoted to contain commas.
+fn split_csv(flag: &str, value: &str) -> Result<Vec<String>, CliError> {
+    if value.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = value.chars().peekable();
+    let mut quoted = false;
+    let mut at_field_start = true;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if at_field_start => quoted = true,
+            '"' if quoted => {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    cur.push('"');
+                } else {
+                    quoted = false;
+                }
+            }
+            ',' if !quoted => {
+                out.push(std::mem::take(&mut cur));
+                at_field_start = true;
+                continue;
+            }
+            c => cur.push(c),
+        }
+        at_field_start = false;
+    }
+    if quoted {
+        return Err(CliError::InvalidValue(
+            flag.to_string(),
+            value.to_string(),
+            "unterminated quote".into(),
+        ));
+    }
+    out.push(cur);
+    Ok(out)
+}
+
+fn parse_bool(flag: &str, v: &str) -> Result<bool, CliError> {
+    // strconv.ParseBool's spellings.
+    match v {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(CliError::InvalidValue(
+            flag.to_string(),
+            v.to_string(),
+            format!("strconv.ParseBool: parsing {v:?}: invalid syntax"),
+        )),
+    }
+}
+
+fn unknown_long(name: &str) -> CliError {
+    CliError::UnknownFlag(format!("--{name}"), flags::suggest(name))
+}
+
+fn into_string(v: OsString) -> Result<String, CliError> {
+    v.into_string()
+        .map_err(|v| CliError::NotUnicode(v.to_string_lossy().into_owned()))
+}
+
+fn lexopt_error(e: lexopt::Error) -> CliError {
+    match e {
+        lexopt::Error::UnexpectedValue { option, value } => CliError::InvalidValue(
+            option.trim_start_matches('-').to_string(),
+            value.to_string_lossy().into_owned(),
+            "flag takes no value".into(),
+        ),
+        lexopt::Error::NonUnicodeValue(v) => CliError::NotUnicode(v.to_string_lossy().into_owned()),
+        other => CliError::Other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<RawArgs, CliError> {
+        parse(args.iter().map(OsString::from).collect())
+    }
+
+    #[test]
+    fn splits_at_dash_and_combines_shorts() {
+        let r = p(&[
+            "web",
+            "-it",
+            "--image=busybox",
+            "-c",
+            "dbg",
+            "--",
+            "sh",
+            "-c",
+            "ls -l",
+        ])
+        .unwrap();
+        assert_eq!(r.targets, ["web"]);
+        assert!(r.stdin && r.tty);
+        assert_eq!(r.image.as_deref(), Some("busybox"));
+        assert_eq!(r.container.as_deref(), Some("dbg"));
+        assert_eq!(r.command, ["sh", "-c", "ls -l"]);
+    }
+
+    #[test]
+    fn bools_take_optional_values() {
+        let r = p(&[
+            "web",
+            "--attach=false",
+            "--share-processes=false",
+            "--keep-labels",
+        ])
+        .unwrap();
+        assert_eq!(r.attach, Some(false));
+        assert_eq!(r.share_processes, Some(false));
+        assert!(r.keep_labels);
+        assert!(matches!(
+            p(&["--attach=maybe"]),
+            Err(CliError::InvalidValue(..))
+        ));
+    }
+
+    #[test]
+    fn env_is_csv_and_repeatable() {
+        let r = p(&["--env", "A=1,B=2", "--env=\"C=x,y\""]).unwrap();
+        assert_eq!(r.env, ["A=1", "B=2", "C=x,y"]);
+    }
+
+    #[test]
+    fn verbs_only_in_first_position() {
+        assert_eq!(p(&["list", "-A"]).unwrap().verb, Verb::List);
+        let r = p(&["web", "list"]).unwrap();
+        assert_eq!(r.verb, Verb::Debug);
+        assert_eq!(r.targets, ["web", "list"]);
+    }
+
+    #[test]
+    fn unknown_flag_suggests() {
+        match p(&["--imgae", "x"]) {
+            Err(CliError::UnknownFlag(f, s)) => {
+                assert_eq!(f, "--imgae");
+                assert_eq!(s, Some("image"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_value_names_the_flag() {
+        assert!(matches!(p(&["--image"]), Err(CliError::MissingValue(f)) if f == "image"));
+    }
+}

@@ -1,0 +1,1 @@
+//! Stage two: RawArgs -> a validated plan, with kubectl's checks in kubectl's order.

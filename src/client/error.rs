@@ -1,0 +1,214 @@
+//! API errors, printed the way kubectl prints them.
+
+use std::fmt;
+
+use serde_json::Value;
+
+/// A `metav1.Status` as the server sends it with an error response.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Status {
+    pub code: u16,
+    pub reason: String,
+    pub message: String,
+    pub details_name: String,
+    pub details_kind: String,
+    /// (field, message) of each cause.
+    pub causes: Vec<(String, String)>,
+}
+
+impl Status {
+    /// Decodes a Status body. Anything that is not a Status still yields one, carrying the
+    /// HTTP code and the body text, so no server answer is ever lost.
+    pub fn decode(code: u16, body: &[u8]) -> Status {
+        let text = String::from_utf8_lossy(body);
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            return Status {
+                code,
+                reason: reason_for(code).into(),
+                message: if text.trim().is_empty() {
+                    format!("the server responded with status {code}")
+                } else {
+                    format!(
+                        "the server responded with status {code}: {}",
+                        truncate(text.trim(), 200)
+                    )
+                },
+                ..Status::default()
+            };
+        };
+        let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let details = v.get("details").cloned().unwrap_or(Value::Null);
+        let causes = details
+            .get("causes")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|c| (s(c, "field"), s(c, "message"))).collect())
+            .unwrap_or_default();
+        let mut st = Status {
+            code: v
+                .get("code")
+                .and_then(Value::as_u64)
+                .map_or(code, |c| c as u16),
+            reason: s(&v, "reason"),
+            message: s(&v, "message"),
+            details_name: s(&details, "name"),
+            details_kind: s(&details, "kind"),
+            causes,
+        };
+        if st.reason.is_empty() && v.get("kind").and_then(Value::as_str) != Some("Status") {
+            st.reason = reason_for(code).into();
+            st.message = format!(
+                "the server responded with status {code}: {}",
+                truncate(text.trim(), 200)
+            );
+        }
+        st
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.len() <= n {
+        return s.to_string();
+    }
+    let mut end = n;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+/// The reason the API server would give for a bare HTTP code.
+fn reason_for(code: u16) -> &'static str {
+    match code {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        405 => "MethodNotAllowed",
+        409 => "Conflict",
+        410 => "Expired",
+        422 => "Invalid",
+        429 => "TooManyRequests",
+        500 => "InternalError",
+        503 => "ServiceUnavailable",
+        504 => "Timeout",
+        _ => "",
+    }
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// The server answered with an error status.
+    Status(Box<Status>),
+    /// The connection was refused.
+    Refused { host: String },
+    /// Any other failure to reach the server or read its answer.
+    Transport(String),
+    /// The answer could not be understood.
+    Decode { what: String, cause: String },
+    /// The request timed out (`--request-timeout`).
+    Timeout(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<&Status> {
+        match self {
+            ApiError::Status(s) => Some(s.as_ref()),
+            _ => None,
+        }
+    }
+
+    pub fn code(&self) -> Option<u16> {
+        self.status().map(|s| s.code)
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.code() == Some(404)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Status(s) if s.code == 401 || s.reason == "Unauthorized" => {
+                let msg = if s.message.is_empty() { "Unauthorized" } else { &s.message };
+                write!(f, "error: You must be logged in to the server ({msg})")
+            }
+            // kubectl spells out validation failures field by field.
+            ApiError::Status(s) if s.reason == "Invalid" && !s.details_kind.is_empty() => {
+                let head = format!("The {} {:?} is invalid", s.details_kind, s.details_name);
+                match s.causes.as_slice() {
+                    [] => write!(f, "{head}"),
+                    [(field, msg)] => write!(f, "{head}: {}", cause(field, msg)),
+                    many => {
+                        write!(f, "{head}: ")?;
+                        for (field, msg) in many {
+                            write!(f, "\n* {}", cause(field, msg))?;
+                        }
+                        Ok(())
+                    }
+                }
+            }
+            ApiError::Status(s) if s.reason.is_empty() => write!(f, "Error from server: {}", s.message),
+            ApiError::Status(s) => write!(f, "Error from server ({}): {}", s.reason, s.message),
+            ApiError::Refused { host } => write!(
+                f,
+                "The connection to the server {host} was refused - did you specify the right host or port?"
+            ),
+            ApiError::Transport(msg) => write!(f, "Unable to connect to the server: {msg}"),
+            ApiError::Decode { what, cause } => write!(f, "error: failed to decode {what}: {cause}"),
+            ApiError::Timeout(msg) => write!(f, "Unable to connect to the server: {msg}"),
+        }
+    }
+}
+
+fn cause(field: &str, msg: &str) -> String {
+    if field.is_empty() {
+        msg.to_string()
+    } else {
+        format!("{field}: {msg}")
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(body: &str, code: u16) -> String {
+        ApiError::Status(Box::new(Status::decode(code, body.as_bytes()))).to_string()
+    }
+
+    #[test]
+    fn not_found_like_kubectl() {
+        let body = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods \"x\" not found","reason":"NotFound","details":{"name":"x","kind":"pods"},"code":404}"#;
+        assert_eq!(
+            err(body, 404),
+            r#"Error from server (NotFound): pods "x" not found"#
+        );
+    }
+
+    #[test]
+    fn invalid_lists_causes() {
+        let body = r#"{"kind":"Status","status":"Failure","message":"x","reason":"Invalid","details":{"name":"web","kind":"Pod","causes":[{"reason":"FieldValueDuplicate","message":"Duplicate value: \"app\"","field":"spec.ephemeralContainers[0].name"}]},"code":422}"#;
+        assert_eq!(
+            err(body, 422),
+            r#"The Pod "web" is invalid: spec.ephemeralContainers[0].name: Duplicate value: "app""#
+        );
+    }
+
+    #[test]
+    fn unauthorized_and_garbage() {
+        assert_eq!(
+            err(
+                r#"{"kind":"Status","reason":"Unauthorized","message":"Unauthorized","code":401}"#,
+                401
+            ),
+            "error: You must be logged in to the server (Unauthorized)"
+        );
+        assert_eq!(
+            err("<html>oops</html>", 500),
+            "Error from server (InternalError): the server responded with status 500: <html>oops</html>"
+        );
+    }
+}

@@ -1,0 +1,544 @@
+//! One synchronous REST client for the API server: TLS, credentials, impersonation, timeouts,
+//! proxies, bounded retries on 429/503, kubectl-style errors and `-v` tracing with secrets
+//! redacted. Blocking I/O on purpose: kdebug needs a handful of requests and a few streams,
+//! and threads are simpler and smaller than an async runtime.
+
+pub mod error;
+pub mod proxy;
+pub mod tls;
+pub mod ws;
+
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine;
+use serde_json::Value;
+
+pub use error::{ApiError, Status};
+
+use crate::secret::Secret;
+
+/// Credentials from an exec plugin.
+#[derive(Clone, Debug, Default)]
+pub struct PluginCredential {
+    pub token: Option<Secret<String>>,
+    pub client_cert_pem: Option<Vec<u8>>,
+    pub client_key_pem: Option<Secret<Vec<u8>>>,
+    pub expiration: Option<SystemTime>,
+}
+
+/// Runs the exec credential plugin; the client caches its answer until it expires or the
+/// server says 401.
+pub type PluginRunner = Box<dyn Fn() -> Result<PluginCredential, String> + Send + Sync>;
+
+/// How requests authenticate.
+pub enum Auth {
+    None,
+    Token(Secret<String>),
+    /// `tokenFile` is re-read at most once a minute (client-go's cache), so rotated
+    /// service-account tokens are picked up.
+    TokenFile {
+        path: std::path::PathBuf,
+        cached: Mutex<Option<(Instant, Secret<String>)>>,
+    },
+    Basic(String, Secret<String>),
+    Exec {
+        run: PluginRunner,
+        cached: Mutex<Option<PluginCredential>>,
+    },
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Impersonation {
+    pub user: Option<String>,
+    pub groups: Vec<String>,
+    pub uid: Option<String>,
+    pub extra: Vec<(String, Vec<String>)>,
+}
+
+/// Everything the client needs, already resolved from kubeconfig, flags or in-cluster files.
+pub struct Settings {
+    pub server: String,
+    pub tls: tls::TlsSettings,
+    pub auth: Auth,
+    pub impersonate: Impersonation,
+    pub proxy_url: Option<String>,
+    pub request_timeout: Option<Duration>,
+    pub verbosity: u8,
+}
+
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+    https: bool,
+    connector: Arc<tls::Connector>,
+    tls_settings: tls::TlsSettings,
+    auth: Auth,
+    impersonate: Impersonation,
+    proxy: Option<proxy::Proxy>,
+    request_timeout: Option<Duration>,
+    verbosity: u8,
+}
+
+pub fn user_agent() -> String {
+    format!("kdebug/v{} (linux/amd64)", env!("CARGO_PKG_VERSION"))
+}
+
+/// How often 429/503 with Retry-After are retried, and the longest wait honoured.
+const MAX_RETRIES: u32 = 5;
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+
+impl Client {
+    pub fn new(s: Settings) -> Result<Client, String> {
+        let base = s.server.trim_end_matches('/').to_string();
+        let https = base.starts_with("https://");
+        if !https && !base.starts_with("http://") {
+            return Err(format!(
+                "invalid server URL {base:?}: it must start with https:// or http://"
+            ));
+        }
+        let mut tls_settings = s.tls;
+        // client-go attaches credentials only to https servers; a client certificate is a
+        // credential too.
+        if !https {
+            tls_settings.client_cert_pem = None;
+            tls_settings.client_key_pem = None;
+        }
+        let connector = Arc::new(tls::Connector {
+            config: RwLock::new(tls::client_config(&tls_settings)?),
+            server_name: tls_settings.server_name.clone(),
+        });
+        let host = proxy::host_of(&base);
+        let proxy = proxy::choose(s.proxy_url.as_deref(), &base, &host)?;
+        let mut builder = ureq::AgentBuilder::new()
+            .tls_connector(connector.clone())
+            .user_agent(&user_agent())
+            .resolver(proxy::HostsFirst)
+            .timeout_connect(Duration::from_secs(30))
+            .max_idle_connections_per_host(16)
+            .redirects(0);
+        if let Some(p) = &proxy {
+            builder = builder.proxy(p.to_ureq()?);
+        }
+        Ok(Client {
+            agent: builder.build(),
+            base,
+            https,
+            connector,
+            tls_settings,
+            auth: if https { s.auth } else { Auth::None },
+            impersonate: s.impersonate,
+            proxy,
+            request_timeout: s.request_timeout.filter(|d| !d.is_zero()),
+            verbosity: s.verbosity,
+        })
+    }
+
+    pub fn server(&self) -> &str {
+        &self.base
+    }
+
+    pub fn verbosity(&self) -> u8 {
+        self.verbosity
+    }
+
+    pub fn get(&self, path: &str) -> Result<Value, ApiError> {
+        self.json("GET", path, &[], None, None)
+    }
+
+    pub fn get_query(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, ApiError> {
+        self.json("GET", path, query, None, None)
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
+        self.json("POST", path, &[], Some("application/json"), Some(body))
+    }
+
+    pub fn patch(&self, path: &str, content_type: &str, body: &Value) -> Result<Value, ApiError> {
+        self.json("PATCH", path, &[], Some(content_type), Some(body))
+    }
+
+    pub fn delete(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
+        self.json("DELETE", path, &[], Some("application/json"), Some(body))
+    }
+
+    /// A streaming GET (watch, log follow): the body is handed over as it arrives. The
+    /// request timeout applies only to receiving the headers.
+    pub fn stream(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Box<dyn Read + Send + Sync>, ApiError> {
+        let resp = self.send("GET", path, query, None, None, true)?;
+        Ok(resp.into_reader())
+    }
+
+    fn json(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        content_type: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Value, ApiError> {
+        let bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
+        let resp = self.send(method, path, query, content_type, bytes.as_deref(), false)?;
+        let mut buf = Vec::new();
+        resp.into_reader()
+            .take(256 << 20)
+            .read_to_end(&mut buf)
+            .map_err(|e| self.io_error(e))?;
+        if self.verbosity >= 8 {
+            eprintln!(
+                "I0000 request.go] Response Body: {}",
+                String::from_utf8_lossy(&buf)
+            );
+        }
+        serde_json::from_slice(&buf).map_err(|e| ApiError::Decode {
+            what: format!("the response to {method} {path}"),
+            cause: e.to_string(),
+        })
+    }
+
+    fn url(&self, path: &str, query: &[(&str, &str)], stream: bool) -> String {
+        let mut url = format!("{}{}", self.base, path);
+        let mut pairs: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        // kubectl sends --request-timeout to the server as well.
+        if let (Some(t), false) = (
+            self.request_timeout,
+            stream && query.iter().any(|(k, _)| *k == "watch"),
+        ) {
+            pairs.push(("timeout".into(), crate::cli::duration::format_go(t)));
+        }
+        pairs.sort();
+        for (i, (k, v)) in pairs.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(&encode(k));
+            url.push('=');
+            url.push_str(&encode(v));
+        }
+        url
+    }
+
+    /// Sends one request with credentials, retrying 429/503 answers that carry Retry-After
+    /// (bounded) and re-running an exec plugin once after a 401.
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        content_type: Option<&str>,
+        body: Option<&[u8]>,
+        stream: bool,
+    ) -> Result<ureq::Response, ApiError> {
+        let url = self.url(path, query, stream);
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = self
+                .agent
+                .request(method, &url)
+                .set("Accept", "application/json, */*");
+            if let Some(t) = self.request_timeout {
+                req = req.timeout(t);
+            }
+            if let Some(ct) = content_type {
+                req = req.set("Content-Type", ct);
+            }
+            for (k, v) in self.auth_headers(refreshed && attempt > 1)? {
+                req = req.set(&k, &v);
+            }
+            for (k, v) in self.impersonation_headers() {
+                req = req.set(&k, &v);
+            }
+            if self.verbosity >= 8 {
+                if let Some(b) = body {
+                    eprintln!(
+                        "I0000 request.go] Request Body: {}",
+                        String::from_utf8_lossy(b)
+                    );
+                }
+            }
+            let started = Instant::now();
+            let result = match body {
+                Some(b) => req.send_bytes(b),
+                None => req.call(),
+            };
+            let status = match &result {
+                Ok(r) => r.status(),
+                Err(ureq::Error::Status(code, _)) => *code,
+                Err(_) => 0,
+            };
+            if self.verbosity >= 6 {
+                eprintln!(
+                    "I0000 round_trippers.go] {method} {url} {} in {} milliseconds",
+                    if status == 0 {
+                        "(no response)".to_string()
+                    } else {
+                        format!("{status} {}", status_text(status))
+                    },
+                    started.elapsed().as_millis()
+                );
+            }
+            match result {
+                Ok(resp) => return Ok(resp),
+                Err(ureq::Error::Status(code, resp)) => {
+                    let retry_after = resp
+                        .header("Retry-After")
+                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    let mut buf = Vec::new();
+                    let _ = resp.into_reader().take(1 << 20).read_to_end(&mut buf);
+                    if self.verbosity >= 8 {
+                        eprintln!(
+                            "I0000 request.go] Response Body: {}",
+                            String::from_utf8_lossy(&buf)
+                        );
+                    }
+                    if code == 401 && !refreshed && matches!(self.auth, Auth::Exec { .. }) {
+                        refreshed = true;
+                        self.forget_plugin_credential();
+                        continue;
+                    }
+                    if let (429 | 503, Some(secs)) = (code, retry_after) {
+                        if attempt <= MAX_RETRIES {
+                            std::thread::sleep(Duration::from_secs(secs).min(MAX_RETRY_WAIT));
+                            continue;
+                        }
+                    }
+                    return Err(ApiError::Status(Box::new(Status::decode(code, &buf))));
+                }
+                Err(ureq::Error::Transport(t)) => return Err(self.transport_error(t)),
+            }
+        }
+    }
+
+    /// Opens a WebSocket to `path` (attach), offering `protocols` in one header.
+    pub fn websocket(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        protocols: &[&str],
+    ) -> Result<ws::Socket, ApiError> {
+        let mut headers = self.auth_headers(false)?;
+        headers.extend(self.impersonation_headers());
+        let url = self.url(path, query, true);
+        ws::connect(self, &url, protocols, headers)
+    }
+
+    fn auth_headers(&self, force_refresh: bool) -> Result<Vec<(String, String)>, ApiError> {
+        let bearer = |t: &str| vec![("Authorization".to_string(), format!("Bearer {t}"))];
+        Ok(match &self.auth {
+            Auth::None => Vec::new(),
+            Auth::Token(t) => bearer(t.expose()),
+            Auth::Basic(user, pass) => {
+                let raw = format!("{user}:{}", pass.expose());
+                vec![(
+                    "Authorization".into(),
+                    format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD.encode(raw)
+                    ),
+                )]
+            }
+            Auth::TokenFile { path, cached } => {
+                let mut guard = cached.lock().unwrap_or_else(|p| p.into_inner());
+                let fresh =
+                    matches!(&*guard, Some((at, _)) if at.elapsed() < Duration::from_secs(60));
+                if !fresh {
+                    let token = std::fs::read_to_string(path).map_err(|e| {
+                        ApiError::Transport(format!(
+                            "failed to read token file {}: {e}",
+                            path.display()
+                        ))
+                    })?;
+                    *guard = Some((Instant::now(), Secret::new(token.trim().to_string())));
+                }
+                match &*guard {
+                    Some((_, t)) => bearer(t.expose()),
+                    None => Vec::new(),
+                }
+            }
+            Auth::Exec { run, cached } => {
+                let mut guard = cached.lock().unwrap_or_else(|p| p.into_inner());
+                let expired = match &*guard {
+                    None => true,
+                    Some(c) => c.expiration.is_some_and(|e| SystemTime::now() >= e),
+                };
+                if expired || force_refresh {
+                    let cred = run()
+                        .map_err(|e| ApiError::Transport(format!("getting credentials: {e}")))?;
+                    if let (Some(cert), Some(key)) = (&cred.client_cert_pem, &cred.client_key_pem) {
+                        let mut s = self.tls_settings.clone();
+                        s.client_cert_pem = Some(cert.clone());
+                        s.client_key_pem = Some(key.expose().clone());
+                        let config = tls::client_config(&s).map_err(ApiError::Transport)?;
+                        *self
+                            .connector
+                            .config
+                            .write()
+                            .unwrap_or_else(|p| p.into_inner()) = config;
+                    }
+                    *guard = Some(cred);
+                }
+                match guard.as_ref().and_then(|c| c.token.as_ref()) {
+                    Some(t) => bearer(t.expose()),
+                    None => Vec::new(),
+                }
+            }
+        })
+    }
+
+    fn forget_plugin_credential(&self) {
+        if let Auth::Exec { cached, .. } = &self.auth {
+            *cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
+    }
+
+    fn impersonation_headers(&self) -> Vec<(String, String)> {
+        let i = &self.impersonate;
+        let mut h = Vec::new();
+        // client-go sends the other impersonation headers only together with a user.
+        let Some(user) = &i.user else { return h };
+        h.push(("Impersonate-User".into(), user.clone()));
+        for g in &i.groups {
+            h.push(("Impersonate-Group".into(), g.clone()));
+        }
+        if let Some(uid) = &i.uid {
+            h.push(("Impersonate-Uid".into(), uid.clone()));
+        }
+        for (k, vs) in &i.extra {
+            for v in vs {
+                h.push((format!("Impersonate-Extra-{}", encode(k)), v.clone()));
+            }
+        }
+        h
+    }
+
+    fn io_error(&self, e: io::Error) -> ApiError {
+        if matches!(
+            e.kind(),
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+        ) {
+            return ApiError::Timeout(format!(
+                "the server did not answer within the request timeout ({e})"
+            ));
+        }
+        ApiError::Transport(format!(
+            "failed to read the response from {}: {e}",
+            self.base
+        ))
+    }
+
+    fn transport_error(&self, t: ureq::Transport) -> ApiError {
+        let host = proxy::host_port_of(&self.base);
+        let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&t);
+        while let Some(s) = source {
+            if let Some(tls) = s.downcast_ref::<tls::TlsFailure>() {
+                return ApiError::Transport(tls.to_string());
+            }
+            if let Some(io) = s.downcast_ref::<io::Error>() {
+                if io.kind() == io::ErrorKind::ConnectionRefused {
+                    return ApiError::Refused { host };
+                }
+                if matches!(
+                    io.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) {
+                    return ApiError::Timeout(format!(
+                        "request to {} timed out{}",
+                        self.base,
+                        self.request_timeout
+                            .map(|d| format!(
+                                " after {} (--request-timeout)",
+                                crate::cli::duration::format_go(d)
+                            ))
+                            .unwrap_or_default()
+                    ));
+                }
+                if let Some(inner) = io.get_ref() {
+                    if let Some(tls) = inner.downcast_ref::<tls::TlsFailure>() {
+                        return ApiError::Transport(tls.to_string());
+                    }
+                }
+            }
+            source = s.source();
+        }
+        match t.kind() {
+            ureq::ErrorKind::Dns => ApiError::Transport(format!(
+                "dial tcp: lookup {}: no such host",
+                proxy::host_of(&self.base)
+            )),
+            ureq::ErrorKind::ConnectionFailed if t.to_string().contains("refused") => {
+                ApiError::Refused { host }
+            }
+            _ => {
+                let msg = t.to_string();
+                ApiError::Transport(match std::error::Error::source(&t) {
+                    Some(s) if !msg.contains(&s.to_string()) => format!("{msg}: {s}"),
+                    _ => msg,
+                })
+            }
+        }
+    }
+
+    pub(crate) fn connector(&self) -> &Arc<tls::Connector> {
+        &self.connector
+    }
+
+    pub(crate) fn is_https(&self) -> bool {
+        self.https
+    }
+
+    pub(crate) fn proxy(&self) -> Option<&proxy::Proxy> {
+        self.proxy.as_ref()
+    }
+}
+
+fn status_text(code: u16) -> &'static str {
+    match code {
+        200 => "OK",
+        201 => "Created",
+        101 => "Switching Protocols",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        410 => "Gone",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}
+
+/// Percent-encodes a query component (RFC 3986 unreserved characters stay).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_query_components() {
+        assert_eq!(encode("metadata.name=web"), "metadata.name%3Dweb");
+        assert_eq!(encode("a b/c"), "a%20b%2Fc");
+    }
+}

@@ -1,0 +1,351 @@
+//! TLS the way client-go sets it up: a CA bundle from the kubeconfig replaces the system roots,
+//! `insecure-skip-tls-verify` turns verification off, `tls-server-name` sets both SNI and the
+//! name that is verified, and client certificates come from PEM data.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::sync::{Arc, RwLock};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore,
+    SignatureScheme, StreamOwned,
+};
+
+/// What the TLS layer needs to know; all byte fields are PEM.
+#[derive(Clone, Default)]
+pub struct TlsSettings {
+    pub ca_pem: Option<Vec<u8>>,
+    pub insecure: bool,
+    pub server_name: Option<String>,
+    pub client_cert_pem: Option<Vec<u8>>,
+    pub client_key_pem: Option<Vec<u8>>,
+}
+
+/// Builds the rustls configuration. Errors name the piece of the configuration at fault.
+pub fn client_config(s: &TlsSettings) -> Result<Arc<ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        // client-go's minimum is TLS 1.2.
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(|e| format!("failed to set up TLS: {e}"))?;
+    let verifier: Arc<dyn ServerCertVerifier> = if s.insecure {
+        Arc::new(NoVerification(provider))
+    } else {
+        let roots = match &s.ca_pem {
+            Some(pem) => roots_from_pem(pem, "certificate-authority")?,
+            None => system_roots()?,
+        };
+        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(|e| format!("failed to set up certificate verification: {e}"))?;
+        Arc::new(NameOverride {
+            inner,
+            name: s.server_name.clone(),
+        })
+    };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    let config = match (&s.client_cert_pem, &s.client_key_pem) {
+        (Some(cert), Some(key)) => {
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert)
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("failed to read client certificate: {e}"))?;
+            if certs.is_empty() {
+                return Err("failed to read client certificate: no PEM certificate found".into());
+            }
+            let key = PrivateKeyDer::from_pem_slice(key)
+                .map_err(|_| "failed to read client key: no PEM private key found (RSA, EC and PKCS#8 are supported)".to_string())?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| format!("failed to use client certificate and key: {e}"))?
+        }
+        (None, None) => builder.with_no_client_auth(),
+        (Some(_), None) => return Err("client-key-data or client-key must be specified to use the clientCert authentication method".into()),
+        (None, Some(_)) => return Err("client-cert-data or client-cert must be specified to use the clientCert authentication method".into()),
+    };
+    Ok(Arc::new(config))
+}
+
+fn roots_from_pem(pem: &[u8], what: &str) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| format!("failed to read {what}: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("failed to use {what}: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("failed to read {what}: no PEM certificate found"));
+    }
+    Ok(roots)
+}
+
+/// The system trust store, read from the usual bundle locations (a static binary cannot rely
+/// on any library to find it). `SSL_CERT_FILE` wins, as in Go.
+fn system_roots() -> Result<RootCertStore, String> {
+    let mut candidates = Vec::new();
+    if let Some(f) = std::env::var_os("SSL_CERT_FILE") {
+        candidates.push(std::path::PathBuf::from(f));
+    }
+    for f in [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/ca-bundle.pem",
+        "/etc/pki/tls/cacert.pem",
+        "/etc/ssl/cert.pem",
+    ] {
+        candidates.push(f.into());
+    }
+    for path in candidates {
+        if let Ok(pem) = std::fs::read(&path) {
+            let mut roots = RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(&pem).flatten() {
+                let _ = roots.add(cert);
+            }
+            if !roots.is_empty() {
+                return Ok(roots);
+            }
+        }
+    }
+    Err("no system certificate authorities found (set certificate-authority in the kubeconfig or SSL_CERT_FILE)".into())
+}
+
+/// Verifies against `tls-server-name` instead of the URL's host when one is configured.
+#[derive(Debug)]
+struct NameOverride {
+    inner: Arc<WebPkiServerVerifier>,
+    name: Option<String>,
+}
+
+impl ServerCertVerifier for NameOverride {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let overridden;
+        let name = match &self.name {
+            Some(n) => {
+                overridden = ServerName::try_from(n.as_str())
+                    .map_err(|_| rustls::Error::General(format!("invalid tls-server-name {n:?}")))?
+                    .to_owned();
+                &overridden
+            }
+            None => server_name,
+        };
+        self.inner
+            .verify_server_cert(end_entity, intermediates, name, ocsp, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// `insecure-skip-tls-verify`: accept any certificate, but still check that the handshake
+/// signatures are valid for the certificate presented.
+#[derive(Debug)]
+struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A TLS failure with the reason spelled the way people know it from kubectl (Go's x509).
+#[derive(Debug)]
+pub struct TlsFailure {
+    pub host: String,
+    pub reason: String,
+}
+
+impl fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "tls: failed to verify certificate of {}: {}",
+            self.host, self.reason
+        )
+    }
+}
+
+impl std::error::Error for TlsFailure {}
+
+fn describe(e: &rustls::Error, host: &str) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            CertificateError::UnknownIssuer => "x509: certificate signed by unknown authority".into(),
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                format!("x509: certificate is not valid for {host}")
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "x509: certificate has expired or is not yet valid (expired)".into()
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "x509: certificate has expired or is not yet valid (not yet valid)".into()
+            }
+            other => format!("x509: {other:?}"),
+        },
+        rustls::Error::AlertReceived(a) => format!("remote error: tls: {a:?} (the server refused the handshake; is the client certificate accepted?)"),
+        other => other.to_string(),
+    }
+}
+
+/// The TLS stream type used for API requests and WebSocket attach.
+pub type TlsStream = StreamOwned<ClientConnection, TcpStream>;
+
+/// Opens TLS over `sock` and completes the handshake now, so that certificate problems are
+/// reported as such rather than as a failed read later.
+pub fn handshake(
+    config: Arc<ClientConfig>,
+    sni: &str,
+    mut sock: TcpStream,
+) -> io::Result<TlsStream> {
+    let name = ServerName::try_from(sni.to_string()).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid server name {sni:?}"),
+        )
+    })?;
+    let mut conn = ClientConnection::new(config, name)
+        .map_err(|e| io::Error::other(format!("failed to start TLS: {e}")))?;
+    while conn.is_handshaking() {
+        if let Err(e) = conn.complete_io(&mut sock) {
+            let reason = match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                Some(tls) => describe(tls, sni),
+                None => e.to_string(),
+            };
+            return Err(io::Error::other(TlsFailure {
+                host: sni.to_string(),
+                reason,
+            }));
+        }
+    }
+    Ok(StreamOwned::new(conn, sock))
+}
+
+/// ureq's TLS hook. The configuration can be swapped when an exec plugin hands out a new
+/// client certificate.
+pub struct Connector {
+    pub config: RwLock<Arc<ClientConfig>>,
+    pub server_name: Option<String>,
+}
+
+impl Connector {
+    pub fn current(&self) -> Arc<ClientConfig> {
+        match self.config.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn sni<'a>(&'a self, host: &'a str) -> &'a str {
+        self.server_name.as_deref().unwrap_or(host)
+    }
+}
+
+#[derive(Debug)]
+struct Wrapped(TlsStream);
+
+impl Read for Wrapped {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for Wrapped {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl ureq::ReadWrite for Wrapped {
+    fn socket(&self) -> Option<&TcpStream> {
+        Some(self.0.get_ref())
+    }
+}
+
+impl ureq::TlsConnector for Connector {
+    fn connect(
+        &self,
+        dns_name: &str,
+        io: Box<dyn ureq::ReadWrite>,
+    ) -> Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
+        let sock = io
+            .socket()
+            .ok_or_else(|| io::Error::other("TLS needs a TCP socket"))?
+            .try_clone()?;
+        let stream = handshake(self.current(), self.sni(dns_name), sock)?;
+        Ok(Box::new(Wrapped(stream)))
+    }
+}
