@@ -3,7 +3,12 @@
 //! Data flows one way: argv -> plan -> requests -> wait -> attach -> cleanup -> exit code.
 //! The binary (`main.rs`) is a thin wrapper around [`run`].
 
+pub mod api;
+pub mod attach;
 pub mod cli;
 pub mod client;
 pub mod kubeconfig;
 pub mod secret;
+pub mod signals;
+pub mod term;
+pub mod wait;

@@ -163,14 +163,15 @@ impl Client {
         self.json("DELETE", path, &[], Some("application/json"), Some(body))
     }
 
-    /// A streaming GET (watch, log follow): the body is handed over as it arrives. The
-    /// request timeout applies only to receiving the headers.
+    /// A streaming GET (watch, log follow): the body is handed over as it arrives. `limit`
+    /// bounds the whole exchange, body included, so a stream that goes silent cannot hang us.
     pub fn stream(
         &self,
         path: &str,
         query: &[(&str, &str)],
+        limit: Option<Duration>,
     ) -> Result<Box<dyn Read + Send + Sync>, ApiError> {
-        let resp = self.send("GET", path, query, None, None, true)?;
+        let resp = self.send_with("GET", path, query, None, None, true, limit)?;
         Ok(resp.into_reader())
     }
 
@@ -235,6 +236,28 @@ impl Client {
         body: Option<&[u8]>,
         stream: bool,
     ) -> Result<ureq::Response, ApiError> {
+        self.send_with(
+            method,
+            path,
+            query,
+            content_type,
+            body,
+            stream,
+            self.request_timeout,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        content_type: Option<&str>,
+        body: Option<&[u8]>,
+        stream: bool,
+        limit: Option<Duration>,
+    ) -> Result<ureq::Response, ApiError> {
         let url = self.url(path, query, stream);
         let mut refreshed = false;
         let mut attempt = 0;
@@ -244,7 +267,7 @@ impl Client {
                 .agent
                 .request(method, &url)
                 .set("Accept", "application/json, */*");
-            if let Some(t) = self.request_timeout {
+            if let Some(t) = limit {
                 req = req.timeout(t);
             }
             if let Some(ct) = content_type {

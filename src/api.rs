@@ -1,0 +1,111 @@
+//! Minimal views of the API objects kdebug reads. Objects stay `serde_json::Value` so that a
+//! copied pod keeps every field, known or not; these helpers read the few fields we need.
+
+use serde_json::Value;
+
+pub fn pod_path(ns: &str, name: &str) -> String {
+    format!("/api/v1/namespaces/{ns}/pods/{name}")
+}
+
+pub fn pods_path(ns: &str) -> String {
+    format!("/api/v1/namespaces/{ns}/pods")
+}
+
+pub fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    let mut cur = v;
+    for p in path {
+        match cur.get(p) {
+            Some(next) => cur = next,
+            None => return "",
+        }
+    }
+    cur.as_str().unwrap_or("")
+}
+
+pub fn name(obj: &Value) -> &str {
+    str_at(obj, &["metadata", "name"])
+}
+
+pub fn namespace(obj: &Value) -> &str {
+    str_at(obj, &["metadata", "namespace"])
+}
+
+/// The status of container `name`, looked up as kubectl does: init, regular, ephemeral.
+pub fn container_status<'a>(pod: &'a Value, name: &str) -> Option<&'a Value> {
+    [
+        "initContainerStatuses",
+        "containerStatuses",
+        "ephemeralContainerStatuses",
+    ]
+    .iter()
+    .filter_map(|k| pod.get("status")?.get(k)?.as_array())
+    .flatten()
+    .find(|s| s.get("name").and_then(Value::as_str) == Some(name))
+}
+
+/// The spec of container `name` in any of the three lists.
+pub fn container_spec<'a>(pod: &'a Value, name: &str) -> Option<&'a Value> {
+    ["initContainers", "containers", "ephemeralContainers"]
+        .iter()
+        .filter_map(|k| pod.get("spec")?.get(k)?.as_array())
+        .flatten()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
+}
+
+/// Where a container stands, from its status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum State {
+    Unknown,
+    Waiting { reason: String, message: String },
+    Running,
+    Terminated { exit_code: i32, reason: String },
+}
+
+pub fn state(status: Option<&Value>) -> State {
+    let Some(st) = status.and_then(|s| s.get("state")) else {
+        return State::Unknown;
+    };
+    if let Some(t) = st.get("terminated") {
+        return State::Terminated {
+            exit_code: t.get("exitCode").and_then(Value::as_i64).unwrap_or(0) as i32,
+            reason: str_at(t, &["reason"]).to_string(),
+        };
+    }
+    if st.get("running").is_some() {
+        return State::Running;
+    }
+    if let Some(w) = st.get("waiting") {
+        return State::Waiting {
+            reason: str_at(w, &["reason"]).to_string(),
+            message: str_at(w, &["message"]).to_string(),
+        };
+    }
+    State::Unknown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finds_statuses_in_every_list() {
+        let pod = json!({"status": {
+            "containerStatuses": [{"name": "app", "state": {"running": {}}}],
+            "ephemeralContainerStatuses": [{"name": "dbg", "state": {"terminated": {"exitCode": 3, "reason": "Error"}}}],
+            "initContainerStatuses": [{"name": "init", "state": {"waiting": {"reason": "PodInitializing"}}}]
+        }});
+        assert_eq!(state(container_status(&pod, "app")), State::Running);
+        assert_eq!(
+            state(container_status(&pod, "dbg")),
+            State::Terminated {
+                exit_code: 3,
+                reason: "Error".into()
+            }
+        );
+        assert!(
+            matches!(state(container_status(&pod, "init")), State::Waiting { reason, .. } if reason == "PodInitializing")
+        );
+        assert_eq!(state(container_status(&pod, "nope")), State::Unknown);
+    }
+}

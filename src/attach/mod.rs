@@ -1,0 +1,262 @@
+//! Attaching to a container over WebSocket. One thread owns the socket and alternates between
+//! sending what the stdin thread and SIGWINCH queued and reading with a short timeout; the
+//! stdin thread only reads the local input. No async runtime.
+
+pub mod frames;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::mem::ManuallyDrop;
+use std::os::fd::FromRawFd;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::time::{Duration, Instant};
+
+use tungstenite::Message;
+
+use crate::client::{ApiError, Client};
+use frames::{Frame, Outcome};
+
+pub struct AttachOptions {
+    pub container: String,
+    pub stdin: bool,
+    /// Raw TTY session: the local terminal is in raw mode and resizes are forwarded.
+    pub tty: bool,
+}
+
+#[derive(Debug)]
+pub enum AttachError {
+    /// The upgrade failed: nothing was attached.
+    Connect(ApiError),
+    /// The connection broke during the session.
+    Lost(String),
+}
+
+impl fmt::Display for AttachError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttachError::Connect(e) => write!(f, "{e}"),
+            AttachError::Lost(why) => write!(
+                f,
+                "error: lost the connection to the debug container: {why}"
+            ),
+        }
+    }
+}
+
+const PING_EVERY: Duration = Duration::from_secs(5);
+const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
+/// How long a read waits before the loop looks at queued input again.
+const POLL: Duration = Duration::from_millis(10);
+
+enum Input {
+    Data(Vec<u8>),
+    Eof,
+}
+
+/// The attach query, with kubectl's rules: false values left out, keys sorted, and no stderr
+/// in a raw TTY session (a TTY merges it into stdout).
+pub fn query(opts: &AttachOptions) -> Vec<(&'static str, String)> {
+    let mut q = vec![("container", opts.container.clone())];
+    if !opts.tty {
+        q.push(("stderr", "true".into()));
+    }
+    if opts.stdin {
+        q.push(("stdin", "true".into()));
+    }
+    q.push(("stdout", "true".into()));
+    if opts.tty {
+        q.push(("tty", "true".into()));
+    }
+    q
+}
+
+/// Attaches and runs the session until the remote side ends it.
+pub fn run(
+    client: &Client,
+    ns: &str,
+    pod: &str,
+    opts: &AttachOptions,
+) -> Result<Outcome, AttachError> {
+    let q = query(opts);
+    let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let path = format!("{}/attach", crate::api::pod_path(ns, pod));
+    let mut socket = client
+        .websocket(&path, &q, &[frames::V5, frames::V4])
+        .map_err(AttachError::Connect)?;
+    let v5 = socket.protocol == frames::V5;
+    socket.ws.get_ref().tcp().set_read_timeout(Some(POLL)).ok();
+
+    let input = if opts.stdin {
+        Some(spawn_stdin())
+    } else {
+        None
+    };
+    let (winch_tx, winch_rx) = mpsc::channel();
+    let _raw = if opts.tty {
+        let guard = crate::term::raw_mode(0).ok();
+        crate::signals::on_winch(winch_tx);
+        if let Some((w, h)) = crate::term::size(0) {
+            // kubectl sends size+1 first so that a re-attached full-screen program redraws.
+            send(
+                &mut socket.ws,
+                frames::resize(w.saturating_add(1), h.saturating_add(1)),
+            )?;
+            send(&mut socket.ws, frames::resize(w, h))?;
+        }
+        guard
+    } else {
+        None
+    };
+    let result = pump(&mut socket.ws, input, &winch_rx, v5, opts.tty);
+    crate::signals::stop_winch();
+    drop(_raw);
+    let _ = socket.ws.close(None);
+    let _ = socket.ws.flush();
+    result
+}
+
+fn spawn_stdin() -> Receiver<Input> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stdin = io::stdin().lock();
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    let _ = tx.send(Input::Eof);
+                    return;
+                }
+                Ok(n) => {
+                    if tx.send(Input::Data(buf[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+type Ws = tungstenite::WebSocket<crate::client::ws::Stream>;
+
+fn send(ws: &mut Ws, frame: Vec<u8>) -> Result<(), AttachError> {
+    ws.send(Message::Binary(frame))
+        .map_err(|e| AttachError::Lost(format!("failed to send: {e}")))
+}
+
+fn pump(
+    ws: &mut Ws,
+    input: Option<Receiver<Input>>,
+    winch: &Receiver<()>,
+    v5: bool,
+    tty: bool,
+) -> Result<Outcome, AttachError> {
+    // Written straight to the descriptors: no line buffering between the container and the
+    // user, and no copy beyond the frame itself.
+    // SAFETY: fds 1 and 2 stay open for the life of the process; ManuallyDrop keeps them so.
+    let mut stdout = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
+    let mut stderr = ManuallyDrop::new(unsafe { File::from_raw_fd(2) });
+    let mut status = Vec::new();
+    let mut input = input;
+    let mut last_ping = Instant::now();
+    let mut last_heard = Instant::now();
+    loop {
+        if let Some(rx) = &input {
+            loop {
+                match rx.try_recv() {
+                    Ok(Input::Data(d)) => send(ws, frames::stdin(&d))?,
+                    Ok(Input::Eof) | Err(TryRecvError::Disconnected) => {
+                        // v5 can half-close stdin; v4 has no way to say it, so stdin stays open.
+                        if v5 {
+                            send(ws, frames::close_stdin())?;
+                        }
+                        input = None;
+                        break;
+                    }
+                    Err(TryRecvError::Empty) => break,
+                }
+            }
+        }
+        if tty && winch.try_recv().is_ok() {
+            if let Some((w, h)) = crate::term::size(0) {
+                send(ws, frames::resize(w, h))?;
+            }
+        }
+        if last_ping.elapsed() >= PING_EVERY {
+            ws.send(Message::Ping(Vec::new()))
+                .map_err(|e| AttachError::Lost(format!("failed to send keepalive: {e}")))?;
+            last_ping = Instant::now();
+        }
+        if last_heard.elapsed() >= GIVE_UP_AFTER {
+            return Err(AttachError::Lost(format!(
+                "no answer from the server for {}s",
+                GIVE_UP_AFTER.as_secs()
+            )));
+        }
+        match ws.read() {
+            Ok(Message::Binary(data)) => {
+                last_heard = Instant::now();
+                match frames::split(&data) {
+                    Frame::Stdout(d) => {
+                        if stdout.write_all(d).is_err() {
+                            // The reader went away (a closed pipe): nothing more to show.
+                            return Ok(Outcome::Success);
+                        }
+                    }
+                    Frame::Stderr(d) => {
+                        let _ = stderr.write_all(d);
+                    }
+                    Frame::Status(d) => status.extend_from_slice(d),
+                    Frame::Ignored => {}
+                }
+            }
+            Ok(Message::Close(_)) => return Ok(frames::decode_status(&status)),
+            Ok(_) => last_heard = Instant::now(),
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
+                return Ok(frames::decode_status(&status))
+            }
+            Err(e) => {
+                // A status already received means the session ended; the rest is teardown.
+                if !status.is_empty() {
+                    return Ok(frames::decode_status(&status));
+                }
+                return Err(AttachError::Lost(e.to_string()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_follows_kubectl() {
+        let q = |stdin, tty| {
+            query(&AttachOptions {
+                container: "dbg".into(),
+                stdin,
+                tty,
+            })
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+        };
+        assert_eq!(
+            q(true, true),
+            "container=dbg&stdin=true&stdout=true&tty=true"
+        );
+        assert_eq!(
+            q(true, false),
+            "container=dbg&stderr=true&stdin=true&stdout=true"
+        );
+        assert_eq!(q(false, false), "container=dbg&stderr=true&stdout=true");
+    }
+}

@@ -1,0 +1,461 @@
+//! Waiting for the debug container: list, then watch from the list's resourceVersion
+//! (`fieldSelector=metadata.name=POD`), re-watching when a watch ends or drops and relisting
+//! on 410 Gone, until the container runs or terminates. Unlike kubectl it never hangs: a
+//! deadline (`--timeout`) and fail-fast on the kubelet's start failures.
+
+use std::fmt;
+use std::io::{BufRead, BufReader, Write};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::api::{self, State};
+use crate::client::{ApiError, Client};
+
+/// Waiting reasons after which the container will not start without someone changing
+/// something, so waiting longer only hides the problem (k/k#108135).
+const FATAL_REASONS: &[&str] = &[
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+];
+
+#[derive(Debug)]
+pub enum WaitError {
+    Api(ApiError),
+    /// The pod went away (kubectl: `pods "" not found`).
+    Deleted {
+        pod: String,
+    },
+    /// The container cannot start: the kubelet's reason and message.
+    CannotStart {
+        container: String,
+        reason: String,
+        message: String,
+    },
+    /// The pod failed as a whole (evicted, unschedulable).
+    PodFailed {
+        pod: String,
+        reason: String,
+        message: String,
+    },
+    Timeout {
+        container: String,
+        after: Duration,
+        last: String,
+    },
+}
+
+impl fmt::Display for WaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitError::Api(e) => write!(f, "{e}"),
+            WaitError::Deleted { .. } => {
+                write!(f, "Error from server (NotFound): pods \"\" not found")
+            }
+            WaitError::CannotStart {
+                container,
+                reason,
+                message,
+            } => {
+                write!(f, "error: container {container} cannot start: {reason}")?;
+                if !message.is_empty() {
+                    write!(f, ": {message}")?;
+                }
+                Ok(())
+            }
+            WaitError::PodFailed {
+                pod,
+                reason,
+                message,
+            } => {
+                write!(f, "error: pod {pod} failed: {reason}")?;
+                if !message.is_empty() {
+                    write!(f, ": {message}")?;
+                }
+                Ok(())
+            }
+            WaitError::Timeout {
+                container,
+                after,
+                last,
+            } => {
+                write!(
+                    f,
+                    "error: timed out after {} waiting for container {container} to start",
+                    crate::cli::duration::format_go(*after)
+                )?;
+                if !last.is_empty() {
+                    write!(f, " (last state: {last})")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl From<ApiError> for WaitError {
+    fn from(e: ApiError) -> Self {
+        WaitError::Api(e)
+    }
+}
+
+pub struct WaitOptions {
+    /// None: wait forever (kubectl's behaviour).
+    pub timeout: Option<Duration>,
+    pub quiet: bool,
+}
+
+/// What the wait found: the pod as last seen, and the container's state in it.
+pub struct Ready {
+    pub pod: Value,
+    pub state: State,
+}
+
+enum Check {
+    Done(State),
+    Pending(String),
+}
+
+/// Shows progress without repeating itself: on a terminal one line updated in place,
+/// elsewhere kubectl's `Warning: container X: message` once per distinct message.
+struct Progress {
+    tty: bool,
+    quiet: bool,
+    last: String,
+    shown: bool,
+}
+
+impl Progress {
+    fn update(&mut self, container: &str, pending: &str, message: &str) {
+        if self.quiet {
+            return;
+        }
+        let line = if message.is_empty() {
+            pending.to_string()
+        } else {
+            format!("{pending}: {message}")
+        };
+        if line == self.last {
+            return;
+        }
+        self.last = line;
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let _ = write!(err, "\r\x1b[2Kwaiting for {container}: {}", self.last);
+            self.shown = true;
+        } else if !message.is_empty() {
+            let _ = writeln!(err, "Warning: container {container}: {message}");
+        }
+        let _ = err.flush();
+    }
+
+    fn finish(&mut self) {
+        if self.shown {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+            self.shown = false;
+        }
+    }
+}
+
+fn check(pod: &Value, container: &str) -> Result<Check, WaitError> {
+    let pod_name = api::name(pod).to_string();
+    let st = api::container_status(pod, container);
+    match api::state(st) {
+        s @ (State::Running | State::Terminated { .. }) => return Ok(Check::Done(s)),
+        State::Waiting { reason, message } => {
+            if FATAL_REASONS.contains(&reason.as_str()) {
+                return Err(WaitError::CannotStart {
+                    container: container.into(),
+                    reason,
+                    message,
+                });
+            }
+            let status = pod.get("status");
+            if let Some(err) = pod_failure(&pod_name, status) {
+                return Err(err);
+            }
+            return Ok(Check::Pending(if message.is_empty() {
+                reason
+            } else {
+                format!("{reason}: {message}")
+            }));
+        }
+        State::Unknown => {}
+    }
+    let status = pod.get("status");
+    if let Some(err) = pod_failure(&pod_name, status) {
+        return Err(err);
+    }
+    let phase = status.map(|s| api::str_at(s, &["phase"])).unwrap_or("");
+    Ok(Check::Pending(if phase.is_empty() {
+        "Pending".into()
+    } else {
+        phase.into()
+    }))
+}
+
+fn pod_failure(pod: &str, status: Option<&Value>) -> Option<WaitError> {
+    let status = status?;
+    let reason = api::str_at(status, &["reason"]);
+    let message = api::str_at(status, &["message"]);
+    if api::str_at(status, &["phase"]) == "Failed" || reason == "Evicted" {
+        return Some(WaitError::PodFailed {
+            pod: pod.into(),
+            reason: if reason.is_empty() {
+                "Failed".into()
+            } else {
+                reason.into()
+            },
+            message: message.into(),
+        });
+    }
+    let unschedulable = status
+        .get("conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|c| {
+            api::str_at(c, &["type"]) == "PodScheduled"
+                && api::str_at(c, &["reason"]) == "Unschedulable"
+        });
+    unschedulable.map(|c| WaitError::PodFailed {
+        pod: pod.into(),
+        reason: "Unschedulable".into(),
+        message: api::str_at(c, &["message"]).into(),
+    })
+}
+
+/// Waits until `container` in pod `ns/name` runs or has terminated.
+pub fn until_started(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    container: &str,
+    opts: &WaitOptions,
+) -> Result<Ready, WaitError> {
+    let started = Instant::now();
+    let deadline = opts.timeout.map(|t| started + t);
+    let mut progress = Progress {
+        tty: crate::term::is_terminal(2),
+        quiet: opts.quiet,
+        last: String::new(),
+        shown: false,
+    };
+    let result = watch_loop(client, ns, name, container, deadline, &mut progress);
+    progress.finish();
+    match result {
+        Err(WaitError::Timeout {
+            container, last, ..
+        }) => Err(WaitError::Timeout {
+            container,
+            after: opts.timeout.unwrap_or_default(),
+            last,
+        }),
+        other => other,
+    }
+}
+
+fn watch_loop(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    container: &str,
+    deadline: Option<Instant>,
+    progress: &mut Progress,
+) -> Result<Ready, WaitError> {
+    let selector = format!("metadata.name={name}");
+    let path = api::pods_path(ns);
+    let timed_out = |progress: &Progress| WaitError::Timeout {
+        container: container.into(),
+        after: Duration::ZERO,
+        last: progress.last.clone(),
+    };
+    'relist: loop {
+        let list = client.get_query(
+            &path,
+            &[
+                ("fieldSelector", &selector),
+                ("limit", "500"),
+                ("resourceVersion", "0"),
+            ],
+        )?;
+        let mut rv = api::str_at(&list, &["metadata", "resourceVersion"]).to_string();
+        let items = list
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let Some(pod) = items.into_iter().find(|p| api::name(p) == name) else {
+            return Err(WaitError::Deleted { pod: name.into() });
+        };
+        let mut last_pod = pod;
+        loop {
+            match check(&last_pod, container)? {
+                Check::Done(state) => {
+                    return Ok(Ready {
+                        pod: last_pod,
+                        state,
+                    })
+                }
+                Check::Pending(p) => {
+                    let message = match api::state(api::container_status(&last_pod, container)) {
+                        State::Waiting { message, .. } => message,
+                        _ => String::new(),
+                    };
+                    let short = p.split(':').next().unwrap_or("").to_string();
+                    progress.update(container, &short, &message);
+                }
+            }
+            // One watch; it ends when the server's timeoutSeconds passes or the link drops,
+            // and we go on from the last resourceVersion seen.
+            let remaining = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(r) if !r.is_zero() => Some(r),
+                    _ => return Err(timed_out(progress)),
+                },
+                None => None,
+            };
+            let secs = remaining.map_or(300, |r| r.as_secs().clamp(1, 300));
+            let secs_s = secs.to_string();
+            let query = [
+                ("allowWatchBookmarks", "true"),
+                ("fieldSelector", selector.as_str()),
+                ("resourceVersion", rv.as_str()),
+                ("timeoutSeconds", secs_s.as_str()),
+                ("watch", "true"),
+            ];
+            // The whole watch is bounded a little past the server's own timeout, so a server
+            // or link that goes silent cannot hang us.
+            let limit = Duration::from_secs(secs + 5).min(remaining.unwrap_or(Duration::MAX));
+            let body = match client.stream(&path, &query, Some(limit)) {
+                Ok(b) => b,
+                Err(e) if e.code() == Some(410) => continue 'relist,
+                Err(ApiError::Timeout(_)) if deadline.is_some_and(|d| Instant::now() >= d) => {
+                    return Err(timed_out(progress))
+                }
+                Err(ApiError::Status(s)) if matches!(s.code, 429 | 500 | 503 | 504) => {
+                    std::thread::sleep(Duration::from_millis(500));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            for line in BufReader::new(body).lines() {
+                // A read error is a dropped or expired watch: resume from `rv`.
+                let Ok(line) = line else { break };
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                    break;
+                };
+                let object = event.get("object").cloned().unwrap_or(Value::Null);
+                match event.get("type").and_then(Value::as_str).unwrap_or("") {
+                    "ERROR" => {
+                        if object.get("code").and_then(Value::as_u64) == Some(410) {
+                            continue 'relist;
+                        }
+                        break;
+                    }
+                    "BOOKMARK" => {
+                        let v = api::str_at(&object, &["metadata", "resourceVersion"]);
+                        if !v.is_empty() {
+                            rv = v.to_string();
+                        }
+                    }
+                    "DELETED" => return Err(WaitError::Deleted { pod: name.into() }),
+                    "ADDED" | "MODIFIED" => {
+                        let v = api::str_at(&object, &["metadata", "resourceVersion"]);
+                        if !v.is_empty() {
+                            rv = v.to_string();
+                        }
+                        if api::name(&object) == name {
+                            last_pod = object;
+                            match check(&last_pod, container)? {
+                                Check::Done(state) => {
+                                    return Ok(Ready {
+                                        pod: last_pod,
+                                        state,
+                                    })
+                                }
+                                Check::Pending(p) => {
+                                    let message = match api::state(api::container_status(
+                                        &last_pod, container,
+                                    )) {
+                                        State::Waiting { message, .. } => message,
+                                        _ => String::new(),
+                                    };
+                                    let short = p.split(':').next().unwrap_or("").to_string();
+                                    progress.update(container, &short, &message);
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(timed_out(progress));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(state: Value) -> Value {
+        json!({"metadata": {"name": "p"}, "status": {"phase": "Pending", "ephemeralContainerStatuses": [{"name": "d", "state": state}]}})
+    }
+
+    #[test]
+    fn running_and_terminated_are_done() {
+        assert!(matches!(
+            check(&pod(json!({"running": {}})), "d"),
+            Ok(Check::Done(State::Running))
+        ));
+        assert!(matches!(
+            check(&pod(json!({"terminated": {"exitCode": 2}})), "d"),
+            Ok(Check::Done(State::Terminated { exit_code: 2, .. }))
+        ));
+    }
+
+    #[test]
+    fn pull_failures_fail_fast() {
+        let p = pod(
+            json!({"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"x\""}}),
+        );
+        match check(&p, "d") {
+            Err(e @ WaitError::CannotStart { .. }) => {
+                assert_eq!(e.to_string(), "error: container d cannot start: ImagePullBackOff: Back-off pulling image \"x\"")
+            }
+            other => panic!("{:?}", other.err()),
+        }
+        assert!(matches!(
+            check(
+                &pod(json!({"waiting": {"reason": "ContainerCreating"}})),
+                "d"
+            ),
+            Ok(Check::Pending(_))
+        ));
+    }
+
+    #[test]
+    fn evicted_and_unschedulable_pods_fail() {
+        let evicted = json!({"metadata": {"name": "p"}, "status": {"phase": "Failed", "reason": "Evicted", "message": "low on memory"}});
+        assert!(
+            matches!(check(&evicted, "d"), Err(WaitError::PodFailed { reason, .. }) if reason == "Evicted")
+        );
+        let unsched = json!({"metadata": {"name": "p"}, "status": {"phase": "Pending", "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes are available"}]}});
+        assert!(
+            matches!(check(&unsched, "d"), Err(WaitError::PodFailed { reason, .. }) if reason == "Unschedulable")
+        );
+    }
+}
