@@ -1,0 +1,308 @@
+//! What kdebug leaves in a cluster and how to find and remove it: `kdebug list` and
+//! `kdebug gc`. Copy and node pods carry the label `app.kubernetes.io/managed-by=kdebug`;
+//! ephemeral containers, which the API cannot remove, carry the env var `KDEBUG=1`.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{json, Value};
+
+use crate::api;
+use crate::client::{ApiError, Client};
+
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const SELECTOR: &str = "app.kubernetes.io/managed-by=kdebug";
+pub const TARGET_ANNOTATION: &str = "kdebug.io/target";
+pub const CREATED_ANNOTATION: &str = "kdebug.io/created";
+
+/// One thing kdebug made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leftover {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+    pub mode: &'static str,
+    pub target: String,
+    pub created: Option<SystemTime>,
+    pub state: String,
+}
+
+fn created(pod: &Value) -> Option<SystemTime> {
+    let a = api::str_at(pod, &["metadata", "annotations", CREATED_ANNOTATION]);
+    crate::time::parse(a)
+        .or_else(|| crate::time::parse(api::str_at(pod, &["metadata", "creationTimestamp"])))
+}
+
+fn pod_state(pod: &Value) -> String {
+    let phase = api::str_at(pod, &["status", "phase"]);
+    if phase.is_empty() {
+        "Unknown".into()
+    } else {
+        phase.into()
+    }
+}
+
+fn state_word(status: Option<&Value>) -> String {
+    match api::state(status) {
+        api::State::Running => "Running".into(),
+        api::State::Terminated { exit_code, .. } => format!("Terminated ({exit_code})"),
+        api::State::Waiting { reason, .. } => reason,
+        api::State::Unknown => "Unknown".into(),
+    }
+}
+
+/// Pods labelled as ours, and ephemeral containers marked as ours, in `pods`.
+pub fn find(pods: &[Value]) -> Vec<Leftover> {
+    let mut out = Vec::new();
+    for pod in pods {
+        let ns = api::namespace(pod).to_string();
+        let name = api::name(pod).to_string();
+        if api::str_at(pod, &["metadata", "labels", MANAGED_BY]) == "kdebug" {
+            let target =
+                api::str_at(pod, &["metadata", "annotations", TARGET_ANNOTATION]).to_string();
+            let container = pod
+                .pointer("/spec/containers")
+                .and_then(Value::as_array)
+                .and_then(|c| c.last())
+                .map(|c| api::str_at(c, &["name"]).to_string())
+                .unwrap_or_default();
+            out.push(Leftover {
+                namespace: ns.clone(),
+                pod: name.clone(),
+                container,
+                mode: if target.starts_with("node/") {
+                    "node"
+                } else {
+                    "copy"
+                },
+                target,
+                created: created(pod),
+                state: pod_state(pod),
+            });
+        }
+        for c in pod
+            .pointer("/spec/ephemeralContainers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let ours = c
+                .get("env")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|e| {
+                    api::str_at(e, &["name"]) == "KDEBUG" && api::str_at(e, &["value"]) == "1"
+                });
+            if !ours {
+                continue;
+            }
+            let cname = api::str_at(c, &["name"]).to_string();
+            let target = api::str_at(c, &["targetContainerName"]);
+            out.push(Leftover {
+                namespace: ns.clone(),
+                pod: name.clone(),
+                container: cname.clone(),
+                mode: "ephemeral",
+                target: if target.is_empty() {
+                    format!("pod/{name}")
+                } else {
+                    format!("pod/{name} ({target})")
+                },
+                created: None,
+                state: state_word(api::container_status(pod, &cname)),
+            });
+        }
+    }
+    out
+}
+
+fn list_pods(
+    client: &Client,
+    ns: Option<&str>,
+    selector: Option<&str>,
+) -> Result<Vec<Value>, ApiError> {
+    let path = match ns {
+        Some(ns) => api::pods_path(ns),
+        None => "/api/v1/pods".to_string(),
+    };
+    let q: Vec<(&str, &str)> = selector
+        .map(|s| vec![("labelSelector", s)])
+        .unwrap_or_default();
+    let list = client.get_query(&path, &q)?;
+    Ok(list
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default())
+}
+
+/// `kdebug list`: prints a table of what kdebug made. `ns` None means all namespaces.
+pub fn list(client: &Client, ns: Option<&str>, out: &mut dyn Write) -> Result<usize, ApiError> {
+    // Ephemeral containers live in arbitrary pods, so every pod is read.
+    let pods = list_pods(client, ns, None)?;
+    let found = find(&pods);
+    let now = SystemTime::now();
+    let mut rows = vec![[
+        "NAMESPACE",
+        "POD",
+        "CONTAINER",
+        "MODE",
+        "TARGET",
+        "AGE",
+        "STATE",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for l in &found {
+        rows.push(vec![
+            l.namespace.clone(),
+            l.pod.clone(),
+            l.container.clone(),
+            l.mode.to_string(),
+            l.target.clone(),
+            l.created.map_or("-".into(), |c| crate::time::age(c, now)),
+            l.state.clone(),
+        ]);
+    }
+    if found.is_empty() {
+        let _ = writeln!(out, "No debug pods or containers made by kdebug found.");
+        return Ok(0);
+    }
+    write_table(out, &rows);
+    Ok(found.len())
+}
+
+/// Writes rows as a left-aligned table with 3-space gaps (kubectl's tabwriter look).
+pub fn write_table(out: &mut dyn Write, rows: &[Vec<String>]) {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(c);
+            } else {
+                line.push_str(&format!("{c:<w$}   ", w = widths[i]));
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}
+
+/// `kdebug gc`: deletes labelled pods older than `older_than`. Never touches a pod without
+/// the label. Returns the names deleted (or that would be, with `dry_run`).
+pub fn gc(
+    client: &Client,
+    ns: Option<&str>,
+    older_than: Duration,
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> Result<Vec<String>, ApiError> {
+    let pods = list_pods(client, ns, Some(SELECTOR))?;
+    let now = SystemTime::now();
+    let mut done = Vec::new();
+    for pod in &pods {
+        // The server filtered by label already; check again so a server that ignores the
+        // selector cannot make us delete someone else's pod.
+        if api::str_at(pod, &["metadata", "labels", MANAGED_BY]) != "kdebug" {
+            continue;
+        }
+        let age = created(pod)
+            .and_then(|c| now.duration_since(c).ok())
+            .unwrap_or_default();
+        if age < older_than {
+            continue;
+        }
+        let (pns, name) = (api::namespace(pod), api::name(pod));
+        if dry_run {
+            let _ = writeln!(
+                out,
+                "pod/{name} would be deleted (namespace {pns}, dry run)"
+            );
+        } else {
+            match client.delete(
+                &api::pod_path(pns, name),
+                &json!({"kind": "DeleteOptions", "apiVersion": "v1"}),
+            ) {
+                Ok(_) => {
+                    let _ = writeln!(out, "pod/{name} deleted (namespace {pns})");
+                }
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        done.push(format!("{pns}/{name}"));
+    }
+    let ephemeral = find(&list_pods(client, ns, None).unwrap_or_default())
+        .into_iter()
+        .filter(|l| l.mode == "ephemeral" && l.state == "Running")
+        .count();
+    if ephemeral > 0 {
+        let _ = writeln!(
+            out,
+            "{ephemeral} ephemeral debug container(s) still running; the API cannot remove them (see `kdebug list`)."
+        );
+    }
+    if done.is_empty() {
+        let _ = writeln!(out, "Nothing to delete.");
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_labelled_pods_and_marked_ephemeral_containers() {
+        let pods = vec![
+            json!({"metadata": {"name": "web-copy", "namespace": "default", "labels": {MANAGED_BY: "kdebug"},
+                   "annotations": {TARGET_ANNOTATION: "pod/web", CREATED_ANNOTATION: "2024-01-01T00:00:00Z"}},
+                   "spec": {"containers": [{"name": "app"}, {"name": "debugger-abcde"}]}, "status": {"phase": "Running"}}),
+            json!({"metadata": {"name": "node-debugger-n1-xyz", "namespace": "default", "labels": {MANAGED_BY: "kdebug"},
+                   "annotations": {TARGET_ANNOTATION: "node/n1"}}, "spec": {"containers": [{"name": "debugger"}]}}),
+            json!({"metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
+                   "spec": {"containers": [{"name": "app"}], "ephemeralContainers": [
+                       {"name": "debugger-zzzzz", "env": [{"name": "KDEBUG", "value": "1"}], "targetContainerName": "app"},
+                       {"name": "someone-else"}]},
+                   "status": {"ephemeralContainerStatuses": [{"name": "debugger-zzzzz", "state": {"running": {}}}]}}),
+            json!({"metadata": {"name": "unrelated", "namespace": "default", "labels": {MANAGED_BY: "helm"}}}),
+        ];
+        let found = find(&pods);
+        let summary: Vec<(&str, &str, &str)> = found
+            .iter()
+            .map(|l| (l.pod.as_str(), l.container.as_str(), l.mode))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("web-copy", "debugger-abcde", "copy"),
+                ("node-debugger-n1-xyz", "debugger", "node"),
+                ("web", "debugger-zzzzz", "ephemeral")
+            ]
+        );
+        assert_eq!(found[2].state, "Running");
+        assert_eq!(found[0].created, crate::time::parse("2024-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn table_alignment() {
+        let mut out = Vec::new();
+        write_table(
+            &mut out,
+            &[
+                vec!["A".into(), "BB".into()],
+                vec!["CCC".into(), "D".into()],
+            ],
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), "A     BB\nCCC   D\n");
+    }
+}
