@@ -15,3 +15,10 @@ pub mod term;
 pub mod time;
 pub mod wait;
 pub mod workload;
+pub mod credentials;
+pub mod logs;
+pub mod run;
+pub mod session;
+
+/// The largest `--custom` or `-f` input read; anything larger is refused with a clear error.
+pub const MAX_INPUT_BYTES: usize = 4 << 20;

@@ -1,11 +1,11 @@
+//! kdebug's entry point: parse, run, map the result to an exit code. Everything else lives
+//! in the library.
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--version") {
-        println!("kdebug {}", env!("CARGO_PKG_VERSION"));
-        return ExitCode::SUCCESS;
-    }
-    eprintln!("kdebug: not yet implemented");
-    ExitCode::from(1)
+    kdebug::signals::init();
+    kdebug::term::install_panic_hook();
+    let code = kdebug::run::main(std::env::args_os().skip(1).collect());
+    ExitCode::from(code)
 }

@@ -1,1 +1,319 @@
-//! Stage two: RawArgs -> a validated plan, with kubectl's checks in kubectl's order.
+//! Stage two: RawArgs -> a validated [`Plan`]. kubectl's order is kept: flag-value errors
+//! first (pflag), then the kubeconfig (the caller loads it between [`build`] and
+//! [`finish`]), then the profile, the custom file, and kubectl's Validate checks; kdebug's own
+//! checks come last.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::args::{GlobalArgs, RawArgs, Verb};
+use super::target::{self, Target};
+use super::CliError;
+use crate::debug::{DebugError, DebugOptions, Mirror, Profile};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Json,
+    Yaml,
+}
+
+/// Everything a run needs, checked.
+#[derive(Debug)]
+pub struct Plan {
+    pub verb: Verb,
+    pub targets: Vec<Target>,
+    pub filenames: Vec<String>,
+    /// The builders' input; completed by [`finish`].
+    pub opts: DebugOptions,
+    pub profile_name: Option<String>,
+    pub custom_path: Option<String>,
+    pub mirror_spec: Option<String>,
+    pub attach: bool,
+    pub attach_explicit: Option<bool>,
+    pub quiet: bool,
+    pub rm: bool,
+    /// None: wait forever.
+    pub timeout: Option<Duration>,
+    pub dry_run: bool,
+    pub output: Output,
+    pub selector: Option<String>,
+    pub all_namespaces: bool,
+    pub all_pods: bool,
+    pub max_parallel: usize,
+    pub output_dir: Option<PathBuf>,
+    pub older_than: Duration,
+    pub global: GlobalArgs,
+    pub request_timeout: Option<Duration>,
+    pub verbosity: u8,
+}
+
+impl Plan {
+    /// Several pods at once: non-interactive, output prefixed, a summary at the end.
+    pub fn fan_out(&self) -> bool {
+        self.selector.is_some() || self.all_pods
+    }
+}
+
+/// The default `--timeout` for waiting on the debug container.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+fn invalid(flag: &str, value: &str, why: &str) -> CliError {
+    CliError::InvalidValue(flag.into(), value.into(), why.into())
+}
+
+/// `KEY=VAL` pairs as pflag's stringToString reads them.
+fn pairs(items: &[String]) -> Result<Vec<(String, String)>, CliError> {
+    items
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => Ok((k.to_string(), v.to_string())),
+            None => Err(CliError::Invalid(format!("{kv} must be formatted as key=value"))),
+        })
+        .collect()
+}
+
+fn duration(flag: &str, v: &str) -> Result<Duration, CliError> {
+    super::duration::parse_request_timeout(v)
+        .ok_or_else(|| invalid(flag, v, "expected a duration such as 30s, 5m or 1h (or whole seconds)"))
+}
+
+/// Stage two, part one: everything that needs no file and no kubeconfig.
+pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
+    let env = pairs(&raw.env).map_err(|e| match e {
+        CliError::Invalid(m) => CliError::Invalid(format!("invalid argument {:?} for \"--env\" flag: {m}", raw.env.join(","))),
+        other => other,
+    })?;
+    let set_image = pairs(&raw.set_image).map_err(|e| match e {
+        CliError::Invalid(m) => CliError::Invalid(format!(
+            "invalid argument {:?} for \"--set-image\" flag: {m}",
+            raw.set_image.join(",")
+        )),
+        other => other,
+    })?;
+    let request_timeout = match &raw.global.request_timeout {
+        None => None,
+        Some(v) => Some(super::duration::parse_request_timeout(v).ok_or_else(|| {
+            CliError::Invalid("Invalid timeout value. Timeout must be a single integer in seconds, or an integer followed by a corresponding time unit (e.g. 1s | 2m | 3h)".into())
+        })?),
+    };
+    let verbosity = match &raw.global.verbosity {
+        None => 0,
+        Some(v) => v.parse::<u8>().map_err(|_| invalid("v", v, "expected a number from 0 to 10"))?,
+    };
+    let timeout = match raw.timeout.as_deref() {
+        None => Some(DEFAULT_TIMEOUT),
+        Some(v) => Some(duration("timeout", v)?).filter(|d| !d.is_zero()),
+    };
+    let older_than = match raw.older_than.as_deref() {
+        None => Duration::from_secs(3600),
+        Some(v) => duration("older-than", v)?,
+    };
+    let max_parallel = match raw.max_parallel.as_deref() {
+        None => 10,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => return Err(invalid("max-parallel", v, "expected a whole number of at least 1")),
+        },
+    };
+    let output = match raw.output.as_deref() {
+        None | Some("json") => Output::Json,
+        Some("yaml") => Output::Yaml,
+        Some(other) => return Err(invalid("output", other, "expected json or yaml")),
+    };
+    let targets = if raw.verb == Verb::Debug || raw.verb == Verb::Attach {
+        raw.targets
+            .iter()
+            .map(|t| target::parse(t).map_err(CliError::Invalid))
+            .collect::<Result<Vec<_>, _>>()?
+    } else if let Some(extra) = raw.targets.first() {
+        return Err(CliError::Invalid(format!("unexpected argument {extra:?}")));
+    } else {
+        Vec::new()
+    };
+    // kubectl: -i implies --attach unless --attach was given explicitly.
+    let attach = raw.attach.unwrap_or(raw.stdin);
+    let opts = DebugOptions {
+        image: raw.image.clone(),
+        container: raw.container.clone(),
+        image_pull_policy: raw.image_pull_policy.clone(),
+        env,
+        stdin: raw.stdin,
+        tty: raw.tty,
+        target: raw.target.clone(),
+        args: raw.command.clone(),
+        arguments_only: raw.arguments_only,
+        profile: Profile::General,
+        custom: None,
+        copy_to: raw.copy_to.clone(),
+        replace: raw.replace,
+        same_node: raw.same_node,
+        share_processes: raw.share_processes,
+        set_image,
+        keep_labels: raw.keep_labels,
+        keep_annotations: raw.keep_annotations,
+        keep_liveness: raw.keep_liveness,
+        keep_readiness: raw.keep_readiness,
+        keep_startup: raw.keep_startup,
+        keep_init_containers: raw.keep_init_containers.unwrap_or(true),
+        mirror: Mirror::default(),
+        mark: None,
+    };
+    Ok(Plan {
+        verb: raw.verb,
+        targets,
+        filenames: raw.filenames,
+        opts,
+        profile_name: raw.profile,
+        custom_path: raw.custom,
+        mirror_spec: raw.mirror,
+        attach,
+        attach_explicit: raw.attach,
+        quiet: raw.quiet,
+        rm: raw.rm,
+        timeout,
+        dry_run: raw.dry_run,
+        output,
+        selector: raw.selector,
+        all_namespaces: raw.all_namespaces,
+        all_pods: raw.all_pods,
+        max_parallel,
+        output_dir: raw.output_dir.map(PathBuf::from),
+        older_than,
+        global: raw.global,
+        request_timeout,
+        verbosity,
+    })
+}
+
+/// Reads and decodes the `--custom` file: JSON first, then YAML, as kubectl does.
+pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => e.to_string(),
+        };
+        CliError::Invalid(format!("must pass a container spec json file for custom profile: open {path}: {why}"))
+    })?;
+    if bytes.len() > crate::MAX_INPUT_BYTES {
+        return Err(CliError::Invalid(format!(
+            "{path} does not contain a valid container spec: file is larger than {} bytes",
+            crate::MAX_INPUT_BYTES
+        )));
+    }
+    let value = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v) => v,
+        Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path).map_err(|e| {
+            CliError::Invalid(format!("{path} does not contain a valid container spec: {e}"))
+        })?,
+    };
+    // An empty document decodes to nothing: no custom profile (kubectl).
+    Ok(if value.is_null() { None } else { Some(value) })
+}
+
+/// Stage two, part two (after the kubeconfig loaded): profile, custom file, kubectl's
+/// Validate, then kdebug's own checks. Returns the startup messages to print.
+pub fn finish(p: &mut Plan) -> Result<Vec<crate::debug::Message>, CliError> {
+    let debug_err = |e: DebugError| CliError::Invalid(e.to_string());
+    if p.verb == Verb::Debug {
+        if let Some(name) = &p.profile_name {
+            p.opts.profile = name.parse::<Profile>().map_err(debug_err)?;
+        }
+        if let Some(path) = p.custom_path.clone() {
+            p.opts.custom = read_custom(&path)?;
+        }
+    }
+    let messages = if p.verb == Verb::Debug {
+        let has_targets = !p.targets.is_empty() || !p.filenames.is_empty() || p.selector.is_some();
+        crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets).map_err(debug_err)?
+    } else {
+        Vec::new()
+    };
+    if let Some(spec) = &p.mirror_spec {
+        p.opts.mirror = spec.parse::<Mirror>().map_err(debug_err)?;
+    }
+    if p.verb == Verb::Debug {
+        kdebug_checks(p)?;
+    }
+    Ok(messages)
+}
+
+fn kdebug_checks(p: &Plan) -> Result<(), CliError> {
+    let node = p.targets.iter().any(|t| t.kind == target::Kind::Node);
+    if p.rm && p.opts.replace {
+        return Err(CliError::Invalid(
+            "--rm cannot be used with --replace: the original pod is deleted, so the copy is all that is left of it".into(),
+        ));
+    }
+    if p.rm && p.opts.copy_to.is_none() && !node {
+        return Err(CliError::Invalid(
+            "--rm works with --copy-to and node/NAME only: the API cannot remove an ephemeral container once added (it stops when its command exits)".into(),
+        ));
+    }
+    if p.fan_out() && (p.opts.stdin || p.opts.tty) {
+        return Err(CliError::Invalid(
+            "-i/-t cannot be used with -l/--selector or --all-pods: several pods are debugged at once, without a terminal".into(),
+        ));
+    }
+    if p.selector.is_some() && !p.targets.is_empty() && !p.targets.iter().all(|t| t.kind == target::Kind::Node) {
+        return Err(CliError::Invalid(
+            "-l/--selector picks the pods itself: give no POD names with it (use node/ to select nodes instead)".into(),
+        ));
+    }
+    if p.all_pods && !p.targets.iter().any(|t| t.kind.is_workload()) {
+        return Err(CliError::Invalid("--all-pods needs a workload target such as deploy/NAME".into()));
+    }
+    if p.output_dir.is_some() && !p.fan_out() {
+        return Err(CliError::Invalid("--output-dir is for fan-out runs (-l/--selector or --all-pods)".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn plan(args: &[&str]) -> Result<Plan, CliError> {
+        build(super::super::args::parse(args.iter().map(OsString::from).collect())?)
+    }
+
+    #[test]
+    fn stdin_implies_attach_unless_explicit() {
+        assert!(plan(&["web", "-i", "--image=b"]).unwrap().attach);
+        assert!(!plan(&["web", "-i", "--attach=false", "--image=b"]).unwrap().attach);
+        assert!(!plan(&["web", "--image=b"]).unwrap().attach);
+    }
+
+    #[test]
+    fn env_needs_key_value() {
+        let e = plan(&["web", "--env", "a=1,b"]).unwrap_err();
+        assert_eq!(e.to_string(), "invalid argument \"a=1,b\" for \"--env\" flag: b must be formatted as key=value");
+        let p = plan(&["web", "--env", "B=2", "--env", "A=1"]).unwrap();
+        assert_eq!(p.opts.env, [("B".to_string(), "2".to_string()), ("A".into(), "1".into())]);
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(plan(&["web"]).unwrap().timeout, Some(DEFAULT_TIMEOUT));
+        assert_eq!(plan(&["web", "--timeout=0"]).unwrap().timeout, None);
+        assert_eq!(plan(&["web", "--timeout=90"]).unwrap().timeout, Some(Duration::from_secs(90)));
+        assert!(plan(&["web", "--timeout=soon"]).is_err());
+        assert!(plan(&["web", "--request-timeout=x"]).unwrap_err().to_string().starts_with("Invalid timeout value"));
+    }
+
+    #[test]
+    fn kdebug_refusals() {
+        let check = |args: &[&str]| {
+            let p = plan(args).unwrap();
+            kdebug_checks(&p).map_err(|e| e.to_string())
+        };
+        assert!(check(&["web", "--image=b", "--rm"]).unwrap_err().contains("ephemeral container"));
+        assert!(check(&["web", "--image=b", "--copy-to=c", "--replace", "--rm"]).unwrap_err().contains("--replace"));
+        assert!(check(&["-l", "app=web", "--image=b", "-i"]).unwrap_err().contains("-i/-t"));
+        assert!(check(&["web", "--image=b", "--copy-to=c", "--rm"]).is_ok());
+        assert!(check(&["node/n1", "--image=b", "--rm"]).is_ok());
+    }
+}

@@ -159,6 +159,12 @@ impl Client {
         self.json("PATCH", path, &[], Some(content_type), Some(body))
     }
 
+    /// PATCH with a body serialised by the caller (kubectl's exact bytes).
+    pub fn patch_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
+        let resp = self.send("PATCH", path, &[], Some(content_type), Some(body), false)?;
+        self.read_json("PATCH", path, resp)
+    }
+
     pub fn delete(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
         self.json("DELETE", path, &[], Some("application/json"), Some(body))
     }
@@ -185,6 +191,10 @@ impl Client {
     ) -> Result<Value, ApiError> {
         let bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
         let resp = self.send(method, path, query, content_type, bytes.as_deref(), false)?;
+        self.read_json(method, path, resp)
+    }
+
+    fn read_json(&self, method: &str, path: &str, resp: ureq::Response) -> Result<Value, ApiError> {
         let mut buf = Vec::new();
         resp.into_reader()
             .take(256 << 20)

@@ -1,0 +1,64 @@
+//! From a resolved kubeconfig to a ready client: which credential to use, with client-go's
+//! precedence (a token, basic auth or client certificate makes the exec plugin unnecessary;
+//! a tokenFile is re-read; the exec plugin runs at the first request, not before).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::client::{self, Auth, Client, Impersonation, PluginCredential, Settings};
+use crate::kubeconfig::ClientConfig;
+
+pub fn client(cfg: &ClientConfig, request_timeout: Option<Duration>, verbosity: u8) -> Result<Client, String> {
+    let tls = client::tls::TlsSettings {
+        ca_pem: cfg.ca_pem.clone(),
+        insecure: cfg.insecure,
+        server_name: cfg.tls_server_name.clone(),
+        client_cert_pem: cfg.client_cert_pem.clone(),
+        client_key_pem: cfg.client_key_pem.as_ref().map(|k| k.expose().clone()),
+    };
+    let has_cert = cfg.client_cert_pem.is_some();
+    let auth = if let Some(path) = &cfg.token_file {
+        Auth::TokenFile {
+            path: path.clone(),
+            cached: Mutex::new(None),
+        }
+    } else if let Some(t) = &cfg.token {
+        Auth::Token(t.clone())
+    } else if let Some((user, pass)) = &cfg.basic {
+        Auth::Basic(user.clone(), pass.clone())
+    } else if let (Some(exec), false) = (&cfg.exec, has_cert) {
+        let exec = exec.clone();
+        let cluster = crate::kubeconfig::exec::ClusterInfo::from_config(cfg);
+        Auth::Exec {
+            run: Box::new(move || {
+                let interactive = crate::term::is_terminal(0);
+                let c = crate::kubeconfig::exec::run_plugin(&exec, Some(&cluster), interactive)
+                    .map_err(|e| e.to_string())?;
+                Ok(PluginCredential {
+                    token: c.token,
+                    client_cert_pem: c.client_cert_pem,
+                    client_key_pem: c.client_key_pem,
+                    expiration: c.expiration,
+                })
+            }),
+            cached: Mutex::new(None),
+        }
+    } else {
+        Auth::None
+    };
+    let i = &cfg.impersonate;
+    Client::new(Settings {
+        server: cfg.server.clone(),
+        tls,
+        auth,
+        impersonate: Impersonation {
+            user: i.user.clone(),
+            groups: i.groups.clone(),
+            uid: i.uid.clone(),
+            extra: i.extra.clone(),
+        },
+        proxy_url: cfg.proxy_url.clone(),
+        request_timeout,
+        verbosity,
+    })
+}

@@ -1,0 +1,190 @@
+//! The top of the program: argv -> plan -> the verb's driver -> exit code, and the one place
+//! where errors are printed.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Write;
+use std::time::Duration;
+
+use crate::attach::AttachError;
+use crate::cli::args::{self, RawArgs, Verb};
+use crate::cli::{plan, CliError};
+use crate::client::{ApiError, Client};
+use crate::debug::DebugError;
+use crate::kubeconfig;
+use crate::wait::WaitError;
+use crate::workload::WorkloadError;
+
+/// Exit codes beyond the container's own (documented in `--help` and the README).
+pub const EXIT_ERROR: u8 = 1;
+pub const EXIT_TIMEOUT: u8 = 124;
+pub const EXIT_CANNOT_START: u8 = 125;
+pub const EXIT_CANNOT_ATTACH: u8 = 126;
+
+/// Every way a run can fail, by layer.
+#[derive(Debug)]
+pub enum RunError {
+    Cli(CliError),
+    Config(String),
+    Api(ApiError),
+    Debug(DebugError),
+    Wait(WaitError),
+    Attach(AttachError),
+    Workload(WorkloadError),
+    /// A message already worded for the user (printed after `error: `).
+    Other(String),
+}
+
+impl RunError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Wait(WaitError::Timeout { .. }) => EXIT_TIMEOUT,
+            RunError::Wait(WaitError::CannotStart { .. } | WaitError::PodFailed { .. }) => EXIT_CANNOT_START,
+            RunError::Attach(_) => EXIT_CANNOT_ATTACH,
+            _ => EXIT_ERROR,
+        }
+    }
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Cli(e) => write!(f, "error: {e}"),
+            RunError::Config(msg) if msg.starts_with("Error in configuration") || msg.starts_with("error: ") => {
+                f.write_str(msg)
+            }
+            RunError::Config(msg) => write!(f, "error: {msg}"),
+            RunError::Api(e) => write!(f, "{e}"),
+            RunError::Debug(e) => write!(f, "error: {e}"),
+            RunError::Wait(e) => write!(f, "{e}"),
+            RunError::Attach(e) => write!(f, "{e}"),
+            RunError::Workload(e) => write!(f, "{e}"),
+            RunError::Other(msg) => write!(f, "error: {msg}"),
+        }
+    }
+}
+
+impl From<CliError> for RunError {
+    fn from(e: CliError) -> Self {
+        RunError::Cli(e)
+    }
+}
+impl From<ApiError> for RunError {
+    fn from(e: ApiError) -> Self {
+        RunError::Api(e)
+    }
+}
+impl From<DebugError> for RunError {
+    fn from(e: DebugError) -> Self {
+        RunError::Debug(e)
+    }
+}
+impl From<WaitError> for RunError {
+    fn from(e: WaitError) -> Self {
+        RunError::Wait(e)
+    }
+}
+impl From<AttachError> for RunError {
+    fn from(e: AttachError) -> Self {
+        RunError::Attach(e)
+    }
+}
+impl From<WorkloadError> for RunError {
+    fn from(e: WorkloadError) -> Self {
+        RunError::Workload(e)
+    }
+}
+
+/// Runs kdebug with `argv` (without the program name) and returns the exit code.
+pub fn main(argv: Vec<OsString>) -> u8 {
+    // `config` has its own small command line (kubectl config's).
+    if argv.first().is_some_and(|a| a == "config") {
+        let rest = argv[1..].to_vec();
+        let code = kubeconfig::view::config_main(rest, &mut std::io::stdout(), &mut std::io::stderr());
+        return u8::try_from(code).unwrap_or(EXIT_ERROR);
+    }
+    let result = args::parse(argv).map_err(RunError::from).and_then(dispatch);
+    crate::signals::run_cleanups();
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = std::io::stdout().flush();
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
+    if raw.help {
+        print!("{}", crate::cli::flags::help());
+        return Ok(0);
+    }
+    if raw.version || raw.verb == Verb::Version {
+        println!("kdebug v{}", env!("CARGO_PKG_VERSION"));
+        return Ok(0);
+    }
+    let mut p = plan::build(raw)?;
+    let conn = connect(&p)?;
+    let messages = plan::finish(&mut p)?;
+    crate::session::print_messages(&messages, p.quiet);
+    match p.verb {
+        Verb::List => {
+            let ns = if p.all_namespaces { None } else { Some(conn.namespace.as_str()) };
+            crate::leftovers::list(&conn.client, ns, &mut std::io::stdout())?;
+            Ok(0)
+        }
+        Verb::Gc => {
+            let ns = if p.all_namespaces { None } else { Some(conn.namespace.as_str()) };
+            crate::leftovers::gc(&conn.client, ns, p.older_than, p.dry_run, &mut std::io::stdout())?;
+            Ok(0)
+        }
+        Verb::Attach => crate::session::reattach(&conn, &p),
+        Verb::Debug | Verb::Version => crate::session::run(&conn, &p),
+    }
+}
+
+/// A client and the namespace to work in.
+pub struct Connection {
+    pub client: std::sync::Arc<Client>,
+    pub namespace: String,
+    pub namespace_explicit: bool,
+}
+
+/// Loads the kubeconfig (its errors come first, as in kubectl) and builds the client.
+pub fn connect(p: &plan::Plan) -> Result<Connection, RunError> {
+    let g = &p.global;
+    let overrides = kubeconfig::Overrides {
+        kubeconfig: g.kubeconfig.clone().map(Into::into),
+        context: g.context.clone(),
+        cluster: g.cluster.clone(),
+        user: g.user.clone(),
+        namespace: g.namespace.clone(),
+        server: g.server.clone(),
+        token: g.token.clone().map(crate::secret::Secret::new),
+        as_user: g.as_user.clone(),
+        as_groups: g.as_groups.clone(),
+        as_uid: g.as_uid.clone(),
+        certificate_authority: g.certificate_authority.clone().map(Into::into),
+        client_certificate: g.client_certificate.clone().map(Into::into),
+        client_key: g.client_key.clone().map(Into::into),
+        insecure_skip_tls_verify: g.insecure_skip_tls_verify,
+        tls_server_name: g.tls_server_name.clone(),
+        username: g.username.clone(),
+        password: g.password.clone().map(crate::secret::Secret::new),
+    };
+    let cfg = kubeconfig::resolve(&overrides).map_err(|e| RunError::Config(e.to_string()))?;
+    let client = crate::credentials::client(&cfg, p.request_timeout, p.verbosity).map_err(RunError::Config)?;
+    Ok(Connection {
+        client: std::sync::Arc::new(client),
+        namespace: cfg.namespace.clone(),
+        namespace_explicit: cfg.namespace_explicit,
+    })
+}
+
+/// Parses `--timeout`/`--older-than` style values: Go durations or bare seconds.
+pub fn duration_flag(flag: &str, v: &str) -> Result<Duration, CliError> {
+    crate::cli::duration::parse_request_timeout(v).ok_or_else(|| {
+        CliError::InvalidValue(flag.into(), v.into(), "expected a duration such as 30s, 5m or 1h".into())
+    })
+}

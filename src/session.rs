@@ -1,0 +1,489 @@
+//! The three journeys, each one driver calling small steps: resolve the target, build the
+//! body (pure, in `debug/`), send it, wait for the container, attach (or follow its logs),
+//! clean up. Targets are processed in order, as kubectl does.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{json, Value};
+
+use crate::api::{self, State};
+use crate::attach::{self, frames::Outcome, AttachError, AttachOptions};
+use crate::cli::plan::{Output, Plan};
+use crate::cli::target::{Kind, Target};
+use crate::client::{ApiError, Client};
+use crate::debug::{self, DebugOptions, Mark, Message, Stream};
+use crate::run::{Connection, RunError};
+use crate::wait::{self, WaitOptions};
+
+/// How many times a 409 Conflict on the patch is retried with the pod read again.
+const CONFLICT_RETRIES: u32 = 3;
+
+/// Prints builder messages, honouring `-q`.
+pub fn print_messages(messages: &[Message], quiet: bool) {
+    for m in messages {
+        if quiet && m.quiet_suppressed {
+            continue;
+        }
+        match m.stream {
+            Stream::Stdout => {
+                println!("{}", m.text);
+            }
+            Stream::Stderr => {
+                let _ = std::io::stdout().flush();
+                eprintln!("{}", m.text);
+            }
+        }
+    }
+}
+
+/// A debug target once read from the server (or a file).
+pub struct Resolved {
+    pub kind: Kind,
+    pub object: Value,
+    /// Where it came from, for messages and the kdebug.io/target annotation.
+    pub label: String,
+}
+
+/// Reads the targets named on the command line, in order.
+pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, RunError> {
+    let mut out = Vec::new();
+    let ns = conn.namespace.as_str();
+    for t in &p.targets {
+        match t.kind {
+            Kind::Pod => out.push(Resolved {
+                kind: Kind::Pod,
+                object: conn.client.get(&api::pod_path(ns, &t.name))?,
+                label: t.to_string(),
+            }),
+            Kind::Node => out.push(Resolved {
+                kind: Kind::Node,
+                object: conn.client.get(&format!("/api/v1/nodes/{}", t.name))?,
+                label: t.to_string(),
+            }),
+            _ => {
+                let pods = crate::workload::pods(&conn.client, ns, t)?;
+                let take = if p.all_pods { pods.len() } else { 1 };
+                if !p.all_pods && pods.len() > 1 && !p.quiet {
+                    eprintln!("Found {} pods, using pod/{}", pods.len(), api::name(&pods[0]));
+                }
+                for pod in pods.into_iter().take(take) {
+                    let label = format!("pod/{}", api::name(&pod));
+                    out.push(Resolved { kind: Kind::Pod, object: pod, label });
+                }
+            }
+        }
+    }
+    for f in &p.filenames {
+        for object in read_objects(f)? {
+            let kind = match object.get("kind").and_then(Value::as_str) {
+                Some("Pod") => Kind::Pod,
+                Some("Node") => Kind::Node,
+                other => {
+                    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+                    let gv = if api_version.contains('/') { api_version.to_string() } else { format!("/{api_version}") };
+                    return Err(RunError::Other(format!("\"{gv}, Kind={}\" not supported by debug", other.unwrap_or(""))));
+                }
+            };
+            let obj_ns = api::namespace(&object);
+            if kind == Kind::Pod && conn.namespace_explicit && !obj_ns.is_empty() && obj_ns != conn.namespace {
+                return Err(RunError::Other(format!(
+                    "the namespace from the provided object {obj_ns:?} does not match the namespace {:?}. You must pass '--namespace={obj_ns}' to perform this operation.",
+                    conn.namespace
+                )));
+            }
+            let label = format!("{}/{}", if kind == Kind::Pod { "pod" } else { "node" }, api::name(&object));
+            out.push(Resolved { kind, object, label });
+        }
+    }
+    if let Some(sel) = &p.selector {
+        let nodes = p.targets.iter().any(|t| t.kind == Kind::Node);
+        if !nodes {
+            let path = if p.all_namespaces { "/api/v1/pods".to_string() } else { api::pods_path(ns) };
+            let list = conn.client.get_query(&path, &[("labelSelector", sel)])?;
+            for pod in list.get("items").and_then(Value::as_array).cloned().unwrap_or_default() {
+                let label = format!("pod/{}", api::name(&pod));
+                out.push(Resolved { kind: Kind::Pod, object: pod, label });
+            }
+        } else {
+            out.retain(|r| r.kind != Kind::Node);
+            let list = conn.client.get_query("/api/v1/nodes", &[("labelSelector", sel)])?;
+            for node in list.get("items").and_then(Value::as_array).cloned().unwrap_or_default() {
+                let label = format!("node/{}", api::name(&node));
+                out.push(Resolved { kind: Kind::Node, object: node, label });
+            }
+        }
+        if out.is_empty() {
+            return Err(RunError::Other(format!("no {} match the selector {sel:?}", if nodes { "nodes" } else { "pods" })));
+        }
+    }
+    Ok(out)
+}
+
+/// `-f FILE`: JSON or YAML (our own reader), `-` for stdin; a `List` gives its items.
+fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let limit = crate::MAX_INPUT_BYTES as u64 + 1;
+    let read = if path == "-" {
+        std::io::stdin().lock().take(limit).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| RunError::Other(format!("failed to read {path}: {e}")))?;
+    if bytes.len() > crate::MAX_INPUT_BYTES {
+        return Err(RunError::Other(format!("{path} is larger than {} bytes", crate::MAX_INPUT_BYTES)));
+    }
+    let v = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v) => v,
+        Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path).map_err(|e| RunError::Other(format!("error parsing {path}: {e}")))?,
+    };
+    if v.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List")) {
+        return Ok(v.get("items").and_then(Value::as_array).cloned().unwrap_or_default());
+    }
+    if !v.is_object() {
+        return Err(RunError::Other(format!("error: {path} does not contain a Kubernetes object")));
+    }
+    Ok(vec![v])
+}
+
+/// `kdebug POD...`: every target in order; the exit code is the last one's.
+pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
+    let targets = resolve_targets(conn, p)?;
+    if p.fan_out() {
+        return crate::fanout::run(conn, p, targets);
+    }
+    let mut code = 0;
+    for t in &targets {
+        code = debug_one(conn, p, t, &mut Sink::Terminal)?;
+    }
+    Ok(code)
+}
+
+/// Where a run's output goes: the terminal, or (fan-out) a prefixed or per-pod writer.
+pub enum Sink<'a> {
+    Terminal,
+    Captured(&'a mut (dyn Write + Send)),
+}
+
+impl Sink<'_> {
+    fn writer(&mut self) -> Box<dyn Write + '_> {
+        match self {
+            Sink::Terminal => Box::new(crate::logs::stdout()),
+            Sink::Captured(w) => Box::new(&mut **w),
+        }
+    }
+
+    fn interactive(&self) -> bool {
+        matches!(self, Sink::Terminal)
+    }
+}
+
+fn now_rfc3339() -> String {
+    crate::time::format(SystemTime::now())
+}
+
+fn options_for(p: &Plan, target: &Resolved) -> DebugOptions {
+    let mut opts = p.opts.clone();
+    opts.mark = Some(Mark {
+        target: target.label.clone(),
+        created: now_rfc3339(),
+    });
+    opts
+}
+
+/// Prints a dry-run request: method, path, content type and the body.
+fn print_request(p: &Plan, method: &str, path: &str, content_type: &str, body: &Value) {
+    let envelope = json!({"method": method, "path": path, "contentType": content_type, "body": body});
+    match p.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&envelope).unwrap_or_default()),
+        Output::Yaml => print!("---\n{}", crate::kubeconfig::emit::to_yaml(&envelope)),
+    }
+}
+
+/// One target, start to finish. Returns the exit code.
+pub fn debug_one(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink) -> Result<u8, RunError> {
+    match (target.kind, p.opts.copy_to.is_some()) {
+        (Kind::Node, _) => node_journey(conn, p, target, sink),
+        (_, true) => copy_journey(conn, p, target, sink),
+        _ => ephemeral_journey(conn, p, target, sink),
+    }
+}
+
+fn ephemeral_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink) -> Result<u8, RunError> {
+    let client = &conn.client;
+    let mut pod = target.object.clone();
+    let ns = match api::namespace(&pod) {
+        "" => conn.namespace.clone(),
+        n => n.to_string(),
+    };
+    let name = api::name(&pod).to_string();
+    let opts = options_for(p, target);
+    let mut names = debug::names::generator();
+    let path = format!("{}/ephemeralcontainers", api::pod_path(&ns, &name));
+    let mut attempt = 0;
+    let container = loop {
+        attempt += 1;
+        let plan = debug::ephemeral::build(&pod, &opts, &mut names)?;
+        print_messages(&plan.messages, p.quiet || !sink.interactive());
+        if p.dry_run {
+            print_request(p, "PATCH", &path, debug::ephemeral::PATCH_CONTENT_TYPE, &plan.patch);
+            return Ok(0);
+        }
+        match client.patch_raw(&path, debug::ephemeral::PATCH_CONTENT_TYPE, plan.patch_body().as_bytes()) {
+            Ok(_) => break plan.container_name,
+            // kubectl: a 404 that names no object means the subresource itself is missing.
+            Err(ApiError::Status(s)) if s.code == 404 && s.details_name.is_empty() => {
+                let inner = ApiError::Status(s).to_string();
+                return Err(RunError::Other(format!(
+                    "ephemeral containers are disabled for this cluster (error from server: {inner:?})"
+                )));
+            }
+            Err(e) if e.code() == Some(409) && attempt <= CONFLICT_RETRIES => {
+                pod = client.get(&api::pod_path(&ns, &name))?;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if !p.attach {
+        return Ok(0);
+    }
+    let restart_always = api::str_at(&pod, &["spec", "restartPolicy"]) == "Always";
+    let ended = if restart_always {
+        Some(format!(
+            "Session ended, the ephemeral container will not be restarted but may be reattached using 'kdebug attach {name} -c {container} -i -t' if it is still running"
+        ))
+    } else {
+        None
+    };
+    follow(conn, p, &ns, &name, &container, ended, sink)
+}
+
+fn copy_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink) -> Result<u8, RunError> {
+    let client = &conn.client;
+    let original = &target.object;
+    let ns = match api::namespace(original) {
+        "" => conn.namespace.clone(),
+        n => n.to_string(),
+    };
+    let opts = options_for(p, target);
+    let mut names = debug::names::generator();
+    let plan = debug::copy::build(original, &opts, &mut names)?;
+    print_messages(&plan.messages, p.quiet || !sink.interactive());
+    let orig_path = api::pod_path(&ns, api::name(original));
+    if p.dry_run {
+        print_request(p, "POST", &api::pods_path(&ns), "application/json", &plan.pod);
+        if let Some(del) = &plan.delete_original {
+            print_request(p, "DELETE", &orig_path, "application/json", del);
+        }
+        return Ok(0);
+    }
+    let created = client.post(&api::pods_path(&ns), &plan.pod)?;
+    let copy_name = api::name(&created).to_string();
+    let cleanup = p.rm.then(|| remove_on_exit(client, &ns, &copy_name, p.quiet));
+    let result = (|| {
+        if let Some(del) = &plan.delete_original {
+            client.delete(&orig_path, del)?;
+        }
+        let Some(container) = plan.container_name.clone() else { return Ok(0) };
+        if !p.attach {
+            return Ok(0);
+        }
+        let ended = (api::str_at(&created, &["spec", "restartPolicy"]) == "Always").then(|| {
+            format!("Session ended, resume using 'kdebug attach {copy_name} -c {container} -i -t' command when the pod is running")
+        });
+        follow(conn, p, &ns, &copy_name, &container, ended, sink)
+    })();
+    finish_cleanup(cleanup, result)
+}
+
+fn node_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink) -> Result<u8, RunError> {
+    let client = &conn.client;
+    let ns = conn.namespace.clone();
+    let opts = options_for(p, target);
+    let mut names = debug::names::generator();
+    let plan = debug::node::build(&target.object, &ns, &opts, &mut names)?;
+    print_messages(&plan.messages, p.quiet || !sink.interactive());
+    if p.dry_run {
+        print_request(p, "POST", &api::pods_path(&ns), "application/json", &plan.pod);
+        return Ok(0);
+    }
+    let created = client.post(&api::pods_path(&ns), &plan.pod)?;
+    let pod_name = api::name(&created).to_string();
+    let cleanup = p.rm.then(|| remove_on_exit(client, &ns, &pod_name, p.quiet));
+    let result = if p.attach {
+        follow(conn, p, &ns, &pod_name, &plan.container_name, None, sink)
+    } else {
+        Ok(0)
+    };
+    finish_cleanup(cleanup, result)
+}
+
+/// Registers the deletion of a created pod, to run at the end or on a signal.
+fn remove_on_exit(client: &Arc<Client>, ns: &str, name: &str, quiet: bool) -> u64 {
+    let client = Arc::clone(client);
+    let (ns, name) = (ns.to_string(), name.to_string());
+    crate::signals::on_exit(move || delete_created(&client, &ns, &name, quiet))
+}
+
+fn delete_created(client: &Client, ns: &str, name: &str, quiet: bool) {
+    let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0});
+    match client.delete(&api::pod_path(ns, name), &body) {
+        Ok(_) => {
+            if !quiet {
+                eprintln!("pod/{name} deleted");
+            }
+        }
+        Err(e) if e.is_not_found() => {}
+        Err(e) => eprintln!("warning: created pod {ns}/{name}, could not delete it: {e}; run `kdebug gc`"),
+    }
+}
+
+fn finish_cleanup(cleanup: Option<u64>, result: Result<u8, RunError>) -> Result<u8, RunError> {
+    if let Some(f) = cleanup.and_then(crate::signals::take) {
+        f();
+    }
+    result
+}
+
+/// Waits for the container, then attaches (with `-i`) or follows its logs from the start
+/// (without `-i`, so nothing printed before an attach could start is lost), and returns the
+/// container's exit code.
+fn follow(
+    conn: &Connection,
+    p: &Plan,
+    ns: &str,
+    pod: &str,
+    container: &str,
+    ended: Option<String>,
+    sink: &mut Sink,
+) -> Result<u8, RunError> {
+    let client = &conn.client;
+    let ready = wait::until_started(client, ns, pod, container, &WaitOptions {
+        timeout: p.timeout,
+        quiet: p.quiet || !sink.interactive(),
+    })?;
+    if let State::Terminated { exit_code, .. } = ready.state {
+        crate::logs::copy(client, ns, pod, container, false, &mut *sink.writer())?;
+        return Ok(exit_code as u8);
+    }
+    if !p.opts.stdin || !sink.interactive() {
+        crate::logs::copy(client, ns, pod, container, true, &mut *sink.writer())?;
+        return final_exit_code(client, ns, pod, container, Duration::from_secs(10));
+    }
+    attach_and_report(conn, p.quiet, ns, pod, container, p.opts.tty, ended, &ready.pod)
+}
+
+/// Attaches to a running container with stdin; kubectl's TTY rules, messages and fallback.
+#[allow(clippy::too_many_arguments)]
+pub fn attach_and_report(
+    conn: &Connection,
+    quiet: bool,
+    ns: &str,
+    pod: &str,
+    container: &str,
+    want_tty: bool,
+    ended: Option<String>,
+    pod_obj: &Value,
+) -> Result<u8, RunError> {
+    let client = &conn.client;
+    let mut tty = want_tty;
+    let container_tty = api::container_spec(pod_obj, container)
+        .and_then(|c| c.get("tty"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if tty && !container_tty {
+        if !quiet {
+            eprintln!("error: Unable to use a TTY - container {container} did not allocate one");
+        }
+        tty = false;
+    } else if !tty && container_tty {
+        tty = true;
+    }
+    if tty && !crate::term::is_terminal(0) {
+        if !quiet {
+            eprintln!("Unable to use a TTY - input is not a terminal or the right kind of file");
+        }
+        tty = false;
+    }
+    if !quiet {
+        eprintln!("If you don't see a command prompt, try pressing enter.");
+    }
+    let opts = AttachOptions { container: container.to_string(), stdin: true, tty };
+    match attach::run(client, ns, pod, &opts) {
+        Ok(outcome) => {
+            if tty && !quiet {
+                if let Some(msg) = ended {
+                    println!("{msg}");
+                }
+            }
+            match outcome {
+                Outcome::ExitCode(n) => Ok(n),
+                Outcome::Failure(msg) => Err(RunError::Other(msg)),
+                Outcome::Success => final_exit_code(client, ns, pod, container, Duration::from_secs(2)),
+            }
+        }
+        Err(AttachError::Connect(e)) => {
+            eprintln!("warning: couldn't attach to pod/{pod}, falling back to streaming logs: {e}");
+            crate::logs::copy(client, ns, pod, container, false, &mut crate::logs::stdout())
+                .map_err(|le| RunError::Attach(AttachError::Lost(format!("{e}; and the logs failed too: {le}"))))?;
+            final_exit_code(client, ns, pod, container, Duration::from_secs(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The container's exit code once it has terminated; 0 if it is still running after `grace`
+/// (the session ended but the process lives on, as after a detach).
+fn final_exit_code(client: &Client, ns: &str, pod: &str, container: &str, grace: Duration) -> Result<u8, RunError> {
+    let start = Instant::now();
+    loop {
+        let obj = client.get(&api::pod_path(ns, pod))?;
+        if let State::Terminated { exit_code, .. } = api::state(api::container_status(&obj, container)) {
+            return Ok(exit_code as u8);
+        }
+        if start.elapsed() >= grace {
+            return Ok(0);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `kdebug attach POD [-c CONTAINER] [-i] [-t]`: back into a running debug container.
+pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
+    let [target] = p.targets.as_slice() else {
+        return Err(RunError::Other("attach needs exactly one POD".into()));
+    };
+    let target: &Target = target;
+    if target.kind != Kind::Pod {
+        return Err(RunError::Other(format!("cannot attach to {target}: only pods have containers")));
+    }
+    let ns = &conn.namespace;
+    let pod = conn.client.get(&api::pod_path(ns, &target.name))?;
+    let container = match &p.opts.container {
+        Some(c) => c.clone(),
+        None => pod
+            .pointer("/spec/ephemeralContainers")
+            .and_then(Value::as_array)
+            .and_then(|a| a.last())
+            .or_else(|| pod.pointer("/spec/containers/0"))
+            .map(|c| api::str_at(c, &["name"]).to_string())
+            .unwrap_or_default(),
+    };
+    if api::container_spec(&pod, &container).is_none() {
+        return Err(RunError::Other(format!("container {container} not found in pod {}", target.name)));
+    }
+    match api::state(api::container_status(&pod, &container)) {
+        State::Terminated { exit_code, .. } => {
+            crate::logs::copy(&conn.client, ns, &target.name, &container, false, &mut crate::logs::stdout())?;
+            Ok(exit_code as u8)
+        }
+        _ if !p.opts.stdin => {
+            crate::logs::copy(&conn.client, ns, &target.name, &container, true, &mut crate::logs::stdout())?;
+            final_exit_code(&conn.client, ns, &target.name, &container, Duration::from_secs(2))
+        }
+        _ => attach_and_report(conn, p.quiet, ns, &target.name, &container, p.opts.tty, None, &pod),
+    }
+}
