@@ -16,6 +16,7 @@ pub mod time;
 pub mod wait;
 pub mod workload;
 pub mod credentials;
+pub mod fanout;
 pub mod logs;
 pub mod run;
 pub mod session;

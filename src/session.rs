@@ -156,27 +156,36 @@ pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
     }
     let mut code = 0;
     for t in &targets {
-        code = debug_one(conn, p, t, &mut Sink::Terminal)?;
+        code = debug_one(conn, p, t, &mut Sink::terminal())?;
     }
     Ok(code)
 }
 
-/// Where a run's output goes: the terminal, or (fan-out) a prefixed or per-pod writer.
-pub enum Sink<'a> {
-    Terminal,
-    Captured(&'a mut (dyn Write + Send)),
+/// Where a run's output goes: the terminal, or (fan-out) a prefixing or per-pod writer.
+/// The journey records the debug container's name in it for the fan-out summary.
+pub struct Sink<'a> {
+    out: Option<&'a mut (dyn Write + Send)>,
+    pub container: Option<String>,
 }
 
-impl Sink<'_> {
+impl<'a> Sink<'a> {
+    pub fn terminal() -> Sink<'a> {
+        Sink { out: None, container: None }
+    }
+
+    pub fn captured(out: &'a mut (dyn Write + Send)) -> Sink<'a> {
+        Sink { out: Some(out), container: None }
+    }
+
     fn writer(&mut self) -> Box<dyn Write + '_> {
-        match self {
-            Sink::Terminal => Box::new(crate::logs::stdout()),
-            Sink::Captured(w) => Box::new(&mut **w),
+        match &mut self.out {
+            None => Box::new(crate::logs::stdout()),
+            Some(w) => Box::new(&mut **w),
         }
     }
 
     fn interactive(&self) -> bool {
-        matches!(self, Sink::Terminal)
+        self.out.is_none()
     }
 }
 
@@ -232,7 +241,10 @@ fn ephemeral_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut 
             return Ok(0);
         }
         match client.patch_raw(&path, debug::ephemeral::PATCH_CONTENT_TYPE, plan.patch_body().as_bytes()) {
-            Ok(_) => break plan.container_name,
+            Ok(_) => {
+                sink.container = Some(plan.container_name.clone());
+                break plan.container_name;
+            }
             // kubectl: a 404 that names no object means the subresource itself is missing.
             Err(ApiError::Status(s)) if s.code == 404 && s.details_name.is_empty() => {
                 let inner = ApiError::Status(s).to_string();
@@ -247,7 +259,7 @@ fn ephemeral_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut 
             Err(e) => return Err(e.into()),
         }
     };
-    if !p.attach {
+    if !p.attach && !p.fan_out() {
         return Ok(0);
     }
     let restart_always = api::str_at(&pod, &["spec", "restartPolicy"]) == "Always";
@@ -288,7 +300,8 @@ fn copy_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink)
             client.delete(&orig_path, del)?;
         }
         let Some(container) = plan.container_name.clone() else { return Ok(0) };
-        if !p.attach {
+        sink.container = Some(container.clone());
+        if !p.attach && !p.fan_out() {
             return Ok(0);
         }
         let ended = (api::str_at(&created, &["spec", "restartPolicy"]) == "Always").then(|| {
@@ -313,7 +326,8 @@ fn node_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink)
     let created = client.post(&api::pods_path(&ns), &plan.pod)?;
     let pod_name = api::name(&created).to_string();
     let cleanup = p.rm.then(|| remove_on_exit(client, &ns, &pod_name, p.quiet));
-    let result = if p.attach {
+    sink.container = Some(plan.container_name.clone());
+    let result = if p.attach || p.fan_out() {
         follow(conn, p, &ns, &pod_name, &plan.container_name, None, sink)
     } else {
         Ok(0)
