@@ -1170,12 +1170,14 @@ impl<'f> Parser<'f> {
         for _ in 0..len {
             let d = match self.c().to_digit(16) {
                 Some(d) => d,
-                None => return self.err_pos(
-                    pos,
-                    format!(
+                None => {
+                    return self.err_pos(
+                        pos,
+                        format!(
                         "did not find expected hexadecimal number (\\{c} needs {len} hex digits)"
                     ),
-                ),
+                    )
+                }
             };
             v = v * 16 + d;
             self.bump();
