@@ -1,0 +1,857 @@
+//! From loaded kubeconfig + command-line overrides to one connection-ready [`ClientConfig`],
+//! following client-go's DirectClientConfig / DeferredLoadingClientConfig.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::exec::{clean_install_hint, ClusterInfo, EXEC_EXTENSION};
+use super::incluster::{read_token, InCluster};
+use super::load::{self, go_io_error, origin_dir, resolve_path, Sources};
+use super::model::{AuthInfo, AuthProviderConfig, Cluster, Config, Context, ExecConfig};
+use super::KubeconfigError;
+use crate::secret::Secret;
+
+/// The global connection flags (`--kubeconfig`, `--context`, `-n`, `--server`, ...).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Overrides {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+    pub namespace: Option<String>,
+    pub server: Option<String>,
+    pub token: Option<Secret<String>>,
+    pub as_user: Option<String>,
+    pub as_groups: Vec<String>,
+    pub as_uid: Option<String>,
+    pub certificate_authority: Option<PathBuf>,
+    pub client_certificate: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub insecure_skip_tls_verify: Option<bool>,
+    pub tls_server_name: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<Secret<String>>,
+}
+
+/// Who to impersonate (sent only when `user` is set, as client-go does).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Impersonation {
+    pub user: Option<String>,
+    pub groups: Vec<String>,
+    pub uid: Option<String>,
+    pub extra: BTreeMap<String, Vec<String>>,
+}
+
+/// Everything the REST client needs to talk to the API server.
+///
+/// Credentials and TLS settings are only meant for `https` servers: kubectl attaches no
+/// token, client certificate, basic auth or CA to an `http://` (or scheme-less) server. The
+/// client enforces that; [`ClientConfig::uses_tls`] says which case applies.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClientConfig {
+    /// `https://host:port[/path]`; a path's query and fragment are dropped.
+    pub server: String,
+    /// PEM CA bundle: when set, the only roots to trust; else the system roots.
+    pub ca_pem: Option<Vec<u8>>,
+    pub insecure: bool,
+    /// SNI and the name verified in the server certificate.
+    pub tls_server_name: Option<String>,
+    pub client_cert_pem: Option<Vec<u8>>,
+    pub client_key_pem: Option<Secret<Vec<u8>>>,
+    /// Bearer token (the inline one, or read from `token_file`).
+    pub token: Option<Secret<String>>,
+    /// When set, the token is re-read from here (at most once a minute) and wins at request time.
+    pub token_file: Option<PathBuf>,
+    pub basic: Option<(String, Secret<String>)>,
+    /// An exec plugin, command already resolved against its kubeconfig's directory. client-go
+    /// skips it when a token, basic auth or a client certificate is present.
+    pub exec: Option<ExecConfig>,
+    /// What the exec plugin may be told about the cluster (`provideClusterInfo`).
+    pub exec_cluster: Option<ClusterInfo>,
+    /// The deprecated auth-provider (only `oidc` still works in kubectl).
+    pub auth_provider: Option<AuthProviderConfig>,
+    pub impersonate: Impersonation,
+    pub proxy_url: Option<String>,
+    pub disable_compression: bool,
+    pub namespace: String,
+    /// True when the namespace came from `-n/--namespace`.
+    pub namespace_explicit: bool,
+    pub context_name: Option<String>,
+    /// True when the service account of the pod we run in is used.
+    pub in_cluster: bool,
+}
+
+impl ClientConfig {
+    /// client-go IsConfigTransportTLS: only an explicit `https` scheme counts.
+    pub fn uses_tls(&self) -> bool {
+        self.server
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    }
+}
+
+/// Configuration problems kubectl reports before connecting.
+#[derive(Debug)]
+pub enum ResolveError {
+    /// Reading or parsing the kubeconfig files failed.
+    Load(KubeconfigError),
+    /// client-go's ConfirmUsable errors (printed as "Error in configuration:" + bullets).
+    Invalid(Vec<String>),
+    /// `--context NAME` names no context (kubectl: `Error in configuration: context was not
+    /// found for specified context: NAME`).
+    ContextNotFound(String),
+    /// `--cluster`/`--user` name a missing entry, or a file could not be read.
+    Other(String),
+}
+
+impl ResolveError {
+    /// The whole text kubectl prints for this error (stderr, without a trailing newline).
+    pub fn kubectl_message(&self) -> String {
+        match self {
+            ResolveError::Invalid(errs) if errs.len() > 1 => {
+                let mut s = String::from("Error in configuration: ");
+                for e in errs {
+                    s.push_str("\n* ");
+                    s.push_str(e);
+                }
+                s
+            }
+            ResolveError::ContextNotFound(_) => format!("Error in configuration: {self}"),
+            _ => format!("error: {self}"),
+        }
+    }
+}
+
+impl fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResolveError::Load(e) => write!(f, "{e}"),
+            ResolveError::Invalid(errs) => write!(f, "{}", errs.join("; ")),
+            ResolveError::ContextNotFound(n) => {
+                write!(f, "context was not found for specified context: {n}")
+            }
+            ResolveError::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl std::error::Error for ResolveError {}
+
+impl From<KubeconfigError> for ResolveError {
+    fn from(e: KubeconfigError) -> Self {
+        ResolveError::Load(e)
+    }
+}
+
+/// What `resolve` reads from the process environment; a value so tests can supply their own.
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    pub kubeconfig: Option<OsString>,
+    pub home: Option<PathBuf>,
+    /// `KUBERNETES_MASTER`, the default server (else `http://localhost:8080`).
+    pub kubernetes_master: Option<String>,
+    pub in_cluster: InCluster,
+}
+
+impl Environment {
+    pub fn from_process() -> Self {
+        Environment {
+            kubeconfig: std::env::var_os("KUBECONFIG"),
+            home: std::env::var_os("HOME").map(PathBuf::from),
+            kubernetes_master: std::env::var("KUBERNETES_MASTER")
+                .ok()
+                .filter(|s| !s.is_empty()),
+            in_cluster: InCluster::from_env(),
+        }
+    }
+
+    fn default_server(&self) -> String {
+        self.kubernetes_master
+            .clone()
+            .unwrap_or_else(|| "http://localhost:8080".into())
+    }
+}
+
+/// Loads the kubeconfig per the loading rules and resolves it with `overrides`.
+pub fn resolve(overrides: &Overrides) -> Result<ClientConfig, ResolveError> {
+    resolve_in(overrides, &Environment::from_process())
+}
+
+/// [`resolve`] with an explicit environment.
+pub fn resolve_in(o: &Overrides, env: &Environment) -> Result<ClientConfig, ResolveError> {
+    let sources = load::sources(
+        o.kubeconfig.as_deref(),
+        env.kubeconfig.as_deref(),
+        env.home.as_deref(),
+    );
+    if let Sources::Explicit(p) = &sources {
+        if std::fs::metadata(p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+            return Err(ResolveError::Other(format!(
+                "stat {}: no such file or directory",
+                p.display()
+            )));
+        }
+    }
+    let config = load::load(&sources, false)?;
+    resolve_config(&config, o, env)
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| !s.is_empty())
+}
+
+/// client-go ResolveLocalPaths: relative file references of an entry are relative to the
+/// directory of the kubeconfig that defined it; so is an exec command containing '/'.
+fn resolve_auth_paths(u: &mut AuthInfo) {
+    let base = origin_dir(&u.location_of_origin);
+    u.client_certificate = resolve_path(&u.client_certificate, &base);
+    u.client_key = resolve_path(&u.client_key, &base);
+    u.token_file = resolve_path(&u.token_file, &base);
+    if let Some(x) = &mut u.exec {
+        if x.command.contains('/') {
+            x.command = resolve_path(&x.command, &base);
+        }
+    }
+}
+
+fn is_dns1123_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// Resolution proper, on an already loaded config.
+pub fn resolve_config(
+    config: &Config,
+    o: &Overrides,
+    env: &Environment,
+) -> Result<ClientConfig, ResolveError> {
+    // Context: --context (must exist) or current-context (a dangling one is still an error
+    // in ConfirmUsable).
+    let context_name = non_empty(&o.context)
+        .map(str::to_string)
+        .unwrap_or_else(|| config.current_context.clone());
+    let context_required = non_empty(&o.context).is_some();
+    let mut context: Context = config
+        .contexts
+        .get(&context_name)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(c) = non_empty(&o.cluster) {
+        context.cluster = c.to_string();
+    }
+    if let Some(u) = non_empty(&o.user) {
+        context.auth_info = u.to_string();
+    }
+    if let Some(ns) = non_empty(&o.namespace) {
+        context.namespace = ns.to_string();
+    }
+
+    // Cluster: defaults, then the named entry, then the flag overrides.
+    let default_server = env.default_server();
+    let mut cluster = Cluster {
+        server: default_server.clone(),
+        ..Default::default()
+    };
+    if let Some(c) = config.clusters.get(&context.cluster) {
+        let mut c = c.clone();
+        if c.server.is_empty() {
+            c.server = default_server.clone(); // mergo: an empty field does not override
+        }
+        c.certificate_authority =
+            resolve_path(&c.certificate_authority, &origin_dir(&c.location_of_origin));
+        cluster = c;
+    } else if non_empty(&o.cluster).is_some() {
+        return Err(ResolveError::Other(format!(
+            "cluster {:?} does not exist",
+            context.cluster
+        )));
+    }
+    if let Some(s) = non_empty(&o.server) {
+        cluster.server = s.to_string();
+    }
+    let ca_override = o
+        .certificate_authority
+        .as_ref()
+        .filter(|p| !p.as_os_str().is_empty());
+    // An --insecure-skip-tls-verify or --certificate-authority override resets all CA fields.
+    if o.insecure_skip_tls_verify == Some(true) || ca_override.is_some() {
+        cluster.insecure_skip_tls_verify = o.insecure_skip_tls_verify == Some(true);
+        cluster.certificate_authority = ca_override
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        cluster.certificate_authority_data = Vec::new();
+    }
+    // --tls-server-name, and also --server alone, replace the kubeconfig's tls-server-name.
+    if non_empty(&o.tls_server_name).is_some() || non_empty(&o.server).is_some() {
+        cluster.tls_server_name = o.tls_server_name.clone().unwrap_or_default();
+    }
+
+    // User: the named entry overlaid field by field with the flags.
+    let mut user = AuthInfo::default();
+    if let Some(u) = config.auth_infos.get(&context.auth_info) {
+        user = u.clone();
+        resolve_auth_paths(&mut user);
+    } else if non_empty(&o.user).is_some() {
+        return Err(ResolveError::Other(format!(
+            "auth info {:?} does not exist",
+            context.auth_info
+        )));
+    }
+    if let Some(t) = o.token.as_ref().filter(|t| !t.expose().is_empty()) {
+        user.token = t.clone();
+    }
+    if let Some(p) = o
+        .client_certificate
+        .as_ref()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        user.client_certificate = p.to_string_lossy().into_owned();
+    }
+    if let Some(p) = o.client_key.as_ref().filter(|p| !p.as_os_str().is_empty()) {
+        user.client_key = p.to_string_lossy().into_owned();
+    }
+    if let Some(u) = non_empty(&o.username) {
+        user.username = u.to_string();
+    }
+    if let Some(p) = o.password.as_ref().filter(|p| !p.expose().is_empty()) {
+        user.password = p.clone();
+    }
+    if let Some(a) = non_empty(&o.as_user) {
+        user.impersonate = a.to_string();
+    }
+    if !o.as_groups.is_empty() {
+        user.impersonate_groups = o.as_groups.clone();
+    }
+    if let Some(u) = non_empty(&o.as_uid) {
+        user.impersonate_uid = u.to_string();
+    }
+
+    // ConfirmUsable: every problem at once.
+    let mut errors = Vec::new();
+    if !context_name.is_empty() && !config.contexts.contains_key(&context_name) {
+        // With -n, kubectl skips ConfirmUsable in Namespace() and fails later in getContext.
+        if context_required && non_empty(&o.namespace).is_some() {
+            return Err(ResolveError::Other(format!(
+                "context {context_name:?} does not exist"
+            )));
+        }
+        errors.push(format!(
+            "context was not found for specified context: {context_name}"
+        ));
+    }
+    errors.extend(validate_auth_info(&context.auth_info, &user));
+    errors.extend(validate_cluster(&context.cluster, &cluster));
+    if !context.namespace.is_empty() && !is_dns1123_label(&context.namespace) {
+        errors.push(format!(
+            "namespace {:?} for context {context_name:?} does not conform to the kubernetes DNS_LABEL rules",
+            context.namespace
+        ));
+    }
+    match errors.len() {
+        0 => {}
+        1 if errors[0].starts_with("context was not found") => {
+            return Err(ResolveError::ContextNotFound(context_name))
+        }
+        _ => return Err(ResolveError::Invalid(errors)),
+    }
+
+    let mut cc = build(&cluster, &user)?;
+    cc.context_name = (!context_name.is_empty()).then_some(context_name.clone());
+
+    // The in-cluster fallback: used when the kubeconfig gives nothing beyond the defaults.
+    let is_default = cc.server == default_server
+        && cc.impersonate.user.is_none()
+        && cc.proxy_url.is_none()
+        && !cc.disable_compression
+        && !(cc.uses_tls()
+            && (cc.token.is_some()
+                || cc.basic.is_some()
+                || cc.client_cert_pem.is_some()
+                || cc.exec.is_some()
+                || cc.ca_pem.is_some()
+                || cc.insecure));
+    if is_default && env.in_cluster.possible() {
+        cc = in_cluster_config(&env.in_cluster, o)?;
+    }
+
+    // Namespace: -n, the context's, the in-cluster one, default.
+    if let Some(ns) = non_empty(&o.namespace) {
+        cc.namespace = ns.to_string();
+        cc.namespace_explicit = true;
+    } else if !context.namespace.is_empty() {
+        cc.namespace = context.namespace.clone();
+    } else if env.in_cluster.possible() {
+        cc.namespace = env.in_cluster.namespace();
+    } else {
+        cc.namespace = "default".into();
+    }
+    if !is_dns1123_label(&cc.namespace) {
+        return Err(ResolveError::Other(format!(
+            "invalid namespace {:?}: a namespace must be a lowercase RFC 1123 label",
+            cc.namespace
+        )));
+    }
+    Ok(cc)
+}
+
+/// client-go validateAuthInfo.
+fn validate_auth_info(name: &str, u: &AuthInfo) -> Vec<String> {
+    let mut errs = Vec::new();
+    let mut methods = Vec::new();
+    if !u.token.expose().is_empty() {
+        methods.push("token");
+    }
+    if !u.username.is_empty() || !u.password.expose().is_empty() {
+        methods.push("basicAuth");
+    }
+    if !u.client_certificate.is_empty() || !u.client_certificate_data.is_empty() {
+        if !u.client_certificate.is_empty() && !u.client_certificate_data.is_empty() {
+            errs.push(format!("client-cert-data and client-cert are both specified for {name}. client-cert-data will override."));
+        }
+        if !u.client_key.is_empty() && !u.client_key_data.expose().is_empty() {
+            errs.push(format!("client-key-data and client-key are both specified for {name}; client-key-data will override"));
+        }
+        if u.client_key.is_empty() && u.client_key_data.expose().is_empty() {
+            errs.push(format!("client-key-data or client-key must be specified for {name} to use the clientCert authentication method."));
+        }
+        for (what, path) in [
+            ("client-cert", &u.client_certificate),
+            ("client-key", &u.client_key),
+        ] {
+            if !path.is_empty() {
+                if let Err(e) = std::fs::File::open(path) {
+                    errs.push(format!(
+                        "unable to read {what} {path} for {name} due to {}",
+                        go_io_error("open", Path::new(path), &e)
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(x) = &u.exec {
+        if u.auth_provider.is_some() {
+            errs.push(format!(
+                "authProvider cannot be provided in combination with an exec plugin for {name}"
+            ));
+        }
+        if x.command.is_empty() {
+            errs.push(format!(
+                "command must be specified for {name} to use exec authentication plugin"
+            ));
+        }
+        if x.api_version.is_empty() {
+            errs.push(format!(
+                "apiVersion must be specified for {name} to use exec authentication plugin"
+            ));
+        }
+        for v in x.env.iter().flatten() {
+            if v.name.is_empty() {
+                errs.push(format!("env variable name must be specified for {name} to use exec authentication plugin"));
+            }
+        }
+        match x.interactive_mode.as_str() {
+            "" => errs.push(format!(
+                "interactiveMode must be specified for {name} to use exec authentication plugin"
+            )),
+            "Never" | "IfAvailable" | "Always" => {}
+            other => errs.push(format!("invalid interactiveMode for {name}: {other:?}")),
+        }
+    }
+    if methods.len() > 1 {
+        errs.push(format!(
+            "more than one authentication method found for {name}; found [{}], only one is allowed",
+            methods.join(" ")
+        ));
+    }
+    if (!u.impersonate_uid.is_empty()
+        || !u.impersonate_groups.is_empty()
+        || !u.impersonate_user_extra.is_empty())
+        && u.impersonate.is_empty()
+    {
+        errs.push(format!(
+            "requesting uid, groups or user-extra for {name} without impersonating a user"
+        ));
+    }
+    errs
+}
+
+/// client-go parseProxyURL: http, https or socks5.
+fn check_proxy_url(url: &str) -> Result<(), String> {
+    let scheme = url
+        .split_once("://")
+        .map(|(s, _)| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    match scheme.as_str() {
+        "http" | "https" | "socks5" => Ok(()),
+        _ => Err(format!(
+            "unsupported scheme {scheme:?}, must be http, https, or socks5"
+        )),
+    }
+}
+
+/// client-go validateClusterInfo.
+fn validate_cluster(name: &str, c: &Cluster) -> Vec<String> {
+    let mut errs = Vec::new();
+    if c.server.is_empty() {
+        if name.is_empty() {
+            errs.push("default cluster has no server defined".to_string());
+        } else {
+            errs.push(format!("no server found for cluster {name:?}"));
+        }
+    }
+    if !c.proxy_url.is_empty() {
+        if let Err(e) = check_proxy_url(&c.proxy_url) {
+            errs.push(format!(
+                "invalid 'proxy-url' {:?} for cluster {name:?}: {e}",
+                c.proxy_url
+            ));
+        }
+    }
+    // Fatal in client-go despite the wording.
+    if !c.certificate_authority.is_empty() && !c.certificate_authority_data.is_empty() {
+        errs.push(format!("certificate-authority-data and certificate-authority are both specified for {name}. certificate-authority-data will override."));
+    }
+    if !c.certificate_authority.is_empty() {
+        if let Err(e) = std::fs::File::open(&c.certificate_authority) {
+            errs.push(format!(
+                "unable to read certificate-authority {} for {name} due to {}",
+                c.certificate_authority,
+                go_io_error("open", Path::new(&c.certificate_authority), &e)
+            ));
+        }
+    }
+    errs
+}
+
+fn read_file(what: &str, path: &str) -> Result<Vec<u8>, ResolveError> {
+    std::fs::read(path).map_err(|e| {
+        ResolveError::Other(format!(
+            "failed to read {what}: {}",
+            go_io_error("open", Path::new(path), &e)
+        ))
+    })
+}
+
+/// Drops a query and fragment when the server URL has a path (client-go ClientConfig).
+fn clean_server(server: &str) -> String {
+    let Some((scheme, rest)) = server.split_once("://") else {
+        return server.to_string();
+    };
+    let path_start = rest.find('/').unwrap_or(rest.len());
+    let path_end = rest[path_start..]
+        .find(['?', '#'])
+        .map(|k| path_start + k)
+        .unwrap_or(rest.len());
+    if path_end - path_start > 1 {
+        format!("{scheme}://{}", &rest[..path_end])
+    } else {
+        server.to_string()
+    }
+}
+
+fn build(cluster: &Cluster, user: &AuthInfo) -> Result<ClientConfig, ResolveError> {
+    let mut cc = ClientConfig {
+        server: clean_server(&cluster.server),
+        ..Default::default()
+    };
+    cc.proxy_url = (!cluster.proxy_url.is_empty()).then(|| cluster.proxy_url.clone());
+    cc.disable_compression = cluster.disable_compression;
+    if !user.impersonate.is_empty() {
+        cc.impersonate = Impersonation {
+            user: Some(user.impersonate.clone()),
+            groups: user.impersonate_groups.clone(),
+            uid: (!user.impersonate_uid.is_empty()).then(|| user.impersonate_uid.clone()),
+            extra: user
+                .impersonate_user_extra
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default()))
+                .collect(),
+        };
+    }
+    // TLS (server identification).
+    cc.insecure = cluster.insecure_skip_tls_verify;
+    cc.tls_server_name =
+        (!cluster.tls_server_name.is_empty()).then(|| cluster.tls_server_name.clone());
+    if !cluster.certificate_authority_data.is_empty() {
+        cc.ca_pem = Some(cluster.certificate_authority_data.clone());
+    } else if !cluster.certificate_authority.is_empty() {
+        cc.ca_pem = Some(read_file(
+            "certificate-authority",
+            &cluster.certificate_authority,
+        )?);
+    }
+    if cc.insecure && cc.ca_pem.is_some() {
+        return Err(ResolveError::Other(
+            "specifying a root certificates file with the insecure flag is not allowed".into(),
+        ));
+    }
+    // User identification: the token file is read now; the client re-reads it later.
+    if !user.token.expose().is_empty() {
+        cc.token = Some(user.token.clone());
+        cc.token_file = (!user.token_file.is_empty()).then(|| PathBuf::from(&user.token_file));
+    } else if !user.token_file.is_empty() {
+        let t = read_token(Path::new(&user.token_file)).map_err(|e| {
+            ResolveError::Other(go_io_error("open", Path::new(&user.token_file), &e))
+        })?;
+        cc.token = Some(Secret::new(t));
+        cc.token_file = Some(PathBuf::from(&user.token_file));
+    }
+    if !user.client_certificate.is_empty() || !user.client_certificate_data.is_empty() {
+        cc.client_cert_pem = Some(if !user.client_certificate_data.is_empty() {
+            user.client_certificate_data.clone()
+        } else {
+            read_file("client-certificate", &user.client_certificate)?
+        });
+        cc.client_key_pem = Some(Secret::new(if !user.client_key_data.expose().is_empty() {
+            user.client_key_data.expose().clone()
+        } else {
+            read_file("client-key", &user.client_key)?
+        }));
+    }
+    if !user.username.is_empty() || !user.password.expose().is_empty() {
+        cc.basic = Some((user.username.clone(), user.password.clone()));
+    }
+    cc.auth_provider = user.auth_provider.clone();
+    if let Some(x) = &user.exec {
+        let mut x = x.clone();
+        x.install_hint = clean_install_hint(&x.install_hint);
+        cc.exec = Some(x);
+        cc.exec_cluster = Some(ClusterInfo {
+            server: cc.server.clone(),
+            tls_server_name: cluster.tls_server_name.clone(),
+            insecure_skip_tls_verify: cluster.insecure_skip_tls_verify,
+            certificate_authority_data: cc.ca_pem.clone().unwrap_or_default(),
+            proxy_url: cluster.proxy_url.clone(),
+            disable_compression: cluster.disable_compression,
+            config: cluster.extensions.get(EXEC_EXTENSION).cloned(),
+        });
+    }
+    Ok(cc)
+}
+
+/// client-go inClusterClientConfig.ClientConfig: only --server, --token and
+/// --certificate-authority apply on top.
+fn in_cluster_config(ic: &InCluster, o: &Overrides) -> Result<ClientConfig, ResolveError> {
+    let mut cc = ClientConfig {
+        in_cluster: true,
+        ..Default::default()
+    };
+    cc.server = non_empty(&o.server)
+        .map(str::to_string)
+        .or_else(|| ic.server())
+        .unwrap_or_default();
+    if let Some(t) = o.token.as_ref().filter(|t| !t.expose().is_empty()) {
+        cc.token = Some(t.clone());
+    } else {
+        let t = ic
+            .token()
+            .map_err(|e| ResolveError::Other(go_io_error("open", &ic.token_path(), &e)))?;
+        cc.token = Some(Secret::new(t));
+        cc.token_file = Some(ic.token_path());
+    }
+    if let Some(ca) = o
+        .certificate_authority
+        .as_ref()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        cc.ca_pem = Some(read_file("certificate-authority", &ca.to_string_lossy())?);
+    } else {
+        cc.ca_pem = ic.ca_pem();
+    }
+    Ok(cc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kubeconfig::model;
+
+    fn tmpdir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("kdebug-resolve-{}-{name}", std::process::id()));
+        let _ = std::fs::create_dir_all(&d);
+        d
+    }
+
+    fn cfg(text: &str, dir: &Path) -> Config {
+        let file = dir.join("config");
+        model::load_bytes(text.as_bytes(), "config", &file).unwrap_or_default()
+    }
+
+    fn env() -> Environment {
+        Environment {
+            in_cluster: InCluster {
+                dir: PathBuf::from("/nonexistent"),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    const BASE: &str = "clusters:\n- name: c\n  cluster: {server: https://k:6443, tls-server-name: sni, certificate-authority-data: aGk=}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u, namespace: team}\ncurrent-context: x\n";
+
+    #[test]
+    fn selects_the_current_context() {
+        let d = tmpdir("basic");
+        let cc = resolve_config(&cfg(BASE, &d), &Overrides::default(), &env());
+        let cc = match cc {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(cc.server, "https://k:6443");
+        assert_eq!(cc.tls_server_name.as_deref(), Some("sni"));
+        assert_eq!(cc.ca_pem.as_deref(), Some(&b"hi"[..]));
+        assert_eq!(cc.token.as_ref().map(|t| t.expose().as_str()), Some("t"));
+        assert_eq!(
+            (cc.namespace.as_str(), cc.namespace_explicit),
+            ("team", false)
+        );
+        assert!(cc.uses_tls());
+    }
+
+    #[test]
+    fn flag_overrides() {
+        let d = tmpdir("flags");
+        let o = Overrides {
+            server: Some("https://other".into()),
+            insecure_skip_tls_verify: Some(true),
+            namespace: Some("ns".into()),
+            as_user: Some("me".into()),
+            as_groups: vec!["g".into()],
+            ..Default::default()
+        };
+        let cc = resolve_config(&cfg(BASE, &d), &o, &env())
+            .ok()
+            .unwrap_or_default();
+        assert_eq!(cc.server, "https://other");
+        assert_eq!(cc.tls_server_name, None, "--server clears tls-server-name");
+        assert!(cc.insecure);
+        assert_eq!(cc.ca_pem, None, "--insecure-skip-tls-verify resets the CA");
+        assert_eq!((cc.namespace.as_str(), cc.namespace_explicit), ("ns", true));
+        assert_eq!(cc.impersonate.user.as_deref(), Some("me"));
+        assert_eq!(cc.impersonate.groups, vec!["g".to_string()]);
+    }
+
+    #[test]
+    fn kubectl_errors() {
+        let d = tmpdir("errors");
+        let c = cfg(BASE, &d);
+        let e = resolve_config(
+            &c,
+            &Overrides {
+                context: Some("nope".into()),
+                ..Default::default()
+            },
+            &env(),
+        )
+        .err();
+        assert_eq!(
+            e.map(|e| e.kubectl_message()).as_deref(),
+            Some("Error in configuration: context was not found for specified context: nope")
+        );
+        let both = cfg("clusters:\n- name: c\n  cluster: {server: https://k, certificate-authority: /x/ca.crt, certificate-authority-data: aGk=}\nusers:\n- name: u\n  user: {token: t, username: a, password: b}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n", &d);
+        let msg = resolve_config(&both, &Overrides::default(), &env())
+            .err()
+            .map(|e| e.kubectl_message())
+            .unwrap_or_default();
+        assert!(msg.starts_with("Error in configuration: \n* "), "{msg}");
+        assert!(msg.contains("more than one authentication method found for u; found [token basicAuth], only one is allowed"), "{msg}");
+        assert!(
+            msg.contains(
+                "certificate-authority-data and certificate-authority are both specified for c."
+            ),
+            "{msg}"
+        );
+        assert!(msg.contains("unable to read certificate-authority /x/ca.crt for c due to open /x/ca.crt: no such file or directory"), "{msg}");
+        let v1 = cfg("users:\n- name: u\n  user:\n    exec: {command: x, apiVersion: client.authentication.k8s.io/v1}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  cluster: {server: https://k}\ncurrent-context: x\n", &d);
+        let msg = resolve_config(&v1, &Overrides::default(), &env())
+            .err()
+            .map(|e| e.kubectl_message())
+            .unwrap_or_default();
+        assert_eq!(
+            msg,
+            "error: interactiveMode must be specified for u to use exec authentication plugin"
+        );
+        let e = resolve_config(
+            &c,
+            &Overrides {
+                user: Some("ghost".into()),
+                ..Default::default()
+            },
+            &env(),
+        )
+        .err()
+        .map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("auth info \"ghost\" does not exist"));
+    }
+
+    #[test]
+    fn relative_paths_follow_their_file() {
+        let d = tmpdir("paths");
+        let _ = std::fs::create_dir_all(d.join("pki"));
+        let _ = std::fs::write(d.join("pki/ca.crt"), "CA");
+        let _ = std::fs::write(d.join("tok"), "file-token\n");
+        let text = "clusters:\n- name: c\n  cluster: {server: https://k, certificate-authority: pki/ca.crt}\nusers:\n- name: u\n  user:\n    tokenFile: tok\n    exec: {command: ./bin/login, apiVersion: client.authentication.k8s.io/v1beta1}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n";
+        let cc = resolve_config(&cfg(text, &d), &Overrides::default(), &env());
+        let cc = match cc {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(cc.ca_pem.as_deref(), Some(&b"CA"[..]));
+        assert_eq!(
+            cc.token.as_ref().map(|t| t.expose().as_str()),
+            Some("file-token")
+        );
+        assert_eq!(cc.token_file, Some(d.join("tok")));
+        assert_eq!(
+            cc.exec.map(|x| x.command),
+            Some(d.join("bin/login").to_string_lossy().into_owned())
+        );
+    }
+
+    #[test]
+    fn in_cluster_fallback() {
+        let d = tmpdir("sa");
+        let _ = std::fs::write(d.join("token"), "sa-token\n");
+        let _ = std::fs::write(d.join("namespace"), "pod-ns\n");
+        let e = Environment {
+            in_cluster: InCluster {
+                dir: d.clone(),
+                host: Some("10.0.0.1".into()),
+                port: Some("443".into()),
+                pod_namespace: None,
+            },
+            ..Default::default()
+        };
+        let cc = resolve_config(&Config::default(), &Overrides::default(), &e)
+            .ok()
+            .unwrap_or_default();
+        assert!(cc.in_cluster);
+        assert_eq!(cc.server, "https://10.0.0.1:443");
+        assert_eq!(
+            cc.token.as_ref().map(|t| t.expose().as_str()),
+            Some("sa-token")
+        );
+        assert_eq!(cc.namespace, "pod-ns");
+        // Without the service account: the built-in default server.
+        let cc = resolve_config(&Config::default(), &Overrides::default(), &env())
+            .ok()
+            .unwrap_or_default();
+        assert_eq!(
+            (cc.server.as_str(), cc.in_cluster, cc.namespace.as_str()),
+            ("http://localhost:8080", false, "default")
+        );
+    }
+
+    #[test]
+    fn server_path_loses_query() {
+        assert_eq!(clean_server("https://h/p?x=1#f"), "https://h/p");
+        assert_eq!(clean_server("https://h?x=1"), "https://h?x=1");
+    }
+}

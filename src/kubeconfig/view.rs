@@ -1,0 +1,587 @@
+//! `kdebug config ...`: `view`, `current-context` and `get-contexts`, printing exactly what
+//! `kubectl config` prints.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Map, Value};
+
+use super::load::{self, go_io_error, resolve_path};
+use super::model::{AuthInfo, Cluster, Config, Context, ExecConfig};
+use super::{b64, emit, KubeconfigError};
+
+/// kubectl's placeholders (clientcmdapi.ShortenConfig).
+const REDACTED: &str = "REDACTED";
+const DATA_OMITTED: &str = "DATA+OMITTED";
+
+#[derive(Debug, Default)]
+struct Args {
+    command: Option<String>,
+    names: Vec<String>,
+    kubeconfig: Option<PathBuf>,
+    context: Option<String>,
+    raw: bool,
+    minify: bool,
+    flatten: bool,
+    output: Option<String>,
+    no_headers: bool,
+}
+
+fn parse_bool(v: Option<OsString>, flag: &str) -> Result<bool, String> {
+    match v.as_ref().and_then(|s| s.to_str()) {
+        None if v.is_none() => Ok(true),
+        Some("true") | Some("1") | Some("t") | Some("T") | Some("TRUE") | Some("True") => Ok(true),
+        Some("false") | Some("0") | Some("f") | Some("F") | Some("FALSE") | Some("False") => Ok(false),
+        _ => Err(format!("invalid argument {:?} for \"--{flag}\" flag: strconv.ParseBool: parsing {:?}: invalid syntax", v.as_deref().unwrap_or_default(), v.as_deref().unwrap_or_default())),
+    }
+}
+
+fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
+    use lexopt::prelude::*;
+    let mut p = lexopt::Parser::from_args(args);
+    let mut a = Args::default();
+    let os = |v: OsString| {
+        v.into_string()
+            .map_err(|v| format!("argument {v:?} is not valid UTF-8"))
+    };
+    while let Some(arg) = p.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("kubeconfig") => {
+                a.kubeconfig = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?))
+            }
+            Long("context") => a.context = Some(os(p.value().map_err(|e| e.to_string())?)?),
+            Short('o') | Long("output") => {
+                a.output = Some(os(p.value().map_err(|e| e.to_string())?)?)
+            }
+            Long("raw") => a.raw = parse_bool(p.optional_value(), "raw")?,
+            Long("minify") => a.minify = parse_bool(p.optional_value(), "minify")?,
+            Long("flatten") => a.flatten = parse_bool(p.optional_value(), "flatten")?,
+            Long("no-headers") => a.no_headers = parse_bool(p.optional_value(), "no-headers")?,
+            Long("merge") => {
+                let _ = parse_bool(p.optional_value(), "merge")?;
+            }
+            Value(v) => {
+                let v = os(v)?;
+                if a.command.is_none() {
+                    a.command = Some(v);
+                } else {
+                    a.names.push(v);
+                }
+            }
+            Long(other) => return Err(format!("unknown flag: --{other}")),
+            Short(c) => return Err(format!("unknown shorthand flag: '{c}' in -{c}")),
+        }
+    }
+    Ok(a)
+}
+
+/// Runs `config SUBCOMMAND ...` (the arguments after `config`); returns the exit code.
+pub fn config_main(args: Vec<OsString>, stdout: &mut dyn Write, stderr: &mut dyn Write) -> i32 {
+    let result = parse_args(args)
+        .map_err(ViewError::Usage)
+        .and_then(|a| run(&a, stdout));
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            let _ = writeln!(stderr, "error: {e}");
+            1
+        }
+    }
+}
+
+#[derive(Debug)]
+enum ViewError {
+    Usage(String),
+    Config(KubeconfigError),
+    Other(String),
+    Write(std::io::Error),
+}
+
+impl std::fmt::Display for ViewError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ViewError::Usage(s) | ViewError::Other(s) => f.write_str(s),
+            ViewError::Config(e) => write!(f, "{e}"),
+            ViewError::Write(e) => write!(f, "failed to write output: {e}"),
+        }
+    }
+}
+
+fn run(a: &Args, out: &mut dyn Write) -> Result<(), ViewError> {
+    let cmd = a.command.as_deref().unwrap_or("");
+    if !matches!(cmd, "view" | "current-context" | "get-contexts") {
+        return Err(ViewError::Usage(if cmd.is_empty() {
+            "a config subcommand is required: view, current-context or get-contexts".into()
+        } else {
+            format!("unknown command {cmd:?} for \"config\" (supported: view, current-context, get-contexts)")
+        }));
+    }
+    // kubectl config commands use PathOptions.GetStartingConfig: a missing explicit file is an
+    // empty config, not an error.
+    let sources = load::sources_from_env(a.kubeconfig.as_deref());
+    let mut config = load::load(&sources, true).map_err(ViewError::Config)?;
+    let text = match cmd {
+        "current-context" => {
+            if config.current_context.is_empty() {
+                return Err(ViewError::Other("current-context is not set".into()));
+            }
+            format!("{}\n", config.current_context)
+        }
+        "get-contexts" => {
+            let (text, missing) = get_contexts(&config, a)?;
+            // kubectl prints what it found, then fails for the names it did not.
+            out.write_all(text.as_bytes()).map_err(ViewError::Write)?;
+            return match missing {
+                Some(e) => Err(ViewError::Other(e)),
+                None => Ok(()),
+            };
+        }
+        _ => {
+            if a.minify {
+                if let Some(c) = &a.context {
+                    config.current_context = c.clone();
+                }
+                minify(&mut config).map_err(ViewError::Other)?;
+            }
+            let redact = if a.flatten {
+                flatten(&mut config).map_err(ViewError::Other)?;
+                false
+            } else {
+                !a.raw
+            };
+            let v = config_to_json(&config, redact);
+            match a.output.as_deref().unwrap_or("yaml") {
+                "json" => go_json(&v) + "\n",
+                "yaml" => emit::to_yaml(&v),
+                other => return Err(ViewError::Usage(format!("unable to match a printer suitable for the output format {other:?}, allowed formats are: json,yaml"))),
+            }
+        }
+    };
+    out.write_all(text.as_bytes()).map_err(ViewError::Write)
+}
+
+fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<String>), ViewError> {
+    let mut names: Vec<&String> = Vec::new();
+    let mut missing = Vec::new();
+    if a.names.is_empty() {
+        names = config.contexts.keys().collect();
+    } else {
+        for n in &a.names {
+            match config.contexts.get_key_value(n) {
+                Some((k, _)) => names.push(k),
+                None => missing.push(format!("context {n} not found")),
+            }
+        }
+        names.sort();
+    }
+    let mut text = String::new();
+    match a.output.as_deref() {
+        Some("name") => {
+            for n in &names {
+                text.push_str(n);
+                text.push('\n');
+            }
+        }
+        None | Some("") => {
+            let mut rows: Vec<[String; 5]> = Vec::new();
+            if !a.no_headers {
+                rows.push(
+                    ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"].map(String::from),
+                );
+            }
+            for n in &names {
+                let c = &config.contexts[*n];
+                let cur = if **n == config.current_context {
+                    "*"
+                } else {
+                    ""
+                };
+                rows.push([
+                    cur.to_string(),
+                    (*n).clone(),
+                    c.cluster.clone(),
+                    c.auth_info.clone(),
+                    c.namespace.clone(),
+                ]);
+            }
+            text = tabwrite(&rows);
+        }
+        Some(other) => {
+            return Err(ViewError::Usage(format!(
+                "output must be one of '' or 'name': {other}"
+            )))
+        }
+    }
+    let err = match missing.len() {
+        0 => None,
+        1 => missing.pop(),
+        _ => Some(format!("[{}]", missing.join(", "))),
+    };
+    Ok((text, err))
+}
+
+/// Go's text/tabwriter as kubectl sets it up (padding 3, blanks): every column but the last
+/// is padded to its widest cell plus three spaces; the last cell is written as it is.
+fn tabwrite(rows: &[[String; 5]]) -> String {
+    let mut widths = [0usize; 4];
+    for r in rows {
+        for (w, cell) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        for (i, cell) in r.iter().enumerate() {
+            out.push_str(cell);
+            if i < 4 {
+                out.extend(std::iter::repeat_n(
+                    ' ',
+                    widths[i] + 3 - cell.chars().count(),
+                ));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// clientcmdapi.MinifyConfig: keep only the current context, its cluster and its user.
+fn minify(config: &mut Config) -> Result<(), String> {
+    if config.current_context.is_empty() {
+        return Err("current-context must exist in order to minify".into());
+    }
+    let ctx = match config.contexts.get(&config.current_context) {
+        Some(c) => c.clone(),
+        None => return Err(format!("cannot locate context {}", config.current_context)),
+    };
+    let mut clusters = std::collections::BTreeMap::new();
+    if !ctx.cluster.is_empty() {
+        match config.clusters.get(&ctx.cluster) {
+            Some(c) => {
+                clusters.insert(ctx.cluster.clone(), c.clone());
+            }
+            None => return Err(format!("cannot locate cluster {}", ctx.cluster)),
+        }
+    }
+    let mut users = std::collections::BTreeMap::new();
+    if !ctx.auth_info.is_empty() {
+        match config.auth_infos.get(&ctx.auth_info) {
+            Some(u) => {
+                users.insert(ctx.auth_info.clone(), u.clone());
+            }
+            None => return Err(format!("cannot locate user {}", ctx.auth_info)),
+        }
+    }
+    config.contexts = std::iter::once((config.current_context.clone(), ctx)).collect();
+    config.clusters = clusters;
+    config.auth_infos = users;
+    Ok(())
+}
+
+/// clientcmdapi.FlattenConfig: embed CA, client certificate and key files as `*-data`,
+/// reading them relative to the directory of the file that named them.
+fn flatten(config: &mut Config) -> Result<(), String> {
+    for u in config.auth_infos.values_mut() {
+        let base = load::origin_dir(&u.location_of_origin);
+        let mut cert = std::mem::take(&mut u.client_certificate_data);
+        flatten_one(&mut u.client_certificate, &mut cert, &base)?;
+        u.client_certificate_data = cert;
+        let mut key = u.client_key_data.expose().clone();
+        flatten_one(&mut u.client_key, &mut key, &base)?;
+        u.client_key_data = crate::secret::Secret::new(key);
+    }
+    for c in config.clusters.values_mut() {
+        let base = load::origin_dir(&c.location_of_origin);
+        flatten_one(
+            &mut c.certificate_authority,
+            &mut c.certificate_authority_data,
+            &base,
+        )?;
+    }
+    Ok(())
+}
+
+fn flatten_one(path: &mut String, data: &mut Vec<u8>, base: &Path) -> Result<(), String> {
+    if path.is_empty() {
+        return Ok(());
+    }
+    if !data.is_empty() {
+        return Err("cannot have values for both path and data".into());
+    }
+    let abs = resolve_path(path, base);
+    *data = std::fs::read(&abs).map_err(|e| go_io_error("open", Path::new(&abs), &e))?;
+    path.clear();
+    Ok(())
+}
+
+fn extensions_json(ext: &std::collections::BTreeMap<String, Value>) -> Value {
+    Value::Array(
+        ext.iter()
+            .map(|(k, v)| json!({"name": k, "extension": sort_keys(v)}))
+            .collect(),
+    )
+}
+
+/// Extension payloads went through Go maps, so their keys come out sorted.
+fn sort_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let mut out = Map::new();
+            for k in keys {
+                out.insert(k.clone(), sort_keys(&m[k]));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sort_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+fn put_str(m: &mut Map<String, Value>, k: &str, v: &str) {
+    if !v.is_empty() {
+        m.insert(k.into(), Value::String(v.into()));
+    }
+}
+
+fn put_data(m: &mut Map<String, Value>, k: &str, v: &[u8], redact: bool) {
+    if !v.is_empty() {
+        let s = if redact {
+            DATA_OMITTED.to_string()
+        } else {
+            b64::encode(v)
+        };
+        m.insert(k.into(), Value::String(s));
+    }
+}
+
+fn cluster_json(c: &Cluster, redact: bool) -> Value {
+    let mut m = Map::new();
+    m.insert("server".into(), Value::String(c.server.clone()));
+    put_str(&mut m, "tls-server-name", &c.tls_server_name);
+    if c.insecure_skip_tls_verify {
+        m.insert("insecure-skip-tls-verify".into(), Value::Bool(true));
+    }
+    put_str(&mut m, "certificate-authority", &c.certificate_authority);
+    put_data(
+        &mut m,
+        "certificate-authority-data",
+        &c.certificate_authority_data,
+        redact,
+    );
+    put_str(&mut m, "proxy-url", &c.proxy_url);
+    if c.disable_compression {
+        m.insert("disable-compression".into(), Value::Bool(true));
+    }
+    if !c.extensions.is_empty() {
+        m.insert("extensions".into(), extensions_json(&c.extensions));
+    }
+    Value::Object(m)
+}
+
+fn exec_json(x: &ExecConfig) -> Value {
+    let mut m = Map::new();
+    m.insert("command".into(), Value::String(x.command.clone()));
+    m.insert(
+        "args".into(),
+        x.args.as_ref().map_or(Value::Null, |a| json!(a)),
+    );
+    m.insert(
+        "env".into(),
+        x.env.as_ref().map_or(Value::Null, |e| {
+            Value::Array(
+                e.iter()
+                    .map(|v| json!({"name": v.name, "value": v.value.expose()}))
+                    .collect(),
+            )
+        }),
+    );
+    put_str(&mut m, "apiVersion", &x.api_version);
+    put_str(&mut m, "installHint", &x.install_hint);
+    m.insert(
+        "provideClusterInfo".into(),
+        Value::Bool(x.provide_cluster_info),
+    );
+    put_str(&mut m, "interactiveMode", &x.interactive_mode);
+    Value::Object(m)
+}
+
+fn user_json(u: &AuthInfo, redact: bool) -> Value {
+    let mut m = Map::new();
+    put_str(&mut m, "client-certificate", &u.client_certificate);
+    put_data(
+        &mut m,
+        "client-certificate-data",
+        &u.client_certificate_data,
+        redact,
+    );
+    put_str(&mut m, "client-key", &u.client_key);
+    put_data(
+        &mut m,
+        "client-key-data",
+        u.client_key_data.expose(),
+        redact,
+    );
+    if !u.token.expose().is_empty() {
+        put_str(
+            &mut m,
+            "token",
+            if redact { REDACTED } else { u.token.expose() },
+        );
+    }
+    put_str(&mut m, "tokenFile", &u.token_file);
+    put_str(&mut m, "as", &u.impersonate);
+    put_str(&mut m, "as-uid", &u.impersonate_uid);
+    if !u.impersonate_groups.is_empty() {
+        m.insert("as-groups".into(), json!(u.impersonate_groups));
+    }
+    if !u.impersonate_user_extra.is_empty() {
+        m.insert("as-user-extra".into(), json!(u.impersonate_user_extra));
+    }
+    put_str(&mut m, "username", &u.username);
+    if !u.password.expose().is_empty() {
+        put_str(
+            &mut m,
+            "password",
+            if redact {
+                REDACTED
+            } else {
+                u.password.expose()
+            },
+        );
+    }
+    if let Some(ap) = &u.auth_provider {
+        let config = ap.config.as_ref().map_or(Value::Null, |c| {
+            Value::Object(
+                c.iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.expose().clone())))
+                    .collect(),
+            )
+        });
+        m.insert(
+            "auth-provider".into(),
+            json!({"name": ap.name, "config": config}),
+        );
+    }
+    if let Some(x) = &u.exec {
+        m.insert("exec".into(), exec_json(x));
+    }
+    if !u.extensions.is_empty() {
+        m.insert("extensions".into(), extensions_json(&u.extensions));
+    }
+    Value::Object(m)
+}
+
+fn context_json(c: &Context) -> Value {
+    let mut m = Map::new();
+    m.insert("cluster".into(), Value::String(c.cluster.clone()));
+    m.insert("user".into(), Value::String(c.auth_info.clone()));
+    put_str(&mut m, "namespace", &c.namespace);
+    if !c.extensions.is_empty() {
+        m.insert("extensions".into(), extensions_json(&c.extensions));
+    }
+    Value::Object(m)
+}
+
+fn named_list<T>(
+    items: &std::collections::BTreeMap<String, T>,
+    field: &str,
+    f: impl Fn(&T) -> Value,
+) -> Value {
+    if items.is_empty() {
+        return Value::Null;
+    }
+    Value::Array(
+        items
+            .iter()
+            .map(|(k, v)| json!({"name": k, field: f(v)}))
+            .collect(),
+    )
+}
+
+/// The v1 Config as kubectl prints it, fields in Go's struct order. `redact` applies
+/// ShortenConfig (tokens and passwords REDACTED, `*-data` DATA+OMITTED).
+pub fn config_to_json(config: &Config, redact: bool) -> Value {
+    let mut m = Map::new();
+    m.insert("kind".into(), json!("Config"));
+    m.insert("apiVersion".into(), json!("v1"));
+    let mut prefs = Map::new();
+    if config.preferences.colors {
+        prefs.insert("colors".into(), Value::Bool(true));
+    }
+    if !config.preferences.extensions.is_empty() {
+        prefs.insert(
+            "extensions".into(),
+            extensions_json(&config.preferences.extensions),
+        );
+    }
+    m.insert("preferences".into(), Value::Object(prefs));
+    m.insert(
+        "clusters".into(),
+        named_list(&config.clusters, "cluster", |c| cluster_json(c, redact)),
+    );
+    m.insert(
+        "users".into(),
+        named_list(&config.auth_infos, "user", |u| user_json(u, redact)),
+    );
+    m.insert(
+        "contexts".into(),
+        named_list(&config.contexts, "context", context_json),
+    );
+    m.insert(
+        "current-context".into(),
+        Value::String(config.current_context.clone()),
+    );
+    if !config.extensions.is_empty() {
+        m.insert("extensions".into(), extensions_json(&config.extensions));
+    }
+    Value::Object(m)
+}
+
+/// JSON the way Go's encoding/json + MarshalIndent(4 spaces) writes it: `<`, `>`, `&`,
+/// U+2028 and U+2029 escaped.
+pub fn go_json(v: &Value) -> String {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    if serde::Serialize::serialize(v, &mut ser).is_err() {
+        return String::from("null");
+    }
+    let s = String::from_utf8_lossy(&buf);
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_layout() {
+        let rows = vec![
+            ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"].map(String::from),
+            ["", "c", "c", "u", ""].map(String::from),
+        ];
+        assert_eq!(tabwrite(&rows), "CURRENT   NAME   CLUSTER   AUTHINFO   NAMESPACE\n          c      c         u          \n");
+    }
+
+    #[test]
+    fn json_escapes_like_go() {
+        assert_eq!(
+            go_json(&json!({"a": "<&>"})),
+            "{\n    \"a\": \"\\u003c\\u0026\\u003e\"\n}"
+        );
+    }
+}
