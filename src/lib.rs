@@ -4,5 +4,6 @@
 //! The binary (`main.rs`) is a thin wrapper around [`run`].
 
 pub mod cli;
+pub mod debug;
 pub mod kubeconfig;
 pub mod secret;
