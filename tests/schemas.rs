@@ -635,7 +635,7 @@ struct Upstream<'a> {
 impl Upstream<'_> {
     /// Our property schema `p` must accept what upstream's `up` produces.
     fn compare(&mut self, at: &str, p: &Value, up: &Value) {
-        let (our_types, our_upstream, our_def): (Vec<String>, Option<String>, Option<&Value>) =
+        let (our_types, our_upstream): (Vec<String>, Option<String>) =
             match p.get("$ref").and_then(Value::as_str) {
                 Some(r) => {
                     let def_name = r.rsplit('/').next().unwrap_or("");
@@ -645,11 +645,10 @@ impl Upstream<'_> {
                         .and_then(|d| d.get("x-kdebug-upstream"))
                         .and_then(Value::as_str)
                         .map(str::to_string);
-                    (types, up_name, def)
+                    (types, up_name)
                 }
-                None => (types_of(p), None, None),
+                None => (types_of(p), None),
             };
-        let _ = our_def;
         if let (Some(ours), Some(theirs)) = (&our_upstream, upstream_ref(up)) {
             if *ours != theirs {
                 self.problems

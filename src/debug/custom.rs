@@ -332,22 +332,40 @@ static APP_ARMOR_PROFILE: S = S {
     fields: &[req("type", Str), f("localhostProfile", PtrStr)],
 };
 
-/// Decodes a `--custom` document the way kubectl does (Go `encoding/json` into a
-/// `corev1.Container`) and returns the JSON Go would marshal back. `name` is `""` here; the
-/// merge sets it to the debug container's name.
+/// Decodes a `--custom` document the way kubectl does and returns the JSON Go would marshal
+/// back. `name` is `""` here; the merge sets it to the debug container's name.
+///
+/// kubectl tries `json.Unmarshal` first and, when that fails, `sigs.k8s.io/yaml` (YAML to
+/// JSON, then `json.Unmarshal`), reporting the second error. The YAML path is more lenient:
+/// scalars meant for string fields become strings (`{"command": [3]}` is `["3"]`) and
+/// integral floats fit integer fields (`1.0`). A document without type errors decodes the same
+/// both ways, so decoding once with the lenient rules gives kubectl's result and its message.
 pub fn decode(doc: &Value) -> Result<Value, DebugError> {
+    const PREFIX: &str = "error unmarshaling JSON: while decoding JSON: ";
     match doc {
         Value::Object(_) => {
             let mut path = Vec::new();
             decode_struct(doc, &CONTAINER_T, &mut path)
                 .map(Value::Object)
-                .map_err(DebugError::CustomDecode)
+                .map_err(|e| DebugError::CustomDecode(format!("{PREFIX}{e}")))
         }
         other => Err(DebugError::CustomDecode(format!(
-            "json: cannot unmarshal {} into Go value of type v1.Container",
+            "{PREFIX}json: cannot unmarshal {} into Go value of type v1.Container",
             json_kind(other)
         ))),
     }
+}
+
+/// [`decode`] with kubectl's message naming the file:
+/// `<path> does not contain a valid container spec: …`.
+pub fn decode_file(path: &str, doc: &Value) -> Result<Value, DebugError> {
+    decode(doc).map_err(|e| match e {
+        DebugError::CustomDecode(cause) => DebugError::CustomSpec {
+            path: path.to_string(),
+            cause,
+        },
+        other => other,
+    })
 }
 
 /// kubectl's Validate check on the decoded custom container.
@@ -618,50 +636,40 @@ fn decode_value(
     }
     let mismatch = |what: String, path: &[&str]| Err(type_error(what, ty, s, path));
     match ty {
-        Str | PtrStr => match x {
-            Value::String(_) => Ok(Some(x.clone())),
-            other => mismatch(json_kind(other), path),
+        Str | PtrStr => match yaml_string(x) {
+            Some(v) => Ok(Some(v)),
+            None => mismatch(json_kind(x), path),
         },
         Bool | PtrBool => match x {
             Value::Bool(_) => Ok(Some(x.clone())),
             other => mismatch(json_kind(other), path),
         },
         I32 | I64 | PtrI64 => match x {
-            Value::Number(n) => {
-                let ok = n.as_i64().filter(|i| {
-                    !matches!(ty, I32) || (i32::MIN as i64..=i32::MAX as i64).contains(i)
-                });
-                match ok {
-                    Some(i) => Ok(Some(Value::Number(Number::from(i)))),
-                    None => mismatch(format!("number {n}"), path),
-                }
-            }
+            Value::Number(n) => match integer(n, matches!(ty, I32)) {
+                Some(i) => Ok(Some(Value::Number(Number::from(i)))),
+                None => mismatch(format!("number {n}"), path),
+            },
             other => mismatch(json_kind(other), path),
         },
+        // IntOrString unmarshals non-strings into its int32; the error gets the field context.
         IntOrStr => match x {
             Value::String(_) => Ok(Some(x.clone())),
-            Value::Number(n) => match n.as_i64().filter(|i| i32::try_from(*i).is_ok()) {
+            Value::Number(n) => match integer(n, true) {
                 Some(i) => Ok(Some(Value::Number(Number::from(i)))),
-                // IntOrString's own unmarshaller: no struct context in the message.
-                None => Err(format!(
-                    "json: cannot unmarshal number {n} into Go value of type int32"
-                )),
+                None => Err(type_error(format!("number {n}"), I32, s, path)),
             },
-            other => Err(format!(
-                "json: cannot unmarshal {} into Go value of type int32",
-                json_kind(other)
-            )),
+            other => Err(type_error(json_kind(other), I32, s, path)),
         },
         Quantity => decode_quantity(x).map(Some),
         StrList => match x {
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
-                    match item {
-                        Value::String(_) => out.push(item.clone()),
+                    match (item, yaml_string(item)) {
+                        (_, Some(v)) => out.push(v),
                         // Go decodes null into a string element as "".
-                        Value::Null => out.push(Value::String(String::new())),
-                        other => {
+                        (Value::Null, None) => out.push(Value::String(String::new())),
+                        (other, None) => {
                             return Err(type_error(json_kind(other), Str, s, path));
                         }
                     }
@@ -700,6 +708,49 @@ fn decode_value(
             other => mismatch(json_kind(other), path),
         },
     }
+}
+
+/// A string field's value on kubectl's YAML path: strings as they are, numbers and booleans
+/// turned into their text.
+fn yaml_string(x: &Value) -> Option<Value> {
+    match x {
+        Value::String(_) => Some(x.clone()),
+        Value::Bool(b) => Some(Value::String(b.to_string())),
+        Value::Number(n) => Some(Value::String(match n.as_f64() {
+            Some(f) if n.is_f64() => go_float_text(f),
+            _ => n.to_string(),
+        })),
+        _ => None,
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)` for the usual cases (exponent forms of very
+/// large or small numbers differ).
+fn go_float_text(f: f64) -> String {
+    if f == f.trunc() && f.abs() < 1e21 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
+}
+
+/// An integer for an int field: integer literals, and integral floats (the YAML path turns
+/// `1.0` into `1`); `int32` fields are range-checked.
+fn integer(n: &Number, int32: bool) -> Option<i64> {
+    let i = match n.as_i64() {
+        Some(i) => i,
+        None => {
+            let f = n.as_f64()?;
+            if f.fract() != 0.0 || f.abs() > 9.0e18 {
+                return None;
+            }
+            f as i64
+        }
+    };
+    if int32 && i32::try_from(i).is_err() {
+        return None;
+    }
+    Some(i)
 }
 
 /// `resource.Quantity` accepts a string or a bare number. The canonical re-formatting Go does
@@ -794,28 +845,36 @@ mod tests {
 
     #[test]
     fn type_errors_use_go_wording() {
-        let e = decode(&json!({"securityContext": {"runAsUser": "x"}})).unwrap_err();
+        // Each message checked against kubectl 1.32 (`--custom=cN.json`).
+        let msg = |doc: Value| decode_file("c.json", &doc).unwrap_err().to_string();
+        let prefix = "c.json does not contain a valid container spec: error unmarshaling JSON: while decoding JSON: ";
+        for (doc, want) in [
+            (json!({"stdin": "yes"}), "json: cannot unmarshal string into Go struct field Container.stdin of type bool"),
+            (json!({"securityContext": {"runAsUser": "x"}}), "json: cannot unmarshal string into Go struct field SecurityContext.securityContext.runAsUser of type int64"),
+            (json!({"env": ["x"]}), "json: cannot unmarshal string into Go struct field Container.env of type v1.EnvVar"),
+            (json!({"ports": [{"containerPort": 1.5}]}), "json: cannot unmarshal number 1.5 into Go struct field ContainerPort.ports.containerPort of type int32"),
+            (json!([1]), "json: cannot unmarshal array into Go value of type v1.Container"),
+            (json!({"livenessProbe": {"httpGet": {"port": true}}}), "json: cannot unmarshal bool into Go struct field HTTPGetAction.livenessProbe.httpGet.port of type int32"),
+            (json!({"resources": {"limits": {"cpu": "lots"}}}), "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
+        ] {
+            assert_eq!(msg(doc), format!("{prefix}{want}"));
+        }
+    }
+
+    #[test]
+    fn yaml_path_leniency() {
+        // kubectl: `{"command":[3]}` is rejected as a forbidden field, not as a type error.
+        let d = decode(&json!({"command": [3], "env": [{"name": "A", "value": 1}, {"name": "B", "value": true}],
+                               "ports": [{"containerPort": 80.0}], "workingDir": 2.5}))
+        .unwrap();
+        assert_eq!(d["command"], json!(["3"]));
         assert_eq!(
-            e.to_string(),
-            "json: cannot unmarshal string into Go struct field SecurityContext.securityContext.runAsUser of type int64"
+            d["env"],
+            json!([{"name": "A", "value": "1"}, {"name": "B", "value": "true"}])
         );
-        let e = decode(&json!({"env": [{"name": 3}]})).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "json: cannot unmarshal number into Go struct field EnvVar.env.name of type string"
-        );
-        let e = decode(&json!({"ports": [{"containerPort": 1.5}]})).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "json: cannot unmarshal number 1.5 into Go struct field ContainerPort.ports.containerPort of type int32"
-        );
-        let e = decode(&json!(["x"])).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "json: cannot unmarshal array into Go value of type v1.Container"
-        );
-        let e = decode(&json!({"resources": {"limits": {"cpu": "lots"}}})).unwrap_err();
-        assert!(e.to_string().starts_with("quantities must match"));
+        assert_eq!(d["ports"], json!([{"containerPort": 80}]));
+        assert_eq!(d["workingDir"], "2.5");
+        assert_eq!(check_forbidden(&d), Err(DebugError::CustomForbiddenFields));
     }
 
     #[test]

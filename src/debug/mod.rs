@@ -237,10 +237,9 @@ pub const LEGACY_WARNING: &str = "--profile=legacy is deprecated and will be rem
 /// kubectl 1.33 (kubectl#1650), stderr, not suppressed by -q.
 pub const NON_ROOT_WARNING: &str = "Warning: Non-root user is configured for the entire target Pod, and some capabilities granted by debug profile may not work. Please consider using \"--custom\" with a custom profile that specifies \"securityContext.runAsUser: 0\".";
 
-/// The messages kubectl prints once per run during Validate, after all checks that can fail
-/// before them have passed: `Targeting container …` (stdout, quiet-suppressed; only without
-/// `--copy-to`, which is an error) and the legacy warning (stderr, always). The full ordered
-/// validation lives in [`validate::validate`], which returns these too.
+/// The messages kubectl prints once per run during Validate: `Targeting container …` (stdout,
+/// quiet-suppressed) and the legacy warning (stderr, even with -q). [`validate::validate`]
+/// runs the checks in kubectl's order and returns these same messages.
 pub fn startup_messages(opts: &DebugOptions) -> Vec<Message> {
     let mut out = Vec::new();
     if let Some(t) = opts.target() {
@@ -271,8 +270,14 @@ pub enum DebugError {
         container: String,
         pod: String,
     },
-    /// The `--custom` document does not decode into a Container (Go `encoding/json` wording).
-    /// The CLI prefixes it with `<path> does not contain a valid container spec: `.
+    /// The `--custom` file does not decode into a Container: `<path> does not contain a valid
+    /// container spec: <cause>`. [`custom::decode_file`] builds it; the CLI builds it too for
+    /// YAML syntax errors (`error converting YAML to JSON: yaml: …`).
+    CustomSpec {
+        path: String,
+        cause: String,
+    },
+    /// The same without the file name, from the builders (the CLI has checked the file by then).
     CustomDecode(String),
     InvalidImage(String),
     InvalidSetImage {
@@ -322,6 +327,9 @@ impl fmt::Display for DebugError {
             ),
             CustomContainerNotFound { container, pod } => {
                 write!(f, "unable to find the {container} container in the pod {pod}")
+            }
+            CustomSpec { path, cause } => {
+                write!(f, "{path} does not contain a valid container spec: {cause}")
             }
             CustomDecode(m) => f.write_str(m),
             InvalidImage(i) => write!(

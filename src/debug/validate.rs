@@ -2,42 +2,71 @@
 //! parsers the CLI needs: the docker image reference grammar, pull policies, and pflag's
 //! `stringToString` (`--env`, `--set-image`).
 
-use super::{custom, startup_messages, DebugError, DebugOptions, Message};
+use super::{
+    custom, targeting_message, DebugError, DebugOptions, Message, Profile, LEGACY_WARNING,
+};
+
+/// A failed validation, with what kubectl had already printed before failing (the
+/// `Targeting container …` line comes before the `-t`/`--custom` checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidateError {
+    pub messages: Vec<Message>,
+    pub error: DebugError,
+}
+
+impl std::fmt::Display for ValidateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for ValidateError {}
+
+impl From<DebugError> for ValidateError {
+    fn from(error: DebugError) -> ValidateError {
+        ValidateError {
+            messages: Vec::new(),
+            error,
+        }
+    }
+}
 
 /// Runs kubectl's Validate checks in order. `attach` is `Some` only when `--attach` was given
 /// explicitly; `has_targets` is whether any NAME or `-f` was given. On success returns the
-/// once-per-run messages (`Targeting container …`, the legacy warning).
+/// once-per-run messages (`Targeting container …` on stdout, suppressed by -q; the legacy
+/// warning on stderr). The `--custom` document is decoded here too; the CLI should already have
+/// decoded it with [`custom::decode_file`] (kubectl does that earlier, in Complete).
 pub fn validate(
     opts: &DebugOptions,
     attach: Option<bool>,
     has_targets: bool,
-) -> Result<Vec<Message>, DebugError> {
+) -> Result<Vec<Message>, ValidateError> {
     let image = opts.image();
     let copy = opts.copy_to.as_deref().is_some_and(|c| !c.is_empty());
     if attach == Some(true) && image.is_none() && opts.container().is_none() {
-        return Err(DebugError::AttachWithoutContainer);
+        return Err(DebugError::AttachWithoutContainer.into());
     }
     if copy {
         if image.is_none() && opts.set_image.is_empty() && opts.args.is_empty() {
-            return Err(DebugError::CopyNothingToDo);
+            return Err(DebugError::CopyNothingToDo.into());
         }
         if !opts.args.is_empty() && opts.container().is_none() && image.is_none() {
-            return Err(DebugError::CopyArgsWithoutContainer);
+            return Err(DebugError::CopyArgsWithoutContainer.into());
         }
     } else if opts.replace {
-        return Err(DebugError::ReplaceWithoutCopy);
+        return Err(DebugError::ReplaceWithoutCopy.into());
     } else if opts.same_node {
-        return Err(DebugError::SameNodeWithoutCopy);
+        return Err(DebugError::SameNodeWithoutCopy.into());
     } else if !opts.set_image.is_empty() {
-        return Err(DebugError::SetImageWithoutCopy);
+        return Err(DebugError::SetImageWithoutCopy.into());
     } else if image.is_none() {
-        return Err(DebugError::ImageRequired);
+        return Err(DebugError::ImageRequired.into());
     }
     if let Some(i) = image {
         validate_image(i)?;
     }
     if !has_targets {
-        return Err(DebugError::NameRequired);
+        return Err(DebugError::NameRequired.into());
     }
     validate_pull_policy(opts.image_pull_policy.as_deref().unwrap_or(""))?;
     for (container, image) in &opts.set_image {
@@ -45,19 +74,30 @@ pub fn validate(
             return Err(DebugError::InvalidSetImage {
                 image: image.clone(),
                 container: container.clone(),
-            });
+            }
+            .into());
         }
     }
-    if opts.target().is_some() && copy {
-        return Err(DebugError::TargetWithCopy);
+    let mut messages = Vec::new();
+    if let Some(t) = opts.target() {
+        if copy {
+            return Err(DebugError::TargetWithCopy.into());
+        }
+        messages.push(Message::info(targeting_message(t)));
     }
+    let fail = |messages: Vec<Message>, error| Err(ValidateError { messages, error });
     if opts.tty && !opts.stdin {
-        return Err(DebugError::TtyWithoutStdin);
+        return fail(messages, DebugError::TtyWithoutStdin);
     }
     if let Some(doc) = opts.custom() {
-        custom::check_forbidden(&custom::decode(doc)?)?;
+        if let Err(e) = custom::decode(doc).and_then(|d| custom::check_forbidden(&d)) {
+            return fail(messages, e);
+        }
     }
-    Ok(startup_messages(opts))
+    if opts.profile == Profile::Legacy {
+        messages.push(Message::warning(LEGACY_WARNING.to_string()));
+    }
+    Ok(messages)
 }
 
 /// `invalid image name "X": invalid reference format`.
@@ -358,7 +398,6 @@ pub fn go_quote(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::debug::testdata;
-    use crate::debug::{Profile, LEGACY_WARNING};
     use serde_json::json;
 
     #[test]
@@ -467,6 +506,19 @@ mod tests {
     }
 
     #[test]
+    fn messages_printed_before_a_late_failure() {
+        let mut o = base();
+        o.target = Some("app".into());
+        o.tty = true;
+        let e = validate(&o, None, true).unwrap_err();
+        assert_eq!(e.error, DebugError::TtyWithoutStdin);
+        assert_eq!(e.messages.len(), 1);
+        assert!(e.messages[0]
+            .text
+            .starts_with("Targeting container \"app\"."));
+    }
+
+    #[test]
     fn validate_matches_kubectl_transcripts() {
         let mut o = base();
         o.image = None;
@@ -500,21 +552,20 @@ mod tests {
         o.image = None;
         o.replace = true;
         o.same_node = true;
+        let error =
+            |o: &DebugOptions, attach, targets| validate(o, attach, targets).unwrap_err().error;
+        assert_eq!(error(&o, None, true), DebugError::ReplaceWithoutCopy);
         assert_eq!(
-            validate(&o, None, true),
-            Err(DebugError::ReplaceWithoutCopy)
-        );
-        assert_eq!(
-            validate(&o, Some(true), true),
-            Err(DebugError::AttachWithoutContainer)
+            error(&o, Some(true), true),
+            DebugError::AttachWithoutContainer
         );
         let o = base();
-        assert_eq!(validate(&o, None, false), Err(DebugError::NameRequired));
+        assert_eq!(error(&o, None, false), DebugError::NameRequired);
         let mut o = base();
         o.image_pull_policy = Some("Sometimes".into());
         assert_eq!(
-            validate(&o, None, true),
-            Err(DebugError::InvalidPullPolicy("Sometimes".into()))
+            error(&o, None, true),
+            DebugError::InvalidPullPolicy("Sometimes".into())
         );
         let mut o = base();
         o.copy_to = Some("c".into());
