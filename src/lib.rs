@@ -7,6 +7,7 @@ pub mod api;
 pub mod attach;
 pub mod cli;
 pub mod client;
+pub mod debug;
 pub mod kubeconfig;
 pub mod leftovers;
 pub mod secret;

@@ -1,0 +1,459 @@
+//! Ephemeral journey (reference 2.2-2.3): one new ephemeral container, sent as the two-way
+//! strategic-merge patch kubectl computes between the pod and the pod with the container
+//! appended.
+
+use serde_json::{Map, Value};
+
+use super::order::{self, CONTAINER};
+use super::profiles::{self, Keep, Style};
+use super::{
+    custom, defaulting_message, generate_container_name, mirror, new_container, non_root_warning,
+    str_field, DebugError, DebugOptions, Message, MARK_ENV,
+};
+
+/// Content type of the PATCH to `pods/{name}/ephemeralcontainers`.
+pub const PATCH_CONTENT_TYPE: &str = "application/strategic-merge-patch+json";
+
+/// What to send for one pod.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EphemeralPlan {
+    /// Name of the new ephemeral container (to wait for and attach to).
+    pub container_name: String,
+    /// The new ephemeral container, fields in Go struct order.
+    pub container: Value,
+    /// The strategic-merge patch body exactly as kubectl sends it (keys sorted like Go's
+    /// `map[string]interface{}`), for `PATCH …/pods/{name}/ephemeralcontainers`.
+    pub patch: Value,
+    /// User-visible messages, in kubectl's order.
+    pub messages: Vec<Message>,
+}
+
+impl EphemeralPlan {
+    /// The patch serialised byte for byte as kubectl does.
+    pub fn patch_body(&self) -> String {
+        order::go_json(&self.patch)
+    }
+}
+
+/// Builds the ephemeral debug container for `pod` (the object as the API server returned it).
+pub fn build(
+    pod: &Value,
+    opts: &DebugOptions,
+    names: &mut dyn FnMut() -> String,
+) -> Result<EphemeralPlan, DebugError> {
+    let spec = pod
+        .get("spec")
+        .filter(|s| s.is_object())
+        .ok_or_else(|| DebugError::MalformedObject("pod has no spec".into()))?;
+    let mut messages = Vec::new();
+
+    // -c is used verbatim (no client-side collision check); otherwise a fresh name.
+    let name = match opts.container() {
+        Some(c) => c.to_string(),
+        None => {
+            let n = generate_container_name(spec, names);
+            messages.push(defaulting_message(&n));
+            n
+        }
+    };
+
+    let mut ec = new_container(&name, opts);
+    if let (Some(t), Some(m)) = (opts.target(), ec.as_object_mut()) {
+        order::set(m, "targetContainerName", Value::String(t.into()), CONTAINER);
+    }
+
+    // kubectl appends the container to a deep copy of the pod and runs the profile on that
+    // copy, so the DC lookup (first match over init, regular, ephemeral) sees the whole pod.
+    let mut work = pod.clone();
+    if let Some(s) = work.get_mut("spec").and_then(Value::as_object_mut) {
+        profiles::push_to_list(s, "ephemeralContainers", ec, super::order::POD_SPEC);
+    }
+    profiles::apply(
+        opts.profile,
+        Style::Ephemeral,
+        &mut work,
+        &name,
+        Keep::from_options(opts),
+    );
+
+    let mut ec = last_ephemeral(&work).cloned().unwrap_or(Value::Null);
+
+    // kdebug --mirror: after the profile, before the custom profile.
+    if !opts.mirror.is_empty() {
+        let target = opts.target().ok_or(DebugError::MirrorNeedsTarget)?;
+        let pod_name = super::meta_str(pod, "name").unwrap_or("");
+        let source =
+            mirror::source_container(spec, target).ok_or(DebugError::MirrorSourceNotFound {
+                container: target.to_string(),
+                pod: pod_name.to_string(),
+            })?;
+        messages.extend(mirror::apply(
+            &mut ec,
+            source,
+            spec,
+            opts.mirror,
+            mirror::Journey::Ephemeral,
+        ));
+    }
+
+    if let Some(doc) = opts.custom() {
+        let patch = custom::decode(doc)?;
+        custom::check_forbidden(&patch)?;
+        custom::merge_container(&mut ec, &patch, &name);
+    }
+
+    if opts.mark.is_some() {
+        if let Some(c) = ec.as_object_mut() {
+            profiles::push_to_list(c, "env", super::env_var(MARK_ENV, "1"), CONTAINER);
+        }
+    }
+
+    if let Some(w) = non_root_warning(spec, Some(&ec)) {
+        messages.push(w);
+    }
+
+    let patch = patch_for(spec, &ec);
+    Ok(EphemeralPlan {
+        container_name: name,
+        container: ec,
+        patch,
+        messages,
+    })
+}
+
+fn last_ephemeral(pod: &Value) -> Option<&Value> {
+    pod.get("spec")?
+        .get("ephemeralContainers")?
+        .as_array()?
+        .last()
+}
+
+/// The two-way strategic-merge patch between the pod and the pod with `ec` appended. Go omits
+/// an empty `ephemeralContainers`, so with none before, the list is simply "added" (no order
+/// directive); otherwise the diff carries `$setElementOrder` with every name, new one last.
+fn patch_for(spec: &Value, ec: &Value) -> Value {
+    let mut s = Map::new();
+    let existing: Vec<&Value> = spec
+        .get("ephemeralContainers")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    if !existing.is_empty() {
+        let mut order_list: Vec<Value> = existing
+            .iter()
+            .map(|c| {
+                let mut m = Map::new();
+                let n = str_field(c, "name").unwrap_or("");
+                m.insert("name".into(), Value::String(n.into()));
+                Value::Object(m)
+            })
+            .collect();
+        let mut m = Map::new();
+        m.insert(
+            "name".into(),
+            ec.get("name").cloned().unwrap_or(Value::Null),
+        );
+        order_list.push(Value::Object(m));
+        s.insert(
+            "$setElementOrder/ephemeralContainers".into(),
+            Value::Array(order_list),
+        );
+    }
+    s.insert("ephemeralContainers".into(), Value::Array(vec![ec.clone()]));
+    let mut root = Map::new();
+    root.insert("spec".into(), Value::Object(s));
+    order::sorted(&Value::Object(root))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::debug::testdata::{self, fixed_names, normalize_env};
+    use crate::debug::{Mark, Profile};
+    use serde_json::json;
+
+    fn opts(image: &str, container: &str) -> DebugOptions {
+        DebugOptions {
+            image: Some(image.into()),
+            container: Some(container.into()),
+            ..DebugOptions::default()
+        }
+    }
+
+    /// Builds for the fixture pod and compares with the PATCH body kubectl sent.
+    fn check(scenario: &str, o: &DebugOptions, pod: &str) -> EphemeralPlan {
+        let plan = build(&testdata::pod(pod), o, &mut fixed_names(&["bnnrb"])).unwrap();
+        let sent = testdata::request_body(scenario, "PATCH", 0);
+        let ours: Value = serde_json::from_str(&plan.patch_body()).unwrap();
+        assert_eq!(normalize_env(&ours), normalize_env(&sent), "{scenario}");
+        plan
+    }
+
+    #[test]
+    fn command_matches_kubectl_byte_for_byte() {
+        let mut o = opts("busybox:1.36", "dbg");
+        o.args = vec!["sh".into(), "-c".into(), "echo hello; sleep 3600".into()];
+        let plan = check("ephemeral-command", &o, "web");
+        assert_eq!(
+            plan.patch_body(),
+            testdata::request_raw("ephemeral-command", "PATCH", 0)
+        );
+        assert!(plan.messages.is_empty());
+    }
+
+    #[test]
+    fn arguments_only() {
+        let mut o = opts("busybox:1.36", "dbg");
+        o.args = vec!["sleep".into(), "3600".into()];
+        o.arguments_only = true;
+        check("ephemeral-arguments-only", &o, "web");
+    }
+
+    #[test]
+    fn env_in_command_line_order() {
+        let mut o = opts("busybox:1.36", "dbg");
+        o.env = vec![("FOO".into(), "bar".into()), ("ALPHA".into(), "1".into())];
+        let plan = check("ephemeral-env", &o, "web");
+        assert_eq!(
+            plan.patch_body(),
+            r#"{"spec":{"ephemeralContainers":[{"env":[{"name":"FOO","value":"bar"},{"name":"ALPHA","value":"1"}],"image":"busybox:1.36","name":"dbg","resources":{},"terminationMessagePolicy":"File"}]}}"#
+        );
+    }
+
+    #[test]
+    fn every_profile() {
+        for (p, scenario) in [
+            (Profile::Legacy, "ephemeral-profile-legacy"),
+            (Profile::General, "ephemeral-profile-general"),
+            (Profile::Netadmin, "ephemeral-profile-netadmin"),
+            (Profile::Restricted, "ephemeral-profile-restricted"),
+            (Profile::Sysadmin, "ephemeral-profile-sysadmin"),
+        ] {
+            let mut o = opts("busybox:1.36", "dbg");
+            o.profile = p;
+            let plan = check(scenario, &o, "web");
+            assert_eq!(
+                plan.patch_body(),
+                testdata::request_raw(scenario, "PATCH", 0),
+                "{scenario}"
+            );
+        }
+        // baseline has no transcript: it clears the (absent) security context.
+        let mut o = opts("busybox:1.36", "dbg");
+        o.profile = Profile::Baseline;
+        let plan = build(&testdata::pod("web"), &o, &mut fixed_names(&[])).unwrap();
+        assert_eq!(
+            plan.patch_body(),
+            testdata::request_raw("ephemeral-profile-legacy", "PATCH", 0)
+        );
+    }
+
+    #[test]
+    fn generated_name_and_message() {
+        let mut o = opts("busybox:1.36", "");
+        o.container = None;
+        let plan = check("ephemeral-generated-name", &o, "web");
+        assert_eq!(plan.container_name, "debugger-bnnrb");
+        assert_eq!(
+            plan.messages,
+            vec![Message::info(
+                "Defaulting debug container name to debugger-bnnrb.".into()
+            )]
+        );
+        assert_eq!(
+            testdata::stdout("ephemeral-generated-name"),
+            "Defaulting debug container name to debugger-bnnrb.\n"
+        );
+    }
+
+    #[test]
+    fn generated_name_is_redrawn_on_collision() {
+        let mut pod = testdata::pod("web");
+        pod["spec"]["initContainers"][0]["name"] = json!("debugger-aaaaa");
+        pod["spec"]["ephemeralContainers"] = json!([{"name": "debugger-bbbbb"}]);
+        let o = DebugOptions {
+            image: Some("busybox".into()),
+            ..DebugOptions::default()
+        };
+        let plan = build(&pod, &o, &mut fixed_names(&["aaaaa", "bbbbb", "ccccc"])).unwrap();
+        assert_eq!(plan.container_name, "debugger-ccccc");
+    }
+
+    #[test]
+    fn stdin_tty_target_pull_policy() {
+        let mut o = opts("busybox:1.36", "dbg");
+        o.stdin = true;
+        check("attach-ephemeral-stdin", &o, "web");
+        o.tty = true;
+        o.target = Some("app".into());
+        o.image_pull_policy = Some("Always".into());
+        let plan = build(&testdata::pod("web"), &o, &mut fixed_names(&[])).unwrap();
+        assert_eq!(
+            plan.patch_body(),
+            r#"{"spec":{"ephemeralContainers":[{"image":"busybox:1.36","imagePullPolicy":"Always","name":"dbg","resources":{},"stdin":true,"targetContainerName":"app","terminationMessagePolicy":"File","tty":true}]}}"#
+        );
+        let keys: Vec<&str> = plan
+            .container
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "name",
+                "image",
+                "resources",
+                "terminationMessagePolicy",
+                "imagePullPolicy",
+                "stdin",
+                "tty",
+                "targetContainerName"
+            ]
+        );
+    }
+
+    #[test]
+    fn existing_ephemeral_containers_give_set_element_order() {
+        let plan = build(
+            &testdata::pod("withephem"),
+            &opts("busybox:1.36", "dbg"),
+            &mut fixed_names(&[]),
+        )
+        .unwrap();
+        let existing = testdata::pod("withephem")["spec"]["ephemeralContainers"][0]["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            plan.patch_body(),
+            format!(
+                r#"{{"spec":{{"$setElementOrder/ephemeralContainers":[{{"name":"{existing}"}},{{"name":"dbg"}}],"ephemeralContainers":[{{"image":"busybox:1.36","name":"dbg","resources":{{}},"terminationMessagePolicy":"File"}}]}}}}"#
+            )
+        );
+    }
+
+    #[test]
+    fn custom_profile_json() {
+        let mut o = opts("busybox:1.36", "dbg");
+        o.profile = Profile::General;
+        o.custom = Some(testdata::scenario_file_json("custom.json"));
+        let plan = check("ephemeral-custom-json", &o, "web");
+        assert_eq!(
+            plan.patch_body(),
+            testdata::request_raw("ephemeral-custom-json", "PATCH", 0)
+        );
+    }
+
+    #[test]
+    fn custom_profile_yaml_equivalent() {
+        // custom.yaml from the scenario files, as the CLI's YAML reader turns it into JSON.
+        let mut o = opts("busybox:1.36", "dbg");
+        o.profile = Profile::General;
+        o.custom = Some(json!({
+            "env": [{"name": "CUSTOM_ENV", "value": "from-yaml"}],
+            "securityContext": {"runAsNonRoot": true, "capabilities": {"drop": ["ALL"]}},
+            "stdin": true
+        }));
+        let plan = build(&testdata::pod("web"), &o, &mut fixed_names(&[])).unwrap();
+        assert_eq!(
+            plan.patch_body(),
+            r#"{"spec":{"ephemeralContainers":[{"env":[{"name":"CUSTOM_ENV","value":"from-yaml"}],"image":"busybox:1.36","name":"dbg","resources":{},"securityContext":{"capabilities":{"add":["SYS_PTRACE"],"drop":["ALL"]},"runAsNonRoot":true},"stdin":true,"terminationMessagePolicy":"File"}]}}"#
+        );
+    }
+
+    #[test]
+    fn custom_forbidden_field() {
+        let mut o = opts("busybox:1.36", "dbg");
+        o.custom = Some(testdata::scenario_file_json("custom-forbidden.json"));
+        let err = build(&testdata::pod("web"), &o, &mut fixed_names(&[])).unwrap_err();
+        assert_eq!(
+            format!("error: {err}\n"),
+            testdata::stderr("err-custom-forbidden-field")
+        );
+    }
+
+    #[test]
+    fn empty_custom_document_is_ignored() {
+        let mut o = opts("busybox:1.36", "dbg");
+        o.custom = Some(Value::Null);
+        let plan = check("ephemeral-profile-legacy", &o, "web");
+        assert!(plan.messages.is_empty());
+    }
+
+    #[test]
+    fn non_root_warning_1_33() {
+        let mut pod = testdata::pod("web");
+        pod["spec"]["securityContext"] = json!({"runAsUser": 1000});
+        let mut o = opts("busybox:1.36", "dbg");
+        o.profile = Profile::Netadmin;
+        let plan = build(&pod, &o, &mut fixed_names(&[])).unwrap();
+        assert_eq!(
+            plan.messages,
+            vec![Message::warning(crate::debug::NON_ROOT_WARNING.into())]
+        );
+        // general adds SYS_PTRACE too; restricted/baseline/legacy add nothing.
+        for (p, warns) in [
+            (Profile::General, true),
+            (Profile::Sysadmin, true),
+            (Profile::Restricted, false),
+            (Profile::Baseline, false),
+            (Profile::Legacy, false),
+        ] {
+            o.profile = p;
+            let plan = build(&pod, &o, &mut fixed_names(&[])).unwrap();
+            assert_eq!(!plan.messages.is_empty(), warns, "{p}");
+        }
+        // A custom runAsUser: 0 silences it.
+        o.profile = Profile::Sysadmin;
+        o.custom = Some(json!({"securityContext": {"runAsUser": 0}}));
+        let plan = build(&pod, &o, &mut fixed_names(&[])).unwrap();
+        assert!(plan.messages.is_empty());
+        // Pod-level root: no warning.
+        pod["spec"]["securityContext"] = json!({"runAsUser": 0});
+        o.custom = None;
+        let plan = build(&pod, &o, &mut fixed_names(&[])).unwrap();
+        assert!(plan.messages.is_empty());
+    }
+
+    #[test]
+    fn second_pod_of_a_run() {
+        let o = opts("busybox:1.36", "dbg");
+        let plan = build(&testdata::pod("single"), &o, &mut fixed_names(&[])).unwrap();
+        assert_eq!(
+            plan.patch,
+            testdata::request_body("ephemeral-two-pods", "PATCH", 1)
+        );
+    }
+
+    #[test]
+    fn marking_appends_env_last() {
+        let mut o = opts("busybox:1.36", "dbg");
+        o.env = vec![("FOO".into(), "bar".into())];
+        o.custom = Some(json!({"env": [{"name": "C", "value": "x"}]}));
+        o.mark = Some(Mark {
+            target: "pod/web".into(),
+            created: "2025-01-01T00:00:00Z".into(),
+        });
+        let plan = build(&testdata::pod("web"), &o, &mut fixed_names(&[])).unwrap();
+        assert_eq!(
+            plan.container["env"],
+            json!([{"name": "FOO", "value": "bar"}, {"name": "C", "value": "x"}, {"name": "KDEBUG", "value": "1"}])
+        );
+    }
+
+    #[test]
+    fn malformed_pod_is_an_error_not_a_panic() {
+        let o = opts("busybox:1.36", "dbg");
+        for pod in [
+            json!(null),
+            json!([]),
+            json!({"spec": 3}),
+            json!({"spec": {"containers": 5, "ephemeralContainers": "x"}}),
+        ] {
+            let _ = build(&pod, &o, &mut fixed_names(&[]));
+        }
+        assert!(build(&json!({}), &o, &mut fixed_names(&[])).is_err());
+    }
+}
