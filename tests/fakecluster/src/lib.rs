@@ -1,1 +1,392 @@
 //! fakecluster: a Kubernetes API server double for kdebug's tests, benchmarks and demo.
+//!
+//! It speaks HTTP/1.1 over TLS (generated CA) or plain TCP, authenticates bearer tokens and
+//! client certificates, serves discovery, pods (get/list/watch/create/delete, the
+//! ephemeralcontainers subresource, log, attach over WebSocket), nodes and a few workload kinds,
+//! and simulates a kubelet that starts containers and runs a scripted or real process in them.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::Value;
+
+mod api;
+mod attach;
+mod discovery;
+mod fault;
+mod http;
+mod kubelet;
+mod logs;
+mod patch;
+mod pods;
+mod process;
+pub mod proto;
+mod server;
+mod status;
+mod store;
+mod table;
+mod tls;
+mod util;
+mod validate;
+mod world;
+
+pub use fault::Fault;
+pub use tls::ClientCert;
+
+/// What runs inside a started container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContainerMode {
+    /// A deterministic script interpreted from the container command (tests).
+    #[default]
+    Echo,
+    /// Interactive containers (stdin: true) run a real local `/bin/sh` (in a PTY when tty).
+    Shell,
+}
+
+impl std::str::FromStr for ContainerMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "echo" => Ok(ContainerMode::Echo),
+            "shell" => Ok(ContainerMode::Shell),
+            other => Err(format!("unknown container mode {other:?} (echo|shell)")),
+        }
+    }
+}
+
+/// Server options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Serve HTTPS with a generated CA (true) or plain HTTP (false).
+    pub tls: bool,
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Added latency before every response.
+    pub latency_ms: u64,
+    pub container: ContainerMode,
+    /// `{"pods":[...],"nodes":[...],...}`; None = the default world.
+    pub fixture: Option<Value>,
+    /// Delay of each kubelet step (scheduled -> ContainerCreating -> running).
+    pub kubelet_delay_ms: u64,
+    /// Serve only legacy discovery (ignore the aggregated-discovery Accept types).
+    pub legacy_discovery: bool,
+    /// Append every finished request as a JSON line to this file.
+    pub request_log: Option<std::path::PathBuf>,
+    /// Interval of watch BOOKMARK events (when the client allows them).
+    pub bookmark_interval_ms: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            tls: true,
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            latency_ms: 0,
+            container: ContainerMode::Echo,
+            fixture: None,
+            kubelet_delay_ms: 100,
+            legacy_discovery: false,
+            request_log: None,
+            bookmark_interval_ms: 1000,
+        }
+    }
+}
+
+/// Who a request authenticated as.
+#[derive(Debug, Clone)]
+#[allow(dead_code)]
+pub(crate) struct User {
+    pub name: String,
+    pub groups: Vec<String>,
+    /// May only get/list/watch (everything else is 403).
+    pub read_only: bool,
+}
+
+pub(crate) struct Shared {
+    pub opts: Options,
+    pub addr: SocketAddr,
+    pub token: String,
+    pub readonly_token: String,
+    pub store: Mutex<store::Store>,
+    pub changed: Condvar,
+    pub log: Mutex<Vec<Value>>,
+    pub log_file: Mutex<Option<File>>,
+    pub seq: AtomicU64,
+    pub faults: Mutex<fault::Faults>,
+    pub procs: Mutex<HashMap<(String, String, String), Arc<process::Process>>>,
+    pub stop: AtomicBool,
+    pub certs: Mutex<Vec<ClientCert>>,
+}
+
+impl Shared {
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Mutate the store and wake every watcher.
+    pub fn with_store<R>(&self, f: impl FnOnce(&mut store::Store) -> R) -> R {
+        let mut s = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let r = f(&mut s);
+        drop(s);
+        self.changed.notify_all();
+        r
+    }
+
+    pub fn record(&self, entry: Value) -> usize {
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        log.push(entry);
+        log.len() - 1
+    }
+
+    pub fn update_record(&self, idx: usize, entry: Value) {
+        if let Some(f) = self
+            .log_file
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            let _ = writeln!(f, "{}", entry);
+            let _ = f.flush();
+        }
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = log.get_mut(idx) {
+            *slot = entry;
+        }
+    }
+}
+
+/// A running fake API server; stops when dropped.
+pub struct FakeCluster {
+    shared: Arc<Shared>,
+    pki: Option<tls::Pki>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl FakeCluster {
+    /// Start listening and serving in background threads.
+    pub fn start(opts: Options) -> io::Result<FakeCluster> {
+        let listener = TcpListener::bind(opts.listen)?;
+        let addr = listener.local_addr()?;
+        let pki = if opts.tls {
+            Some(tls::Pki::generate()?)
+        } else {
+            None
+        };
+        let log_file = match &opts.request_log {
+            Some(p) => Some(File::create(p)?),
+            None => None,
+        };
+        let world = match &opts.fixture {
+            Some(f) => world::from_fixture(f).map_err(io::Error::other)?,
+            None => world::default_world(),
+        };
+        let shared = Arc::new(Shared {
+            opts: opts.clone(),
+            addr,
+            token: format!("fake-token-{}", util::rand_hex(24)),
+            readonly_token: format!("fake-readonly-{}", util::rand_hex(24)),
+            store: Mutex::new(world),
+            changed: Condvar::new(),
+            log: Mutex::new(Vec::new()),
+            log_file: Mutex::new(log_file),
+            seq: AtomicU64::new(0),
+            faults: Mutex::new(fault::Faults::default()),
+            procs: Mutex::new(HashMap::new()),
+            stop: AtomicBool::new(false),
+            certs: Mutex::new(Vec::new()),
+        });
+        if let Some(p) = &pki {
+            let admin = p.client_cert("fake-admin", &["system:masters"])?;
+            shared.certs.lock().unwrap().push(admin);
+        }
+        let tls_config = pki.as_ref().map(|p| p.server_config.clone());
+        let accept = server::spawn_accept(listener, shared.clone(), tls_config);
+        Ok(FakeCluster {
+            shared,
+            pki,
+            accept: Some(accept),
+        })
+    }
+
+    /// `https://127.0.0.1:PORT` or `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        let scheme = if self.pki.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.shared.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// The CA certificate (PEM) when serving TLS.
+    pub fn ca_pem(&self) -> Option<String> {
+        self.pki.as_ref().map(|p| p.ca_pem.clone())
+    }
+
+    /// A bearer token with full access (user `fake-admin`).
+    pub fn token(&self) -> &str {
+        &self.shared.token
+    }
+
+    /// A bearer token whose user (`fake-viewer`) may only get, list and watch (403 otherwise).
+    pub fn readonly_token(&self) -> &str {
+        &self.shared.readonly_token
+    }
+
+    /// The admin client certificate (CN fake-admin, O system:masters); None without TLS.
+    pub fn client_cert(&self) -> Option<ClientCert> {
+        self.shared.certs.lock().unwrap().first().cloned()
+    }
+
+    /// Issue another client certificate for `user` (accepted by the server).
+    pub fn issue_client_cert(&self, user: &str, groups: &[&str]) -> io::Result<ClientCert> {
+        let p = self
+            .pki
+            .as_ref()
+            .ok_or_else(|| io::Error::other("client certificates need TLS"))?;
+        let c = p.client_cert(user, groups)?;
+        self.shared.certs.lock().unwrap().push(c.clone());
+        Ok(c)
+    }
+
+    /// Kubeconfig with token auth, CA data embedded, context "fake", namespace default.
+    /// Also carries a context "fake-cert" (client certificate) when serving TLS.
+    pub fn write_kubeconfig(&self, path: &Path) -> io::Result<()> {
+        std::fs::write(path, self.kubeconfig())
+    }
+
+    /// The kubeconfig text that `write_kubeconfig` writes.
+    pub fn kubeconfig(&self) -> String {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let mut cluster = format!("    server: {}\n", self.url());
+        if let Some(ca) = self.ca_pem() {
+            cluster.push_str(&format!("    certificate-authority-data: {}\n", b64(&ca)));
+        }
+        let mut s = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n{cluster}contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: default\n"
+        );
+        let cert = self.client_cert();
+        if cert.is_some() {
+            s.push_str("- name: fake-cert\n  context:\n    cluster: fake\n    user: fake-cert\n    namespace: default\n");
+        }
+        s.push_str(&format!(
+            "current-context: fake\npreferences: {{}}\nusers:\n- name: fake\n  user:\n    token: {}\n",
+            self.token()
+        ));
+        if let Some(c) = cert {
+            s.push_str(&format!(
+                "- name: fake-cert\n  user:\n    client-certificate-data: {}\n    client-key-data: {}\n",
+                b64(&c.cert_pem),
+                b64(&c.key_pem)
+            ));
+        }
+        s
+    }
+
+    /// The request log so far (one JSON object per request, in arrival order).
+    pub fn requests(&self) -> Vec<Value> {
+        self.shared.log.lock().unwrap().clone()
+    }
+
+    /// Forget the request log so far.
+    pub fn clear_requests(&self) {
+        self.shared.log.lock().unwrap().clear();
+    }
+
+    /// The current pod object.
+    pub fn pod(&self, ns: &str, name: &str) -> Option<Value> {
+        self.object("pods", ns, name)
+    }
+
+    /// Any stored object by resource (plural), namespace ("" for cluster-scoped) and name.
+    pub fn object(&self, resource: &str, ns: &str, name: &str) -> Option<Value> {
+        self.shared
+            .store
+            .lock()
+            .unwrap()
+            .get(resource, ns, name)
+            .cloned()
+    }
+
+    /// Add or replace a pod (fixture setup). Its status is kept as given; an event is sent.
+    pub fn put_pod(&self, pod: Value) {
+        self.put_object("Pod", pod);
+    }
+
+    /// Add or replace a node.
+    pub fn put_node(&self, node: Value) {
+        self.put_object("Node", node);
+    }
+
+    /// Add or replace an object of a served kind (Pod, Node, Namespace, Service, Deployment,
+    /// ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, ReplicationController).
+    pub fn put_object(&self, kind: &str, obj: Value) {
+        if let Some(t) = store::type_for_kind(kind) {
+            let obj = world::normalise(t, obj);
+            self.shared.with_store(|s| s.put(t, obj));
+        }
+    }
+
+    /// Delete a pod now (the watch sees DELETED).
+    pub fn delete_pod(&self, ns: &str, name: &str) -> Option<Value> {
+        let t = store::type_for_kind("Pod")?;
+        let r = self.shared.with_store(|s| s.delete(t, ns, name));
+        kubelet::pod_deleted(&self.shared, ns, name);
+        r
+    }
+
+    /// Switch a fault on (see [`Fault`]). Faults apply to the next matching requests.
+    pub fn set_fault(&self, fault: Fault) {
+        self.shared.faults.lock().unwrap().add(fault, None);
+    }
+
+    /// Like `set_fault`, but only for requests whose path (with query) contains `path_contains`.
+    pub fn set_fault_on(&self, fault: Fault, path_contains: &str) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap()
+            .add(fault, Some(path_contains.to_string()));
+    }
+
+    /// Remove every pending fault.
+    pub fn clear_faults(&self) {
+        self.shared.faults.lock().unwrap().clear();
+    }
+
+    /// What a container process wrote so far (its log), if it ever started.
+    pub fn container_log(&self, ns: &str, pod: &str, container: &str) -> Option<String> {
+        let procs = self.shared.procs.lock().unwrap();
+        procs
+            .get(&(ns.to_string(), pod.to_string(), container.to_string()))
+            .map(|p| String::from_utf8_lossy(&p.log_bytes()).into_owned())
+    }
+
+    /// Stop serving (also done on Drop).
+    pub fn stop(&mut self) {
+        if self.shared.stop.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.shared.changed.notify_all();
+        // Wake the accept loop.
+        let _ = std::net::TcpStream::connect_timeout(&self.shared.addr, Duration::from_millis(200));
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+        process::kill_all(&self.shared);
+    }
+}
+
+impl Drop for FakeCluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

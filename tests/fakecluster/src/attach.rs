@@ -1,0 +1,396 @@
+//! pods/attach (and pods/exec) over WebSocket: v5.channel.k8s.io, v4.channel.k8s.io and
+//! channel.k8s.io; channels 0 stdin, 1 stdout, 2 stderr, 3 status, 4 resize; v5 close frames.
+
+use std::io::{self, Write};
+use std::sync::mpsc::TryRecvError;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value};
+use tungstenite::protocol::{frame::coding::CloseCode, CloseFrame, Role};
+use tungstenite::{Message, WebSocket};
+
+use crate::api::Target;
+use crate::fault::Fault;
+use crate::kubelet::{self, annotation, container_status, ANN_ATTACH, ANN_STDIN_CLOSE};
+use crate::logs::pick_container;
+use crate::process::{self, Output, Process, Spec};
+use crate::server::Ctx;
+use crate::status;
+
+const PROTOCOLS: &[&str] = &["v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io"];
+
+fn offered(ctx: &Ctx) -> Vec<String> {
+    ctx.req
+        .header_all("Sec-WebSocket-Protocol")
+        .iter()
+        .flat_map(|h| h.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn take_fault(ctx: &Ctx, want: impl Fn(&Fault) -> bool) -> Option<Fault> {
+    let target = format!("{}?{}", ctx.req.path, ctx.req.raw_query);
+    ctx.shared
+        .faults
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take(&target, want)
+}
+
+fn attach_refused(pod: &Value) -> bool {
+    matches!(annotation(pod, ANN_ATTACH), Some("refuse") | Some("fail"))
+        || annotation(pod, "oracle.fake/attach") == Some("fail")
+}
+
+pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
+    let ns = target.ns.clone().unwrap_or_default();
+    let name = target.name.clone().unwrap_or_default();
+    let pod = ctx
+        .shared
+        .store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get("pods", &ns, &name)
+        .cloned();
+    let Some(pod) = pod else {
+        return ctx.respond_error(&status::not_found("pods", &name));
+    };
+    let cname = match pick_container(&pod, ctx.req.q("container")) {
+        Ok(c) => c,
+        Err(e) => return ctx.respond_error(&e),
+    };
+    if attach_refused(&pod) {
+        let e = status::internal(&format!(
+            "fakecluster: attach disabled for this pod (annotation {ANN_ATTACH}=refuse)"
+        ));
+        return ctx.respond_error(&e);
+    }
+    if !ctx.req.is_upgrade() {
+        return ctx.respond_error(&status::bad_request("Upgrade request required"));
+    }
+    if ctx.req.method == "POST"
+        || !ctx
+            .req
+            .header("Upgrade")
+            .map(|u| u.eq_ignore_ascii_case("websocket"))
+            .unwrap_or(false)
+    {
+        return ctx.respond_error(&status::bad_request(
+            "fakecluster: only WebSocket upgrades are supported (SPDY is not)",
+        ));
+    }
+    if take_fault(ctx, |f| matches!(f, Fault::UpgradeNeverAnswers)).is_some() {
+        ctx.entry.insert("fault".into(), json!("upgrade-hang"));
+        ctx.log_response(0, "", None);
+        while !ctx.shared.stopped() && !ctx.peer_closed() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        return Ok(false);
+    }
+    if take_fault(ctx, |f| matches!(f, Fault::RefuseUpgrade)).is_some() {
+        ctx.entry.insert("fault".into(), json!("upgrade-refuse"));
+        return ctx.respond_error(&status::bad_request("fakecluster: upgrade refused"));
+    }
+    let offers = offered(ctx);
+    let Some(proto) = PROTOCOLS
+        .iter()
+        .find(|p| offers.iter().any(|o| o == *p))
+        .map(|s| s.to_string())
+    else {
+        return ctx.respond_error(&status::bad_request(&format!(
+            "requested protocol(s) are not supported: {offers:?}; supports {PROTOCOLS:?}"
+        )));
+    };
+    let stdin = ctx.req.q_bool("stdin");
+    let stdout = ctx.req.q_bool("stdout");
+    let stderr = ctx.req.q_bool("stderr");
+    let tty = ctx.req.q_bool("tty");
+    let proc: Arc<Process> = if exec {
+        let argv: Vec<String> = ctx
+            .req
+            .query
+            .iter()
+            .filter(|(k, _)| k == "command")
+            .map(|(_, v)| v.clone())
+            .collect();
+        if argv.is_empty() {
+            return ctx.respond_error(&status::bad_request("you must specify at least 1 command"));
+        }
+        let st = container_status(&pod, &cname);
+        if st
+            .as_ref()
+            .and_then(|s| s.pointer("/state/running"))
+            .is_none()
+        {
+            return ctx.respond_error(&status::bad_request(&format!(
+                "container {cname} is not running"
+            )));
+        }
+        process::spawn(
+            Spec {
+                argv,
+                stdin,
+                stdin_once: true,
+                tty,
+                mode: ctx.shared.opts.container,
+                banner: String::new(),
+                initial_log: String::new(),
+                name: name.clone(),
+            },
+            Box::new(|_| {}),
+        )
+    } else {
+        match kubelet::process_for(ctx.shared, &ns, &name, &cname) {
+            Some(p) if p.exit_code().is_none() => p,
+            _ => {
+                return ctx.respond_error(&status::bad_request(&format!(
+                    "unable to upgrade connection: container not found (\"{cname}\")"
+                )))
+            }
+        }
+    };
+    let Some(key) = ctx.req.header("Sec-WebSocket-Key").map(String::from) else {
+        return ctx.respond_error(&status::bad_request("missing Sec-WebSocket-Key"));
+    };
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let head = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: {proto}\r\n\r\n"
+    );
+    ctx.conn.stream.write_all(head.as_bytes())?;
+    ctx.conn.stream.flush()?;
+    ctx.entry.insert(
+        "response".into(),
+        json!({"status": 101, "subprotocol": proto}),
+    );
+    let close_after = match take_fault(ctx, |f| matches!(f, Fault::CloseWebSocketAfter { .. })) {
+        Some(Fault::CloseWebSocketAfter { frames }) => Some(frames),
+        _ => None,
+    };
+    let stdin_close_ignored = annotation(&pod, ANN_STDIN_CLOSE) == Some("ignore");
+    let session = Session {
+        proto: proto.clone(),
+        stdin,
+        stdout,
+        stderr,
+        tty,
+        exec,
+        close_after,
+        stdin_close_ignored,
+    };
+    let log = session.run(ctx, &proc);
+    let mut ws_log = log;
+    ws_log.insert("subprotocol".into(), json!(proto));
+    ws_log.insert("container".into(), json!(cname));
+    ctx.entry.insert("websocket".into(), Value::Object(ws_log));
+    Ok(false)
+}
+
+struct Session {
+    proto: String,
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+    tty: bool,
+    exec: bool,
+    close_after: Option<usize>,
+    stdin_close_ignored: bool,
+}
+
+fn is_timeout(e: &tungstenite::Error) -> bool {
+    matches!(e, tungstenite::Error::Io(io) if io.kind() == io::ErrorKind::WouldBlock || io.kind() == io::ErrorKind::TimedOut)
+}
+
+fn parse_resize(data: &[u8]) -> Option<(u16, u16)> {
+    let v: Value = serde_json::from_slice(data).ok()?;
+    let o = v.as_object()?;
+    let get = |k: &str| {
+        o.iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(k))
+            .and_then(|(_, v)| v.as_u64())
+    };
+    Some((get("width")? as u16, get("height")? as u16))
+}
+
+impl Session {
+    fn run(&self, ctx: &mut Ctx, proc: &Arc<Process>) -> Map<String, Value> {
+        let started = Instant::now();
+        let ms = || started.elapsed().as_millis() as u64;
+        let mut frames_received: Vec<Value> = Vec::new();
+        let mut by_channel: Map<String, Value> = Map::new();
+        let mut resizes: Vec<Value> = Vec::new();
+        let mut closes: Vec<Value> = Vec::new();
+        let mut sent = 0usize;
+        let mut ended = "process-exit";
+        let mut exit_code: Option<i32> = None;
+        let v5 = self.proto.starts_with("v5.");
+        let v45 = v5 || self.proto.starts_with("v4.");
+
+        let (rx, _) = proc.subscribe();
+        let leftover = std::mem::take(&mut ctx.conn.buf);
+        ctx.conn
+            .stream
+            .set_read_timeout(Some(Duration::from_millis(10)));
+        let mut ws =
+            WebSocket::from_partially_read(&mut ctx.conn.stream, leftover, Role::Server, None);
+
+        let first = if self.stdout {
+            1u8
+        } else if self.stderr {
+            2
+        } else {
+            3
+        };
+        let send = |ws: &mut WebSocket<&mut crate::http::Stream>,
+                    ch: u8,
+                    data: &[u8],
+                    sent: &mut usize|
+         -> bool {
+            let mut f = Vec::with_capacity(data.len() + 1);
+            f.push(ch);
+            f.extend_from_slice(data);
+            *sent += 1;
+            ws.send(Message::Binary(f)).is_ok()
+        };
+        let alive = send(&mut ws, first, &[], &mut sent);
+        let mut fault_hit = false;
+        'session: loop {
+            if !alive {
+                ended = "client-gone";
+                break;
+            }
+            if self.close_after.map(|n| sent >= n).unwrap_or(false) {
+                fault_hit = true;
+                ended = "fault-closed";
+                break;
+            }
+            if ctx.shared.stopped() {
+                ended = "server-stopped";
+                break;
+            }
+            // Output of the process.
+            loop {
+                match rx.try_recv() {
+                    Ok(Output::Data(stream, data)) => {
+                        let ch = if self.tty || stream == 1 { 1 } else { 2 };
+                        let wanted = if ch == 1 { self.stdout } else { self.stderr };
+                        if wanted && !send(&mut ws, ch, &data, &mut sent) {
+                            ended = "client-gone";
+                            break 'session;
+                        }
+                        if self.close_after.map(|n| sent >= n).unwrap_or(false) {
+                            continue 'session;
+                        }
+                    }
+                    Ok(Output::Exit(code)) => {
+                        exit_code = Some(code);
+                        break 'session;
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        exit_code = proc.exit_code();
+                        break 'session;
+                    }
+                }
+            }
+            // Frames from the client.
+            match ws.read() {
+                Ok(Message::Binary(b)) if !b.is_empty() => {
+                    let ch = b[0];
+                    let payload = &b[1..];
+                    if v5 && ch == 255 && payload.len() == 1 {
+                        closes.push(json!({"t_ms": ms(), "channel": payload[0]}));
+                        if payload[0] == 0 && !self.stdin_close_ignored {
+                            proc.close_stdin();
+                        }
+                        continue;
+                    }
+                    frames_received.push(json!({"t_ms": ms(), "channel": ch, "data": String::from_utf8_lossy(payload)}));
+                    let key = ch.to_string();
+                    let prev = by_channel
+                        .get(&key)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_string();
+                    by_channel.insert(key, json!(prev + &String::from_utf8_lossy(payload)));
+                    match ch {
+                        0 if self.stdin => proc.write_stdin(payload),
+                        4 => {
+                            if let Some((w, h)) = parse_resize(payload) {
+                                resizes.push(json!({"t_ms": ms(), "Width": w, "Height": h}));
+                                proc.resize(w, h);
+                            } else {
+                                resizes.push(json!({"t_ms": ms(), "invalid": String::from_utf8_lossy(payload)}));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(Message::Close(_)) => {
+                    ended = "client-closed";
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) if is_timeout(&e) => {
+                    let _ = ws.flush();
+                }
+                Err(_) => {
+                    ended = "client-gone";
+                    break;
+                }
+            }
+        }
+        if fault_hit {
+            drop(ws);
+            ctx.conn.stream.shutdown();
+        } else if exit_code.is_some() {
+            // Status on channel 3, then a normal close.
+            let status = if !v45 {
+                None
+            } else if !self.exec || exit_code == Some(0) {
+                Some(json!({"metadata":{},"status":"Success"}).to_string())
+            } else {
+                let code = exit_code.unwrap_or(1);
+                Some(json!({"metadata":{},"status":"Failure","message":format!("command terminated with non-zero exit code: error executing command [{}], exit code {code}", "sh"),"reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":code.to_string()}]}}).to_string())
+            };
+            if let Some(s) = status {
+                send(&mut ws, 3, s.as_bytes(), &mut sent);
+            }
+            let _ = ws.close(Some(CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            }));
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline {
+                match ws.read() {
+                    Ok(_) => {}
+                    Err(e) if is_timeout(&e) => {
+                        let _ = ws.flush();
+                    }
+                    Err(_) => break,
+                }
+            }
+        } else if ended == "client-closed" {
+            let _ = ws.flush();
+        }
+        if proc.stdin_once && !self.exec {
+            proc.close_stdin();
+        }
+        if self.exec {
+            proc.kill();
+        }
+        let mut m = Map::new();
+        m.insert("frames_received".into(), json!(frames_received));
+        m.insert("by_channel".into(), Value::Object(by_channel));
+        m.insert("resize_events".into(), json!(resizes));
+        m.insert("stream_close_signals".into(), json!(closes));
+        m.insert("frames_sent".into(), json!(sent));
+        m.insert("ended".into(), json!(ended));
+        if let Some(c) = exit_code {
+            m.insert("exit_code".into(), json!(c));
+        }
+        m.insert("tty".into(), json!(self.tty));
+        m
+    }
+}
