@@ -8,7 +8,11 @@ use std::time::Duration;
 use crate::client::{self, Auth, Client, Impersonation, PluginCredential, Settings};
 use crate::kubeconfig::ClientConfig;
 
-pub fn client(cfg: &ClientConfig, request_timeout: Option<Duration>, verbosity: u8) -> Result<Client, String> {
+pub fn client(
+    cfg: &ClientConfig,
+    request_timeout: Option<Duration>,
+    verbosity: u8,
+) -> Result<Client, String> {
     let tls = client::tls::TlsSettings {
         ca_pem: cfg.ca_pem.clone(),
         insecure: cfg.insecure,
@@ -28,11 +32,11 @@ pub fn client(cfg: &ClientConfig, request_timeout: Option<Duration>, verbosity: 
         Auth::Basic(user.clone(), pass.clone())
     } else if let (Some(exec), false) = (&cfg.exec, has_cert) {
         let exec = exec.clone();
-        let cluster = crate::kubeconfig::exec::ClusterInfo::from_config(cfg);
+        let cluster = cfg.exec_cluster.clone();
         Auth::Exec {
             run: Box::new(move || {
                 let interactive = crate::term::is_terminal(0);
-                let c = crate::kubeconfig::exec::run_plugin(&exec, Some(&cluster), interactive)
+                let c = crate::kubeconfig::exec::run_plugin(&exec, cluster.as_ref(), interactive)
                     .map_err(|e| e.to_string())?;
                 Ok(PluginCredential {
                     token: c.token,
@@ -55,7 +59,7 @@ pub fn client(cfg: &ClientConfig, request_timeout: Option<Duration>, verbosity: 
             user: i.user.clone(),
             groups: i.groups.clone(),
             uid: i.uid.clone(),
-            extra: i.extra.clone(),
+            extra: i.extra.clone().into_iter().collect(),
         },
         proxy_url: cfg.proxy_url.clone(),
         request_timeout,

@@ -31,7 +31,11 @@ pub struct Prefixed<'a, W: Write> {
 
 impl<'a, W: Write> Prefixed<'a, W> {
     pub fn new(prefix: String, out: &'a Mutex<W>) -> Self {
-        Prefixed { prefix, out, pending: Vec::new() }
+        Prefixed {
+            prefix,
+            out,
+            pending: Vec::new(),
+        }
     }
 
     fn emit(&mut self, upto: usize) -> io::Result<()> {
@@ -70,8 +74,12 @@ impl<W: Write> Drop for Prefixed<'_, W> {
 
 pub fn run(conn: &Connection, p: &Plan, targets: Vec<Resolved>) -> Result<u8, RunError> {
     if let Some(dir) = &p.output_dir {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| RunError::Other(format!("failed to create --output-dir {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            RunError::Other(format!(
+                "failed to create --output-dir {}: {e}",
+                dir.display()
+            ))
+        })?;
     }
     let stdout = Mutex::new(io::stdout());
     let next = AtomicUsize::new(0);
@@ -83,13 +91,18 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Resolved>) -> Result<u8, Ru
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(t) = targets.get(i) else { return };
                 let outcome = one(conn, p, t, &stdout);
-                results.lock().unwrap_or_else(|e| e.into_inner()).push((i, outcome));
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((i, outcome));
             });
         }
     });
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by_key(|(i, _)| *i);
-    let mut rows = vec![["POD", "CONTAINER", "EXIT", "DURATION", "ERROR"].map(String::from).to_vec()];
+    let mut rows = vec![["POD", "CONTAINER", "EXIT", "DURATION", "ERROR"]
+        .map(String::from)
+        .to_vec()];
     let mut failed = 0;
     for (_, o) in &results {
         if o.error.is_some() || o.exit_code != Some(0) {
@@ -97,7 +110,11 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Resolved>) -> Result<u8, Ru
         }
         rows.push(vec![
             o.name.clone(),
-            if o.container.is_empty() { "-".into() } else { o.container.clone() },
+            if o.container.is_empty() {
+                "-".into()
+            } else {
+                o.container.clone()
+            },
             o.exit_code.map_or("-".into(), |c| c.to_string()),
             format!("{:.1}s", o.duration.as_secs_f64()),
             o.error.clone().unwrap_or_default(),
@@ -106,7 +123,12 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Resolved>) -> Result<u8, Ru
     let mut out = stdout.lock().unwrap_or_else(|e| e.into_inner());
     let _ = writeln!(out);
     crate::leftovers::write_table(&mut *out, &rows);
-    let _ = writeln!(out, "{} of {} succeeded", results.len() - failed, results.len());
+    let _ = writeln!(
+        out,
+        "{} of {} succeeded",
+        results.len() - failed,
+        results.len()
+    );
     Ok(if failed == 0 { 0 } else { 1 })
 }
 
@@ -122,7 +144,13 @@ fn one(conn: &Connection, p: &Plan, t: &Resolved, stdout: &Mutex<io::Stdout>) ->
                     let r = session::debug_one(conn, p, t, &mut sink);
                     (r, sink.container.take())
                 }
-                Err(e) => (Err(RunError::Other(format!("failed to create {}: {e}", path.display()))), None),
+                Err(e) => (
+                    Err(RunError::Other(format!(
+                        "failed to create {}: {e}",
+                        path.display()
+                    ))),
+                    None,
+                ),
             }
         }
         None => {
@@ -134,7 +162,10 @@ fn one(conn: &Connection, p: &Plan, t: &Resolved, stdout: &Mutex<io::Stdout>) ->
     };
     let (exit_code, error) = match result {
         Ok(c) => (Some(c), None),
-        Err(e) => (None, Some(e.to_string().trim_start_matches("error: ").to_string())),
+        Err(e) => (
+            None,
+            Some(e.to_string().trim_start_matches("error: ").to_string()),
+        ),
     };
     Outcome {
         name,
@@ -157,6 +188,9 @@ mod tests {
             w.write_all(b"one\ntw").unwrap();
             w.write_all(b"o\nthree").unwrap();
         }
-        assert_eq!(String::from_utf8(out.into_inner().unwrap()).unwrap(), "web-0: one\nweb-0: two\nweb-0: three\n");
+        assert_eq!(
+            String::from_utf8(out.into_inner().unwrap()).unwrap(),
+            "web-0: one\nweb-0: two\nweb-0: three\n"
+        );
     }
 }

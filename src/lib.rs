@@ -7,20 +7,20 @@ pub mod api;
 pub mod attach;
 pub mod cli;
 pub mod client;
+pub mod credentials;
 pub mod debug;
+pub mod fanout;
 pub mod kubeconfig;
 pub mod leftovers;
+pub mod logs;
+pub mod run;
 pub mod secret;
+pub mod session;
 pub mod signals;
 pub mod term;
 pub mod time;
 pub mod wait;
 pub mod workload;
-pub mod credentials;
-pub mod fanout;
-pub mod logs;
-pub mod run;
-pub mod session;
 
 /// The largest `--custom` or `-f` input read; anything larger is refused with a clear error.
 pub const MAX_INPUT_BYTES: usize = 4 << 20;

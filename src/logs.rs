@@ -9,7 +9,14 @@ use std::os::fd::FromRawFd;
 use crate::client::{ApiError, Client};
 
 /// Copies the container's log to `out`. With `follow`, it streams until the container ends.
-pub fn copy(client: &Client, ns: &str, pod: &str, container: &str, follow: bool, out: &mut dyn Write) -> Result<(), ApiError> {
+pub fn copy(
+    client: &Client,
+    ns: &str,
+    pod: &str,
+    container: &str,
+    follow: bool,
+    out: &mut dyn Write,
+) -> Result<(), ApiError> {
     let path = format!("{}/log", crate::api::pod_path(ns, pod));
     let mut q = vec![("container", container)];
     if follow {
@@ -22,7 +29,11 @@ pub fn copy(client: &Client, ns: &str, pod: &str, container: &str, follow: bool,
             Ok(0) => return Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(ApiError::Transport(format!("failed to read the logs of {pod}/{container}: {e}"))),
+            Err(e) => {
+                return Err(ApiError::Transport(format!(
+                    "failed to read the logs of {pod}/{container}: {e}"
+                )))
+            }
         };
         if out.write_all(&buf[..n]).and_then(|_| out.flush()).is_err() {
             // Whoever reads our output went away; stop quietly.
@@ -31,8 +42,20 @@ pub fn copy(client: &Client, ns: &str, pod: &str, container: &str, follow: bool,
     }
 }
 
-/// Standard output, unbuffered: every chunk is written through as it arrives.
-pub fn stdout() -> ManuallyDrop<File> {
+/// Standard output, unbuffered: every chunk is written through as it arrives, with no line
+/// buffering between the container and the reader.
+pub struct RawStdout(ManuallyDrop<File>);
+
+pub fn stdout() -> RawStdout {
     // SAFETY: fd 1 stays open for the life of the process; ManuallyDrop never closes it.
-    ManuallyDrop::new(unsafe { File::from_raw_fd(1) })
+    RawStdout(ManuallyDrop::new(unsafe { File::from_raw_fd(1) }))
+}
+
+impl Write for RawStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -39,7 +39,9 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Wait(WaitError::Timeout { .. }) => EXIT_TIMEOUT,
-            RunError::Wait(WaitError::CannotStart { .. } | WaitError::PodFailed { .. }) => EXIT_CANNOT_START,
+            RunError::Wait(WaitError::CannotStart { .. } | WaitError::PodFailed { .. }) => {
+                EXIT_CANNOT_START
+            }
             RunError::Attach(_) => EXIT_CANNOT_ATTACH,
             _ => EXIT_ERROR,
         }
@@ -50,7 +52,9 @@ impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Cli(e) => write!(f, "error: {e}"),
-            RunError::Config(msg) if msg.starts_with("Error in configuration") || msg.starts_with("error: ") => {
+            RunError::Config(msg)
+                if msg.starts_with("Error in configuration") || msg.starts_with("error: ") =>
+            {
                 f.write_str(msg)
             }
             RunError::Config(msg) => write!(f, "error: {msg}"),
@@ -100,7 +104,8 @@ pub fn main(argv: Vec<OsString>) -> u8 {
     // `config` has its own small command line (kubectl config's).
     if argv.first().is_some_and(|a| a == "config") {
         let rest = argv[1..].to_vec();
-        let code = kubeconfig::view::config_main(rest, &mut std::io::stdout(), &mut std::io::stderr());
+        let code =
+            kubeconfig::view::config_main(rest, &mut std::io::stdout(), &mut std::io::stderr());
         return u8::try_from(code).unwrap_or(EXIT_ERROR);
     }
     let result = args::parse(argv).map_err(RunError::from).and_then(dispatch);
@@ -130,13 +135,27 @@ fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
     crate::session::print_messages(&messages, p.quiet);
     match p.verb {
         Verb::List => {
-            let ns = if p.all_namespaces { None } else { Some(conn.namespace.as_str()) };
+            let ns = if p.all_namespaces {
+                None
+            } else {
+                Some(conn.namespace.as_str())
+            };
             crate::leftovers::list(&conn.client, ns, &mut std::io::stdout())?;
             Ok(0)
         }
         Verb::Gc => {
-            let ns = if p.all_namespaces { None } else { Some(conn.namespace.as_str()) };
-            crate::leftovers::gc(&conn.client, ns, p.older_than, p.dry_run, &mut std::io::stdout())?;
+            let ns = if p.all_namespaces {
+                None
+            } else {
+                Some(conn.namespace.as_str())
+            };
+            crate::leftovers::gc(
+                &conn.client,
+                ns,
+                p.older_than,
+                p.dry_run,
+                &mut std::io::stdout(),
+            )?;
             Ok(0)
         }
         Verb::Attach => crate::session::reattach(&conn, &p),
@@ -174,7 +193,8 @@ pub fn connect(p: &plan::Plan) -> Result<Connection, RunError> {
         password: g.password.clone().map(crate::secret::Secret::new),
     };
     let cfg = kubeconfig::resolve(&overrides).map_err(|e| RunError::Config(e.to_string()))?;
-    let client = crate::credentials::client(&cfg, p.request_timeout, p.verbosity).map_err(RunError::Config)?;
+    let client = crate::credentials::client(&cfg, p.request_timeout, p.verbosity)
+        .map_err(RunError::Config)?;
     Ok(Connection {
         client: std::sync::Arc::new(client),
         namespace: cfg.namespace.clone(),
@@ -185,6 +205,10 @@ pub fn connect(p: &plan::Plan) -> Result<Connection, RunError> {
 /// Parses `--timeout`/`--older-than` style values: Go durations or bare seconds.
 pub fn duration_flag(flag: &str, v: &str) -> Result<Duration, CliError> {
     crate::cli::duration::parse_request_timeout(v).ok_or_else(|| {
-        CliError::InvalidValue(flag.into(), v.into(), "expected a duration such as 30s, 5m or 1h".into())
+        CliError::InvalidValue(
+            flag.into(),
+            v.into(),
+            "expected a duration such as 30s, 5m or 1h".into(),
+        )
     })
 }

@@ -66,11 +66,19 @@ pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, Run
                 let pods = crate::workload::pods(&conn.client, ns, t)?;
                 let take = if p.all_pods { pods.len() } else { 1 };
                 if !p.all_pods && pods.len() > 1 && !p.quiet {
-                    eprintln!("Found {} pods, using pod/{}", pods.len(), api::name(&pods[0]));
+                    eprintln!(
+                        "Found {} pods, using pod/{}",
+                        pods.len(),
+                        api::name(&pods[0])
+                    );
                 }
                 for pod in pods.into_iter().take(take) {
                     let label = format!("pod/{}", api::name(&pod));
-                    out.push(Resolved { kind: Kind::Pod, object: pod, label });
+                    out.push(Resolved {
+                        kind: Kind::Pod,
+                        object: pod,
+                        label,
+                    });
                 }
             }
         }
@@ -81,41 +89,90 @@ pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, Run
                 Some("Pod") => Kind::Pod,
                 Some("Node") => Kind::Node,
                 other => {
-                    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-                    let gv = if api_version.contains('/') { api_version.to_string() } else { format!("/{api_version}") };
-                    return Err(RunError::Other(format!("\"{gv}, Kind={}\" not supported by debug", other.unwrap_or(""))));
+                    let api_version = object
+                        .get("apiVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    let gv = if api_version.contains('/') {
+                        api_version.to_string()
+                    } else {
+                        format!("/{api_version}")
+                    };
+                    return Err(RunError::Other(format!(
+                        "\"{gv}, Kind={}\" not supported by debug",
+                        other.unwrap_or("")
+                    )));
                 }
             };
             let obj_ns = api::namespace(&object);
-            if kind == Kind::Pod && conn.namespace_explicit && !obj_ns.is_empty() && obj_ns != conn.namespace {
+            if kind == Kind::Pod
+                && conn.namespace_explicit
+                && !obj_ns.is_empty()
+                && obj_ns != conn.namespace
+            {
                 return Err(RunError::Other(format!(
                     "the namespace from the provided object {obj_ns:?} does not match the namespace {:?}. You must pass '--namespace={obj_ns}' to perform this operation.",
                     conn.namespace
                 )));
             }
-            let label = format!("{}/{}", if kind == Kind::Pod { "pod" } else { "node" }, api::name(&object));
-            out.push(Resolved { kind, object, label });
+            let label = format!(
+                "{}/{}",
+                if kind == Kind::Pod { "pod" } else { "node" },
+                api::name(&object)
+            );
+            out.push(Resolved {
+                kind,
+                object,
+                label,
+            });
         }
     }
     if let Some(sel) = &p.selector {
         let nodes = p.targets.iter().any(|t| t.kind == Kind::Node);
         if !nodes {
-            let path = if p.all_namespaces { "/api/v1/pods".to_string() } else { api::pods_path(ns) };
+            let path = if p.all_namespaces {
+                "/api/v1/pods".to_string()
+            } else {
+                api::pods_path(ns)
+            };
             let list = conn.client.get_query(&path, &[("labelSelector", sel)])?;
-            for pod in list.get("items").and_then(Value::as_array).cloned().unwrap_or_default() {
+            for pod in list
+                .get("items")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+            {
                 let label = format!("pod/{}", api::name(&pod));
-                out.push(Resolved { kind: Kind::Pod, object: pod, label });
+                out.push(Resolved {
+                    kind: Kind::Pod,
+                    object: pod,
+                    label,
+                });
             }
         } else {
             out.retain(|r| r.kind != Kind::Node);
-            let list = conn.client.get_query("/api/v1/nodes", &[("labelSelector", sel)])?;
-            for node in list.get("items").and_then(Value::as_array).cloned().unwrap_or_default() {
+            let list = conn
+                .client
+                .get_query("/api/v1/nodes", &[("labelSelector", sel)])?;
+            for node in list
+                .get("items")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+            {
                 let label = format!("node/{}", api::name(&node));
-                out.push(Resolved { kind: Kind::Node, object: node, label });
+                out.push(Resolved {
+                    kind: Kind::Node,
+                    object: node,
+                    label,
+                });
             }
         }
         if out.is_empty() {
-            return Err(RunError::Other(format!("no {} match the selector {sel:?}", if nodes { "nodes" } else { "pods" })));
+            return Err(RunError::Other(format!(
+                "no {} match the selector {sel:?}",
+                if nodes { "nodes" } else { "pods" }
+            )));
         }
     }
     Ok(out)
@@ -133,17 +190,30 @@ fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
     };
     read.map_err(|e| RunError::Other(format!("failed to read {path}: {e}")))?;
     if bytes.len() > crate::MAX_INPUT_BYTES {
-        return Err(RunError::Other(format!("{path} is larger than {} bytes", crate::MAX_INPUT_BYTES)));
+        return Err(RunError::Other(format!(
+            "{path} is larger than {} bytes",
+            crate::MAX_INPUT_BYTES
+        )));
     }
     let v = match serde_json::from_slice::<Value>(&bytes) {
         Ok(v) => v,
-        Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path).map_err(|e| RunError::Other(format!("error parsing {path}: {e}")))?,
+        Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path)
+            .map_err(|e| RunError::Other(format!("error parsing {path}: {e}")))?,
     };
-    if v.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List")) {
-        return Ok(v.get("items").and_then(Value::as_array).cloned().unwrap_or_default());
+    if v.get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("List"))
+    {
+        return Ok(v
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default());
     }
     if !v.is_object() {
-        return Err(RunError::Other(format!("error: {path} does not contain a Kubernetes object")));
+        return Err(RunError::Other(format!(
+            "error: {path} does not contain a Kubernetes object"
+        )));
     }
     Ok(vec![v])
 }
@@ -170,11 +240,17 @@ pub struct Sink<'a> {
 
 impl<'a> Sink<'a> {
     pub fn terminal() -> Sink<'a> {
-        Sink { out: None, container: None }
+        Sink {
+            out: None,
+            container: None,
+        }
     }
 
     pub fn captured(out: &'a mut (dyn Write + Send)) -> Sink<'a> {
-        Sink { out: Some(out), container: None }
+        Sink {
+            out: Some(out),
+            container: None,
+        }
     }
 
     fn writer(&mut self) -> Box<dyn Write + '_> {
@@ -204,15 +280,24 @@ fn options_for(p: &Plan, target: &Resolved) -> DebugOptions {
 
 /// Prints a dry-run request: method, path, content type and the body.
 fn print_request(p: &Plan, method: &str, path: &str, content_type: &str, body: &Value) {
-    let envelope = json!({"method": method, "path": path, "contentType": content_type, "body": body});
+    let envelope =
+        json!({"method": method, "path": path, "contentType": content_type, "body": body});
     match p.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&envelope).unwrap_or_default()),
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&envelope).unwrap_or_default()
+        ),
         Output::Yaml => print!("---\n{}", crate::kubeconfig::emit::to_yaml(&envelope)),
     }
 }
 
 /// One target, start to finish. Returns the exit code.
-pub fn debug_one(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink) -> Result<u8, RunError> {
+pub fn debug_one(
+    conn: &Connection,
+    p: &Plan,
+    target: &Resolved,
+    sink: &mut Sink,
+) -> Result<u8, RunError> {
     match (target.kind, p.opts.copy_to.is_some()) {
         (Kind::Node, _) => node_journey(conn, p, target, sink),
         (_, true) => copy_journey(conn, p, target, sink),
@@ -220,7 +305,12 @@ pub fn debug_one(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink
     }
 }
 
-fn ephemeral_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink) -> Result<u8, RunError> {
+fn ephemeral_journey(
+    conn: &Connection,
+    p: &Plan,
+    target: &Resolved,
+    sink: &mut Sink,
+) -> Result<u8, RunError> {
     let client = &conn.client;
     let mut pod = target.object.clone();
     let ns = match api::namespace(&pod) {
@@ -237,10 +327,20 @@ fn ephemeral_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut 
         let plan = debug::ephemeral::build(&pod, &opts, &mut names)?;
         print_messages(&plan.messages, p.quiet || !sink.interactive());
         if p.dry_run {
-            print_request(p, "PATCH", &path, debug::ephemeral::PATCH_CONTENT_TYPE, &plan.patch);
+            print_request(
+                p,
+                "PATCH",
+                &path,
+                debug::ephemeral::PATCH_CONTENT_TYPE,
+                &plan.patch,
+            );
             return Ok(0);
         }
-        match client.patch_raw(&path, debug::ephemeral::PATCH_CONTENT_TYPE, plan.patch_body().as_bytes()) {
+        match client.patch_raw(
+            &path,
+            debug::ephemeral::PATCH_CONTENT_TYPE,
+            plan.patch_body().as_bytes(),
+        ) {
             Ok(_) => {
                 sink.container = Some(plan.container_name.clone());
                 break plan.container_name;
@@ -273,7 +373,12 @@ fn ephemeral_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut 
     follow(conn, p, &ns, &name, &container, ended, sink)
 }
 
-fn copy_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink) -> Result<u8, RunError> {
+fn copy_journey(
+    conn: &Connection,
+    p: &Plan,
+    target: &Resolved,
+    sink: &mut Sink,
+) -> Result<u8, RunError> {
     let client = &conn.client;
     let original = &target.object;
     let ns = match api::namespace(original) {
@@ -286,20 +391,35 @@ fn copy_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink)
     print_messages(&plan.messages, p.quiet || !sink.interactive());
     let orig_path = api::pod_path(&ns, api::name(original));
     if p.dry_run {
-        print_request(p, "POST", &api::pods_path(&ns), "application/json", &plan.pod);
-        if let Some(del) = &plan.delete_original {
-            print_request(p, "DELETE", &orig_path, "application/json", del);
+        print_request(
+            p,
+            "POST",
+            &api::pods_path(&ns),
+            "application/json",
+            &plan.pod,
+        );
+        if plan.delete_original {
+            print_request(
+                p,
+                "DELETE",
+                &orig_path,
+                "application/json",
+                &plan.delete_options,
+            );
         }
         return Ok(0);
     }
     let created = client.post(&api::pods_path(&ns), &plan.pod)?;
     let copy_name = api::name(&created).to_string();
-    let cleanup = p.rm.then(|| remove_on_exit(client, &ns, &copy_name, p.quiet));
+    let cleanup =
+        p.rm.then(|| remove_on_exit(client, &ns, &copy_name, p.quiet));
     let result = (|| {
-        if let Some(del) = &plan.delete_original {
-            client.delete(&orig_path, del)?;
+        if plan.delete_original {
+            client.delete(&orig_path, &plan.delete_options)?;
         }
-        let Some(container) = plan.container_name.clone() else { return Ok(0) };
+        let Some(container) = plan.container_name.clone() else {
+            return Ok(0);
+        };
         sink.container = Some(container.clone());
         if !p.attach && !p.fan_out() {
             return Ok(0);
@@ -312,7 +432,12 @@ fn copy_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink)
     finish_cleanup(cleanup, result)
 }
 
-fn node_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink) -> Result<u8, RunError> {
+fn node_journey(
+    conn: &Connection,
+    p: &Plan,
+    target: &Resolved,
+    sink: &mut Sink,
+) -> Result<u8, RunError> {
     let client = &conn.client;
     let ns = conn.namespace.clone();
     let opts = options_for(p, target);
@@ -320,12 +445,19 @@ fn node_journey(conn: &Connection, p: &Plan, target: &Resolved, sink: &mut Sink)
     let plan = debug::node::build(&target.object, &ns, &opts, &mut names)?;
     print_messages(&plan.messages, p.quiet || !sink.interactive());
     if p.dry_run {
-        print_request(p, "POST", &api::pods_path(&ns), "application/json", &plan.pod);
+        print_request(
+            p,
+            "POST",
+            &api::pods_path(&ns),
+            "application/json",
+            &plan.pod,
+        );
         return Ok(0);
     }
     let created = client.post(&api::pods_path(&ns), &plan.pod)?;
     let pod_name = api::name(&created).to_string();
-    let cleanup = p.rm.then(|| remove_on_exit(client, &ns, &pod_name, p.quiet));
+    let cleanup =
+        p.rm.then(|| remove_on_exit(client, &ns, &pod_name, p.quiet));
     sink.container = Some(plan.container_name.clone());
     let result = if p.attach || p.fan_out() {
         follow(conn, p, &ns, &pod_name, &plan.container_name, None, sink)
@@ -351,7 +483,9 @@ fn delete_created(client: &Client, ns: &str, name: &str, quiet: bool) {
             }
         }
         Err(e) if e.is_not_found() => {}
-        Err(e) => eprintln!("warning: created pod {ns}/{name}, could not delete it: {e}; run `kdebug gc`"),
+        Err(e) => {
+            eprintln!("warning: created pod {ns}/{name}, could not delete it: {e}; run `kdebug gc`")
+        }
     }
 }
 
@@ -375,10 +509,16 @@ fn follow(
     sink: &mut Sink,
 ) -> Result<u8, RunError> {
     let client = &conn.client;
-    let ready = wait::until_started(client, ns, pod, container, &WaitOptions {
-        timeout: p.timeout,
-        quiet: p.quiet || !sink.interactive(),
-    })?;
+    let ready = wait::until_started(
+        client,
+        ns,
+        pod,
+        container,
+        &WaitOptions {
+            timeout: p.timeout,
+            quiet: p.quiet || !sink.interactive(),
+        },
+    )?;
     if let State::Terminated { exit_code, .. } = ready.state {
         crate::logs::copy(client, ns, pod, container, false, &mut *sink.writer())?;
         return Ok(exit_code as u8);
@@ -387,7 +527,9 @@ fn follow(
         crate::logs::copy(client, ns, pod, container, true, &mut *sink.writer())?;
         return final_exit_code(client, ns, pod, container, Duration::from_secs(10));
     }
-    attach_and_report(conn, p.quiet, ns, pod, container, p.opts.tty, ended, &ready.pod)
+    attach_and_report(
+        conn, p.quiet, ns, pod, container, p.opts.tty, ended, &ready.pod,
+    )
 }
 
 /// Attaches to a running container with stdin; kubectl's TTY rules, messages and fallback.
@@ -425,7 +567,11 @@ pub fn attach_and_report(
     if !quiet {
         eprintln!("If you don't see a command prompt, try pressing enter.");
     }
-    let opts = AttachOptions { container: container.to_string(), stdin: true, tty };
+    let opts = AttachOptions {
+        container: container.to_string(),
+        stdin: true,
+        tty,
+    };
     match attach::run(client, ns, pod, &opts) {
         Ok(outcome) => {
             if tty && !quiet {
@@ -436,13 +582,26 @@ pub fn attach_and_report(
             match outcome {
                 Outcome::ExitCode(n) => Ok(n),
                 Outcome::Failure(msg) => Err(RunError::Other(msg)),
-                Outcome::Success => final_exit_code(client, ns, pod, container, Duration::from_secs(2)),
+                Outcome::Success => {
+                    final_exit_code(client, ns, pod, container, Duration::from_secs(2))
+                }
             }
         }
         Err(AttachError::Connect(e)) => {
             eprintln!("warning: couldn't attach to pod/{pod}, falling back to streaming logs: {e}");
-            crate::logs::copy(client, ns, pod, container, false, &mut crate::logs::stdout())
-                .map_err(|le| RunError::Attach(AttachError::Lost(format!("{e}; and the logs failed too: {le}"))))?;
+            crate::logs::copy(
+                client,
+                ns,
+                pod,
+                container,
+                false,
+                &mut crate::logs::stdout(),
+            )
+            .map_err(|le| {
+                RunError::Attach(AttachError::Lost(format!(
+                    "{e}; and the logs failed too: {le}"
+                )))
+            })?;
             final_exit_code(client, ns, pod, container, Duration::from_secs(2))
         }
         Err(e) => Err(e.into()),
@@ -451,11 +610,19 @@ pub fn attach_and_report(
 
 /// The container's exit code once it has terminated; 0 if it is still running after `grace`
 /// (the session ended but the process lives on, as after a detach).
-fn final_exit_code(client: &Client, ns: &str, pod: &str, container: &str, grace: Duration) -> Result<u8, RunError> {
+fn final_exit_code(
+    client: &Client,
+    ns: &str,
+    pod: &str,
+    container: &str,
+    grace: Duration,
+) -> Result<u8, RunError> {
     let start = Instant::now();
     loop {
         let obj = client.get(&api::pod_path(ns, pod))?;
-        if let State::Terminated { exit_code, .. } = api::state(api::container_status(&obj, container)) {
+        if let State::Terminated { exit_code, .. } =
+            api::state(api::container_status(&obj, container))
+        {
             return Ok(exit_code as u8);
         }
         if start.elapsed() >= grace {
@@ -472,7 +639,9 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
     };
     let target: &Target = target;
     if target.kind != Kind::Pod {
-        return Err(RunError::Other(format!("cannot attach to {target}: only pods have containers")));
+        return Err(RunError::Other(format!(
+            "cannot attach to {target}: only pods have containers"
+        )));
     }
     let ns = &conn.namespace;
     let pod = conn.client.get(&api::pod_path(ns, &target.name))?;
@@ -487,17 +656,49 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
             .unwrap_or_default(),
     };
     if api::container_spec(&pod, &container).is_none() {
-        return Err(RunError::Other(format!("container {container} not found in pod {}", target.name)));
+        return Err(RunError::Other(format!(
+            "container {container} not found in pod {}",
+            target.name
+        )));
     }
     match api::state(api::container_status(&pod, &container)) {
         State::Terminated { exit_code, .. } => {
-            crate::logs::copy(&conn.client, ns, &target.name, &container, false, &mut crate::logs::stdout())?;
+            crate::logs::copy(
+                &conn.client,
+                ns,
+                &target.name,
+                &container,
+                false,
+                &mut crate::logs::stdout(),
+            )?;
             Ok(exit_code as u8)
         }
         _ if !p.opts.stdin => {
-            crate::logs::copy(&conn.client, ns, &target.name, &container, true, &mut crate::logs::stdout())?;
-            final_exit_code(&conn.client, ns, &target.name, &container, Duration::from_secs(2))
+            crate::logs::copy(
+                &conn.client,
+                ns,
+                &target.name,
+                &container,
+                true,
+                &mut crate::logs::stdout(),
+            )?;
+            final_exit_code(
+                &conn.client,
+                ns,
+                &target.name,
+                &container,
+                Duration::from_secs(2),
+            )
         }
-        _ => attach_and_report(conn, p.quiet, ns, &target.name, &container, p.opts.tty, None, &pod),
+        _ => attach_and_report(
+            conn,
+            p.quiet,
+            ns,
+            &target.name,
+            &container,
+            p.opts.tty,
+            None,
+            &pod,
+        ),
     }
 }

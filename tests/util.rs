@@ -82,13 +82,21 @@ impl Run {
 
     #[track_caller]
     pub fn assert_stderr_contains(&self, s: &str) -> &Self {
-        assert!(self.stderr().contains(s), "stderr lacks {s:?}{}", self.dump());
+        assert!(
+            self.stderr().contains(s),
+            "stderr lacks {s:?}{}",
+            self.dump()
+        );
         self
     }
 
     #[track_caller]
     pub fn assert_stdout_contains(&self, s: &str) -> &Self {
-        assert!(self.stdout().contains(s), "stdout lacks {s:?}{}", self.dump());
+        assert!(
+            self.stdout().contains(s),
+            "stdout lacks {s:?}{}",
+            self.dump()
+        );
         self
     }
 }
@@ -109,8 +117,14 @@ impl Env {
         let cluster = FakeCluster::start(opts).expect("start fakecluster");
         let dir = Dir::new(name);
         let kubeconfig = dir.0.join("kubeconfig");
-        cluster.write_kubeconfig(&kubeconfig).expect("write kubeconfig");
-        Env { cluster, dir, kubeconfig }
+        cluster
+            .write_kubeconfig(&kubeconfig)
+            .expect("write kubeconfig");
+        Env {
+            cluster,
+            dir,
+            kubeconfig,
+        }
     }
 
     /// A kdebug command with this cluster's kubeconfig and an empty HOME.
@@ -134,7 +148,11 @@ impl Env {
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
         let mut c = self.cmd(args);
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
-        c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        c.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         let mut child = c.spawn().expect("spawn kdebug");
         if let Some(input) = stdin {
             use std::io::Write;
@@ -145,7 +163,10 @@ impl Env {
             });
         }
         let output = wait_with_timeout(child, std::time::Duration::from_secs(60));
-        Run { args: args.iter().map(|s| s.to_string()).collect(), output }
+        Run {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            output,
+        }
     }
 
     /// Requests that change the cluster (POST, PATCH, DELETE, PUT).
@@ -153,7 +174,12 @@ impl Env {
         self.cluster
             .requests()
             .into_iter()
-            .filter(|r| matches!(r["method"].as_str(), Some("POST" | "PATCH" | "DELETE" | "PUT")))
+            .filter(|r| {
+                matches!(
+                    r["method"].as_str(),
+                    Some("POST" | "PATCH" | "DELETE" | "PUT")
+                )
+            })
             .collect()
     }
 
@@ -162,7 +188,13 @@ impl Env {
         self.cluster
             .requests()
             .iter()
-            .map(|r| format!("{} {}", r["method"].as_str().unwrap_or(""), r["path"].as_str().unwrap_or("")))
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["method"].as_str().unwrap_or(""),
+                    r["path"].as_str().unwrap_or("")
+                )
+            })
             .collect()
     }
 }
@@ -194,5 +226,8 @@ pub fn kubectl(version: &str) -> Option<PathBuf> {
         format!("/usr/local/bin/kubectl.{version}"),
         format!("/usr/bin/kubectl.{version}"),
     ];
-    candidates.into_iter().map(PathBuf::from).find(|p| p.exists())
+    candidates
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
 }

@@ -69,20 +69,30 @@ fn pairs(items: &[String]) -> Result<Vec<(String, String)>, CliError> {
         .iter()
         .map(|kv| match kv.split_once('=') {
             Some((k, v)) => Ok((k.to_string(), v.to_string())),
-            None => Err(CliError::Invalid(format!("{kv} must be formatted as key=value"))),
+            None => Err(CliError::Invalid(format!(
+                "{kv} must be formatted as key=value"
+            ))),
         })
         .collect()
 }
 
 fn duration(flag: &str, v: &str) -> Result<Duration, CliError> {
-    super::duration::parse_request_timeout(v)
-        .ok_or_else(|| invalid(flag, v, "expected a duration such as 30s, 5m or 1h (or whole seconds)"))
+    super::duration::parse_request_timeout(v).ok_or_else(|| {
+        invalid(
+            flag,
+            v,
+            "expected a duration such as 30s, 5m or 1h (or whole seconds)",
+        )
+    })
 }
 
 /// Stage two, part one: everything that needs no file and no kubeconfig.
 pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
     let env = pairs(&raw.env).map_err(|e| match e {
-        CliError::Invalid(m) => CliError::Invalid(format!("invalid argument {:?} for \"--env\" flag: {m}", raw.env.join(","))),
+        CliError::Invalid(m) => CliError::Invalid(format!(
+            "invalid argument {:?} for \"--env\" flag: {m}",
+            raw.env.join(",")
+        )),
         other => other,
     })?;
     let set_image = pairs(&raw.set_image).map_err(|e| match e {
@@ -100,7 +110,9 @@ pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
     };
     let verbosity = match &raw.global.verbosity {
         None => 0,
-        Some(v) => v.parse::<u8>().map_err(|_| invalid("v", v, "expected a number from 0 to 10"))?,
+        Some(v) => v
+            .parse::<u8>()
+            .map_err(|_| invalid("v", v, "expected a number from 0 to 10"))?,
     };
     let timeout = match raw.timeout.as_deref() {
         None => Some(DEFAULT_TIMEOUT),
@@ -114,7 +126,13 @@ pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
         None => 10,
         Some(v) => match v.parse::<usize>() {
             Ok(n) if n > 0 => n,
-            _ => return Err(invalid("max-parallel", v, "expected a whole number of at least 1")),
+            _ => {
+                return Err(invalid(
+                    "max-parallel",
+                    v,
+                    "expected a whole number of at least 1",
+                ))
+            }
         },
     };
     let output = match raw.output.as_deref() {
@@ -195,7 +213,9 @@ pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
             std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
             _ => e.to_string(),
         };
-        CliError::Invalid(format!("must pass a container spec json file for custom profile: open {path}: {why}"))
+        CliError::Invalid(format!(
+            "must pass a container spec json file for custom profile: open {path}: {why}"
+        ))
     })?;
     if bytes.len() > crate::MAX_INPUT_BYTES {
         return Err(CliError::Invalid(format!(
@@ -206,7 +226,9 @@ pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
     let value = match serde_json::from_slice::<Value>(&bytes) {
         Ok(v) => v,
         Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path).map_err(|e| {
-            CliError::Invalid(format!("{path} does not contain a valid container spec: {e}"))
+            CliError::Invalid(format!(
+                "{path} does not contain a valid container spec: {e}"
+            ))
         })?,
     };
     // An empty document decodes to nothing: no custom profile (kubectl).
@@ -227,7 +249,14 @@ pub fn finish(p: &mut Plan) -> Result<Vec<crate::debug::Message>, CliError> {
     }
     let messages = if p.verb == Verb::Debug {
         let has_targets = !p.targets.is_empty() || !p.filenames.is_empty() || p.selector.is_some();
-        crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets).map_err(debug_err)?
+        match crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets) {
+            Ok(m) => m,
+            Err(e) => {
+                // kubectl prints what Validate said before the check that failed.
+                crate::session::print_messages(&e.messages, p.quiet);
+                return Err(CliError::Invalid(e.error.to_string()));
+            }
+        }
     } else {
         Vec::new()
     };
@@ -257,16 +286,23 @@ fn kdebug_checks(p: &Plan) -> Result<(), CliError> {
             "-i/-t cannot be used with -l/--selector or --all-pods: several pods are debugged at once, without a terminal".into(),
         ));
     }
-    if p.selector.is_some() && !p.targets.is_empty() && !p.targets.iter().all(|t| t.kind == target::Kind::Node) {
+    if p.selector.is_some()
+        && !p.targets.is_empty()
+        && !p.targets.iter().all(|t| t.kind == target::Kind::Node)
+    {
         return Err(CliError::Invalid(
             "-l/--selector picks the pods itself: give no POD names with it (use node/ to select nodes instead)".into(),
         ));
     }
     if p.all_pods && !p.targets.iter().any(|t| t.kind.is_workload()) {
-        return Err(CliError::Invalid("--all-pods needs a workload target such as deploy/NAME".into()));
+        return Err(CliError::Invalid(
+            "--all-pods needs a workload target such as deploy/NAME".into(),
+        ));
     }
     if p.output_dir.is_some() && !p.fan_out() {
-        return Err(CliError::Invalid("--output-dir is for fan-out runs (-l/--selector or --all-pods)".into()));
+        return Err(CliError::Invalid(
+            "--output-dir is for fan-out runs (-l/--selector or --all-pods)".into(),
+        ));
     }
     Ok(())
 }
@@ -277,31 +313,49 @@ mod tests {
     use std::ffi::OsString;
 
     fn plan(args: &[&str]) -> Result<Plan, CliError> {
-        build(super::super::args::parse(args.iter().map(OsString::from).collect())?)
+        build(super::super::args::parse(
+            args.iter().map(OsString::from).collect(),
+        )?)
     }
 
     #[test]
     fn stdin_implies_attach_unless_explicit() {
         assert!(plan(&["web", "-i", "--image=b"]).unwrap().attach);
-        assert!(!plan(&["web", "-i", "--attach=false", "--image=b"]).unwrap().attach);
+        assert!(
+            !plan(&["web", "-i", "--attach=false", "--image=b"])
+                .unwrap()
+                .attach
+        );
         assert!(!plan(&["web", "--image=b"]).unwrap().attach);
     }
 
     #[test]
     fn env_needs_key_value() {
         let e = plan(&["web", "--env", "a=1,b"]).unwrap_err();
-        assert_eq!(e.to_string(), "invalid argument \"a=1,b\" for \"--env\" flag: b must be formatted as key=value");
+        assert_eq!(
+            e.to_string(),
+            "invalid argument \"a=1,b\" for \"--env\" flag: b must be formatted as key=value"
+        );
         let p = plan(&["web", "--env", "B=2", "--env", "A=1"]).unwrap();
-        assert_eq!(p.opts.env, [("B".to_string(), "2".to_string()), ("A".into(), "1".into())]);
+        assert_eq!(
+            p.opts.env,
+            [("B".to_string(), "2".to_string()), ("A".into(), "1".into())]
+        );
     }
 
     #[test]
     fn timeouts() {
         assert_eq!(plan(&["web"]).unwrap().timeout, Some(DEFAULT_TIMEOUT));
         assert_eq!(plan(&["web", "--timeout=0"]).unwrap().timeout, None);
-        assert_eq!(plan(&["web", "--timeout=90"]).unwrap().timeout, Some(Duration::from_secs(90)));
+        assert_eq!(
+            plan(&["web", "--timeout=90"]).unwrap().timeout,
+            Some(Duration::from_secs(90))
+        );
         assert!(plan(&["web", "--timeout=soon"]).is_err());
-        assert!(plan(&["web", "--request-timeout=x"]).unwrap_err().to_string().starts_with("Invalid timeout value"));
+        assert!(plan(&["web", "--request-timeout=x"])
+            .unwrap_err()
+            .to_string()
+            .starts_with("Invalid timeout value"));
     }
 
     #[test]
@@ -310,9 +364,17 @@ mod tests {
             let p = plan(args).unwrap();
             kdebug_checks(&p).map_err(|e| e.to_string())
         };
-        assert!(check(&["web", "--image=b", "--rm"]).unwrap_err().contains("ephemeral container"));
-        assert!(check(&["web", "--image=b", "--copy-to=c", "--replace", "--rm"]).unwrap_err().contains("--replace"));
-        assert!(check(&["-l", "app=web", "--image=b", "-i"]).unwrap_err().contains("-i/-t"));
+        assert!(check(&["web", "--image=b", "--rm"])
+            .unwrap_err()
+            .contains("ephemeral container"));
+        assert!(
+            check(&["web", "--image=b", "--copy-to=c", "--replace", "--rm"])
+                .unwrap_err()
+                .contains("--replace")
+        );
+        assert!(check(&["-l", "app=web", "--image=b", "-i"])
+            .unwrap_err()
+            .contains("-i/-t"));
         assert!(check(&["web", "--image=b", "--copy-to=c", "--rm"]).is_ok());
         assert!(check(&["node/n1", "--image=b", "--rm"]).is_ok());
     }

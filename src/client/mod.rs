@@ -160,7 +160,12 @@ impl Client {
     }
 
     /// PATCH with a body serialised by the caller (kubectl's exact bytes).
-    pub fn patch_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
+    pub fn patch_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Value, ApiError> {
         let resp = self.send("PATCH", path, &[], Some(content_type), Some(body), false)?;
         self.read_json("PATCH", path, resp)
     }
