@@ -321,6 +321,7 @@ fn ephemeral_journey(
     let opts = options_for(p, target);
     let mut names = debug::names::generator();
     let path = format!("{}/ephemeralcontainers", api::pod_path(&ns, &name));
+    let mut early = None;
     let mut attempt = 0;
     let container = loop {
         attempt += 1;
@@ -335,6 +336,9 @@ fn ephemeral_journey(
                 &plan.patch,
             );
             return Ok(0);
+        }
+        if early.is_none() && (p.attach || p.fan_out()) {
+            early = Some(wait::watch_early(client, &ns, &name, p.timeout));
         }
         match client.patch_raw(
             &path,
@@ -370,7 +374,7 @@ fn ephemeral_journey(
     } else {
         None
     };
-    follow(conn, p, &ns, &name, &container, ended, sink)
+    follow(conn, p, &ns, &name, &container, ended, sink, early)
 }
 
 fn copy_journey(
@@ -409,6 +413,7 @@ fn copy_journey(
         }
         return Ok(0);
     }
+    let early = open_early(conn, p, &ns, &plan.pod);
     let created = client.post(&api::pods_path(&ns), &plan.pod)?;
     let copy_name = api::name(&created).to_string();
     let cleanup =
@@ -427,7 +432,8 @@ fn copy_journey(
         let ended = (api::str_at(&created, &["spec", "restartPolicy"]) == "Always").then(|| {
             format!("Session ended, resume using 'kdebug attach {copy_name} -c {container} -i -t' command when the pod is running")
         });
-        follow(conn, p, &ns, &copy_name, &container, ended, sink)
+        let early = early.filter(|_| copy_name == api::name(&plan.pod));
+        follow(conn, p, &ns, &copy_name, &container, ended, sink, early)
     })();
     finish_cleanup(cleanup, result)
 }
@@ -454,17 +460,36 @@ fn node_journey(
         );
         return Ok(0);
     }
+    let early = open_early(conn, p, &ns, &plan.pod);
     let created = client.post(&api::pods_path(&ns), &plan.pod)?;
     let pod_name = api::name(&created).to_string();
     let cleanup =
         p.rm.then(|| remove_on_exit(client, &ns, &pod_name, p.quiet));
     sink.container = Some(plan.container_name.clone());
     let result = if p.attach || p.fan_out() {
-        follow(conn, p, &ns, &pod_name, &plan.container_name, None, sink)
+        let early = early.filter(|_| pod_name == api::name(&plan.pod));
+        follow(
+            conn,
+            p,
+            &ns,
+            &pod_name,
+            &plan.container_name,
+            None,
+            sink,
+            early,
+        )
     } else {
         Ok(0)
     };
     finish_cleanup(cleanup, result)
+}
+
+/// Opens the watch on a pod about to be created alongside the POST, when the run will wait
+/// for it (see [`wait::EarlyWatch`]).
+fn open_early(conn: &Connection, p: &Plan, ns: &str, pod: &Value) -> Option<wait::EarlyWatch> {
+    let name = api::name(pod);
+    (!name.is_empty() && (p.attach || p.fan_out()))
+        .then(|| wait::watch_early(&conn.client, ns, name, p.timeout))
 }
 
 /// Registers the deletion of a created pod, to run at the end or on a signal.
@@ -499,6 +524,7 @@ fn finish_cleanup(cleanup: Option<u64>, result: Result<u8, RunError>) -> Result<
 /// Waits for the container, then attaches (with `-i`) or follows its logs from the start
 /// (without `-i`, so nothing printed before an attach could start is lost), and returns the
 /// container's exit code.
+#[allow(clippy::too_many_arguments)]
 fn follow(
     conn: &Connection,
     p: &Plan,
@@ -507,9 +533,10 @@ fn follow(
     container: &str,
     ended: Option<String>,
     sink: &mut Sink,
+    early: Option<wait::EarlyWatch>,
 ) -> Result<u8, RunError> {
     let client = &conn.client;
-    let ready = wait::until_started(
+    let ready = wait::until_started_with(
         client,
         ns,
         pod,
@@ -518,6 +545,7 @@ fn follow(
             timeout: p.timeout,
             quiet: p.quiet || !sink.interactive(),
         },
+        early,
     )?;
     if let State::Terminated { exit_code, .. } = ready.state {
         crate::logs::copy(client, ns, pod, container, false, &mut *sink.writer())?;
