@@ -553,10 +553,25 @@ fn follow(
     }
     if !p.opts.stdin || !sink.interactive() {
         crate::logs::copy(client, ns, pod, container, true, &mut *sink.writer())?;
-        return final_exit_code(client, ns, pod, container, Duration::from_secs(10));
+        return final_exit_code(
+            client,
+            ns,
+            pod,
+            container,
+            ready.watch,
+            Duration::from_secs(10),
+        );
     }
     attach_and_report(
-        conn, p.quiet, ns, pod, container, p.opts.tty, ended, &ready.pod,
+        conn,
+        p.quiet,
+        ns,
+        pod,
+        container,
+        p.opts.tty,
+        ended,
+        &ready.pod,
+        ready.watch,
     )
 }
 
@@ -571,6 +586,7 @@ pub fn attach_and_report(
     want_tty: bool,
     ended: Option<String>,
     pod_obj: &Value,
+    watch: Option<wait::Rest>,
 ) -> Result<u8, RunError> {
     let client = &conn.client;
     let mut tty = want_tty;
@@ -611,7 +627,7 @@ pub fn attach_and_report(
                 Outcome::ExitCode(n) => Ok(n),
                 Outcome::Failure(msg) => Err(RunError::Other(msg)),
                 Outcome::Success => {
-                    final_exit_code(client, ns, pod, container, Duration::from_secs(2))
+                    final_exit_code(client, ns, pod, container, watch, Duration::from_secs(2))
                 }
             }
         }
@@ -630,22 +646,28 @@ pub fn attach_and_report(
                     "{e}; and the logs failed too: {le}"
                 )))
             })?;
-            final_exit_code(client, ns, pod, container, Duration::from_secs(2))
+            final_exit_code(client, ns, pod, container, watch, Duration::from_secs(2))
         }
         Err(e) => Err(e.into()),
     }
 }
 
 /// The container's exit code once it has terminated; 0 if it is still running after `grace`
-/// (the session ended but the process lives on, as after a detach).
+/// (the session ended but the process lives on, as after a detach). The watch that saw the
+/// container start, when there is one, shows the end too; otherwise (or if it ends first) the
+/// pod is read until then.
 fn final_exit_code(
     client: &Client,
     ns: &str,
     pod: &str,
     container: &str,
+    watch: Option<wait::Rest>,
     grace: Duration,
 ) -> Result<u8, RunError> {
     let start = Instant::now();
+    if let Some(code) = watch.and_then(|w| w.exit_code(pod, container, grace)) {
+        return Ok(code as u8);
+    }
     loop {
         let obj = client.get(&api::pod_path(ns, pod))?;
         if let State::Terminated { exit_code, .. } =
@@ -715,6 +737,7 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
                 ns,
                 &target.name,
                 &container,
+                None,
                 Duration::from_secs(2),
             )
         }
@@ -727,6 +750,7 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
             p.opts.tty,
             None,
             &pod,
+            None,
         ),
     }
 }

@@ -116,6 +116,52 @@ pub struct WaitOptions {
 pub struct Ready {
     pub pod: Value,
     pub state: State,
+    /// The rest of the watch that showed the container start, when a watch did.
+    pub watch: Option<Rest>,
+}
+
+/// The rest of a watch on the pod: it goes on to show the container end, so its exit code
+/// needs no further request.
+pub struct Rest {
+    reader: BufReader<Body>,
+}
+
+impl Rest {
+    /// Reads the watch until `container` of pod `name` has terminated and returns its exit
+    /// code; None when the watch ends (or the pod goes) first, or `grace` passes. The reading
+    /// happens on another thread, so a watch that stays silent cannot hold us past `grace`.
+    pub fn exit_code(self, name: &str, container: &str, grace: Duration) -> Option<i32> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (name, container) = (name.to_string(), container.to_string());
+        let mut reader = self.reader;
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
+                let object = event.get("object").unwrap_or(&Value::Null);
+                match event.get("type").and_then(Value::as_str).unwrap_or("") {
+                    "ADDED" | "MODIFIED" if api::name(object) == name => {
+                        if let State::Terminated { exit_code, .. } =
+                            api::state(api::container_status(object, &container))
+                        {
+                            let _ = tx.send(exit_code);
+                            return;
+                        }
+                    }
+                    "DELETED" | "ERROR" => return,
+                    _ => {}
+                }
+            }
+        });
+        rx.recv_timeout(grace).ok()
+    }
 }
 
 enum Check {
@@ -346,7 +392,13 @@ fn watch_loop(
             // The listed pod is checked once; after that only what the watch shows counts.
             if let Some(pod) = last_pod.take() {
                 match check(&pod, container)? {
-                    Check::Done(state) => return Ok(Ready { pod, state }),
+                    Check::Done(state) => {
+                        return Ok(Ready {
+                            pod,
+                            state,
+                            watch: None,
+                        })
+                    }
                     Check::Pending(p) => {
                         let message = match api::state(api::container_status(&pod, container)) {
                             State::Waiting { message, .. } => message,
@@ -369,9 +421,15 @@ fn watch_loop(
                     Err(OpenError::Wait(e)) => return Err(e),
                 },
             };
-            for line in BufReader::new(body).lines() {
+            let mut reader = BufReader::new(body);
+            let mut line = String::new();
+            loop {
+                line.clear();
                 // A read error is a dropped or expired watch: resume from `rv`.
-                let Ok(line) = line else { break };
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
                 if line.trim().is_empty() {
                     continue;
                 }
@@ -400,7 +458,13 @@ fn watch_loop(
                         }
                         if api::name(&object) == name {
                             match check(&object, container)? {
-                                Check::Done(state) => return Ok(Ready { pod: object, state }),
+                                Check::Done(state) => {
+                                    return Ok(Ready {
+                                        pod: object,
+                                        state,
+                                        watch: Some(Rest { reader }),
+                                    })
+                                }
                                 Check::Pending(p) => {
                                     let message =
                                         match api::state(api::container_status(&object, container))
