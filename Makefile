@@ -10,8 +10,9 @@ KUBECTL ?= /usr/lib/google-cloud-sdk/bin/kubectl.1.33
 build:
 	$(CARGO) build --workspace
 
+# Static and not position-independent (like kubectl): no relocations to carry or apply.
 release:
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(RELEASE_TARGET) --bin kdebug
+	RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" $(CARGO) build --release --target $(RELEASE_TARGET) --bin kdebug
 	@printf 'size of %s: %s bytes\n' $(RELEASE_BIN) $$(stat -c %s $(RELEASE_BIN))
 
 test:
