@@ -910,7 +910,7 @@ mod tests {
             "name": "dbg", "image": "busybox", "args": ["a", "b"],
             "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
             "resources": {"limits": {"cpu": "1"}},
-            "volumeMounts": [{"name": "v", "mountPath": "/v"}],
+            "volumeMounts": [{"name": "v", "mountPath": "/v", "subPath": "s"}, {"name": "k", "mountPath": "/k"}],
             "securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}, "privileged": true}
         });
         let d = decode(&json!({
@@ -929,7 +929,7 @@ mod tests {
                 "name": "dbg", "image": "busybox", "args": ["c"],
                 "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "x"}, {"name": "C", "value": "3"}],
                 "resources": {"limits": {"cpu": "1", "memory": "1Gi"}},
-                "volumeMounts": [{"name": "w", "mountPath": "/v", "readOnly": true}, {"name": "u", "mountPath": "/u"}],
+                "volumeMounts": [{"name": "w", "mountPath": "/v", "subPath": "s", "readOnly": true}, {"name": "k", "mountPath": "/k"}, {"name": "u", "mountPath": "/u"}],
                 "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}, "privileged": true, "runAsUser": 0}
             })
         );

@@ -64,6 +64,9 @@ pub fn build(
 
     // kubectl appends the container to a deep copy of the pod and runs the profile on that
     // copy, so the DC lookup (first match over init, regular, ephemeral) sees the whole pod.
+    // When -c repeats an existing container's name, the profile therefore changes that
+    // container, and kubectl's two-way diff also carries those changes; we send only the
+    // ephemeral list. The server rejects such a patch either way ("Duplicate value").
     let mut work = pod.clone();
     if let Some(s) = work.get_mut("spec").and_then(Value::as_object_mut) {
         profiles::push_to_list(s, "ephemeralContainers", ec, super::order::POD_SPEC);
@@ -415,6 +418,40 @@ mod tests {
         o.custom = None;
         let plan = build(&pod, &o, &mut fixed_names(&[])).unwrap();
         assert!(plan.messages.is_empty());
+    }
+
+    #[test]
+    fn duplicate_name_and_unknown_target_are_left_to_the_server() {
+        let o = opts("busybox:1.36", "app");
+        let plan = build(&testdata::pod("web"), &o, &mut fixed_names(&[])).unwrap();
+        assert_eq!(
+            plan.patch_body(),
+            testdata::request_raw("err-duplicate-container-name", "PATCH", 0)
+        );
+        let mut o = opts("busybox:1.36", "dbg");
+        o.target = Some("nope".into());
+        let plan = build(&testdata::pod("web"), &o, &mut fixed_names(&[])).unwrap();
+        assert_eq!(
+            plan.patch_body(),
+            testdata::request_raw("err-target-not-found", "PATCH", 0)
+        );
+    }
+
+    #[test]
+    fn quiet_run_gets_a_suppressible_message() {
+        let o = DebugOptions {
+            image: Some("busybox:1.36".into()),
+            ..DebugOptions::default()
+        };
+        let plan = build(&testdata::pod("web"), &o, &mut fixed_names(&["f68gn"])).unwrap();
+        assert_eq!(
+            plan.patch_body(),
+            testdata::request_raw("ephemeral-quiet", "PATCH", 0)
+        );
+        assert_eq!(plan.messages.len(), 1);
+        assert!(plan.messages[0].quiet_suppressed);
+        assert_eq!(plan.messages[0].stream, crate::debug::Stream::Stdout);
+        assert_eq!(testdata::stdout("ephemeral-quiet"), "");
     }
 
     #[test]
