@@ -63,17 +63,16 @@ fn invalid(flag: &str, value: &str, why: &str) -> CliError {
     CliError::InvalidValue(flag.into(), value.into(), why.into())
 }
 
-/// `KEY=VAL` pairs as pflag's stringToString reads them.
-fn pairs(items: &[String]) -> Result<Vec<(String, String)>, CliError> {
-    items
-        .iter()
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) => Ok((k.to_string(), v.to_string())),
-            None => Err(CliError::Invalid(format!(
-                "{kv} must be formatted as key=value"
-            ))),
-        })
-        .collect()
+/// `KEY=VAL` pairs of a repeatable stringToString flag, with pflag's parsing and errors.
+fn pairs(flag: &str, values: &[String]) -> Result<Vec<(String, String)>, CliError> {
+    let mut out = Vec::new();
+    for v in values {
+        out.extend(
+            crate::debug::validate::parse_string_to_string(flag, v)
+                .map_err(|e| CliError::Invalid(e.to_string()))?,
+        );
+    }
+    Ok(out)
 }
 
 fn duration(flag: &str, v: &str) -> Result<Duration, CliError> {
@@ -88,20 +87,8 @@ fn duration(flag: &str, v: &str) -> Result<Duration, CliError> {
 
 /// Stage two, part one: everything that needs no file and no kubeconfig.
 pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
-    let env = pairs(&raw.env).map_err(|e| match e {
-        CliError::Invalid(m) => CliError::Invalid(format!(
-            "invalid argument {:?} for \"--env\" flag: {m}",
-            raw.env.join(",")
-        )),
-        other => other,
-    })?;
-    let set_image = pairs(&raw.set_image).map_err(|e| match e {
-        CliError::Invalid(m) => CliError::Invalid(format!(
-            "invalid argument {:?} for \"--set-image\" flag: {m}",
-            raw.set_image.join(",")
-        )),
-        other => other,
-    })?;
+    let env = pairs("env", &raw.env)?;
+    let set_image = pairs("set-image", &raw.set_image)?;
     let request_timeout = match &raw.global.request_timeout {
         None => None,
         Some(v) => Some(super::duration::parse_request_timeout(v).ok_or_else(|| {
@@ -227,10 +214,15 @@ pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
         Ok(v) => v,
         Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path).map_err(|e| {
             CliError::Invalid(format!(
-                "{path} does not contain a valid container spec: {e}"
+                "{path} does not contain a valid container spec: error converting YAML to JSON: yaml: {e}"
             ))
         })?,
     };
+    // kubectl decodes the container spec here, before Validate, so its errors come first.
+    if !value.is_null() {
+        crate::debug::custom::decode_file(path, &value)
+            .map_err(|e| CliError::Invalid(e.to_string()))?;
+    }
     // An empty document decodes to nothing: no custom profile (kubectl).
     Ok(if value.is_null() { None } else { Some(value) })
 }
