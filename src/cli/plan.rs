@@ -323,11 +323,14 @@ mod tests {
 
     #[test]
     fn env_needs_key_value() {
-        let e = plan(&["web", "--env", "a=1,b"]).unwrap_err();
+        let e = plan(&["web", "--env", "a=1,b=2,c"]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid argument \"a=1,b\" for \"--env\" flag: b must be formatted as key=value"
+            "invalid argument \"a=1,b=2,c\" for \"--env\" flag: c must be formatted as key=value"
         );
+        // pflag: with a single `=` the whole value is one pair.
+        let one = plan(&["web", "--env", "a=1,b"]).unwrap();
+        assert_eq!(one.opts.env, [("a".to_string(), "1,b".to_string())]);
         let p = plan(&["web", "--env", "B=2", "--env", "A=1"]).unwrap();
         assert_eq!(
             p.opts.env,
