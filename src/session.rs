@@ -475,8 +475,7 @@ fn remove_on_exit(client: &Arc<Client>, ns: &str, name: &str, quiet: bool) -> u6
 }
 
 fn delete_created(client: &Client, ns: &str, name: &str, quiet: bool) {
-    let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0});
-    match client.delete(&api::pod_path(ns, name), &body) {
+    match crate::leftovers::delete_pod(client, ns, name) {
         Ok(_) => {
             if !quiet {
                 eprintln!("pod/{name} deleted");
