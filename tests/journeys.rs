@@ -131,7 +131,7 @@ fn interactive_stdin_reaches_the_container_and_stdin_eof_is_sent() {
     assert!(
         !ws["stream_close_signals"]
             .as_array()
-            .map_or(true, Vec::is_empty),
+            .is_none_or(Vec::is_empty),
         "no v5 stdin close: {ws:#}"
     );
 }
