@@ -131,6 +131,9 @@ fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
     }
     let mut p = plan::build(raw)?;
     let conn = connect(&p)?;
+    if p.dry_run {
+        crate::session::DATA_ON_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let messages = plan::finish(&mut p)?;
     crate::session::print_messages(&messages, p.quiet);
     match p.verb {

@@ -26,17 +26,22 @@ pub fn print_messages(messages: &[Message], quiet: bool) {
         if quiet && m.quiet_suppressed {
             continue;
         }
+        // With --dry-run, stdout carries only the requests, so it can be piped to a parser.
         match m.stream {
-            Stream::Stdout => {
+            Stream::Stdout if !DATA_ON_STDOUT.load(std::sync::atomic::Ordering::Relaxed) => {
                 println!("{}", m.text);
             }
-            Stream::Stderr => {
+            _ => {
                 let _ = std::io::stdout().flush();
                 eprintln!("{}", m.text);
             }
         }
     }
 }
+
+/// Set for `--dry-run`: stdout is for the printed requests only.
+pub static DATA_ON_STDOUT: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 /// A debug target once read from the server (or a file).
 pub struct Resolved {
@@ -271,6 +276,10 @@ fn now_rfc3339() -> String {
 
 fn options_for(p: &Plan, target: &Resolved) -> DebugOptions {
     let mut opts = p.opts.clone();
+    // Fan-out makes one copy per pod, so each needs its own name: NAME-POD.
+    if let (true, Some(base), Kind::Pod) = (p.fan_out(), &p.opts.copy_to, target.kind) {
+        opts.copy_to = Some(format!("{base}-{}", api::name(&target.object)));
+    }
     opts.mark = Some(Mark {
         target: target.label.clone(),
         created: now_rfc3339(),

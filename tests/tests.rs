@@ -1,5 +1,6 @@
 //! Integration tests: the real binary against the fake cluster.
 
+mod fanout;
 mod journeys;
 mod util;
 
