@@ -109,6 +109,8 @@ pub fn main(argv: Vec<OsString>) -> u8 {
         return u8::try_from(code).unwrap_or(EXIT_ERROR);
     }
     let result = args::parse(argv).map_err(RunError::from).and_then(dispatch);
+    // A signal may have ended the run (and its requests) under us: its handler exits.
+    crate::signals::yield_to_signal_exit();
     crate::signals::run_cleanups();
     match result {
         Ok(code) => code,

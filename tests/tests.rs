@@ -2,6 +2,7 @@
 
 mod fanout;
 mod journeys;
+mod lifecycle;
 mod util;
 
 #[test]
