@@ -170,6 +170,26 @@ impl Value {
 
 /// Parses the first document of `src` into a typed tree (`None` for an empty document).
 pub fn parse(src: &[u8], file: &str) -> Result<Option<Value>, YamlError> {
+    // Recursion is bounded by MAX_DEPTH, but frames are large in debug builds and callers may
+    // run on small thread stacks, so the work happens on a thread with a stack we choose.
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("yaml-reader".into())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(scope, || parse_here(src, file));
+        match worker {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => parse_here(src, file),
+        }
+    })
+}
+
+/// Stack for the parsing thread: ample for MAX_DEPTH levels even in debug builds.
+const PARSER_STACK: usize = 16 << 20;
+
+fn parse_here(src: &[u8], file: &str) -> Result<Option<Value>, YamlError> {
     let chars = decode(src, file)?;
     let mut p = Parser::new(chars, file);
     let root = p.parse_stream()?;
@@ -574,7 +594,7 @@ impl<'f> Parser<'f> {
         if self.eof() || self.at_doc_marker() {
             return Ok(None);
         }
-        if new_line && !self.continues_block(parent) {
+        if new_line && !self.continues_block(parent, after) {
             return Ok(None);
         }
         // Node properties: a tag and/or an anchor.
@@ -586,7 +606,7 @@ impl<'f> Parser<'f> {
             let l = self.line;
             if self.skip_inline() {
                 self.skip_to_content()?;
-                if self.eof() || self.at_doc_marker() || !self.continues_block(parent) {
+                if self.eof() || self.at_doc_marker() || !self.continues_block(parent, after) {
                     return Ok(Some(self.finish(empty_scalar(prop_pos, tag), anchor)));
                 }
                 new_line = true;
@@ -605,10 +625,8 @@ impl<'f> Parser<'f> {
             let node = self.block_seq(pos, tag)?;
             return Ok(Some(self.finish(node, anchor)));
         }
-        if c == '?' && is_blankz(self.at(1)) {
-            return self.err("complex mapping keys ('?') are not supported");
-        }
-        if self.implicit_key_here()? {
+        let explicit_key = c == '?' && is_blankz(self.at(1));
+        if explicit_key || self.implicit_key_here()? {
             if !(new_line || after != After::Colon) {
                 return self.err("mapping values are not allowed in this context");
             }
@@ -664,10 +682,12 @@ impl<'f> Parser<'f> {
     }
 
     /// Whether content at the current column belongs to a node owned by column `parent`.
-    fn continues_block(&self, parent: isize) -> bool {
+    fn continues_block(&self, parent: isize, after: After) -> bool {
         let col = self.col as isize;
-        // A sequence may sit at its mapping key's own column ("indentless" sequence).
-        col > parent || (col == parent && self.c() == '-' && is_blankz(self.at(1)))
+        // A sequence may sit at its mapping key's own column ("indentless" sequence), but
+        // only as a mapping value: after a bare `-` the next `-` is a sibling item.
+        col > parent
+            || (after == After::Colon && col == parent && self.c() == '-' && is_blankz(self.at(1)))
     }
 
     fn finish(&mut self, node: Rc<Node>, anchor: Option<String>) -> Rc<Node> {
@@ -908,6 +928,30 @@ impl<'f> Parser<'f> {
                 key_props = self.properties()?;
             }
             let (ktag, kanchor) = std::mem::take(&mut key_props);
+            if self.c() == '?' && is_blankz(self.at(1)) && ktag.is_none() && kanchor.is_none() {
+                // An explicit key (`? key` then `: value` on the next line, at this column).
+                self.bump();
+                let key = self
+                    .block_node(col, After::Dash)?
+                    .unwrap_or_else(|| empty_scalar(key_pos, None));
+                self.skip_to_content()?;
+                let value = if !self.eof()
+                    && self.col as isize == col
+                    && self.c() == ':'
+                    && is_blankz(self.at(1))
+                {
+                    self.bump();
+                    self.block_node(col, After::Dash)?
+                } else {
+                    None
+                };
+                let vpos = self.pos();
+                pairs.push((key, value.unwrap_or_else(|| empty_scalar(vpos, None))));
+                if self.next_key(col)? {
+                    continue;
+                }
+                break;
+            }
             let key = match self.c() {
                 '*' => self.alias()?,
                 '"' | '\'' => {
@@ -938,22 +982,8 @@ impl<'f> Parser<'f> {
             let value = self.block_node(col, After::Colon)?;
             let vpos = self.pos();
             pairs.push((key, value.unwrap_or_else(|| empty_scalar(vpos, None))));
-            self.skip_to_content()?;
-            if self.eof() || self.at_doc_marker() {
+            if !self.next_key(col)? {
                 break;
-            }
-            let here = self.col as isize;
-            if here < col {
-                break;
-            }
-            if here > col {
-                return self.err("did not find expected key (check the indentation)");
-            }
-            if !self.implicit_key_here()? {
-                if self.c() == '-' && is_blankz(self.at(1)) {
-                    return self.err("did not find expected key (a '-' item where a key belongs)");
-                }
-                return self.err("could not find expected ':' (a key needs a colon and a space)");
             }
         }
         Ok(Rc::new(Node {
@@ -961,6 +991,31 @@ impl<'f> Parser<'f> {
             tag,
             kind: NodeKind::Map(pairs),
         }))
+    }
+
+    /// After a mapping entry: true when another key of the mapping at `col` follows.
+    fn next_key(&mut self, col: isize) -> PResult<bool> {
+        self.skip_to_content()?;
+        if self.eof() || self.at_doc_marker() {
+            return Ok(false);
+        }
+        let here = self.col as isize;
+        if here < col {
+            return Ok(false);
+        }
+        if here > col {
+            return self.err("did not find expected key (check the indentation)");
+        }
+        if self.c() == '?' && is_blankz(self.at(1)) {
+            return Ok(true);
+        }
+        if !self.implicit_key_here()? {
+            if self.c() == '-' && is_blankz(self.at(1)) {
+                return self.err("did not find expected key (a '-' item where a key belongs)");
+            }
+            return self.err("could not find expected ':' (a key needs a colon and a space)");
+        }
+        Ok(true)
     }
 
     /// A plain key on one line (the caller checked it ends with ": ").
@@ -1419,6 +1474,12 @@ impl<'f> Parser<'f> {
             let item_pos = self.pos();
             let key = self.flow_node()?;
             self.skip_flow_ws()?;
+            // An implicit key must end on the line where it starts (go-yaml simple keys).
+            if self.c() == ':' && self.line != item_pos.line {
+                return self.err(
+                    "did not find expected ',' or ']' (a key and its ':' must be on one line)",
+                );
+            }
             let item = if self.c() == ':' {
                 // `[a: b]` is a sequence holding a one-pair mapping.
                 self.bump();
@@ -1473,16 +1534,25 @@ impl<'f> Parser<'f> {
                     "did not find expected ',' or '}' (the flow mapping is never closed)",
                 );
             }
+            let mut explicit = false;
             if self.c() == '?' && is_blankz(self.at(1)) {
                 self.bump();
                 self.skip_flow_ws()?;
+                explicit = true;
             }
+            let key_line = self.line;
             let key = if self.c() == ':' {
                 empty_scalar(self.pos(), None)
             } else {
                 self.flow_node()?
             };
             self.skip_flow_ws()?;
+            // An implicit key must end on the line where it starts (go-yaml simple keys).
+            if !explicit && self.c() == ':' && self.line != key_line {
+                return self.err(
+                    "did not find expected ',' or '}' (a key and its ':' must be on one line)",
+                );
+            }
             let value = if self.c() == ':' {
                 self.bump();
                 self.skip_flow_ws()?;
@@ -2025,6 +2095,12 @@ mod tests {
         );
         assert_eq!(p("- - a\n  - b\n- c"), json!([["a", "b"], "c"]));
         assert_eq!(p("a:\nb: ~\n"), json!({"a": null, "b": null}));
+        assert_eq!(p("a:\n-\n- \n-  # c\n"), json!({"a": [null, null, null]}));
+        assert_eq!(
+            p("? e\n: 3\n? f\nq: 1\n"),
+            json!({"e": 3, "f": null, "q": 1})
+        );
+        assert!(parse_value(b"a: {\"x\"\n : 1}", "t").is_err());
     }
 
     #[test]
@@ -2198,6 +2274,14 @@ mod tests {
         assert!(perr(&block).msg.contains("nested"));
         let dashes = "- ".repeat(50_000);
         assert!(perr(&dashes).msg.contains("nested"));
+        // Safe even when the caller runs on a tiny stack.
+        let small = std::thread::Builder::new()
+            .stack_size(128 << 10)
+            .spawn(move || {
+                parse_value(block.as_bytes(), "t").is_err()
+                    && parse_value(deep.as_bytes(), "t").is_err()
+            });
+        assert!(small.is_ok_and(|h| h.join().unwrap_or(false)));
     }
 
     #[test]
