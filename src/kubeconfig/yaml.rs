@@ -268,13 +268,16 @@ fn decode(src: &[u8], file: &str) -> Result<Vec<char>, YamlError> {
     let mut it = text.chars().peekable();
     let (mut line, mut col) = (1, 1);
     while let Some(c) = it.next() {
-        let c = if c == '\r' {
-            if it.peek() == Some(&'\n') {
-                it.next();
+        let c = match c {
+            '\r' => {
+                if it.peek() == Some(&'\n') {
+                    it.next();
+                }
+                '\n'
             }
-            '\n'
-        } else {
-            c
+            // YAML 1.1 also breaks lines at NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR.
+            '\u{85}' | '\u{2028}' | '\u{2029}' => '\n',
+            c => c,
         };
         // The YAML 1.1 printable set, as go-yaml's reader checks it.
         let ok = matches!(c, '\t' | '\n' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
@@ -320,6 +323,8 @@ struct Parser<'f> {
     anchors: HashMap<String, Rc<Node>>,
     handles: HashMap<String, String>,
     depth: usize,
+    /// The document's root is a flow collection (trailing content is another document).
+    root_flow: bool,
 }
 
 fn is_blank(c: char) -> bool {
@@ -356,6 +361,7 @@ impl<'f> Parser<'f> {
             anchors: HashMap::new(),
             handles,
             depth: 0,
+            root_flow: false,
         }
     }
 
@@ -500,6 +506,15 @@ impl<'f> Parser<'f> {
         let root = self.block_node(-1, After::DocStart)?;
         self.skip_to_content()?;
         if !self.eof() && !self.at_doc_marker() {
+            // Content left of a block root's column, or after a flow root, is an implicit
+            // second document to go-yaml, and only the first document is used.
+            let left_of_root = match root.as_ref().map(|n| (&n.kind, n.pos.col)) {
+                Some((NodeKind::Map(_) | NodeKind::Seq(_), c)) => self.col + 1 < c,
+                _ => false,
+            };
+            if self.root_flow || left_of_root {
+                return Ok(root);
+            }
             let msg = match root.as_ref().map(|n| &n.kind) {
                 Some(NodeKind::Map(_)) => "did not find expected key",
                 Some(NodeKind::Seq(_)) => "did not find expected '-' indicator",
@@ -585,8 +600,14 @@ impl<'f> Parser<'f> {
 
     fn block_node_inner(&mut self, parent: isize, after: After) -> PResult<Option<Rc<Node>>> {
         // Tabs may separate `key:` from its value, but not `-` from the item (go-yaml).
-        if after == After::Dash && self.c() == '\t' {
-            return self.err("found a tab character after '-' (use spaces)");
+        if after == After::Dash {
+            let mut k = 0;
+            while is_blank(self.at(k)) {
+                if self.at(k) == '\t' {
+                    return self.err("found a tab character after '-' (use spaces)");
+                }
+                k += 1;
+            }
         }
         let start_line = self.line;
         self.skip_to_content()?;
@@ -631,10 +652,17 @@ impl<'f> Parser<'f> {
                 return self.err("mapping values are not allowed in this context");
             }
             // Properties written on the key's own line belong to the first key (YAML spec).
-            let (map_tag, map_anchor, key_props) = if has_props && props_line == self.line {
+            // go-yaml saves the simple key at the properties, so the mapping's column is theirs.
+            let same_line = has_props && props_line == self.line;
+            let (map_tag, map_anchor, key_props) = if same_line {
                 (None, None, (tag, anchor))
             } else {
                 (tag, anchor, (None, None))
+            };
+            let (col, pos) = if same_line {
+                (prop_pos.col as isize - 1, prop_pos)
+            } else {
+                (col, pos)
             };
             let node = self.block_map(col, pos, map_tag, key_props)?;
             return Ok(Some(self.finish(node, map_anchor)));
@@ -647,7 +675,12 @@ impl<'f> Parser<'f> {
                     Some(t) => retag(n, t),
                     None => n,
                 };
-                self.check_after_value()?;
+                if after == After::DocStart {
+                    // Whatever follows a flow root starts another (ignored) document.
+                    self.root_flow = true;
+                } else {
+                    self.check_after_value()?;
+                }
                 n
             }
             '*' => {
@@ -1385,17 +1418,8 @@ impl<'f> Parser<'f> {
         loop {
             match self.c() {
                 ' ' | '\t' | '\n' => self.bump(),
-                '#' => {
-                    let prev = if self.i == 0 {
-                        '\n'
-                    } else {
-                        self.s[self.i - 1]
-                    };
-                    if !is_blankz(prev) {
-                        return Ok(());
-                    }
-                    self.skip_line_rest();
-                }
+                // At a token boundary '#' always starts a comment (go-yaml scan_to_next_token).
+                '#' => self.skip_line_rest(),
                 _ => {
                     if self.at_doc_marker() {
                         return self
@@ -1472,10 +1496,14 @@ impl<'f> Parser<'f> {
                 );
             }
             let item_pos = self.pos();
+            let key_start = self.i;
             let key = self.flow_node()?;
             self.skip_flow_ws()?;
-            // An implicit key must end on the line where it starts (go-yaml simple keys).
-            if self.c() == ':' && self.line != item_pos.line {
+            // An implicit key must end on the line where it starts (go-yaml simple keys) and
+            // within 1024 characters.
+            if self.c() == ':'
+                && (self.line != item_pos.line || self.i - key_start > MAX_IMPLICIT_KEY)
+            {
                 return self.err(
                     "did not find expected ',' or ']' (a key and its ':' must be on one line)",
                 );
@@ -1541,6 +1569,7 @@ impl<'f> Parser<'f> {
                 explicit = true;
             }
             let key_line = self.line;
+            let key_start = self.i;
             let key = if self.c() == ':' {
                 empty_scalar(self.pos(), None)
             } else {
@@ -1548,7 +1577,10 @@ impl<'f> Parser<'f> {
             };
             self.skip_flow_ws()?;
             // An implicit key must end on the line where it starts (go-yaml simple keys).
-            if !explicit && self.c() == ':' && self.line != key_line {
+            if !explicit
+                && self.c() == ':'
+                && (self.line != key_line || self.i - key_start > MAX_IMPLICIT_KEY)
+            {
                 return self.err(
                     "did not find expected ',' or '}' (a key and its ':' must be on one line)",
                 );
@@ -2244,6 +2276,22 @@ mod tests {
         );
         assert_eq!(perr("a:\n\tb: c").pos.line, 2);
         assert!(parse_value(b"a:\n-\tb", "t").is_err());
+        assert!(parse_value(b"a:\n- \tb", "t").is_err());
+    }
+
+    #[test]
+    fn go_yaml_quirks() {
+        // Properties before a key belong to the key; the mapping starts at them.
+        assert_eq!(p("&k a: 1\nb: *k\n"), json!({"a": 1, "b": "a"}));
+        // '#' at a flow token boundary is a comment even without a blank before it.
+        assert_eq!(p("a: [x,#b\n c]\n"), json!({"a": ["x", "c"]}));
+        // Content after a flow root, or left of a block root, is an ignored second document.
+        assert_eq!(p("{\"a\": 1} x\n"), json!({"a": 1}));
+        assert_eq!(p("  a: 1\n b: 2\n"), json!({"a": 1}));
+        // NEL and LS break lines.
+        assert!(parse_value("a: x\u{2028}y\n".as_bytes(), "t").is_err());
+        let long = format!("{{{}: 1}}", "k".repeat(1100));
+        assert!(parse_value(long.as_bytes(), "t").is_err());
     }
 
     #[test]
