@@ -314,3 +314,129 @@ impl Kube {
         self.run_with(args, None, Duration::from_secs(30))
     }
 }
+
+/// An open watch (or any chunked stream) read event by event.
+pub struct Stream {
+    pub status: u16,
+    r: BufReader<TcpStream>,
+    buf: Vec<u8>,
+    pub ended: bool,
+}
+
+impl Stream {
+    pub fn open(fc: &FakeCluster, path: &str) -> Stream {
+        let s = TcpStream::connect(fc.addr()).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut w = s.try_clone().unwrap();
+        write!(
+            w,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+            fc.token()
+        )
+        .unwrap();
+        let mut r = BufReader::new(s);
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        let status = line.split(' ').nth(1).unwrap().parse().unwrap();
+        loop {
+            let mut l = String::new();
+            r.read_line(&mut l).unwrap();
+            if l.trim().is_empty() {
+                break;
+            }
+        }
+        Stream {
+            status,
+            r,
+            buf: Vec::new(),
+            ended: false,
+        }
+    }
+
+    fn read_chunk(&mut self) -> bool {
+        let mut l = String::new();
+        if self.r.read_line(&mut l).unwrap_or(0) == 0 {
+            self.ended = true;
+            return false;
+        }
+        let n = usize::from_str_radix(l.trim(), 16).expect("chunk size");
+        let mut chunk = vec![0; n + 2];
+        self.r.read_exact(&mut chunk).unwrap();
+        if n == 0 {
+            self.ended = true;
+            return false;
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        true
+    }
+
+    /// The next newline-terminated JSON event, None at the end of the stream.
+    pub fn next_event(&mut self) -> Option<Value> {
+        loop {
+            if let Some(p) = self.buf.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.buf.drain(..=p).collect();
+                return Some(serde_json::from_slice(&line).expect("event JSON"));
+            }
+            if self.ended || !self.read_chunk() {
+                return None;
+            }
+        }
+    }
+
+    /// Everything until the end of the stream, as text.
+    pub fn rest(&mut self) -> String {
+        while !self.ended && self.read_chunk() {}
+        String::from_utf8_lossy(&std::mem::take(&mut self.buf)).into_owned()
+    }
+}
+
+/// A WebSocket attach/exec client (plain ws://).
+pub fn ws_connect(
+    fc: &FakeCluster,
+    path_and_query: &str,
+    protocols: &str,
+) -> Result<(tungstenite::WebSocket<TcpStream>, String), tungstenite::Error> {
+    use tungstenite::client::IntoClientRequest;
+    let url = format!("ws://{}{}", fc.addr(), path_and_query);
+    let mut req = url.into_client_request()?;
+    req.headers_mut().insert(
+        "Authorization",
+        format!("Bearer {}", fc.token()).parse().unwrap(),
+    );
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", protocols.parse().unwrap());
+    let s = TcpStream::connect(fc.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (ws, resp) = tungstenite::client::client(req, s).map_err(|e| match e {
+        tungstenite::HandshakeError::Failure(e) => e,
+        tungstenite::HandshakeError::Interrupted(_) => {
+            tungstenite::Error::Io(std::io::ErrorKind::WouldBlock.into())
+        }
+    })?;
+    let proto = resp
+        .headers()
+        .get("Sec-WebSocket-Protocol")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    Ok((ws, proto))
+}
+
+/// Read binary frames until the connection closes: (channel, payload) in order.
+pub fn ws_drain(ws: &mut tungstenite::WebSocket<TcpStream>) -> (Vec<(u8, Vec<u8>)>, bool) {
+    let mut frames = Vec::new();
+    let mut clean_close = false;
+    loop {
+        match ws.read() {
+            Ok(tungstenite::Message::Binary(b)) => {
+                frames.push((b[0], b[1..].to_vec()));
+            }
+            Ok(tungstenite::Message::Close(_)) => {
+                clean_close = true;
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::ConnectionClosed) => break,
+            Err(_) => break,
+        }
+    }
+    (frames, clean_close)
+}
