@@ -391,6 +391,7 @@ impl Stream {
 }
 
 /// A WebSocket attach/exec client (plain ws://).
+#[allow(clippy::result_large_err)]
 pub fn ws_connect(
     fc: &FakeCluster,
     path_and_query: &str,
