@@ -227,7 +227,12 @@ impl Session {
         let v5 = self.proto.starts_with("v5.");
         let v45 = v5 || self.proto.starts_with("v4.");
 
-        let (rx, _) = proc.subscribe();
+        // Exec sees everything its own process wrote; attach only what follows.
+        let (backlog, rx) = if self.exec {
+            proc.log_and_subscribe()
+        } else {
+            (Vec::new(), proc.subscribe().0)
+        };
         let leftover = std::mem::take(&mut ctx.conn.buf);
         ctx.conn
             .stream
@@ -253,7 +258,13 @@ impl Session {
             *sent += 1;
             ws.send(Message::Binary(f)).is_ok()
         };
-        let alive = send(&mut ws, first, &[], &mut sent);
+        let mut alive = send(&mut ws, first, &[], &mut sent);
+        for l in backlog {
+            let ch = if self.tty || l.stream == 1 { 1 } else { 2 };
+            if alive && (if ch == 1 { self.stdout } else { self.stderr }) {
+                alive = send(&mut ws, ch, &l.data, &mut sent);
+            }
+        }
         let mut fault_hit = false;
         'session: loop {
             if !alive {

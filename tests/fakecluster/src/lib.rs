@@ -335,6 +335,12 @@ impl FakeCluster {
         }
     }
 
+    /// Create a pod as a POST would: validation, defaulting and admission, then the simulated
+    /// kubelet schedules and starts it. Namespace defaults to `default`. Err is a Status.
+    pub fn create_pod(&self, pod: Value) -> Result<Value, Value> {
+        pods::create_pod(&self.shared, pod).map_err(|e| e.body)
+    }
+
     /// Delete a pod now (the watch sees DELETED).
     pub fn delete_pod(&self, ns: &str, name: &str) -> Option<Value> {
         let t = store::type_for_kind("Pod")?;

@@ -222,6 +222,13 @@ pub fn spawn(spec: Spec, on_exit: Box<dyn FnOnce(i32) + Send>) -> Arc<Process> {
         p.emit(1, spec.initial_log.as_bytes());
     }
     let real = spec.mode == ContainerMode::Shell && spec.stdin;
+    // A process that starts with the interactive fallback prints its banner before anyone can
+    // look at the log, so logs read right after the start see it.
+    let mut spec = spec;
+    if !real && starts_interactive(&spec.argv) {
+        p.emit(1, spec.banner.as_bytes());
+        spec.banner.clear();
+    }
     let p2 = p.clone();
     thread::spawn(move || {
         let code = if real {
@@ -329,6 +336,17 @@ pub fn script_for(argv: &[String]) -> Vec<Vec<String>> {
         return vec![];
     }
     vec![argv.to_vec()]
+}
+
+const BUILTINS: &[&str] = &[
+    "echo", "printf", "exit", "true", ":", "false", "sleep", "cat",
+];
+
+fn starts_interactive(argv: &[String]) -> bool {
+    match script_for(argv).first() {
+        None => true,
+        Some(cmd) => !BUILTINS.contains(&cmd[0].as_str()),
+    }
 }
 
 fn run_script(p: &Arc<Process>, rx: Receiver<Vec<u8>>, spec: &Spec) -> i32 {
