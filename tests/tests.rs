@@ -1,5 +1,6 @@
 //! Integration tests: the real binary against the fake cluster.
 
+mod connect;
 mod fanout;
 mod journeys;
 mod lifecycle;

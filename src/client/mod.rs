@@ -443,15 +443,18 @@ impl Client {
         // client-go sends the other impersonation headers only together with a user.
         let Some(user) = &i.user else { return h };
         h.push(("Impersonate-User".into(), user.clone()));
-        for g in &i.groups {
-            h.push(("Impersonate-Group".into(), g.clone()));
+        for (n, g) in i.groups.iter().enumerate() {
+            h.push((repeatable("Impersonate-Group", n), g.clone()));
         }
         if let Some(uid) = &i.uid {
             h.push(("Impersonate-Uid".into(), uid.clone()));
         }
         for (k, vs) in &i.extra {
-            for v in vs {
-                h.push((format!("Impersonate-Extra-{}", encode(k)), v.clone()));
+            for (n, v) in vs.iter().enumerate() {
+                h.push((
+                    repeatable(&format!("Impersonate-Extra-{}", encode(k)), n),
+                    v.clone(),
+                ));
             }
         }
         h
@@ -537,6 +540,31 @@ impl Client {
     }
 }
 
+/// The `n`th spelling of a header that must be sent several times. ureq keeps one header per
+/// exact name, but HTTP names are case-insensitive, so each repeat gets its own letter case
+/// and the server sees one header with several values, as client-go sends them.
+fn repeatable(name: &str, n: usize) -> String {
+    let mut bit = 0;
+    name.chars()
+        .map(|c| {
+            if !c.is_ascii_alphabetic() {
+                return c;
+            }
+            let flip = n >> bit & 1 == 1;
+            bit += 1;
+            if flip {
+                if c.is_ascii_uppercase() {
+                    c.to_ascii_lowercase()
+                } else {
+                    c.to_ascii_uppercase()
+                }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 fn status_text(code: u16) -> &'static str {
     match code {
         200 => "OK",
@@ -573,6 +601,16 @@ pub fn encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_headers_get_distinct_spellings() {
+        let names: Vec<String> = (0..4).map(|n| repeatable("Impersonate-Group", n)).collect();
+        assert_eq!(names[0], "Impersonate-Group");
+        for (i, a) in names.iter().enumerate() {
+            assert!(a.eq_ignore_ascii_case("impersonate-group"));
+            assert!(names[i + 1..].iter().all(|b| a != b), "{names:?}");
+        }
+    }
 
     #[test]
     fn encodes_query_components() {

@@ -242,6 +242,10 @@ fn describe(e: &rustls::Error, host: &str) -> String {
     match e {
         rustls::Error::InvalidCertificate(c) => match c {
             CertificateError::UnknownIssuer => "x509: certificate signed by unknown authority".into(),
+            // A CA with the same name but another key: Go reports an unknown authority too.
+            CertificateError::BadSignature => {
+                "x509: certificate signed by unknown authority (its signature does not match the configured certificate authority)".into()
+            }
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                 format!("x509: certificate is not valid for {host}")
             }
