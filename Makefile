@@ -17,3 +17,14 @@ test:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The main journey against the bundled test cluster: a real shell in a "debug container"
+# (fakecluster runs /bin/sh locally in a pseudo-terminal; loopback only). Exit the shell to end.
+demo:
+	$(CARGO) build --workspace --quiet
+	@tmp=$$(mktemp -d); \
+	./target/debug/fakecluster --container shell --write-kubeconfig $$tmp/kubeconfig > $$tmp/ready & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; rm -rf $$tmp' EXIT INT TERM; \
+	for i in $$(seq 100); do grep -q '^ready' $$tmp/ready 2>/dev/null && break; sleep 0.1; done; \
+	echo "kdebug web-0 -it --image busybox -- sh   (against $$(cut -d' ' -f2 $$tmp/ready))"; \
+	KUBECONFIG=$$tmp/kubeconfig ./target/debug/kdebug web-0 -it --image busybox -- sh
