@@ -27,4 +27,5 @@ demo:
 	trap 'kill $$pid 2>/dev/null; rm -rf $$tmp' EXIT INT TERM; \
 	for i in $$(seq 100); do grep -q '^ready' $$tmp/ready 2>/dev/null && break; sleep 0.1; done; \
 	echo "kdebug web-0 -it --image busybox -- sh   (against $$(cut -d' ' -f2 $$tmp/ready))"; \
-	KUBECONFIG=$$tmp/kubeconfig ./target/debug/kdebug web-0 -it --image busybox -- sh
+	KUBECONFIG=$$tmp/kubeconfig ./target/debug/kdebug web-0 -it --image busybox -- sh; \
+	echo "(kdebug exited with $$?: the shell's exit code)"

@@ -191,12 +191,8 @@ fn check(pod: &Value, container: &str) -> Result<Check, WaitError> {
     if let Some(err) = pod_failure(&pod_name, status) {
         return Err(err);
     }
-    let phase = status.map(|s| api::str_at(s, &["phase"])).unwrap_or("");
-    Ok(Check::Pending(if phase.is_empty() {
-        "Pending".into()
-    } else {
-        phase.into()
-    }))
+    // No status for the container yet: the kubelet has not picked it up.
+    Ok(Check::Pending("Pending".into()))
 }
 
 fn pod_failure(pod: &str, status: Option<&Value>) -> Option<WaitError> {
