@@ -27,11 +27,22 @@ pub fn spawn_accept(
             let Ok(s) = s else { continue };
             let shared = shared.clone();
             let tls = tls.clone();
+            let id = shared.seq.fetch_add(0, Ordering::SeqCst) ^ crate::util::rand_u64();
+            if let Ok(c) = s.try_clone() {
+                shared
+                    .conns
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((id, c));
+            }
             thread::spawn(move || {
                 let _ = s.set_nodelay(true);
-                if let Err(e) = serve_conn(s, shared, tls) {
-                    let _ = e;
-                }
+                let _ = serve_conn(s, shared.clone(), tls);
+                shared
+                    .conns
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .retain(|(i, _)| *i != id);
             });
         }
     })
