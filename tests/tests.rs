@@ -1,5 +1,6 @@
 //! Integration tests: the real binary against the fake cluster.
 
+mod attach;
 mod connect;
 mod fanout;
 mod journeys;

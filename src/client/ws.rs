@@ -115,8 +115,9 @@ pub(super) fn connect(
         Ok(())
     };
     // One header with every protocol: several Sec-WebSocket-Protocol headers do not work with
-    // the API server.
-    set("Sec-WebSocket-Protocol", &protocols.join(", "))?;
+    // the API server. No space after the comma: tungstenite compares the server's choice with
+    // the comma-split offer verbatim (the API server trims either way).
+    set("Sec-WebSocket-Protocol", &protocols.join(","))?;
     set("User-Agent", &super::user_agent())?;
     for (k, v) in &headers {
         set(k, v)?;
