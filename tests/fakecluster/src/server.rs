@@ -345,15 +345,25 @@ impl Ctx<'_> {
             self.entry.insert("fault".into(), json!("garbage"));
         }
         self.log_response(resp.status, &resp.content_type.clone(), Some(&resp.body));
-        let w: &mut dyn Write = &mut self.conn.stream;
+        // Head and body in one write: a client that reads only what has arrived with the head
+        // (tungstenite on a refused upgrade) must still see the Status body.
+        let mut head = Vec::with_capacity(256 + resp.body.len());
         http::write_head(
-            w,
+            &mut head,
             resp.status,
             &resp.content_type,
             &resp.headers,
             Some(resp.body.len()),
             &self.audit_id,
         )?;
+        let w: &mut dyn Write = &mut self.conn.stream;
+        if self.decision.slow_ms.is_none() {
+            head.extend_from_slice(&resp.body);
+            w.write_all(&head)?;
+            w.flush()?;
+            return Ok(true);
+        }
+        w.write_all(&head)?;
         match self.decision.slow_ms {
             Some(ms) => {
                 self.entry.insert("fault".into(), json!("slow-body"));
