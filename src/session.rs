@@ -55,7 +55,12 @@ pub struct Resolved {
 pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, RunError> {
     let mut out = Vec::new();
     let ns = conn.namespace.as_str();
-    for t in &p.targets {
+    // With -l, `node/` only says "select nodes"; the selector names them below.
+    for t in p
+        .targets
+        .iter()
+        .filter(|t| !(p.selector.is_some() && t.kind == Kind::Node))
+    {
         match t.kind {
             Kind::Pod => out.push(Resolved {
                 kind: Kind::Pod,

@@ -176,3 +176,40 @@ fn mirror_copies_mounts_env_and_user_from_the_target() {
         }
     }
 }
+
+#[test]
+fn fan_out_over_nodes_by_selector() {
+    let env = Env::new("fanout-nodes");
+    for n in ["node-2", "node-3"] {
+        env.cluster
+            .put_node(json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": n, "labels": {"pool": "gpu"}},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]}}));
+    }
+    let r = env.run(&[
+        "node/",
+        "-l",
+        "pool=gpu",
+        "--image=busybox",
+        "--rm",
+        "--",
+        "sh",
+        "-c",
+        "echo host-check",
+    ]);
+    r.assert_code(0);
+    let out = r.stdout();
+    assert!(
+        out.contains("node-2: host-check") && out.contains("node-3: host-check"),
+        "{}",
+        r.dump()
+    );
+    assert_eq!(out.matches("host-check").count(), 2, "{}", r.dump());
+    let m = env.mutations();
+    assert_eq!(m.iter().filter(|x| x["method"] == "POST").count(), 2);
+    assert_eq!(m.iter().filter(|x| x["method"] == "DELETE").count(), 2);
+    assert!(m.iter().all(|x| x["body"]["spec"]["nodeName"] != "node-1"));
+    env.run(&["node/", "--image=busybox"])
+        .assert_code(1)
+        .assert_stderr_contains("needs -l/--selector");
+}

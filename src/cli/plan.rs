@@ -286,6 +286,11 @@ fn kdebug_checks(p: &Plan) -> Result<(), CliError> {
             "-l/--selector picks the pods itself: give no POD names with it (use node/ to select nodes instead)".into(),
         ));
     }
+    if p.selector.is_none() && p.targets.iter().any(|t| t.name.is_empty()) {
+        return Err(CliError::Invalid(
+            "node/ without a name needs -l/--selector to pick the nodes".into(),
+        ));
+    }
     if p.all_pods && !p.targets.iter().any(|t| t.kind.is_workload()) {
         return Err(CliError::Invalid(
             "--all-pods needs a workload target such as deploy/NAME".into(),
