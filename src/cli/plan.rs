@@ -89,17 +89,11 @@ fn duration(flag: &str, v: &str) -> Result<Duration, CliError> {
 /// Stage two, part one: everything that needs no file and no kubeconfig.
 pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
     let env = pairs(&raw.env).map_err(|e| match e {
-        CliError::Invalid(m) => CliError::Invalid(format!(
-            "invalid argument {:?} for \"--env\" flag: {m}",
-            raw.env.join(",")
-        )),
+        CliError::Invalid(m) => invalid("env", &raw.env.join(","), &m),
         other => other,
     })?;
     let set_image = pairs(&raw.set_image).map_err(|e| match e {
-        CliError::Invalid(m) => CliError::Invalid(format!(
-            "invalid argument {:?} for \"--set-image\" flag: {m}",
-            raw.set_image.join(",")
-        )),
+        CliError::Invalid(m) => invalid("set-image", &raw.set_image.join(","), &m),
         other => other,
     })?;
     let request_timeout = match &raw.global.request_timeout {
@@ -227,12 +221,24 @@ pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
         Ok(v) => v,
         Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path).map_err(|e| {
             CliError::Invalid(format!(
-                "{path} does not contain a valid container spec: {e}"
+                "{path} does not contain a valid container spec: {}",
+                go_yaml_error(&e)
             ))
         })?,
     };
     // An empty document decodes to nothing: no custom profile (kubectl).
     Ok(if value.is_null() { None } else { Some(value) })
+}
+
+/// A YAML syntax error worded as sigs.k8s.io/yaml (go-yaml v2) words it: go-yaml names no
+/// line for a problem on the first line (its lines count from 0 and 0 means "unknown").
+fn go_yaml_error(e: &crate::kubeconfig::YamlError) -> String {
+    let at = if e.pos.line > 1 {
+        format!("line {}: ", e.pos.line)
+    } else {
+        String::new()
+    };
+    format!("error converting YAML to JSON: yaml: {at}{}", e.msg)
 }
 
 /// Stage two, part two (after the kubeconfig loaded): profile, custom file, kubectl's
@@ -336,10 +342,27 @@ mod tests {
             e.to_string(),
             "invalid argument \"a=1,b\" for \"--env\" flag: b must be formatted as key=value"
         );
+        assert!(e.is_usage());
         let p = plan(&["web", "--env", "B=2", "--env", "A=1"]).unwrap();
         assert_eq!(
             p.opts.env,
             [("B".to_string(), "2".to_string()), ("A".into(), "1".into())]
+        );
+    }
+
+    #[test]
+    fn custom_yaml_errors_read_like_kubectl() {
+        let dir = std::env::temp_dir().join(format!("kdebug-plan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("custom.txt");
+        std::fs::write(&f, "this: is: not: [valid\n").unwrap();
+        let path = f.to_string_lossy().into_owned();
+        let e = read_custom(&path).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        // kubectl 1.33, same file.
+        assert_eq!(
+            e.to_string(),
+            format!("{path} does not contain a valid container spec: error converting YAML to JSON: yaml: mapping values are not allowed in this context")
         );
     }
 
