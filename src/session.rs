@@ -106,6 +106,20 @@ pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, Run
     Ok(out)
 }
 
+/// GET a named pod. On a 404 outside `default`, kubectl (cli-runtime's Info.Get) asks whether
+/// the namespace exists, and reports `namespaces "x" not found` when it does not.
+fn get_pod(conn: &Connection, ns: &str, name: &str) -> Result<Value, RunError> {
+    match conn.client.get(&api::pod_path(ns, name)) {
+        Err(e) if e.is_not_found() && !ns.is_empty() && ns != "default" => {
+            match conn.client.get(&format!("/api/v1/namespaces/{ns}")) {
+                Err(missing) if missing.is_not_found() => Err(missing.into()),
+                _ => Err(e.into()),
+            }
+        }
+        r => Ok(r?),
+    }
+}
+
 /// Reads the named targets, then the `-f` objects, one at a time and in order, handing each
 /// to `f` before reading the next: kubectl's visitor does the same, so with `web-0 nope`
 /// web-0 is debugged before `nope` turns out to be missing.
@@ -119,7 +133,7 @@ fn visit_targets(
         match t.kind {
             Kind::Pod => f(Resolved {
                 kind: Kind::Pod,
-                object: conn.client.get(&api::pod_path(ns, &t.name))?,
+                object: get_pod(conn, ns, &t.name)?,
                 label: t.to_string(),
             })?,
             Kind::Node => f(Resolved {

@@ -51,6 +51,8 @@ struct Scenario {
     code: i32,
     /// Extra assertions on the raw (un-normalised) runs: kubectl first, then kdebug.
     check: Option<Check>,
+    /// Compare the non-discovery reads too (off only where the scenario says why).
+    compare_reads: bool,
 }
 
 fn sc(name: &'static str, code: i32, args: &[&str]) -> Scenario {
@@ -61,6 +63,7 @@ fn sc(name: &'static str, code: i32, args: &[&str]) -> Scenario {
         files: Vec::new(),
         code,
         check: None,
+        compare_reads: true,
     }
 }
 
@@ -71,6 +74,10 @@ impl Scenario {
     }
     fn kubectl_args(mut self, args: &[&str]) -> Scenario {
         self.kubectl_args = Some(args.iter().map(|s| s.to_string()).collect());
+        self
+    }
+    fn reads_differ(mut self) -> Scenario {
+        self.compare_reads = false;
         self
     }
     fn check(mut self, f: Check) -> Scenario {
@@ -330,6 +337,76 @@ fn scenarios() -> Vec<Scenario> {
             .check(default_profile_differs),
     );
 
+    v.push(sc(
+        "eph-env-duplicate-and-empty",
+        0,
+        &[
+            "web-0",
+            IMG,
+            "-c",
+            "dbg",
+            "--profile=general",
+            "--env=A=1",
+            "--env=A=2",
+            "--env=B=",
+        ],
+    ));
+    v.push(sc(
+        "eph-legacy-quiet",
+        0,
+        &["web-0", IMG, "--profile=legacy", "-q", "--target=app"],
+    ));
+    v.push(sc(
+        "eph-general-nonroot",
+        0,
+        &["nonroot", IMG, "--profile=general", "-c", "dbg"],
+    ));
+    v.push(sc(
+        "eph-restricted-nonroot",
+        0,
+        &["nonroot", IMG, "--profile=restricted", "-c", "dbg"],
+    ));
+    v.push(
+        sc(
+            "eph-target-custom",
+            0,
+            &[
+                "rich",
+                IMG,
+                "--profile=sysadmin",
+                "--target=app",
+                "--custom=custom.json",
+            ],
+        )
+        .file("custom.json", CUSTOM_JSON),
+    );
+    v.push(sc(
+        "eph-attach-false",
+        0,
+        &[
+            "lonely",
+            IMG,
+            "--profile=restricted",
+            "--attach=false",
+            "--",
+            "true",
+        ],
+    ));
+    // Deliberate difference (a kdebug extension, reference section 8 #14): kubectl refuses
+    // workloads; kdebug debugs the workload's pod and then sends exactly what kubectl sends for
+    // that pod. kubectl runs on the pod here; `kubectl_refuses_workloads` runs it on the
+    // deployment. The reads differ by the deployment GET and the pod list.
+    v.push(
+        sc(
+            "workload-target",
+            0,
+            &["deployment/web", IMG, "--profile=general", "-c", "dbg"],
+        )
+        .kubectl_args(&["web-0", IMG, "--profile=general", "-c", "dbg"])
+        .reads_differ()
+        .check(kubectl_refuses_workloads),
+    );
+
     // --- copies.
     for (i, p) in PROFILES.iter().enumerate() {
         let name: &'static str = [
@@ -537,6 +614,81 @@ fn scenarios() -> Vec<Scenario> {
         .file("pod.yaml", POD_YAML),
     );
 
+    v.push(sc(
+        "copy-of-pod-with-ephemeral",
+        0,
+        &["withephem", IMG, "--copy-to=we-copy", "--profile=general"],
+    ));
+    v.push(
+        sc(
+            "copy-custom-json",
+            0,
+            &[
+                "rich",
+                IMG,
+                "-c",
+                "dbg",
+                "--copy-to=rich-copy",
+                "--profile=netadmin",
+                "--custom=custom.json",
+            ],
+        )
+        .file("custom.json", CUSTOM_JSON),
+    );
+    v.push(sc(
+        "copy-modify-sidecar-set-image-env",
+        0,
+        &[
+            "rich",
+            "--copy-to=rich-copy",
+            "-c",
+            "sidecar",
+            "--image=alpine:3",
+            "--set-image=*=busybox:1.37",
+            "--env=A=1,B=2",
+            "--profile=netadmin",
+            "--keep-liveness",
+        ],
+    ));
+    v.push(sc(
+        "copy-legacy-share-false-same-node",
+        0,
+        &[
+            "rich",
+            IMG,
+            "-c",
+            "dbg",
+            "--copy-to=rich-copy",
+            "--profile=legacy",
+            "--share-processes=false",
+            "--same-node",
+            "--replace",
+        ],
+    ));
+    v.push(sc(
+        "copy-sysadmin-nonroot",
+        0,
+        &[
+            "nonroot",
+            IMG,
+            "--copy-to=nr-copy",
+            "--profile=sysadmin",
+            "-c",
+            "dbg",
+        ],
+    ));
+    v.push(sc(
+        "copy-namespace",
+        0,
+        &[
+            "--namespace=other-ns",
+            "api",
+            IMG,
+            "--copy-to=api-copy",
+            "--profile=baseline",
+        ],
+    ));
+
     // --- nodes.
     for (i, p) in PROFILES.iter().enumerate() {
         let name: &'static str = [
@@ -597,6 +749,40 @@ fn scenarios() -> Vec<Scenario> {
             &["-f", "node.yaml", IMG, "--profile=netadmin"],
         )
         .file("node.yaml", NODE_YAML),
+    );
+    v.push(sc(
+        "node-namespace",
+        0,
+        &["-n", "other-ns", "node/node-1", IMG, "--profile=netadmin"],
+    ));
+    v.push(sc(
+        "node-stdin-tty-no-attach",
+        0,
+        &[
+            "no/node-1",
+            IMG,
+            "--profile=sysadmin",
+            "-i",
+            "-t",
+            "--attach=false",
+        ],
+    ));
+    v.push(
+        sc(
+            "node-custom-yaml",
+            0,
+            &[
+                "node/node-1",
+                IMG,
+                "--profile=restricted",
+                "--custom=custom.yaml",
+                "--arguments-only",
+                "--",
+                "-c",
+                "id",
+            ],
+        )
+        .file("custom.yaml", CUSTOM_YAML),
     );
     v.push(sc(
         "mixed-targets",
@@ -773,6 +959,54 @@ fn scenarios() -> Vec<Scenario> {
         &["rich", IMG, "-c", "init-db", "--profile=netadmin"],
     ));
     v.push(sc(
+        "err-namespace-pod-not-found",
+        1,
+        &["-n", "other-ns", "web-0", IMG, "--profile=general"],
+    ));
+    v.push(sc(
+        "err-namespace-not-found",
+        1,
+        &["-n", "ghost", "web-0", IMG, "--profile=general"],
+    ));
+    v.push(sc(
+        "err-unknown-resource-type",
+        1,
+        &["foo/bar", IMG, "--profile=general"],
+    ));
+    v.push(sc(
+        "err-target-container-not-found",
+        1,
+        &[
+            "web-0",
+            IMG,
+            "-c",
+            "dbg",
+            "--target=nope",
+            "--profile=general",
+        ],
+    ));
+    v.push(
+        sc(
+            "err-file-namespace-mismatch",
+            1,
+            &["-n", "other-ns", "-f", "pod.yaml", IMG, "--profile=general"],
+        )
+        .file("pod.yaml", POD_YAML),
+    );
+    v.push(sc(
+        "err-copy-two-targets-same-name",
+        1,
+        &[
+            "web-0",
+            "lonely",
+            IMG,
+            "-c",
+            "dbg",
+            "--copy-to=the-copy",
+            "--profile=general",
+        ],
+    ));
+    v.push(sc(
         "err-second-target-missing",
         1,
         &["web-0", "nope", IMG, "--profile=general"],
@@ -814,6 +1048,27 @@ fn default_profile_differs(_kubectl_general: &Side, kdebug: &Side) {
     assert!(default.mutations[0].body["spec"]["ephemeralContainers"][0]
         .get("securityContext")
         .is_none());
+}
+
+/// `workload-target`: kdebug on `deployment/web` sent what kubectl sends on its pod `web-0`
+/// (compared by the harness); kubectl itself refuses the deployment.
+fn kubectl_refuses_workloads(_kubectl_on_pod: &Side, kdebug: &Side) {
+    assert!(
+        kdebug
+            .requests
+            .iter()
+            .any(|r| r.contains("/deployments/web")),
+        "kdebug did not read the deployment:{}",
+        kdebug.dump()
+    );
+    let args = ["deployment/web", IMG, "--profile=general", "-c", "dbg"].map(String::from);
+    let refused = run_side(Tool::Kubectl, &args, &[]);
+    assert_eq!(refused.code, 1, "{}", refused.dump());
+    assert_eq!(
+        refused.stderr,
+        "error: \"apps/v1, Kind=Deployment\" not supported by debug\n"
+    );
+    assert!(refused.mutations.is_empty());
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1054,7 +1309,8 @@ fn is_discovery(request: &str) -> bool {
 // ------------------------------------------------------------------------------------------
 // Normalisation
 
-/// Generated names (`debugger-xxxxx`, `node-debugger-<node>-xxxxx`) -> `<prefix>#N`, numbered
+/// Generated names (`debugger-xxxxx`, `node-debugger-<node>-xxxxx`, `kube-api-access-xxxxx`)
+/// -> `<prefix>#N`, numbered
 /// in order of first appearance, so that the same name maps the same way everywhere in a run.
 #[derive(Default)]
 struct Names(Vec<String>);
@@ -1063,7 +1319,11 @@ const NAME_ALPHABET: &str = "bcdfghjklmnpqrstvwxz2456789";
 
 impl Names {
     fn token(&mut self, t: &str) -> String {
-        let generated = (t.starts_with("debugger-") || t.starts_with("node-debugger-"))
+        // kube-api-access-xxxxx: the fake names the service-account volume of a pod it
+        // defaults (e.g. `lonely`) at random, per cluster.
+        let generated = (t.starts_with("debugger-")
+            || t.starts_with("node-debugger-")
+            || t.starts_with("kube-api-access-"))
             && t.len() > 6
             && t.as_bytes()[t.len() - 6] == b'-'
             && t[t.len() - 5..].chars().all(|c| NAME_ALPHABET.contains(c));
@@ -1343,7 +1603,7 @@ fn compare(s: &Scenario) -> Vec<String> {
             nk.stderr, nd.stderr
         ));
     }
-    if nk.reads != nd.reads {
+    if s.compare_reads && nk.reads != nd.reads {
         problems.push(format!(
             "reads:\n  kubectl: {:?}\n  kdebug:  {:?}",
             nk.reads, nd.reads
@@ -1493,4 +1753,53 @@ fn name_normalisation() {
         n.text("Creating debugging pod node-debugger-node-1-g4q99 with container debugger"),
         "Creating debugging pod node-debugger-node-1-#2 with container debugger"
     );
+}
+
+/// The comparison is not vacuous: a different image, profile or target is reported.
+#[test]
+fn harness_detects_differences() {
+    if kubectl_available().is_none() {
+        println!("differential test skipped: {KUBECTL} is not installed");
+        return;
+    }
+    let base = ["web-0", IMG, "-c", "dbg", "--profile=general"];
+    let s = sc("self-check-image", 0, &base).kubectl_args(&[
+        "web-0",
+        "--image=busybox:1.37",
+        "-c",
+        "dbg",
+        "--profile=general",
+    ]);
+    let problems = compare(&s).join("\n");
+    assert!(
+        problems.contains("/spec/ephemeralContainers/0/image"),
+        "{problems}"
+    );
+    assert!(problems.contains("effect on the pod"), "{problems}");
+    let s = sc(
+        "self-check-copy",
+        0,
+        &["rich", IMG, "-c", "dbg", "--copy-to=c", "--profile=general"],
+    )
+    .kubectl_args(&[
+        "rich",
+        IMG,
+        "-c",
+        "dbg",
+        "--copy-to=c",
+        "--profile=general",
+        "--keep-labels",
+    ]);
+    let problems = compare(&s).join("\n");
+    assert!(problems.contains("/metadata/labels"), "{problems}");
+    let s = sc("self-check-messages", 0, &base).kubectl_args(&[
+        "web-0",
+        IMG,
+        "-c",
+        "dbg",
+        "--profile=general",
+        "--target=app",
+    ]);
+    let problems = compare(&s).join("\n");
+    assert!(problems.contains("stdout:"), "{problems}");
 }
