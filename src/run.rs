@@ -195,7 +195,7 @@ pub fn connect(p: &plan::Plan) -> Result<Connection, RunError> {
         username: g.username.clone(),
         password: g.password.clone().map(crate::secret::Secret::new),
     };
-    let cfg = kubeconfig::resolve(&overrides).map_err(|e| RunError::Config(e.to_string()))?;
+    let cfg = kubeconfig::resolve(&overrides).map_err(|e| RunError::Config(e.kubectl_message()))?;
     let client = crate::credentials::client(&cfg, p.request_timeout, p.verbosity)
         .map_err(RunError::Config)?;
     Ok(Connection {

@@ -916,6 +916,126 @@ fn scenarios() -> Vec<Scenario> {
         1,
         &["web-0", IMG, "--image-pull-policy=x", "-t"],
     ));
+    // Each adjacent pair of kubectl's checks, the earlier one winning.
+    v.push(sc(
+        "err-order-config-before-profile",
+        1,
+        &["web-0", IMG, "--context=nope", "--profile=foo"],
+    ));
+    v.push(sc(
+        "err-config-cluster",
+        1,
+        &["web-0", IMG, "--cluster=nope"],
+    ));
+    v.push(sc(
+        "err-config-cluster-with-server",
+        1,
+        &[
+            "web-0",
+            IMG,
+            "--cluster=nope",
+            "--server=https://127.0.0.1:9",
+        ],
+    ));
+    v.push(sc(
+        "err-config-user",
+        1,
+        &["web-0", IMG, "--user=nope", "--profile=general"],
+    ));
+    v.push(sc(
+        "err-config-token-and-basic",
+        1,
+        &[
+            "web-0",
+            IMG,
+            "--username=u",
+            "--password=p",
+            "--profile=general",
+        ],
+    ));
+    v.push(sc(
+        "err-order-profile-before-custom",
+        1,
+        &["web-0", IMG, "--profile=foo", "--custom=nope.json"],
+    ));
+    v.push(sc(
+        "err-order-custom-before-attach",
+        1,
+        &["web-0", "--custom=nope.json", "--attach=true"],
+    ));
+    v.push(sc(
+        "err-order-attach-before-copy-nothing",
+        1,
+        &["web-0", "--copy-to=c", "--attach=true"],
+    ));
+    v.push(sc(
+        "err-order-copy-args-before-set-image-value",
+        1,
+        &[
+            "web-0",
+            "--copy-to=c",
+            "--set-image=app=Bad::Ref",
+            "--",
+            "sh",
+        ],
+    ));
+    v.push(sc(
+        "err-order-set-image-before-missing-image",
+        1,
+        &["web-0", "--set-image=app=nginx"],
+    ));
+    v.push(sc(
+        "err-order-no-target-before-pull-policy",
+        1,
+        &[IMG, "--image-pull-policy=x"],
+    ));
+    v.push(sc(
+        "err-order-pull-policy-before-set-image-value",
+        1,
+        &[
+            "web-0",
+            "--copy-to=c",
+            "--image-pull-policy=x",
+            "--set-image=app=Bad::Ref",
+        ],
+    ));
+    v.push(sc(
+        "err-order-set-image-value-before-target",
+        1,
+        &[
+            "web-0",
+            "--copy-to=c",
+            "--set-image=app=Bad::Ref",
+            "--target=app",
+        ],
+    ));
+    v.push(sc(
+        "err-order-target-before-tty",
+        1,
+        &["web-0", IMG, "--copy-to=c", "--target=app", "-t"],
+    ));
+    v.push(
+        sc(
+            "err-order-tty-before-custom",
+            1,
+            &[
+                "web-0",
+                IMG,
+                "-t",
+                "--custom=custom.json",
+                "--profile=legacy",
+            ],
+        )
+        .file("custom.json", CUSTOM_FORBIDDEN),
+    );
+    v.push(
+        sc(
+            "err-order-custom-before-legacy-warning",
+            1,
+            &["web-0", IMG, "--custom=custom.json", "--profile=legacy"],
+        )
+        .file("custom.json", CUSTOM_FORBIDDEN),
+    );
 
     // --- errors from the server (and from reading the targets).
     v.push(sc(
@@ -1401,6 +1521,14 @@ fn is_pod_create(m: &Mutation) -> bool {
 /// behind": kdebug labels and annotates what it creates so that `kdebug gc` can find it).
 fn strip_marks(m: &mut Mutation, scenario: &str) {
     if is_pod_create(m) {
+        let name = m.body["metadata"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let node = m.body["spec"]["nodeName"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         let meta = m.body["metadata"].as_object_mut().expect("metadata");
         let labels = meta
             .get_mut("labels")
@@ -1417,10 +1545,20 @@ fn strip_marks(m: &mut Mutation, scenario: &str) {
             .and_then(Value::as_object_mut)
             .unwrap_or_else(|| panic!("{scenario}: kdebug's pod has no annotations"));
         let target = ann.shift_remove("kdebug.io/target");
-        assert!(
-            matches!(target.as_ref().and_then(Value::as_str), Some(t) if t.starts_with("pod/") || t.starts_with("node/")),
-            "{scenario}: kdebug.io/target annotation: {target:?}"
-        );
+        let target = target.as_ref().and_then(Value::as_str).unwrap_or("");
+        // A node pod names its node; a copy names the pod it copies (not itself).
+        if name.starts_with("node-debugger-") {
+            assert_eq!(
+                target,
+                format!("node/{node}"),
+                "{scenario}: kdebug.io/target"
+            );
+        } else {
+            assert!(
+                target.starts_with("pod/") && target != format!("pod/{name}"),
+                "{scenario}: kdebug.io/target annotation: {target:?}"
+            );
+        }
         let created = ann.shift_remove("kdebug.io/created");
         assert!(
             matches!(created.as_ref().and_then(Value::as_str), Some(t) if t.len() >= 20 && t.contains('T') && t.ends_with('Z')),
