@@ -51,92 +51,15 @@ pub struct Resolved {
     pub label: String,
 }
 
-/// Reads the targets named on the command line, in order.
+/// Reads the targets named on the command line, in order, all of them before returning
+/// (fan-out), then those a selector picks.
 pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, RunError> {
     let mut out = Vec::new();
+    visit_targets(conn, p, &mut |r| {
+        out.push(r);
+        Ok(())
+    })?;
     let ns = conn.namespace.as_str();
-    // With -l, `node/` only says "select nodes"; the selector names them below.
-    for t in p
-        .targets
-        .iter()
-        .filter(|t| !(p.selector.is_some() && t.kind == Kind::Node))
-    {
-        match t.kind {
-            Kind::Pod => out.push(Resolved {
-                kind: Kind::Pod,
-                object: conn.client.get(&api::pod_path(ns, &t.name))?,
-                label: t.to_string(),
-            }),
-            Kind::Node => out.push(Resolved {
-                kind: Kind::Node,
-                object: conn.client.get(&format!("/api/v1/nodes/{}", t.name))?,
-                label: t.to_string(),
-            }),
-            _ => {
-                let pods = crate::workload::pods(&conn.client, ns, t)?;
-                let take = if p.all_pods { pods.len() } else { 1 };
-                if !p.all_pods && pods.len() > 1 && !p.quiet {
-                    eprintln!(
-                        "Found {} pods, using pod/{}",
-                        pods.len(),
-                        api::name(&pods[0])
-                    );
-                }
-                for pod in pods.into_iter().take(take) {
-                    let label = format!("pod/{}", api::name(&pod));
-                    out.push(Resolved {
-                        kind: Kind::Pod,
-                        object: pod,
-                        label,
-                    });
-                }
-            }
-        }
-    }
-    for f in &p.filenames {
-        for object in read_objects(f)? {
-            let kind = match object.get("kind").and_then(Value::as_str) {
-                Some("Pod") => Kind::Pod,
-                Some("Node") => Kind::Node,
-                other => {
-                    let api_version = object
-                        .get("apiVersion")
-                        .and_then(Value::as_str)
-                        .unwrap_or("");
-                    let gv = if api_version.contains('/') {
-                        api_version.to_string()
-                    } else {
-                        format!("/{api_version}")
-                    };
-                    return Err(RunError::Other(format!(
-                        "\"{gv}, Kind={}\" not supported by debug",
-                        other.unwrap_or("")
-                    )));
-                }
-            };
-            let obj_ns = api::namespace(&object);
-            if kind == Kind::Pod
-                && conn.namespace_explicit
-                && !obj_ns.is_empty()
-                && obj_ns != conn.namespace
-            {
-                return Err(RunError::Other(format!(
-                    "the namespace from the provided object {obj_ns:?} does not match the namespace {:?}. You must pass '--namespace={obj_ns}' to perform this operation.",
-                    conn.namespace
-                )));
-            }
-            let label = format!(
-                "{}/{}",
-                if kind == Kind::Pod { "pod" } else { "node" },
-                api::name(&object)
-            );
-            out.push(Resolved {
-                kind,
-                object,
-                label,
-            });
-        }
-    }
     if let Some(sel) = &p.selector {
         let nodes = p.targets.iter().any(|t| t.kind == Kind::Node);
         if !nodes {
@@ -188,6 +111,114 @@ pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, Run
     Ok(out)
 }
 
+/// GET a named pod. On a 404 outside `default`, kubectl (cli-runtime's Info.Get) asks whether
+/// the namespace exists, and reports `namespaces "x" not found` when it does not.
+fn get_pod(conn: &Connection, ns: &str, name: &str) -> Result<Value, RunError> {
+    match conn.client.get(&api::pod_path(ns, name)) {
+        Err(e) if e.is_not_found() && !ns.is_empty() && ns != "default" => {
+            match conn.client.get(&format!("/api/v1/namespaces/{ns}")) {
+                Err(missing) if missing.is_not_found() => Err(missing.into()),
+                _ => Err(e.into()),
+            }
+        }
+        r => Ok(r?),
+    }
+}
+
+/// Reads the named targets, then the `-f` objects, one at a time and in order, handing each
+/// to `f` before reading the next: kubectl's visitor does the same, so with `web-0 nope`
+/// web-0 is debugged before `nope` turns out to be missing.
+fn visit_targets(
+    conn: &Connection,
+    p: &Plan,
+    f: &mut dyn FnMut(Resolved) -> Result<(), RunError>,
+) -> Result<(), RunError> {
+    let ns = conn.namespace.as_str();
+    // With -l, `node/` only says "select nodes"; the selector names them below.
+    for t in p
+        .targets
+        .iter()
+        .filter(|t| !(p.selector.is_some() && t.kind == Kind::Node))
+    {
+        match t.kind {
+            Kind::Pod => f(Resolved {
+                kind: Kind::Pod,
+                object: get_pod(conn, ns, &t.name)?,
+                label: t.to_string(),
+            })?,
+            Kind::Node => f(Resolved {
+                kind: Kind::Node,
+                object: conn.client.get(&format!("/api/v1/nodes/{}", t.name))?,
+                label: t.to_string(),
+            })?,
+            _ => {
+                let pods = crate::workload::pods(&conn.client, ns, t)?;
+                let take = if p.all_pods { pods.len() } else { 1 };
+                if !p.all_pods && pods.len() > 1 && !p.quiet {
+                    eprintln!(
+                        "Found {} pods, using pod/{}",
+                        pods.len(),
+                        api::name(&pods[0])
+                    );
+                }
+                for pod in pods.into_iter().take(take) {
+                    let label = format!("pod/{}", api::name(&pod));
+                    f(Resolved {
+                        kind: Kind::Pod,
+                        object: pod,
+                        label,
+                    })?;
+                }
+            }
+        }
+    }
+    for file in &p.filenames {
+        for object in read_objects(file)? {
+            let kind = match object.get("kind").and_then(Value::as_str) {
+                Some("Pod") => Kind::Pod,
+                Some("Node") => Kind::Node,
+                other => {
+                    let api_version = object
+                        .get("apiVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    let gv = if api_version.contains('/') {
+                        api_version.to_string()
+                    } else {
+                        format!("/{api_version}")
+                    };
+                    return Err(RunError::Other(format!(
+                        "\"{gv}, Kind={}\" not supported by debug",
+                        other.unwrap_or("")
+                    )));
+                }
+            };
+            let obj_ns = api::namespace(&object);
+            if kind == Kind::Pod
+                && conn.namespace_explicit
+                && !obj_ns.is_empty()
+                && obj_ns != conn.namespace
+            {
+                return Err(RunError::Other(format!(
+                    "the namespace from the provided object {obj_ns:?} does not match the namespace {:?}. You must pass '--namespace={obj_ns}' to perform this operation.",
+                    conn.namespace
+                )));
+            }
+            let label = format!(
+                "{}/{}",
+                if kind == Kind::Pod { "pod" } else { "node" },
+                api::name(&object)
+            );
+            f(Resolved {
+                kind,
+                object,
+                label,
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// `-f FILE`: JSON or YAML (our own reader), `-` for stdin; a `List` gives its items.
 fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
     use std::io::Read;
@@ -230,14 +261,15 @@ fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
 
 /// `kdebug POD...`: every target in order; the exit code is the last one's.
 pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
-    let targets = resolve_targets(conn, p)?;
     if p.fan_out() {
+        let targets = resolve_targets(conn, p)?;
         return crate::fanout::run(conn, p, targets);
     }
     let mut code = 0;
-    for t in &targets {
-        code = debug_one(conn, p, t, &mut Sink::terminal())?;
-    }
+    visit_targets(conn, p, &mut |t| {
+        code = debug_one(conn, p, &t, &mut Sink::terminal())?;
+        Ok(())
+    })?;
     Ok(code)
 }
 

@@ -68,8 +68,12 @@ fn pairs(flag: &str, values: &[String]) -> Result<Vec<(String, String)>, CliErro
     let mut out = Vec::new();
     for v in values {
         out.extend(
-            crate::debug::validate::parse_string_to_string(flag, v)
-                .map_err(|e| CliError::Invalid(e.to_string()))?,
+            crate::debug::validate::parse_string_to_string(flag, v).map_err(|e| match e {
+                DebugError::InvalidFlagArgument { value, flag, cause } => {
+                    CliError::InvalidValue(flag.trim_start_matches('-').to_string(), value, cause)
+                }
+                other => CliError::Invalid(other.to_string()),
+            })?,
         );
     }
     Ok(out)
@@ -214,7 +218,8 @@ pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
         Ok(v) => v,
         Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path).map_err(|e| {
             CliError::Invalid(format!(
-                "{path} does not contain a valid container spec: error converting YAML to JSON: yaml: {e}"
+                "{path} does not contain a valid container spec: {}",
+                go_yaml_error(&e)
             ))
         })?,
     };
@@ -225,6 +230,17 @@ pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
     }
     // An empty document decodes to nothing: no custom profile (kubectl).
     Ok(if value.is_null() { None } else { Some(value) })
+}
+
+/// A YAML syntax error worded as sigs.k8s.io/yaml (go-yaml v2) words it: go-yaml names no
+/// line for a problem on the first line (its lines count from 0 and 0 means "unknown").
+fn go_yaml_error(e: &crate::kubeconfig::YamlError) -> String {
+    let at = if e.pos.line > 1 {
+        format!("line {}: ", e.pos.line)
+    } else {
+        String::new()
+    };
+    format!("error converting YAML to JSON: yaml: {at}{}", e.msg)
 }
 
 /// Stage two, part two (after the kubeconfig loaded): profile, custom file, kubectl's
@@ -336,10 +352,27 @@ mod tests {
         // pflag: with a single `=` the whole value is one pair.
         let one = plan(&["web", "--env", "a=1,b"]).unwrap();
         assert_eq!(one.opts.env, [("a".to_string(), "1,b".to_string())]);
+        assert!(e.is_usage());
         let p = plan(&["web", "--env", "B=2", "--env", "A=1"]).unwrap();
         assert_eq!(
             p.opts.env,
             [("B".to_string(), "2".to_string()), ("A".into(), "1".into())]
+        );
+    }
+
+    #[test]
+    fn custom_yaml_errors_read_like_kubectl() {
+        let dir = std::env::temp_dir().join(format!("kdebug-plan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("custom.txt");
+        std::fs::write(&f, "this: is: not: [valid\n").unwrap();
+        let path = f.to_string_lossy().into_owned();
+        let e = read_custom(&path).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        // kubectl 1.33, same file.
+        assert_eq!(
+            e.to_string(),
+            format!("{path} does not contain a valid container spec: error converting YAML to JSON: yaml: mapping values are not allowed in this context")
         );
     }
 
