@@ -1,6 +1,7 @@
 //! Integration tests: the real binary against the fake cluster.
 
 mod fanout;
+mod faults;
 mod journeys;
 mod lifecycle;
 mod util;
