@@ -392,10 +392,11 @@ fn ephemeral_journey(
                 break plan.container_name;
             }
             // kubectl: a 404 that names no object means the subresource itself is missing.
+            // kubectl quotes the server's message (a StatusError's text).
             Err(ApiError::Status(s)) if s.code == 404 && s.details_name.is_empty() => {
-                let inner = ApiError::Status(s).to_string();
                 return Err(RunError::Other(format!(
-                    "ephemeral containers are disabled for this cluster (error from server: {inner:?})"
+                    "ephemeral containers are disabled for this cluster (error from server: {:?})",
+                    s.message
                 )));
             }
             Err(e) if e.code() == Some(409) && attempt <= CONFLICT_RETRIES => {

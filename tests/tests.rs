@@ -3,6 +3,7 @@
 mod attach;
 mod connect;
 mod fanout;
+mod faults;
 mod journeys;
 mod lifecycle;
 mod util;

@@ -204,7 +204,7 @@ impl Client {
         resp.into_reader()
             .take(256 << 20)
             .read_to_end(&mut buf)
-            .map_err(|e| self.io_error(e))?;
+            .map_err(|e| self.io_error(e, method, path))?;
         if self.verbosity >= 8 {
             eprintln!(
                 "I0000 request.go] Response Body: {}",
@@ -276,6 +276,7 @@ impl Client {
         let url = self.url(path, query, stream);
         let mut refreshed = false;
         let mut attempt = 0;
+        let first = Instant::now();
         loop {
             attempt += 1;
             let mut req = self
@@ -342,9 +343,13 @@ impl Client {
                         self.forget_plugin_credential();
                         continue;
                     }
-                    if let (429 | 503, Some(secs)) = (code, retry_after) {
-                        if attempt <= MAX_RETRIES {
-                            std::thread::sleep(Duration::from_secs(secs).min(MAX_RETRY_WAIT));
+                    // client-go: 429 and any 5xx that carries Retry-After are retried, within
+                    // the request's own timeout.
+                    if let (429 | 500..=599, Some(secs)) = (code, retry_after) {
+                        let wait = Duration::from_secs(secs).min(MAX_RETRY_WAIT);
+                        let in_time = limit.is_none_or(|l| first.elapsed() + wait < l);
+                        if attempt <= MAX_RETRIES && in_time {
+                            std::thread::sleep(wait);
                             continue;
                         }
                     }
@@ -460,17 +465,23 @@ impl Client {
         h
     }
 
-    fn io_error(&self, e: io::Error) -> ApiError {
+    fn io_error(&self, e: io::Error, method: &str, path: &str) -> ApiError {
         if matches!(
             e.kind(),
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
         ) {
             return ApiError::Timeout(format!(
-                "the server did not answer within the request timeout ({e})"
+                "the server did not send the whole response to {method} {path}{}",
+                self.request_timeout
+                    .map(|d| format!(
+                        " within {} (--request-timeout)",
+                        crate::cli::duration::format_go(d)
+                    ))
+                    .unwrap_or_else(|| " in time".into())
             ));
         }
         ApiError::Transport(format!(
-            "failed to read the response from {}: {e}",
+            "failed to read the response to {method} {path} from {}: {e}",
             self.base
         ))
     }
@@ -504,6 +515,13 @@ impl Client {
                 if let Some(inner) = io.get_ref() {
                     if let Some(tls) = inner.downcast_ref::<tls::TlsFailure>() {
                         return ApiError::Transport(tls.to_string());
+                    }
+                    // An alert after the handshake: TLS 1.3 servers reject a client
+                    // certificate on the first read.
+                    if let Some(rustls::Error::AlertReceived(a)) =
+                        inner.downcast_ref::<rustls::Error>()
+                    {
+                        return ApiError::Transport(tls::remote_alert(*a));
                     }
                 }
             }

@@ -88,7 +88,11 @@ pub(super) fn connect(
         None => dial(&host_port).map_err(transport)?,
     };
     tcp.set_nodelay(true).ok();
-    tcp.set_read_timeout(Some(HANDSHAKE_TIMEOUT)).ok();
+    // --request-timeout bounds the upgrade too.
+    let handshake_timeout = client
+        .request_timeout
+        .map_or(HANDSHAKE_TIMEOUT, |t| t.min(HANDSHAKE_TIMEOUT));
+    tcp.set_read_timeout(Some(handshake_timeout)).ok();
     let stream = if client.is_https() {
         let c = client.connector();
         Stream::Tls(Box::new(
@@ -132,8 +136,8 @@ pub(super) fn connect(
         Ok(ok) => ok,
         Err(HandshakeError::Interrupted(_)) => {
             return Err(ApiError::Timeout(format!(
-                "the server did not answer the attach upgrade within {}s",
-                HANDSHAKE_TIMEOUT.as_secs()
+                "the server did not answer the attach upgrade within {}",
+                crate::cli::duration::format_go(handshake_timeout)
             )))
         }
         Err(HandshakeError::Failure(tungstenite::Error::Http(resp))) => {

@@ -81,6 +81,8 @@ pub struct Options {
     pub request_log: Option<std::path::PathBuf>,
     /// Interval of watch BOOKMARK events (when the client allows them).
     pub bookmark_interval_ms: u64,
+    /// Serve a server certificate that has expired (signed by the same CA).
+    pub expired_server_cert: bool,
 }
 
 impl Default for Options {
@@ -95,6 +97,7 @@ impl Default for Options {
             legacy_discovery: false,
             request_log: None,
             bookmark_interval_ms: 1000,
+            expired_server_cert: false,
         }
     }
 }
@@ -177,7 +180,7 @@ impl FakeCluster {
         let listener = TcpListener::bind(opts.listen)?;
         let addr = listener.local_addr()?;
         let pki = if opts.tls {
-            Some(tls::Pki::generate()?)
+            Some(tls::Pki::generate(opts.expired_server_cert)?)
         } else {
             None
         };

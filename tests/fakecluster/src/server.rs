@@ -27,22 +27,11 @@ pub fn spawn_accept(
             let Ok(s) = s else { continue };
             let shared = shared.clone();
             let tls = tls.clone();
-            let id = shared.seq.fetch_add(0, Ordering::SeqCst) ^ crate::util::rand_u64();
-            if let Ok(c) = s.try_clone() {
-                shared
-                    .conns
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((id, c));
-            }
             thread::spawn(move || {
                 let _ = s.set_nodelay(true);
-                let _ = serve_conn(s, shared.clone(), tls);
-                shared
-                    .conns
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .retain(|(i, _)| *i != id);
+                if let Err(e) = serve_conn(s, shared, tls) {
+                    let _ = e;
+                }
             });
         }
     })
@@ -270,6 +259,9 @@ fn handle_request(shared: &Arc<Shared>, conn: &mut Conn, req: Request) -> io::Re
     } else if let Some((code, retry)) = ctx.decision.status {
         let e = injected_status(code, retry);
         ctx.respond_error(&e)
+    } else if ctx.decision.no_such_resource {
+        ctx.entry.insert("fault".into(), json!("no-such-resource"));
+        ctx.respond_error(&status::page_not_found())
     } else {
         crate::api::route(&mut ctx)
     };
@@ -345,9 +337,9 @@ impl Ctx<'_> {
             self.entry.insert("fault".into(), json!("garbage"));
         }
         self.log_response(resp.status, &resp.content_type.clone(), Some(&resp.body));
-        // Head and body in one write: a client that reads only what has arrived with the head
-        // (tungstenite on a refused upgrade) must still see the Status body.
-        let mut head = Vec::with_capacity(256 + resp.body.len());
+        // Head and body leave in one write, as from Go's buffered response writer (a client
+        // reading the head of a refused upgrade gets the Status body with it).
+        let mut head = Vec::new();
         http::write_head(
             &mut head,
             resp.status,
@@ -357,16 +349,10 @@ impl Ctx<'_> {
             &self.audit_id,
         )?;
         let w: &mut dyn Write = &mut self.conn.stream;
-        if self.decision.slow_ms.is_none() {
-            head.extend_from_slice(&resp.body);
-            w.write_all(&head)?;
-            w.flush()?;
-            return Ok(true);
-        }
-        w.write_all(&head)?;
         match self.decision.slow_ms {
             Some(ms) => {
                 self.entry.insert("fault".into(), json!("slow-body"));
+                w.write_all(&head)?;
                 w.flush()?;
                 let piece = (resp.body.len() / 4).max(1);
                 for c in resp.body.chunks(piece) {
@@ -376,7 +362,8 @@ impl Ctx<'_> {
                 }
             }
             None => {
-                w.write_all(&resp.body)?;
+                head.extend_from_slice(&resp.body);
+                w.write_all(&head)?;
                 w.flush()?;
             }
         }
