@@ -286,3 +286,78 @@ fn verbose_tracing_never_shows_secrets() {
     );
     assert!(!r.stdout().contains(env.cluster.token()));
 }
+
+/// A minimal CONNECT proxy on loopback that counts the tunnels it opened.
+fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tunnels = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = tunnels.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let count = count.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                }
+                let Ok(upstream) = TcpStream::connect(&target) else {
+                    return;
+                };
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut c = client;
+                c.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .unwrap();
+                let (mut c2, mut u2) = (c.try_clone().unwrap(), upstream.try_clone().unwrap());
+                std::thread::spawn(move || std::io::copy(&mut u2, &mut c2));
+                let mut u = upstream;
+                let _ = std::io::copy(&mut c, &mut u);
+            });
+        }
+    });
+    (format!("http://{addr}"), tunnels)
+}
+
+#[test]
+fn proxy_url_carries_requests_and_the_attach() {
+    let env = Env::new("proxy");
+    let dir = Dir::new("proxy-cfg");
+    let (proxy, tunnels) = connect_proxy();
+    let token = format!("    token: {}\n", env.cluster.token());
+    let cfg = kubeconfig(
+        &env,
+        &env.cluster.url(),
+        &format!("    certificate-authority-data: @CA@\n    proxy-url: {proxy}\n"),
+        &token,
+    );
+    let path = dir.write("config", &cfg);
+    let r = env.run_with_stdin(
+        &[
+            "--kubeconfig",
+            path.to_str().unwrap(),
+            "web-0",
+            "--image=busybox",
+            "-c",
+            "dbg",
+            "-i",
+            "--",
+            "cat",
+        ],
+        Some("through the proxy\n"),
+    );
+    r.assert_code(0).assert_stdout_contains("through the proxy");
+    // At least one tunnel for the REST requests and one for the WebSocket.
+    assert!(
+        tunnels.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "{}",
+        r.dump()
+    );
+}

@@ -105,22 +105,29 @@ impl Client {
             tls_settings.client_cert_pem = None;
             tls_settings.client_key_pem = None;
         }
+        let host = proxy::host_of(&base);
+        let proxy = proxy::choose(s.proxy_url.as_deref(), &base, &host)?;
+        if proxy.is_some() && !https {
+            return Err(format!(
+                "proxy for {base}: kdebug tunnels only https servers through a proxy"
+            ));
+        }
         let connector = Arc::new(tls::Connector {
             config: RwLock::new(tls::client_config(&tls_settings)?),
             server_name: tls_settings.server_name.clone(),
+            tunnel: proxy
+                .as_ref()
+                .map(|p| (p.url.clone(), proxy::host_port_of(&base))),
         });
-        let host = proxy::host_of(&base);
-        let proxy = proxy::choose(s.proxy_url.as_deref(), &base, &host)?;
-        let mut builder = ureq::AgentBuilder::new()
+        let builder = ureq::AgentBuilder::new()
             .tls_connector(connector.clone())
             .user_agent(&user_agent())
-            .resolver(proxy::HostsFirst)
+            .resolver(proxy::Resolver {
+                proxy: proxy.clone(),
+            })
             .timeout_connect(Duration::from_secs(30))
             .max_idle_connections_per_host(16)
             .redirects(0);
-        if let Some(p) = &proxy {
-            builder = builder.proxy(p.to_ureq()?);
-        }
         Ok(Client {
             agent: builder.build(),
             base,

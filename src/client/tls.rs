@@ -378,6 +378,8 @@ pub fn handshake(
 pub struct Connector {
     pub config: RwLock<Arc<ClientConfig>>,
     pub server_name: Option<String>,
+    /// With a proxy: the proxy's URL and the `host:port` to ask it to tunnel to.
+    pub tunnel: Option<(String, String)>,
 }
 
 impl Connector {
@@ -423,10 +425,13 @@ impl ureq::TlsConnector for Connector {
         dns_name: &str,
         io: Box<dyn ureq::ReadWrite>,
     ) -> Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
-        let sock = io
+        let mut sock = io
             .socket()
             .ok_or_else(|| io::Error::other("TLS needs a TCP socket"))?
             .try_clone()?;
+        if let Some((proxy_url, target)) = &self.tunnel {
+            super::proxy::tunnel(&mut sock, target, proxy_url)?;
+        }
         let stream = handshake(self.current(), self.sni(dns_name), sock)?;
         Ok(Box::new(Wrapped(stream)))
     }
