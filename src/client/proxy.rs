@@ -99,7 +99,10 @@ pub fn choose(proxy_url: Option<&str>, server: &str, host: &str) -> Result<Optio
     };
     let (scheme, _) = url.split_once("://").unwrap_or(("", ""));
     match scheme {
-        "http" | "https" => {}
+        "http" => {}
+        // The tunnel carries TLS to the API server either way; TLS to the proxy itself is
+        // not implemented.
+        "https" => return Err(format!("proxy {url:?}: https:// proxies are not supported by kdebug; use an http:// proxy")),
         "socks5" => return Err(format!("proxy {url:?}: socks5 proxies are not supported by kdebug; use an http proxy")),
         other => return Err(format!("failed to parse proxy-url {url:?}: unsupported scheme {other:?}, must be http, https, or socks5")),
     }
