@@ -6,6 +6,7 @@ mod fanout;
 mod faults;
 mod journeys;
 mod lifecycle;
+mod terminal;
 mod util;
 
 #[test]
