@@ -245,7 +245,7 @@ impl Pty {
         use std::os::fd::{FromRawFd, OwnedFd};
         use std::os::unix::process::CommandExt;
         let (mut master, mut slave) = (0, 0);
-        let mut ws = libc::winsize {
+        let ws = libc::winsize {
             ws_row: rows,
             ws_col: cols,
             ws_xpixel: 0,
