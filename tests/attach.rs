@@ -199,3 +199,67 @@ fn the_attach_request_and_stdin_frames_match_kubectl() {
     assert_eq!(closes(&ours), vec![json!(0)]);
     assert_eq!(closes(&ours), closes(&theirs));
 }
+
+#[test]
+fn kdebug_attach_reattaches_to_a_running_debug_container() {
+    let env = Env::new("reattach");
+    // Created with stdin open and not attached, as `--attach=false -i` leaves it.
+    env.run(&[
+        "web-0",
+        "--image=busybox",
+        "-c",
+        "dbg",
+        "-i",
+        "--attach=false",
+        "--",
+        "cat",
+    ])
+    .assert_code(0);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = env.run_with_stdin(
+        &["attach", "web-0", "-c", "dbg", "-i"],
+        Some("back again\n"),
+    );
+    r.assert_code(0).assert_stdout_contains("back again");
+    let req = attach_request(&env);
+    assert_eq!(
+        req["raw_query"],
+        "container=dbg&stderr=true&stdin=true&stdout=true"
+    );
+    env.run(&["attach", "web-0", "-c", "nope"])
+        .assert_code(1)
+        .assert_stderr_contains("container nope not found in pod web-0");
+}
+
+#[test]
+fn works_as_a_kubectl_plugin() {
+    let Some(kubectl) = kubectl("1.33") else {
+        eprintln!("skipped: kubectl.1.33 is not installed");
+        return;
+    };
+    let dir = crate::util::Dir::new("plugin");
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_kdebug"),
+        dir.path().join("kubectl-kdebug"),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // `version` needs no cluster: kubectl only finds the plugin on PATH and runs it.
+    let out = std::process::Command::new(kubectl)
+        .args(["kdebug", "version"])
+        .env("PATH", path)
+        .env("HOME", dir.path())
+        .env("KUBECONFIG", dir.path().join("none"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("kdebug v"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
