@@ -352,6 +352,68 @@ fn scenarios() -> Vec<Scenario> {
         ],
     ));
     v.push(sc(
+        "eph-env-csv",
+        0,
+        &[
+            "web-0",
+            IMG,
+            "-c",
+            "dbg",
+            "--profile=general",
+            "--env=A=b=c",
+            "--env=\"B=1,2\",C=3",
+            "--env=D=4,5",
+        ],
+    ));
+    v.push(sc("err-env-empty", 1, &["web-0", IMG, "--env="]));
+    v.push(sc(
+        "err-env-csv-split",
+        1,
+        &["web-0", IMG, "--env=X=1", "--env=A=1,b,C=2"],
+    ));
+    v.push(sc(
+        "err-empty-profile",
+        1,
+        &["web-0", IMG, "-c", "dbg", "--profile="],
+    ));
+    v.push(
+        sc(
+            "eph-multi-document-yaml",
+            0,
+            &["-f", "pods.yaml", IMG, "--profile=general"],
+        )
+        .file("pods.yaml", &format!("{POD_YAML}---\n{}", POD_JSON)),
+    );
+    v.push(sc(
+        "err-pull-policy-case",
+        1,
+        &["web-0", IMG, "--image-pull-policy=always"],
+    ));
+    v.push(sc("eph-image-tag-and-digest", 0, &["web-0", "--image=busybox:1.36@sha256:0000000000000000000000000000000000000000000000000000000000000000", "-c", "dbg", "--profile=general"]));
+    v.push(
+        // kubectl's builder does not flatten Lists: web-0 is debugged, then the List is refused.
+        sc(
+            "err-file-list",
+            1,
+            &[
+                "-f",
+                "pod.yaml",
+                "-f",
+                "list.json",
+                IMG,
+                "--profile=general",
+            ],
+        )
+        .file("pod.yaml", POD_YAML)
+        .file(
+            "list.json",
+            &format!(
+                "{{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{}]}}",
+                POD_JSON.trim()
+            ),
+        ),
+    );
+    v.push(sc(
         "eph-legacy-quiet",
         0,
         &["web-0", IMG, "--profile=legacy", "-q", "--target=app"],
@@ -685,6 +747,45 @@ fn scenarios() -> Vec<Scenario> {
             "api",
             IMG,
             "--copy-to=api-copy",
+            "--profile=baseline",
+        ],
+    ));
+
+    v.push(sc(
+        "copy-modify-init-dropped",
+        0,
+        &[
+            "rich",
+            "--copy-to=rich-copy",
+            "-c",
+            "init-db",
+            IMG,
+            "--keep-init-containers=false",
+            "--profile=general",
+        ],
+    ));
+    v.push(sc(
+        "copy-new-args-only",
+        0,
+        &[
+            "web-0",
+            "--copy-to=web-copy",
+            IMG,
+            "--arguments-only",
+            "--profile=general",
+            "--",
+            "a",
+            "b",
+        ],
+    ));
+    v.push(sc(
+        "copy-set-image-and-share-true",
+        0,
+        &[
+            "rich",
+            "--copy-to=rich-copy",
+            "--set-image=app=nginx:1.28",
+            "--share-processes",
             "--profile=baseline",
         ],
     ));

@@ -194,9 +194,9 @@ fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
         "copy-to" => raw.copy_to = Some(v),
         "custom" => raw.custom = Some(v),
         // pflag's stringToString and stringSlice read comma-separated values.
-        "env" => raw.env.extend(split_csv("env", &v)?),
+        "env" => raw.env.extend(string_to_string("env", &v)?),
         "filename" => raw.filenames.extend(split_csv("filename", &v)?),
-        "set-image" => raw.set_image.extend(split_csv("set-image", &v)?),
+        "set-image" => raw.set_image.extend(string_to_string("set-image", &v)?),
         "image" => raw.image = Some(v),
         "image-pull-policy" => raw.image_pull_policy = Some(v),
         "profile" => raw.profile = Some(v),
@@ -229,6 +229,28 @@ fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
         other => unreachable!("value flag --{other} missing from set_value"),
     }
     Ok(())
+}
+
+/// pflag's stringToString: a value with one `=` is one pair (surrounding quotes trimmed, commas
+/// kept); with more, it is read as CSV. Each pair must contain `=`. Returns the `KEY=VALUE`
+/// pairs; errors name this occurrence's value, as pflag does.
+fn string_to_string(flag: &str, value: &str) -> Result<Vec<String>, CliError> {
+    let not_a_pair = |pair: &str| {
+        CliError::InvalidValue(
+            flag.to_string(),
+            value.to_string(),
+            format!("{pair} must be formatted as key=value"),
+        )
+    };
+    let pairs = match value.matches('=').count() {
+        0 => return Err(not_a_pair(value)),
+        1 => vec![value.trim_matches('"').to_string()],
+        _ => split_csv(flag, value)?,
+    };
+    match pairs.iter().find(|p| !p.contains('=')) {
+        Some(bad) => Err(not_a_pair(bad)),
+        None => Ok(pairs),
+    }
 }
 
 /// Splits a comma-separated flag value the way Go's CSV reader does for pflag: fields may be
@@ -358,6 +380,26 @@ mod tests {
     fn env_is_csv_and_repeatable() {
         let r = p(&["--env", "A=1,B=2", "--env=\"C=x,y\""]).unwrap();
         assert_eq!(r.env, ["A=1", "B=2", "C=x,y"]);
+    }
+
+    #[test]
+    fn env_is_pflag_string_to_string() {
+        // kubectl 1.33: one '=' makes one pair, commas and all; more are read as CSV.
+        assert_eq!(p(&["--env=A=1,2"]).unwrap().env, ["A=1,2"]);
+        assert_eq!(p(&["--env=A=b=c"]).unwrap().env, ["A=b=c"]);
+        assert_eq!(
+            p(&["--set-image=*=b:1,app=c"]).unwrap().set_image,
+            ["*=b:1", "app=c"]
+        );
+        let err = |args: &[&str]| p(args).unwrap_err().to_string();
+        assert_eq!(
+            err(&["--env="]),
+            "invalid argument \"\" for \"--env\" flag:  must be formatted as key=value"
+        );
+        assert_eq!(
+            err(&["--env=X=1", "--env=A=1,b,C=2"]),
+            "invalid argument \"A=1,b,C=2\" for \"--env\" flag: b must be formatted as key=value"
+        );
     }
 
     #[test]

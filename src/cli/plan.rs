@@ -337,10 +337,10 @@ mod tests {
 
     #[test]
     fn env_needs_key_value() {
-        let e = plan(&["web", "--env", "a=1,b"]).unwrap_err();
+        let e = plan(&["web", "--env", "a=1,b,c=2"]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid argument \"a=1,b\" for \"--env\" flag: b must be formatted as key=value"
+            "invalid argument \"a=1,b,c=2\" for \"--env\" flag: b must be formatted as key=value"
         );
         assert!(e.is_usage());
         let p = plan(&["web", "--env", "B=2", "--env", "A=1"]).unwrap();
