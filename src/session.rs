@@ -209,7 +209,7 @@ fn visit_targets(
     Ok(())
 }
 
-/// `-f FILE`: JSON or YAML (our own reader), `-` for stdin; a `List` gives its items.
+/// `-f FILE`: JSON or a YAML stream (our own reader), `-` for stdin; one object per document.
 fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
     use std::io::Read;
     let mut bytes = Vec::new();
