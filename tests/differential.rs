@@ -53,6 +53,8 @@ struct Scenario {
     check: Option<Check>,
     /// Compare the non-discovery reads too (off only where the scenario says why).
     compare_reads: bool,
+    /// Piped to both (`-f -`); stdin is closed otherwise.
+    stdin: Option<String>,
 }
 
 fn sc(name: &'static str, code: i32, args: &[&str]) -> Scenario {
@@ -64,6 +66,7 @@ fn sc(name: &'static str, code: i32, args: &[&str]) -> Scenario {
         code,
         check: None,
         compare_reads: true,
+        stdin: None,
     }
 }
 
@@ -74,6 +77,10 @@ impl Scenario {
     }
     fn kubectl_args(mut self, args: &[&str]) -> Scenario {
         self.kubectl_args = Some(args.iter().map(|s| s.to_string()).collect());
+        self
+    }
+    fn stdin(mut self, text: &str) -> Scenario {
+        self.stdin = Some(text.to_string());
         self
     }
     fn reads_differ(mut self) -> Scenario {
@@ -383,6 +390,148 @@ fn scenarios() -> Vec<Scenario> {
             &["-f", "pods.yaml", IMG, "--profile=general"],
         )
         .file("pods.yaml", &format!("{POD_YAML}---\n{}", POD_JSON)),
+    );
+    v.push(
+        sc(
+            "eph-from-stdin",
+            0,
+            &["-f", "-", IMG, "--profile=general", "-c", "dbg"],
+        )
+        .stdin(POD_YAML),
+    );
+    v.push(sc(
+        "eph-image-registry-port",
+        0,
+        &[
+            "web-0",
+            "--image=localhost:5000/tools/debug:v1",
+            "-c",
+            "dbg",
+            "--profile=general",
+        ],
+    ));
+    v.push(sc(
+        "err-image-short-digest",
+        1,
+        &["web-0", "--image=busybox@sha256:abc"],
+    ));
+    v.push(sc(
+        "err-image-uppercase-repo",
+        1,
+        &["web-0", "--image=Busybox"],
+    ));
+    // --custom: Go's decoding (case-insensitive names, unknown fields dropped, lists replaced,
+    // maps and keyed lists merged).
+    v.push(
+        sc("custom-case-insensitive-unknown", 0, &["web-0", IMG, "-c", "dbg", "--profile=general", "--custom=c.json"])
+            .file("c.json", r#"{"WorkingDir": "/w", "SecurityContext": {"RunAsUser": 0, "capabilities": {"add": ["NET_RAW"]}}, "bogus": 1}"#),
+    );
+    v.push(
+        sc(
+            "custom-empty-file",
+            0,
+            &[
+                "web-0",
+                IMG,
+                "-c",
+                "dbg",
+                "--profile=netadmin",
+                "--custom=c.yaml",
+            ],
+        )
+        .file("c.yaml", ""),
+    );
+    v.push(
+        sc("custom-env-merge", 0, &["rich", "--copy-to=rich-copy", "-c", "app", "--image=nginx:debug", "--profile=general", "--env=APP_MODE=debug,X=1", "--custom=c.yaml"])
+            .file("c.yaml", "env:\n- name: X\n  value: custom\n- name: Y\n  value: \"2\"\nvolumeMounts:\n- name: extra\n  mountPath: /extra\n"),
+    );
+    v.push(
+        sc("custom-node-volume-mounts", 0, &["node/node-1", IMG, "--profile=sysadmin", "--custom=c.yaml"])
+            .file("c.yaml", "volumeMounts:\n- name: host-root\n  mountPath: /host\n  readOnly: true\n- name: other\n  mountPath: /other\nstdin: false\ntty: true\n"),
+    );
+    // Go's strategic merge puts new keyed elements first, and kubectl decodes the result onto
+    // the old container: a new element inherits what the element at its index had (here a
+    // `value` beside the new `valueFrom`, which the API server then refuses).
+    v.push(
+        sc(
+            "custom-env-inherits",
+            1,
+            &[
+                "rich",
+                "--copy-to=rich-copy",
+                "-c",
+                "app",
+                "--profile=general",
+                "--image=nginx:debug",
+                "--custom=c.yaml",
+            ],
+        )
+        .file(
+            "c.yaml",
+            "env:\n- name: POD\n  valueFrom:\n    fieldRef:\n      fieldPath: metadata.name\n",
+        ),
+    );
+    v.push(
+        sc(
+            "eph-custom-env-order",
+            0,
+            &[
+                "web-0",
+                IMG,
+                "-c",
+                "dbg",
+                "--profile=general",
+                "--env=FOO=bar",
+                "--custom=c.json",
+            ],
+        )
+        .file(
+            "c.json",
+            r#"{"env": [{"name": "C", "value": "x"}, {"name": "FOO", "value": "baz"}]}"#,
+        ),
+    );
+    v.push(
+        sc(
+            "err-custom-not-an-object",
+            1,
+            &["web-0", IMG, "--custom=c.json"],
+        )
+        .file("c.json", "[1, 2]"),
+    );
+    v.push(
+        sc(
+            "err-custom-forbidden-name",
+            1,
+            &["web-0", IMG, "--custom=c.yaml"],
+        )
+        .file("c.yaml", "name: x\n"),
+    );
+    v.push(
+        sc(
+            "err-custom-forbidden-lifecycle",
+            1,
+            &["web-0", IMG, "--custom=c.yaml"],
+        )
+        .file(
+            "c.yaml",
+            "lifecycle:\n  preStop:\n    exec:\n      command: [x]\n",
+        ),
+    );
+    v.push(
+        sc(
+            "err-custom-wrong-type",
+            1,
+            &["web-0", IMG, "--custom=c.json"],
+        )
+        .file("c.json", r#"{"stdin": "yes"}"#),
+    );
+    v.push(
+        sc(
+            "err-order-custom-decode-before-attach",
+            1,
+            &["web-0", "--attach=true", "--custom=c.json"],
+        )
+        .file("c.json", "[1]"),
     );
     v.push(sc(
         "err-pull-policy-case",
@@ -1245,10 +1394,10 @@ fn default_profile_differs(_kubectl_general: &Side, kdebug: &Side) {
         kdebug.stderr
     );
     let args = ["web-0", IMG, "-c", "dbg"];
-    let default = run_side(Tool::Kubectl, &args.map(String::from), &[]);
+    let default = run_side(Tool::Kubectl, &args.map(String::from), &[], None);
     let mut legacy_args: Vec<String> = args.map(String::from).to_vec();
     legacy_args.push("--profile=legacy".into());
-    let legacy = run_side(Tool::Kubectl, &legacy_args, &[]);
+    let legacy = run_side(Tool::Kubectl, &legacy_args, &[], None);
     assert_eq!(default.code, 0, "{}", default.dump());
     assert!(
         default.stderr.contains(LEGACY_WARNING),
@@ -1283,7 +1432,7 @@ fn kubectl_refuses_workloads(_kubectl_on_pod: &Side, kdebug: &Side) {
         kdebug.dump()
     );
     let args = ["deployment/web", IMG, "--profile=general", "-c", "dbg"].map(String::from);
-    let refused = run_side(Tool::Kubectl, &args, &[]);
+    let refused = run_side(Tool::Kubectl, &args, &[], None);
     assert_eq!(refused.code, 1, "{}", refused.dump());
     assert_eq!(
         refused.stderr,
@@ -1413,7 +1562,12 @@ impl Side {
     }
 }
 
-fn run_side(tool: Tool, args: &[String], files: &[(&'static str, String)]) -> Side {
+fn run_side(
+    tool: Tool,
+    args: &[String],
+    files: &[(&'static str, String)],
+    stdin: Option<&str>,
+) -> Side {
     let cluster = start_cluster();
     let dir = Dir::new(&format!("diff-{tool:?}"));
     for (name, contents) in files {
@@ -1445,12 +1599,24 @@ fn run_side(tool: Tool, args: &[String], files: &[(&'static str, String)]) -> Si
         .env_remove("http_proxy")
         .env_remove("KUBECTL_COMMAND_HEADERS")
         .current_dir(dir.path())
-        .stdin(Stdio::null())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let child = cmd
+    let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {tool:?}: {e}"));
+    if let Some(text) = stdin {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().expect("stdin");
+        let text = text.to_string();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(text.as_bytes());
+        });
+    }
     let out = wait_with_timeout(child, Duration::from_secs(60));
     let log = cluster.requests();
     let mut mutations = Vec::new();
@@ -1806,8 +1972,8 @@ fn json_diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
 /// Compares one scenario; returns the differences found (empty = pass).
 fn compare(s: &Scenario) -> Vec<String> {
     let kubectl_args = s.kubectl_args.clone().unwrap_or_else(|| s.args.clone());
-    let k = run_side(Tool::Kubectl, &kubectl_args, &s.files);
-    let d = run_side(Tool::Kdebug, &s.args, &s.files);
+    let k = run_side(Tool::Kubectl, &kubectl_args, &s.files, s.stdin.as_deref());
+    let d = run_side(Tool::Kdebug, &s.args, &s.files, s.stdin.as_deref());
     let mut problems = Vec::new();
     // kdebug needs no discovery: it knows pods and nodes.
     let discovery: Vec<&String> = d.requests.iter().filter(|r| is_discovery(r)).collect();

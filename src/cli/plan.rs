@@ -227,7 +227,13 @@ pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
         })?,
     };
     // An empty document decodes to nothing: no custom profile (kubectl).
-    Ok(if value.is_null() { None } else { Some(value) })
+    if value.is_null() {
+        return Ok(None);
+    }
+    // kubectl decodes it into a Container here, in Complete, before any Validate check.
+    crate::debug::custom::decode_file(path, &value)
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    Ok(Some(value))
 }
 
 /// A YAML syntax error worded as sigs.k8s.io/yaml (go-yaml v2) words it: go-yaml names no
@@ -363,6 +369,22 @@ mod tests {
         assert_eq!(
             e.to_string(),
             format!("{path} does not contain a valid container spec: error converting YAML to JSON: yaml: mapping values are not allowed in this context")
+        );
+    }
+
+    #[test]
+    fn custom_files_are_decoded_as_containers_when_read() {
+        let dir = std::env::temp_dir().join(format!("kdebug-plan-dec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.json");
+        std::fs::write(&f, r#"{"stdin": "yes"}"#).unwrap();
+        let path = f.to_string_lossy().into_owned();
+        let e = read_custom(&path).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        // kubectl 1.33, same file.
+        assert_eq!(
+            e.to_string(),
+            format!("{path} does not contain a valid container spec: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go struct field Container.stdin of type bool")
         );
     }
 
