@@ -534,6 +534,54 @@ fn scenarios() -> Vec<Scenario> {
         .file("c.json", "[1]"),
     );
     v.push(sc(
+        "eph-impersonate",
+        0,
+        &[
+            "web-0",
+            IMG,
+            "-c",
+            "dbg",
+            "--profile=general",
+            "--as=alice",
+            "--as-group=devs",
+            "--as-group=ops",
+            "--as-uid=1234",
+        ],
+    ));
+    v.push(sc(
+        "err-copy-replace-already-exists",
+        1,
+        &[
+            "web-0",
+            IMG,
+            "--copy-to=lonely",
+            "--replace",
+            "--profile=general",
+        ],
+    ));
+    v.push(
+        sc(
+            "copy-from-file-share-false",
+            0,
+            &[
+                "-f",
+                "pod.yaml",
+                IMG,
+                "-c",
+                "dbg",
+                "--copy-to=c",
+                "--profile=sysadmin",
+            ],
+        )
+        .file(
+            "pod.yaml",
+            &POD_YAML.replace(
+                "  securityContext: {}\n",
+                "  securityContext: {}\n  shareProcessNamespace: false\n",
+            ),
+        ),
+    );
+    v.push(sc(
         "err-pull-policy-case",
         1,
         &["web-0", IMG, "--image-pull-policy=always"],
@@ -1534,6 +1582,8 @@ struct Mutation {
     body: Value,
     /// PATCH only: the target pod's `spec.ephemeralContainers` after the run.
     effect: Option<Value>,
+    /// The `Impersonate-*` headers, sorted (`--as`, `--as-group`, `--as-uid`).
+    impersonation: Vec<String>,
 }
 
 /// What one tool did in one scenario.
@@ -1640,6 +1690,26 @@ fn run_side(
             method,
             path,
             content_type: r["content_type"].as_str().unwrap_or("").to_string(),
+            impersonation: {
+                let mut h: Vec<String> = r["headers"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| k.to_ascii_lowercase().starts_with("impersonate-"))
+                    .flat_map(|(k, v)| {
+                        // The fake logs a repeated header as a list of its values.
+                        let values: Vec<&Value> = match v {
+                            Value::Array(a) => a.iter().collect(),
+                            one => vec![one],
+                        };
+                        values.into_iter().map(move |v| {
+                            format!("{}={}", k.to_ascii_lowercase(), v.as_str().unwrap_or(""))
+                        })
+                    })
+                    .collect();
+                h.sort();
+                h
+            },
             body: r.get("body").cloned().unwrap_or(Value::Null),
             effect,
         });
@@ -1915,6 +1985,11 @@ fn normalise(side: &Side, s: &Scenario) -> Normal {
         if m.method == "PATCH" {
             literal.push(serde_json::to_string(&body).unwrap());
         }
+        let ct = if m.impersonation.is_empty() {
+            ct
+        } else {
+            format!("{ct} [{}]", m.impersonation.join(" "))
+        };
         mutations.push((m.method.clone(), m.path.clone(), ct, body, effect));
     }
     let text = |t: &str, names: &mut Names| {
