@@ -1,7 +1,8 @@
 //! Differential test: every scenario runs through the real kubectl 1.33 and through kdebug, each
-//! against its own fresh fakecluster, and what they did is compared: exit code, messages, the
-//! mutating requests (method, path, content type, body) and, for the ephemeral-container patch,
-//! its effect on the pod. kdebug must also send no discovery request.
+//! against its own fresh fakecluster, and what they did is compared: exit code, stdout and
+//! stderr, the reads that are not discovery, the mutating requests (method, path and query,
+//! content type, Impersonate-* headers, body; the ephemeral-container patch also literally and
+//! by its effect on the pod). kdebug must also send no discovery request.
 //!
 //! Deliberate differences are handled in one place each, with the reason next to the code:
 //! * the default profile (kdebug: `general`; kubectl 1.33: `legacy`): bodies are compared with
@@ -12,7 +13,14 @@
 //! * `--env` order (a Go map in kubectl, so random): env lists are compared as sets;
 //! * kubectl's name in messages: `kubectl` is read as `kdebug`;
 //! * encoding: kubectl sends pod creates and deletes as protobuf, kdebug as JSON; the fake
-//!   decodes both and the bodies are compared as JSON values.
+//!   decodes both and the bodies are compared as JSON values;
+//! * workloads (`deployment/web`): kubectl refuses them, kdebug debugs their pod
+//!   (`workload-target`);
+//! * generated names (`debugger-xxxxx`, `node-debugger-node-1-xxxxx`, and the fake's random
+//!   `kube-api-access-xxxxx`) are numbered in order of appearance.
+//!
+//! Not compared: headers other than Content-Type and Impersonate-* (User-Agent, Accept and
+//! kubectl's Kubectl-Command/Kubectl-Session are kubectl's own).
 //!
 //! Set `KDEBUG_DIFF_ONLY=name,name` to run only some scenarios. The whole test is skipped (with
 //! a message) when kubectl 1.33 is not installed.
@@ -1685,6 +1693,13 @@ fn run_side(
             })
         } else {
             None
+        };
+        // The query too (field managers, dry-run, ...): both send none today.
+        let query = r["raw_query"].as_str().unwrap_or("");
+        let path = if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{query}")
         };
         mutations.push(Mutation {
             method,
