@@ -995,6 +995,59 @@ fn scenarios() -> Vec<Scenario> {
         ],
     ));
 
+    v.push(sc(
+        "copy-netadmin-app",
+        0,
+        &[
+            "rich",
+            "--copy-to=rich-copy",
+            "-c",
+            "app",
+            "--profile=netadmin",
+            "--",
+            "sleep",
+            "1d",
+        ],
+    ));
+    v.push(sc(
+        "copy-restricted-sidecar",
+        0,
+        &[
+            "rich",
+            "--copy-to=rich-copy",
+            "-c",
+            "sidecar",
+            "--profile=restricted",
+            "--keep-readiness",
+            "--",
+            "sh",
+        ],
+    ));
+    v.push(sc(
+        "copy-image-beats-set-image",
+        0,
+        &[
+            "rich",
+            "--copy-to=rich-copy",
+            "-c",
+            "app",
+            "--image=nginx:debug",
+            "--set-image=app=nginx:1.28,*=busybox:1.37",
+            "--profile=general",
+        ],
+    ));
+    v.push(sc(
+        "mixed-copy-and-node",
+        0,
+        &[
+            "web-0",
+            "node/node-1",
+            IMG,
+            "--copy-to=web-copy",
+            "--profile=sysadmin",
+        ],
+    ));
+
     // --- nodes.
     for (i, p) in PROFILES.iter().enumerate() {
         let name: &'static str = [
@@ -1056,6 +1109,11 @@ fn scenarios() -> Vec<Scenario> {
         )
         .file("node.yaml", NODE_YAML),
     );
+    v.push(sc(
+        "node-legacy-quiet",
+        0,
+        &["node/node-1", IMG, "--profile=legacy", "-q"],
+    ));
     v.push(sc(
         "node-namespace",
         0,
