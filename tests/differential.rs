@@ -674,6 +674,34 @@ fn scenarios() -> Vec<Scenario> {
         .check(kubectl_refuses_workloads),
     );
 
+    // Copy-only flags that kubectl accepts and ignores elsewhere.
+    v.push(sc(
+        "eph-copy-only-flags-ignored",
+        0,
+        &[
+            "web-0",
+            IMG,
+            "-c",
+            "dbg",
+            "--profile=general",
+            "--share-processes=false",
+            "--keep-labels",
+            "--keep-init-containers=false",
+        ],
+    ));
+    v.push(sc(
+        "node-copy-only-flags-ignored",
+        0,
+        &[
+            "node/node-1",
+            IMG,
+            "--profile=general",
+            "--share-processes",
+            "--keep-annotations",
+            "--keep-liveness",
+        ],
+    ));
+
     // --- copies.
     for (i, p) in PROFILES.iter().enumerate() {
         let name: &'static str = [
