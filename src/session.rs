@@ -219,7 +219,7 @@ fn visit_targets(
     Ok(())
 }
 
-/// `-f FILE`: JSON or YAML (our own reader), `-` for stdin; a `List` gives its items.
+/// `-f FILE`: JSON or a YAML stream (our own reader), `-` for stdin; one object per document.
 fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
     use std::io::Read;
     let mut bytes = Vec::new();
@@ -236,27 +236,60 @@ fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
             crate::MAX_INPUT_BYTES
         )));
     }
-    let v = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(v) => v,
-        Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path)
-            .map_err(|e| RunError::Other(format!("error parsing {path}: {e}")))?,
+    // JSON, else YAML documents split at `---` lines, as kubectl's reader does. A `List` is
+    // not flattened: kubectl's builder hands it to debug, which refuses its kind.
+    let docs = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v) => vec![v],
+        Err(_) => yaml_documents(&bytes)
+            .into_iter()
+            .map(|doc| {
+                crate::kubeconfig::yaml::parse_value(doc, path)
+                    .map_err(|e| RunError::Other(format!("error parsing {path}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
     };
-    if v.get("kind")
-        .and_then(Value::as_str)
-        .is_some_and(|k| k.ends_with("List"))
-    {
-        return Ok(v
-            .get("items")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default());
+    let mut out = Vec::new();
+    for v in docs {
+        if v.is_null() {
+            continue; // an empty document
+        }
+        if !v.is_object() {
+            return Err(RunError::Other(format!(
+                "{path} does not contain a Kubernetes object"
+            )));
+        }
+        out.push(v);
     }
-    if !v.is_object() {
-        return Err(RunError::Other(format!(
-            "error: {path} does not contain a Kubernetes object"
-        )));
+    Ok(out)
+}
+
+/// Splits a YAML stream into documents at lines that start with `---` (apimachinery's
+/// YAMLReader: only spaces or a comment may follow the marker).
+fn yaml_documents(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let end = bytes[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| pos + i + 1);
+        let line = &bytes[pos..end];
+        let rest = line
+            .strip_prefix(b"---")
+            .map(|r| String::from_utf8_lossy(r).trim().to_string());
+        if rest.is_some_and(|r| r.is_empty() || r.starts_with('#')) {
+            if pos > start {
+                docs.push(&bytes[start..pos]);
+            }
+            start = end;
+        }
+        pos = end;
     }
-    Ok(vec![v])
+    if start < bytes.len() {
+        docs.push(&bytes[start..]);
+    }
+    docs
 }
 
 /// `kdebug POD...`: every target in order; the exit code is the last one's.
@@ -746,5 +779,28 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
             None,
             &pod,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::yaml_documents;
+
+    #[test]
+    fn yaml_streams_split_at_document_markers() {
+        let docs = |s: &'static str| -> Vec<String> {
+            yaml_documents(s.as_bytes())
+                .into_iter()
+                .map(|d| String::from_utf8_lossy(d).into_owned())
+                .collect()
+        };
+        assert_eq!(docs("a: 1\n"), ["a: 1\n"]);
+        assert_eq!(
+            docs("---\na: 1\n--- # two\nb: 2\n---\n"),
+            ["a: 1\n", "b: 2\n"]
+        );
+        // Not a marker: something else follows the dashes.
+        assert_eq!(docs("a: |\n  ---x\n"), ["a: |\n  ---x\n"]);
+        assert_eq!(docs("---x: 1\n"), ["---x: 1\n"]);
     }
 }

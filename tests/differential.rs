@@ -1,7 +1,8 @@
 //! Differential test: every scenario runs through the real kubectl 1.33 and through kdebug, each
-//! against its own fresh fakecluster, and what they did is compared: exit code, messages, the
-//! mutating requests (method, path, content type, body) and, for the ephemeral-container patch,
-//! its effect on the pod. kdebug must also send no discovery request.
+//! against its own fresh fakecluster, and what they did is compared: exit code, stdout and
+//! stderr, the reads that are not discovery, the mutating requests (method, path and query,
+//! content type, Impersonate-* headers, body; the ephemeral-container patch also literally and
+//! by its effect on the pod). kdebug must also send no discovery request.
 //!
 //! Deliberate differences are handled in one place each, with the reason next to the code:
 //! * the default profile (kdebug: `general`; kubectl 1.33: `legacy`): bodies are compared with
@@ -12,7 +13,14 @@
 //! * `--env` order (a Go map in kubectl, so random): env lists are compared as sets;
 //! * kubectl's name in messages: `kubectl` is read as `kdebug`;
 //! * encoding: kubectl sends pod creates and deletes as protobuf, kdebug as JSON; the fake
-//!   decodes both and the bodies are compared as JSON values.
+//!   decodes both and the bodies are compared as JSON values;
+//! * workloads (`deployment/web`): kubectl refuses them, kdebug debugs their pod
+//!   (`workload-target`);
+//! * generated names (`debugger-xxxxx`, `node-debugger-node-1-xxxxx`, and the fake's random
+//!   `kube-api-access-xxxxx`) are numbered in order of appearance.
+//!
+//! Not compared: headers other than Content-Type and Impersonate-* (User-Agent, Accept and
+//! kubectl's Kubectl-Command/Kubectl-Session are kubectl's own).
 //!
 //! Set `KDEBUG_DIFF_ONLY=name,name` to run only some scenarios. The whole test is skipped (with
 //! a message) when kubectl 1.33 is not installed.
@@ -53,6 +61,8 @@ struct Scenario {
     check: Option<Check>,
     /// Compare the non-discovery reads too (off only where the scenario says why).
     compare_reads: bool,
+    /// Piped to both (`-f -`); stdin is closed otherwise.
+    stdin: Option<String>,
 }
 
 fn sc(name: &'static str, code: i32, args: &[&str]) -> Scenario {
@@ -64,6 +74,7 @@ fn sc(name: &'static str, code: i32, args: &[&str]) -> Scenario {
         code,
         check: None,
         compare_reads: true,
+        stdin: None,
     }
 }
 
@@ -74,6 +85,10 @@ impl Scenario {
     }
     fn kubectl_args(mut self, args: &[&str]) -> Scenario {
         self.kubectl_args = Some(args.iter().map(|s| s.to_string()).collect());
+        self
+    }
+    fn stdin(mut self, text: &str) -> Scenario {
+        self.stdin = Some(text.to_string());
         self
     }
     fn reads_differ(mut self) -> Scenario {
@@ -352,6 +367,258 @@ fn scenarios() -> Vec<Scenario> {
         ],
     ));
     v.push(sc(
+        "eph-env-csv",
+        0,
+        &[
+            "web-0",
+            IMG,
+            "-c",
+            "dbg",
+            "--profile=general",
+            "--env=A=b=c",
+            "--env=\"B=1,2\",C=3",
+            "--env=D=4,5",
+        ],
+    ));
+    v.push(sc("err-env-empty", 1, &["web-0", IMG, "--env="]));
+    v.push(sc(
+        "err-env-csv-split",
+        1,
+        &["web-0", IMG, "--env=X=1", "--env=A=1,b,C=2"],
+    ));
+    v.push(sc(
+        "err-empty-profile",
+        1,
+        &["web-0", IMG, "-c", "dbg", "--profile="],
+    ));
+    v.push(
+        sc(
+            "eph-multi-document-yaml",
+            0,
+            &["-f", "pods.yaml", IMG, "--profile=general"],
+        )
+        .file("pods.yaml", &format!("{POD_YAML}---\n{}", POD_JSON)),
+    );
+    v.push(
+        sc(
+            "eph-from-stdin",
+            0,
+            &["-f", "-", IMG, "--profile=general", "-c", "dbg"],
+        )
+        .stdin(POD_YAML),
+    );
+    v.push(sc(
+        "eph-image-registry-port",
+        0,
+        &[
+            "web-0",
+            "--image=localhost:5000/tools/debug:v1",
+            "-c",
+            "dbg",
+            "--profile=general",
+        ],
+    ));
+    v.push(sc(
+        "err-image-short-digest",
+        1,
+        &["web-0", "--image=busybox@sha256:abc"],
+    ));
+    v.push(sc(
+        "err-image-uppercase-repo",
+        1,
+        &["web-0", "--image=Busybox"],
+    ));
+    // --custom: Go's decoding (case-insensitive names, unknown fields dropped, lists replaced,
+    // maps and keyed lists merged).
+    v.push(
+        sc("custom-case-insensitive-unknown", 0, &["web-0", IMG, "-c", "dbg", "--profile=general", "--custom=c.json"])
+            .file("c.json", r#"{"WorkingDir": "/w", "SecurityContext": {"RunAsUser": 0, "capabilities": {"add": ["NET_RAW"]}}, "bogus": 1}"#),
+    );
+    v.push(
+        sc(
+            "custom-empty-file",
+            0,
+            &[
+                "web-0",
+                IMG,
+                "-c",
+                "dbg",
+                "--profile=netadmin",
+                "--custom=c.yaml",
+            ],
+        )
+        .file("c.yaml", ""),
+    );
+    v.push(
+        sc("custom-env-merge", 0, &["rich", "--copy-to=rich-copy", "-c", "app", "--image=nginx:debug", "--profile=general", "--env=APP_MODE=debug,X=1", "--custom=c.yaml"])
+            .file("c.yaml", "env:\n- name: X\n  value: custom\n- name: Y\n  value: \"2\"\nvolumeMounts:\n- name: extra\n  mountPath: /extra\n"),
+    );
+    v.push(
+        sc("custom-node-volume-mounts", 0, &["node/node-1", IMG, "--profile=sysadmin", "--custom=c.yaml"])
+            .file("c.yaml", "volumeMounts:\n- name: host-root\n  mountPath: /host\n  readOnly: true\n- name: other\n  mountPath: /other\nstdin: false\ntty: true\n"),
+    );
+    // Go's strategic merge puts new keyed elements first, and kubectl decodes the result onto
+    // the old container: a new element inherits what the element at its index had (here a
+    // `value` beside the new `valueFrom`, which the API server then refuses).
+    v.push(
+        sc(
+            "custom-env-inherits",
+            1,
+            &[
+                "rich",
+                "--copy-to=rich-copy",
+                "-c",
+                "app",
+                "--profile=general",
+                "--image=nginx:debug",
+                "--custom=c.yaml",
+            ],
+        )
+        .file(
+            "c.yaml",
+            "env:\n- name: POD\n  valueFrom:\n    fieldRef:\n      fieldPath: metadata.name\n",
+        ),
+    );
+    v.push(
+        sc(
+            "eph-custom-env-order",
+            0,
+            &[
+                "web-0",
+                IMG,
+                "-c",
+                "dbg",
+                "--profile=general",
+                "--env=FOO=bar",
+                "--custom=c.json",
+            ],
+        )
+        .file(
+            "c.json",
+            r#"{"env": [{"name": "C", "value": "x"}, {"name": "FOO", "value": "baz"}]}"#,
+        ),
+    );
+    v.push(
+        sc(
+            "err-custom-not-an-object",
+            1,
+            &["web-0", IMG, "--custom=c.json"],
+        )
+        .file("c.json", "[1, 2]"),
+    );
+    v.push(
+        sc(
+            "err-custom-forbidden-name",
+            1,
+            &["web-0", IMG, "--custom=c.yaml"],
+        )
+        .file("c.yaml", "name: x\n"),
+    );
+    v.push(
+        sc(
+            "err-custom-forbidden-lifecycle",
+            1,
+            &["web-0", IMG, "--custom=c.yaml"],
+        )
+        .file(
+            "c.yaml",
+            "lifecycle:\n  preStop:\n    exec:\n      command: [x]\n",
+        ),
+    );
+    v.push(
+        sc(
+            "err-custom-wrong-type",
+            1,
+            &["web-0", IMG, "--custom=c.json"],
+        )
+        .file("c.json", r#"{"stdin": "yes"}"#),
+    );
+    v.push(
+        sc(
+            "err-order-custom-decode-before-attach",
+            1,
+            &["web-0", "--attach=true", "--custom=c.json"],
+        )
+        .file("c.json", "[1]"),
+    );
+    v.push(sc(
+        "eph-impersonate",
+        0,
+        &[
+            "web-0",
+            IMG,
+            "-c",
+            "dbg",
+            "--profile=general",
+            "--as=alice",
+            "--as-group=devs",
+            "--as-group=ops",
+            "--as-uid=1234",
+        ],
+    ));
+    v.push(sc(
+        "err-copy-replace-already-exists",
+        1,
+        &[
+            "web-0",
+            IMG,
+            "--copy-to=lonely",
+            "--replace",
+            "--profile=general",
+        ],
+    ));
+    v.push(
+        sc(
+            "copy-from-file-share-false",
+            0,
+            &[
+                "-f",
+                "pod.yaml",
+                IMG,
+                "-c",
+                "dbg",
+                "--copy-to=c",
+                "--profile=sysadmin",
+            ],
+        )
+        .file(
+            "pod.yaml",
+            &POD_YAML.replace(
+                "  securityContext: {}\n",
+                "  securityContext: {}\n  shareProcessNamespace: false\n",
+            ),
+        ),
+    );
+    v.push(sc(
+        "err-pull-policy-case",
+        1,
+        &["web-0", IMG, "--image-pull-policy=always"],
+    ));
+    v.push(sc("eph-image-tag-and-digest", 0, &["web-0", "--image=busybox:1.36@sha256:0000000000000000000000000000000000000000000000000000000000000000", "-c", "dbg", "--profile=general"]));
+    v.push(
+        // kubectl's builder does not flatten Lists: web-0 is debugged, then the List is refused.
+        sc(
+            "err-file-list",
+            1,
+            &[
+                "-f",
+                "pod.yaml",
+                "-f",
+                "list.json",
+                IMG,
+                "--profile=general",
+            ],
+        )
+        .file("pod.yaml", POD_YAML)
+        .file(
+            "list.json",
+            &format!(
+                "{{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{}]}}",
+                POD_JSON.trim()
+            ),
+        ),
+    );
+    v.push(sc(
         "eph-legacy-quiet",
         0,
         &["web-0", IMG, "--profile=legacy", "-q", "--target=app"],
@@ -406,6 +673,34 @@ fn scenarios() -> Vec<Scenario> {
         .reads_differ()
         .check(kubectl_refuses_workloads),
     );
+
+    // Copy-only flags that kubectl accepts and ignores elsewhere.
+    v.push(sc(
+        "eph-copy-only-flags-ignored",
+        0,
+        &[
+            "web-0",
+            IMG,
+            "-c",
+            "dbg",
+            "--profile=general",
+            "--share-processes=false",
+            "--keep-labels",
+            "--keep-init-containers=false",
+        ],
+    ));
+    v.push(sc(
+        "node-copy-only-flags-ignored",
+        0,
+        &[
+            "node/node-1",
+            IMG,
+            "--profile=general",
+            "--share-processes",
+            "--keep-annotations",
+            "--keep-liveness",
+        ],
+    ));
 
     // --- copies.
     for (i, p) in PROFILES.iter().enumerate() {
@@ -689,6 +984,98 @@ fn scenarios() -> Vec<Scenario> {
         ],
     ));
 
+    v.push(sc(
+        "copy-modify-init-dropped",
+        0,
+        &[
+            "rich",
+            "--copy-to=rich-copy",
+            "-c",
+            "init-db",
+            IMG,
+            "--keep-init-containers=false",
+            "--profile=general",
+        ],
+    ));
+    v.push(sc(
+        "copy-new-args-only",
+        0,
+        &[
+            "web-0",
+            "--copy-to=web-copy",
+            IMG,
+            "--arguments-only",
+            "--profile=general",
+            "--",
+            "a",
+            "b",
+        ],
+    ));
+    v.push(sc(
+        "copy-set-image-and-share-true",
+        0,
+        &[
+            "rich",
+            "--copy-to=rich-copy",
+            "--set-image=app=nginx:1.28",
+            "--share-processes",
+            "--profile=baseline",
+        ],
+    ));
+
+    v.push(sc(
+        "copy-netadmin-app",
+        0,
+        &[
+            "rich",
+            "--copy-to=rich-copy",
+            "-c",
+            "app",
+            "--profile=netadmin",
+            "--",
+            "sleep",
+            "1d",
+        ],
+    ));
+    v.push(sc(
+        "copy-restricted-sidecar",
+        0,
+        &[
+            "rich",
+            "--copy-to=rich-copy",
+            "-c",
+            "sidecar",
+            "--profile=restricted",
+            "--keep-readiness",
+            "--",
+            "sh",
+        ],
+    ));
+    v.push(sc(
+        "copy-image-beats-set-image",
+        0,
+        &[
+            "rich",
+            "--copy-to=rich-copy",
+            "-c",
+            "app",
+            "--image=nginx:debug",
+            "--set-image=app=nginx:1.28,*=busybox:1.37",
+            "--profile=general",
+        ],
+    ));
+    v.push(sc(
+        "mixed-copy-and-node",
+        0,
+        &[
+            "web-0",
+            "node/node-1",
+            IMG,
+            "--copy-to=web-copy",
+            "--profile=sysadmin",
+        ],
+    ));
+
     // --- nodes.
     for (i, p) in PROFILES.iter().enumerate() {
         let name: &'static str = [
@@ -750,6 +1137,11 @@ fn scenarios() -> Vec<Scenario> {
         )
         .file("node.yaml", NODE_YAML),
     );
+    v.push(sc(
+        "node-legacy-quiet",
+        0,
+        &["node/node-1", IMG, "--profile=legacy", "-q"],
+    ));
     v.push(sc(
         "node-namespace",
         0,
@@ -1144,10 +1536,10 @@ fn default_profile_differs(_kubectl_general: &Side, kdebug: &Side) {
         kdebug.stderr
     );
     let args = ["web-0", IMG, "-c", "dbg"];
-    let default = run_side(Tool::Kubectl, &args.map(String::from), &[]);
+    let default = run_side(Tool::Kubectl, &args.map(String::from), &[], None);
     let mut legacy_args: Vec<String> = args.map(String::from).to_vec();
     legacy_args.push("--profile=legacy".into());
-    let legacy = run_side(Tool::Kubectl, &legacy_args, &[]);
+    let legacy = run_side(Tool::Kubectl, &legacy_args, &[], None);
     assert_eq!(default.code, 0, "{}", default.dump());
     assert!(
         default.stderr.contains(LEGACY_WARNING),
@@ -1182,7 +1574,7 @@ fn kubectl_refuses_workloads(_kubectl_on_pod: &Side, kdebug: &Side) {
         kdebug.dump()
     );
     let args = ["deployment/web", IMG, "--profile=general", "-c", "dbg"].map(String::from);
-    let refused = run_side(Tool::Kubectl, &args, &[]);
+    let refused = run_side(Tool::Kubectl, &args, &[], None);
     assert_eq!(refused.code, 1, "{}", refused.dump());
     assert_eq!(
         refused.stderr,
@@ -1284,6 +1676,8 @@ struct Mutation {
     body: Value,
     /// PATCH only: the target pod's `spec.ephemeralContainers` after the run.
     effect: Option<Value>,
+    /// The `Impersonate-*` headers, sorted (`--as`, `--as-group`, `--as-uid`).
+    impersonation: Vec<String>,
 }
 
 /// What one tool did in one scenario.
@@ -1312,7 +1706,12 @@ impl Side {
     }
 }
 
-fn run_side(tool: Tool, args: &[String], files: &[(&'static str, String)]) -> Side {
+fn run_side(
+    tool: Tool,
+    args: &[String],
+    files: &[(&'static str, String)],
+    stdin: Option<&str>,
+) -> Side {
     let cluster = start_cluster();
     let dir = Dir::new(&format!("diff-{tool:?}"));
     for (name, contents) in files {
@@ -1344,12 +1743,24 @@ fn run_side(tool: Tool, args: &[String], files: &[(&'static str, String)]) -> Si
         .env_remove("http_proxy")
         .env_remove("KUBECTL_COMMAND_HEADERS")
         .current_dir(dir.path())
-        .stdin(Stdio::null())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let child = cmd
+    let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {tool:?}: {e}"));
+    if let Some(text) = stdin {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().expect("stdin");
+        let text = text.to_string();
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(text.as_bytes());
+        });
+    }
     let out = wait_with_timeout(child, Duration::from_secs(60));
     let log = cluster.requests();
     let mut mutations = Vec::new();
@@ -1369,10 +1780,37 @@ fn run_side(tool: Tool, args: &[String], files: &[(&'static str, String)]) -> Si
         } else {
             None
         };
+        // The query too (field managers, dry-run, ...): both send none today.
+        let query = r["raw_query"].as_str().unwrap_or("");
+        let path = if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{query}")
+        };
         mutations.push(Mutation {
             method,
             path,
             content_type: r["content_type"].as_str().unwrap_or("").to_string(),
+            impersonation: {
+                let mut h: Vec<String> = r["headers"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| k.to_ascii_lowercase().starts_with("impersonate-"))
+                    .flat_map(|(k, v)| {
+                        // The fake logs a repeated header as a list of its values.
+                        let values: Vec<&Value> = match v {
+                            Value::Array(a) => a.iter().collect(),
+                            one => vec![one],
+                        };
+                        values.into_iter().map(move |v| {
+                            format!("{}={}", k.to_ascii_lowercase(), v.as_str().unwrap_or(""))
+                        })
+                    })
+                    .collect();
+                h.sort();
+                h
+            },
             body: r.get("body").cloned().unwrap_or(Value::Null),
             effect,
         });
@@ -1648,6 +2086,11 @@ fn normalise(side: &Side, s: &Scenario) -> Normal {
         if m.method == "PATCH" {
             literal.push(serde_json::to_string(&body).unwrap());
         }
+        let ct = if m.impersonation.is_empty() {
+            ct
+        } else {
+            format!("{ct} [{}]", m.impersonation.join(" "))
+        };
         mutations.push((m.method.clone(), m.path.clone(), ct, body, effect));
     }
     let text = |t: &str, names: &mut Names| {
@@ -1705,8 +2148,8 @@ fn json_diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
 /// Compares one scenario; returns the differences found (empty = pass).
 fn compare(s: &Scenario) -> Vec<String> {
     let kubectl_args = s.kubectl_args.clone().unwrap_or_else(|| s.args.clone());
-    let k = run_side(Tool::Kubectl, &kubectl_args, &s.files);
-    let d = run_side(Tool::Kdebug, &s.args, &s.files);
+    let k = run_side(Tool::Kubectl, &kubectl_args, &s.files, s.stdin.as_deref());
+    let d = run_side(Tool::Kdebug, &s.args, &s.files, s.stdin.as_deref());
     let mut problems = Vec::new();
     // kdebug needs no discovery: it knows pods and nodes.
     let discovery: Vec<&String> = d.requests.iter().filter(|r| is_discovery(r)).collect();

@@ -223,13 +223,14 @@ pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
             ))
         })?,
     };
-    // kubectl decodes the container spec here, before Validate, so its errors come first.
-    if !value.is_null() {
-        crate::debug::custom::decode_file(path, &value)
-            .map_err(|e| CliError::Invalid(e.to_string()))?;
-    }
     // An empty document decodes to nothing: no custom profile (kubectl).
-    Ok(if value.is_null() { None } else { Some(value) })
+    if value.is_null() {
+        return Ok(None);
+    }
+    // kubectl decodes it into a Container here, in Complete, before any Validate check.
+    crate::debug::custom::decode_file(path, &value)
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    Ok(Some(value))
 }
 
 /// A YAML syntax error worded as sigs.k8s.io/yaml (go-yaml v2) words it: go-yaml names no
@@ -343,6 +344,37 @@ mod tests {
     }
 
     #[test]
+    fn env_is_pflag_string_to_string() {
+        // kubectl 1.33: one '=' makes one pair, commas and all; more are read as CSV.
+        let env = |args: &[&str]| plan(args).map(|p| p.opts.env);
+        assert_eq!(
+            env(&["--env=A=1,2"]).unwrap(),
+            [("A".to_string(), "1,2".to_string())]
+        );
+        assert_eq!(
+            env(&["--env=A=b=c"]).unwrap(),
+            [("A".to_string(), "b=c".to_string())]
+        );
+        let si = plan(&["--set-image=*=b:1,app=c"]).unwrap().opts.set_image;
+        assert_eq!(
+            si,
+            [
+                ("*".to_string(), "b:1".to_string()),
+                ("app".into(), "c".into())
+            ]
+        );
+        let err = |args: &[&str]| plan(args).unwrap_err().to_string();
+        assert_eq!(
+            err(&["--env="]),
+            "invalid argument \"\" for \"--env\" flag:  must be formatted as key=value"
+        );
+        assert_eq!(
+            err(&["--env=X=1", "--env=A=1,b,C=2"]),
+            "invalid argument \"A=1,b,C=2\" for \"--env\" flag: b must be formatted as key=value"
+        );
+    }
+
+    #[test]
     fn env_needs_key_value() {
         let e = plan(&["web", "--env", "a=1,b=2,c"]).unwrap_err();
         assert_eq!(
@@ -373,6 +405,22 @@ mod tests {
         assert_eq!(
             e.to_string(),
             format!("{path} does not contain a valid container spec: error converting YAML to JSON: yaml: mapping values are not allowed in this context")
+        );
+    }
+
+    #[test]
+    fn custom_files_are_decoded_as_containers_when_read() {
+        let dir = std::env::temp_dir().join(format!("kdebug-plan-dec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.json");
+        std::fs::write(&f, r#"{"stdin": "yes"}"#).unwrap();
+        let path = f.to_string_lossy().into_owned();
+        let e = read_custom(&path).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        // kubectl 1.33, same file.
+        assert_eq!(
+            e.to_string(),
+            format!("{path} does not contain a valid container spec: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go struct field Container.stdin of type bool")
         );
     }
 

@@ -299,8 +299,11 @@ impl Client {
             for (k, v) in self.auth_headers(refreshed && attempt > 1)? {
                 req = req.set(&k, &v);
             }
+            let mut seen: Vec<String> = Vec::new();
             for (k, v) in self.impersonation_headers() {
-                req = req.set(&k, &v);
+                let nth = seen.iter().filter(|s| s.eq_ignore_ascii_case(&k)).count();
+                seen.push(k.clone());
+                req = req.set(&nth_spelling(&k, nth), &v);
             }
             if self.verbosity >= 8 {
                 if let Some(b) = body {
@@ -455,18 +458,15 @@ impl Client {
         // client-go sends the other impersonation headers only together with a user.
         let Some(user) = &i.user else { return h };
         h.push(("Impersonate-User".into(), user.clone()));
-        for (n, g) in i.groups.iter().enumerate() {
-            h.push((repeatable("Impersonate-Group", n), g.clone()));
+        for g in &i.groups {
+            h.push(("Impersonate-Group".into(), g.clone()));
         }
         if let Some(uid) = &i.uid {
             h.push(("Impersonate-Uid".into(), uid.clone()));
         }
         for (k, vs) in &i.extra {
-            for (n, v) in vs.iter().enumerate() {
-                h.push((
-                    repeatable(&format!("Impersonate-Extra-{}", encode(k)), n),
-                    v.clone(),
-                ));
+            for v in vs {
+                h.push((format!("Impersonate-Extra-{}", encode(k)), v.clone()));
             }
         }
         h
@@ -565,31 +565,6 @@ impl Client {
     }
 }
 
-/// The `n`th spelling of a header that must be sent several times. ureq keeps one header per
-/// exact name, but HTTP names are case-insensitive, so each repeat gets its own letter case
-/// and the server sees one header with several values, as client-go sends them.
-fn repeatable(name: &str, n: usize) -> String {
-    let mut bit = 0;
-    name.chars()
-        .map(|c| {
-            if !c.is_ascii_alphabetic() {
-                return c;
-            }
-            let flip = n >> bit & 1 == 1;
-            bit += 1;
-            if flip {
-                if c.is_ascii_uppercase() {
-                    c.to_ascii_lowercase()
-                } else {
-                    c.to_ascii_uppercase()
-                }
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
 fn status_text(code: u16) -> &'static str {
     match code {
         200 => "OK",
@@ -628,18 +603,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn repeated_headers_get_distinct_spellings() {
-        let names: Vec<String> = (0..4).map(|n| repeatable("Impersonate-Group", n)).collect();
-        assert_eq!(names[0], "Impersonate-Group");
-        for (i, a) in names.iter().enumerate() {
-            assert!(a.eq_ignore_ascii_case("impersonate-group"));
-            assert!(names[i + 1..].iter().all(|b| a != b), "{names:?}");
-        }
-    }
-
-    #[test]
     fn encodes_query_components() {
         assert_eq!(encode("metadata.name=web"), "metadata.name%3Dweb");
         assert_eq!(encode("a b/c"), "a%20b%2Fc");
+    }
+}
+
+/// ureq 2 keeps one header per exact name (`set` replaces a header spelled the same way), but
+/// header names are case-insensitive. The n-th repeat of a name is spelled with other letter
+/// cases, so that each value goes out as its own header, as client-go sends one
+/// `Impersonate-Group` per group (the API server reads them as a list, not split at commas).
+fn nth_spelling(name: &str, n: usize) -> String {
+    let mut bit = 0;
+    name.chars()
+        .map(|c| {
+            if !c.is_ascii_alphabetic() {
+                return c;
+            }
+            let flip = n >> bit & 1 == 1;
+            bit += 1;
+            match (flip, c.is_ascii_uppercase()) {
+                (false, _) => c,
+                (true, true) => c.to_ascii_lowercase(),
+                (true, false) => c.to_ascii_uppercase(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod spelling_tests {
+    use super::nth_spelling;
+
+    #[test]
+    fn repeated_headers_get_distinct_spellings_of_one_name() {
+        let names: Vec<String> = (0..4)
+            .map(|n| nth_spelling("Impersonate-Group", n))
+            .collect();
+        assert_eq!(names[0], "Impersonate-Group");
+        for (i, a) in names.iter().enumerate() {
+            assert!(a.eq_ignore_ascii_case("Impersonate-Group"));
+            assert!(names[i + 1..].iter().all(|b| a != b), "{names:?}");
+        }
     }
 }

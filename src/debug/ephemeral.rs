@@ -589,7 +589,8 @@ mod tests {
         let plan = build(&testdata::pod("web"), &o, &mut fixed_names(&[])).unwrap();
         assert_eq!(
             plan.container["env"],
-            json!([{"name": "FOO", "value": "bar"}, {"name": "C", "value": "x"}, {"name": "KDEBUG", "value": "1"}])
+            // Go's strategic merge puts the custom profile's new C first.
+            json!([{"name": "C", "value": "x"}, {"name": "FOO", "value": "bar"}, {"name": "KDEBUG", "value": "1"}])
         );
     }
 
