@@ -4,6 +4,7 @@ mod fanout;
 mod faults;
 mod journeys;
 mod lifecycle;
+mod security;
 mod util;
 
 #[test]
