@@ -4,6 +4,7 @@ mod fanout;
 mod faults;
 mod journeys;
 mod lifecycle;
+mod pty;
 mod security;
 mod util;
 
