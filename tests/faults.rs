@@ -733,3 +733,52 @@ fn upgrade_refused() {
     );
     assert_copy_removed(&env);
 }
+
+#[test]
+fn wait_timeout_removes_the_copy() {
+    let env = Env::with(
+        "f-wait-timeout",
+        Options {
+            kubelet_delay_ms: 30_000,
+            ..Options::default()
+        },
+    );
+    let t = Instant::now();
+    let mut args = COPY_RM.to_vec();
+    args.insert(0, "--timeout=1s");
+    let r = env.run(&args);
+    expect(
+        &r,
+        124,
+        "error: timed out after 1s waiting for container dbg to start",
+        t,
+        Duration::from_secs(10),
+    );
+    assert_copy_removed(&env);
+}
+
+#[test]
+fn server_error_while_waiting_removes_the_copy() {
+    let env = Env::with(
+        "f-500-wait",
+        Options {
+            kubelet_delay_ms: 500,
+            ..Options::default()
+        },
+    );
+    // Every list of the wait fails; the pod created before it must still go.
+    env.cluster.set_fault_on(
+        Fault::InternalError { requests: 1000 },
+        "fieldSelector=metadata.name",
+    );
+    let t = Instant::now();
+    let r = env.run(COPY_RM);
+    expect(
+        &r,
+        1,
+        "Error from server (InternalError): Internal error occurred: fakecluster: injected fault",
+        t,
+        Duration::from_secs(10),
+    );
+    assert_copy_removed(&env);
+}
