@@ -586,11 +586,13 @@ fn slow_server_past_the_request_timeout() {
     expect(
         &r,
         1,
-        "Unable to connect to the server: request to ",
+        "Unable to connect to the server: GET https://127.0.0.1:",
         t,
         Duration::from_secs(6),
     );
-    r.assert_stderr_contains("timed out after 1s (--request-timeout)");
+    r.assert_stderr_contains(
+        "/api/v1/namespaces/default/pods/web-0 timed out after 1s (--request-timeout)",
+    );
 }
 
 #[test]
