@@ -29,3 +29,22 @@ demo:
 	echo "kdebug web-0 -it --image busybox -- sh   (against $$(cut -d' ' -f2 $$tmp/ready))"; \
 	KUBECONFIG=$$tmp/kubeconfig ./target/debug/kdebug web-0 -it --image busybox -- sh; \
 	echo "(kdebug exited with $$?: the shell's exit code)"
+
+# Fuzzing (nightly + cargo-fuzz): each target runs FUZZ_SECONDS from the committed seeds in
+# tests/fuzz/seeds/<target>; what it learns goes to FUZZ_WORK, crashes to
+# tests/fuzz/artifacts/<target>/ (turn each into a unit test next to the code, then fix it).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= yaml kubeconfig watch frames status
+FUZZ_DIR = tests/fuzz
+FUZZ_WORK ?= $(CURDIR)/target/fuzz-corpus
+FUZZ_FLAGS ?= --fuzz-dir $(FUZZ_DIR) -s none -a
+
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz
+	$(CARGO) +nightly fuzz build $(FUZZ_FLAGS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_WORK)/$$t; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+		$(CARGO) +nightly fuzz run $(FUZZ_FLAGS) $$t $(FUZZ_WORK)/$$t $(FUZZ_DIR)/seeds/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1; \
+	done

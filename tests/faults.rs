@@ -586,11 +586,13 @@ fn slow_server_past_the_request_timeout() {
     expect(
         &r,
         1,
-        "Unable to connect to the server: request to ",
+        "Unable to connect to the server: GET https://127.0.0.1:",
         t,
         Duration::from_secs(6),
     );
-    r.assert_stderr_contains("timed out after 1s (--request-timeout)");
+    r.assert_stderr_contains(
+        "/api/v1/namespaces/default/pods/web-0 timed out after 1s (--request-timeout)",
+    );
 }
 
 #[test]
@@ -730,6 +732,55 @@ fn upgrade_refused() {
         "warning: couldn't attach to pod/web-fault, falling back to streaming logs: Error from server (BadRequest): fakecluster: upgrade refused",
         t,
         Duration::from_secs(15),
+    );
+    assert_copy_removed(&env);
+}
+
+#[test]
+fn wait_timeout_removes_the_copy() {
+    let env = Env::with(
+        "f-wait-timeout",
+        Options {
+            kubelet_delay_ms: 30_000,
+            ..Options::default()
+        },
+    );
+    let t = Instant::now();
+    let mut args = COPY_RM.to_vec();
+    args.insert(0, "--timeout=1s");
+    let r = env.run(&args);
+    expect(
+        &r,
+        124,
+        "error: timed out after 1s waiting for container dbg to start",
+        t,
+        Duration::from_secs(10),
+    );
+    assert_copy_removed(&env);
+}
+
+#[test]
+fn server_error_while_waiting_removes_the_copy() {
+    let env = Env::with(
+        "f-500-wait",
+        Options {
+            kubelet_delay_ms: 500,
+            ..Options::default()
+        },
+    );
+    // Every list of the wait fails; the pod created before it must still go.
+    env.cluster.set_fault_on(
+        Fault::InternalError { requests: 1000 },
+        "fieldSelector=metadata.name",
+    );
+    let t = Instant::now();
+    let r = env.run(COPY_RM);
+    expect(
+        &r,
+        1,
+        "Error from server (InternalError): Internal error occurred: fakecluster: injected fault",
+        t,
+        Duration::from_secs(10),
     );
     assert_copy_removed(&env);
 }

@@ -6,6 +6,8 @@ mod fanout;
 mod faults;
 mod journeys;
 mod lifecycle;
+mod pty;
+mod security;
 mod terminal;
 mod util;
 

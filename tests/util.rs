@@ -146,7 +146,17 @@ impl Env {
     }
 
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        self.run_full(args, stdin, &[])
+    }
+
+    /// Runs kdebug with stdin closed and extra environment variables.
+    pub fn run_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        self.run_full(args, None, vars)
+    }
+
+    pub fn run_full(&self, args: &[&str], stdin: Option<&str>, vars: &[(&str, &str)]) -> Run {
         let mut c = self.cmd(args);
+        c.envs(vars.iter().copied());
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
         c.stdin(if stdin.is_some() {
             Stdio::piped()

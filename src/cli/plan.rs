@@ -198,7 +198,16 @@ pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
 
 /// Reads and decodes the `--custom` file: JSON first, then YAML, as kubectl does.
 pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    // Read at most one byte past the limit: a huge file (or /dev/zero) is refused, not loaded.
+    let read = |path: &str| -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)?
+            .take(crate::MAX_INPUT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    let bytes = read(path).map_err(|e| {
         let why = match e.kind() {
             std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
             std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),

@@ -365,7 +365,7 @@ impl Client {
                     }
                     return Err(ApiError::Status(Box::new(Status::decode(code, &buf))));
                 }
-                Err(ureq::Error::Transport(t)) => return Err(self.transport_error(t)),
+                Err(ureq::Error::Transport(t)) => return Err(self.transport_error(t, method, path)),
             }
         }
     }
@@ -493,7 +493,7 @@ impl Client {
         ))
     }
 
-    fn transport_error(&self, t: ureq::Transport) -> ApiError {
+    fn transport_error(&self, t: ureq::Transport, method: &str, path: &str) -> ApiError {
         let host = proxy::host_port_of(&self.base);
         let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&t);
         while let Some(s) = source {
@@ -509,7 +509,7 @@ impl Client {
                     io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
                 ) {
                     return ApiError::Timeout(format!(
-                        "request to {} timed out{}",
+                        "{method} {}{path} timed out{}",
                         self.base,
                         self.request_timeout
                             .map(|d| format!(

@@ -459,10 +459,25 @@ fn user_json(u: &AuthInfo, redact: bool) -> Value {
         );
     }
     if let Some(ap) = &u.auth_provider {
+        // kubectl prints these as they are; kdebug redacts the tokens and secrets of an
+        // auth-provider too (id-token, refresh-token, client-secret, ...) unless --raw.
+        let secret_key = |k: &str| {
+            let k = k.to_ascii_lowercase();
+            ["token", "secret", "password"]
+                .iter()
+                .any(|w| k.contains(w))
+        };
         let config = ap.config.as_ref().map_or(Value::Null, |c| {
             Value::Object(
                 c.iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.expose().clone())))
+                    .map(|(k, v)| {
+                        let shown = if redact && secret_key(k) {
+                            REDACTED.to_string()
+                        } else {
+                            v.expose().clone()
+                        };
+                        (k.clone(), Value::String(shown))
+                    })
                     .collect(),
             )
         });
