@@ -400,6 +400,7 @@ fn ephemeral_journey(
     let opts = options_for(p, target);
     let mut names = debug::names::generator();
     let path = format!("{}/ephemeralcontainers", api::pod_path(&ns, &name));
+    let mut early = None;
     let mut attempt = 0;
     let container = loop {
         attempt += 1;
@@ -414,6 +415,9 @@ fn ephemeral_journey(
                 &plan.patch,
             );
             return Ok(0);
+        }
+        if early.is_none() && (p.attach || p.fan_out()) {
+            early = Some(wait::watch_early(client, &ns, &name, p.timeout));
         }
         match client.patch_raw(
             &path,
@@ -450,7 +454,7 @@ fn ephemeral_journey(
     } else {
         None
     };
-    follow(conn, p, &ns, &name, &container, ended, sink)
+    follow(conn, p, &ns, &name, &container, ended, sink, early)
 }
 
 fn copy_journey(
@@ -489,6 +493,7 @@ fn copy_journey(
         }
         return Ok(0);
     }
+    let early = open_early(conn, p, &ns, &plan.pod);
     let created = client.post(&api::pods_path(&ns), &plan.pod)?;
     let copy_name = api::name(&created).to_string();
     let cleanup =
@@ -507,7 +512,8 @@ fn copy_journey(
         let ended = (api::str_at(&created, &["spec", "restartPolicy"]) == "Always").then(|| {
             format!("Session ended, resume using 'kdebug attach {copy_name} -c {container} -i -t' command when the pod is running")
         });
-        follow(conn, p, &ns, &copy_name, &container, ended, sink)
+        let early = early.filter(|_| copy_name == api::name(&plan.pod));
+        follow(conn, p, &ns, &copy_name, &container, ended, sink, early)
     })();
     finish_cleanup(cleanup, result)
 }
@@ -534,17 +540,36 @@ fn node_journey(
         );
         return Ok(0);
     }
+    let early = open_early(conn, p, &ns, &plan.pod);
     let created = client.post(&api::pods_path(&ns), &plan.pod)?;
     let pod_name = api::name(&created).to_string();
     let cleanup =
         p.rm.then(|| remove_on_exit(client, &ns, &pod_name, p.quiet));
     sink.container = Some(plan.container_name.clone());
     let result = if p.attach || p.fan_out() {
-        follow(conn, p, &ns, &pod_name, &plan.container_name, None, sink)
+        let early = early.filter(|_| pod_name == api::name(&plan.pod));
+        follow(
+            conn,
+            p,
+            &ns,
+            &pod_name,
+            &plan.container_name,
+            None,
+            sink,
+            early,
+        )
     } else {
         Ok(0)
     };
     finish_cleanup(cleanup, result)
+}
+
+/// Opens the watch on a pod about to be created alongside the POST, when the run will wait
+/// for it (see [`wait::EarlyWatch`]).
+fn open_early(conn: &Connection, p: &Plan, ns: &str, pod: &Value) -> Option<wait::EarlyWatch> {
+    let name = api::name(pod);
+    (!name.is_empty() && (p.attach || p.fan_out()))
+        .then(|| wait::watch_early(&conn.client, ns, name, p.timeout))
 }
 
 /// Registers the deletion of a created pod, to run at the end or on a signal.
@@ -578,6 +603,7 @@ fn finish_cleanup(cleanup: Option<u64>, result: Result<u8, RunError>) -> Result<
 /// Waits for the container, then attaches (with `-i`) or follows its logs from the start
 /// (without `-i`, so nothing printed before an attach could start is lost), and returns the
 /// container's exit code.
+#[allow(clippy::too_many_arguments)]
 fn follow(
     conn: &Connection,
     p: &Plan,
@@ -586,9 +612,10 @@ fn follow(
     container: &str,
     ended: Option<String>,
     sink: &mut Sink,
+    early: Option<wait::EarlyWatch>,
 ) -> Result<u8, RunError> {
     let client = &conn.client;
-    let ready = wait::until_started(
+    let ready = wait::until_started_with(
         client,
         ns,
         pod,
@@ -597,6 +624,7 @@ fn follow(
             timeout: p.timeout,
             quiet: p.quiet || !sink.interactive(),
         },
+        early,
     )?;
     if let State::Terminated { exit_code, .. } = ready.state {
         crate::logs::copy(client, ns, pod, container, false, &mut *sink.writer())?;
@@ -604,10 +632,25 @@ fn follow(
     }
     if !p.opts.stdin || !sink.interactive() {
         crate::logs::copy(client, ns, pod, container, true, &mut *sink.writer())?;
-        return final_exit_code(client, ns, pod, container, Duration::from_secs(10));
+        return final_exit_code(
+            client,
+            ns,
+            pod,
+            container,
+            ready.watch,
+            Duration::from_secs(10),
+        );
     }
     attach_and_report(
-        conn, p.quiet, ns, pod, container, p.opts.tty, ended, &ready.pod,
+        conn,
+        p.quiet,
+        ns,
+        pod,
+        container,
+        p.opts.tty,
+        ended,
+        &ready.pod,
+        ready.watch,
     )
 }
 
@@ -622,6 +665,7 @@ pub fn attach_and_report(
     want_tty: bool,
     ended: Option<String>,
     pod_obj: &Value,
+    watch: Option<wait::Rest>,
 ) -> Result<u8, RunError> {
     let client = &conn.client;
     let mut tty = want_tty;
@@ -662,7 +706,7 @@ pub fn attach_and_report(
                 Outcome::ExitCode(n) => Ok(n),
                 Outcome::Failure(msg) => Err(RunError::Other(msg)),
                 Outcome::Success => {
-                    final_exit_code(client, ns, pod, container, Duration::from_secs(2))
+                    final_exit_code(client, ns, pod, container, watch, Duration::from_secs(2))
                 }
             }
         }
@@ -681,22 +725,28 @@ pub fn attach_and_report(
                     "{e}; and the logs failed too: {le}"
                 )))
             })?;
-            final_exit_code(client, ns, pod, container, Duration::from_secs(2))
+            final_exit_code(client, ns, pod, container, watch, Duration::from_secs(2))
         }
         Err(e) => Err(e.into()),
     }
 }
 
 /// The container's exit code once it has terminated; 0 if it is still running after `grace`
-/// (the session ended but the process lives on, as after a detach).
+/// (the session ended but the process lives on, as after a detach). The watch that saw the
+/// container start, when there is one, shows the end too; otherwise (or if it ends first) the
+/// pod is read until then.
 fn final_exit_code(
     client: &Client,
     ns: &str,
     pod: &str,
     container: &str,
+    watch: Option<wait::Rest>,
     grace: Duration,
 ) -> Result<u8, RunError> {
     let start = Instant::now();
+    if let Some(code) = watch.and_then(|w| w.exit_code(pod, container, grace)) {
+        return Ok(code as u8);
+    }
     loop {
         let obj = client.get(&api::pod_path(ns, pod))?;
         if let State::Terminated { exit_code, .. } =
@@ -766,6 +816,7 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
                 ns,
                 &target.name,
                 &container,
+                None,
                 Duration::from_secs(2),
             )
         }
@@ -778,6 +829,7 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
             p.opts.tty,
             None,
             &pod,
+            None,
         ),
     }
 }

@@ -362,7 +362,7 @@ pub fn script_for(argv: &[String]) -> Vec<Vec<String>> {
 }
 
 const BUILTINS: &[&str] = &[
-    "echo", "printf", "exit", "true", ":", "false", "sleep", "cat",
+    "echo", "printf", "exit", "true", ":", "false", "sleep", "cat", "head",
 ];
 
 fn starts_interactive(argv: &[String]) -> bool {
@@ -414,6 +414,26 @@ fn run_script(p: &Arc<Process>, rx: Receiver<Vec<u8>>, spec: &Spec) -> i32 {
                 0
             }
             "exit" => return args.first().and_then(|a| a.parse().ok()).unwrap_or(status),
+            // `head -c N [FILE]`: N zero bytes (as from /dev/zero) in 64 KiB writes, for
+            // throughput benchmarks.
+            "head" => match args.as_slice() {
+                [c, n, ..] if c == "-c" => match n.parse::<usize>() {
+                    Ok(mut left) => {
+                        let chunk = vec![0u8; 64 * 1024];
+                        while left > 0 {
+                            if p.is_killed() {
+                                return 137;
+                            }
+                            let k = left.min(chunk.len());
+                            p.emit(stream, &chunk[..k]);
+                            left -= k;
+                        }
+                        0
+                    }
+                    Err(_) => 1,
+                },
+                _ => 1,
+            },
             "true" | ":" => 0,
             "false" => 1,
             "sleep" => {
@@ -716,6 +736,19 @@ mod tests {
         );
         assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 3);
         assert_eq!(p.log_bytes(), b"hi\n");
+    }
+
+    #[test]
+    fn head_writes_n_bytes() {
+        let (tx, rx) = channel();
+        let p = spawn(
+            spec(&["sh", "-c", "head -c 200000 /dev/zero; echo done"], false),
+            Box::new(move |c| tx.send(c).unwrap()),
+        );
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 0);
+        let log = p.log_bytes();
+        assert_eq!(log.len(), 200_000 + 5);
+        assert!(log[..200_000].iter().all(|&b| b == 0));
     }
 
     #[test]
