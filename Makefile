@@ -22,6 +22,37 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# The main journey against the bundled test cluster: a real shell in a "debug container"
+# (fakecluster runs /bin/sh locally in a pseudo-terminal; loopback only). Exit the shell to end.
+demo:
+	$(CARGO) build --workspace --quiet
+	@tmp=$$(mktemp -d); \
+	./target/debug/fakecluster --container shell --write-kubeconfig $$tmp/kubeconfig > $$tmp/ready & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; rm -rf $$tmp' EXIT INT TERM; \
+	for i in $$(seq 100); do grep -q '^ready' $$tmp/ready 2>/dev/null && break; sleep 0.1; done; \
+	echo "kdebug web-0 -it --image busybox -- sh   (against $$(cut -d' ' -f2 $$tmp/ready))"; \
+	KUBECONFIG=$$tmp/kubeconfig ./target/debug/kdebug web-0 -it --image busybox -- sh; \
+	echo "(kdebug exited with $$?: the shell's exit code)"
+
+# Fuzzing (nightly + cargo-fuzz): each target runs FUZZ_SECONDS from the committed seeds in
+# tests/fuzz/seeds/<target>; what it learns goes to FUZZ_WORK, crashes to
+# tests/fuzz/artifacts/<target>/ (turn each into a unit test next to the code, then fix it).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= yaml kubeconfig watch frames status
+FUZZ_DIR = tests/fuzz
+FUZZ_WORK ?= $(CURDIR)/target/fuzz-corpus
+FUZZ_FLAGS ?= --fuzz-dir $(FUZZ_DIR) -s none -a
+
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz
+	$(CARGO) +nightly fuzz build $(FUZZ_FLAGS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_WORK)/$$t; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS)s"; \
+		$(CARGO) +nightly fuzz run $(FUZZ_FLAGS) $$t $(FUZZ_WORK)/$$t $(FUZZ_DIR)/seeds/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1; \
+	done
+
 # kdebug against kubectl (see BENCHMARKS.md): the static release binary, fakecluster built
 # fully optimised, then every figure for both tools; prints the table and updates BENCHMARKS.md.
 bench: release

@@ -30,6 +30,8 @@ pub fn client(
         Auth::Token(t.clone())
     } else if let Some((user, pass)) = &cfg.basic {
         Auth::Basic(user.clone(), pass.clone())
+    } else if let Some(ap) = &cfg.auth_provider {
+        auth_provider(ap)?
     } else if let (Some(exec), false) = (&cfg.exec, has_cert) {
         let exec = exec.clone();
         let cluster = cfg.exec_cluster.clone();
@@ -65,4 +67,18 @@ pub fn client(
         request_timeout,
         verbosity,
     })
+}
+
+/// The deprecated auth-provider block: only `oidc` still works in kubectl, and only its
+/// unexpired `id-token` is used here (kdebug does not write refreshed tokens back).
+fn auth_provider(ap: &crate::kubeconfig::model::AuthProviderConfig) -> Result<Auth, String> {
+    match ap.name.as_str() {
+        "oidc" => match ap.config.as_ref().and_then(|c| c.get("id-token")).filter(|t| !t.expose().is_empty()) {
+            Some(t) => Ok(Auth::Token(t.clone())),
+            None => Err("the oidc auth-provider has no id-token; log in again with your OIDC helper (kubectl oidc-login or similar)".into()),
+        },
+        "gcp" => Err("The gcp auth plugin has been removed.\nPlease use the \"gke-gcloud-auth-plugin\" kubectl/client-go credential plugin instead.".into()),
+        "azure" => Err("The azure auth plugin has been removed.\nPlease use the https://github.com/Azure/kubelogin kubectl/client-go credential plugin instead.".into()),
+        other => Err(format!("no Auth Provider found for name {other:?}")),
+    }
 }

@@ -197,6 +197,12 @@ pub fn write_table(out: &mut dyn Write, rows: &[Vec<String>]) {
     }
 }
 
+/// Deletes a pod kdebug made, at once: a debug shell has nothing to shut down gracefully.
+pub fn delete_pod(client: &Client, ns: &str, name: &str) -> Result<Value, ApiError> {
+    let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0});
+    client.delete(&api::pod_path(ns, name), &body)
+}
+
 /// `kdebug gc`: deletes labelled pods older than `older_than`. Never touches a pod without
 /// the label. Returns the names deleted (or that would be, with `dry_run`).
 pub fn gc(
@@ -228,10 +234,7 @@ pub fn gc(
                 "pod/{name} would be deleted (namespace {pns}, dry run)"
             );
         } else {
-            match client.delete(
-                &api::pod_path(pns, name),
-                &json!({"kind": "DeleteOptions", "apiVersion": "v1"}),
-            ) {
+            match delete_pod(client, pns, name) {
                 Ok(_) => {
                     let _ = writeln!(out, "pod/{name} deleted (namespace {pns})");
                 }

@@ -51,6 +51,9 @@ impl RunError {
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            RunError::Cli(e) if e.is_usage() => {
+                write!(f, "error: {e}\nSee 'kdebug --help' for usage.")
+            }
             RunError::Cli(e) => write!(f, "error: {e}"),
             RunError::Config(msg)
                 if msg.starts_with("Error in configuration") || msg.starts_with("error: ") =>
@@ -109,6 +112,8 @@ pub fn main(argv: Vec<OsString>) -> u8 {
         return u8::try_from(code).unwrap_or(EXIT_ERROR);
     }
     let result = args::parse(argv).map_err(RunError::from).and_then(dispatch);
+    // A signal may have ended the run (and its requests) under us: its handler exits.
+    crate::signals::yield_to_signal_exit();
     crate::signals::run_cleanups();
     match result {
         Ok(code) => code,
@@ -131,6 +136,9 @@ fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
     }
     let mut p = plan::build(raw)?;
     let conn = connect(&p)?;
+    if p.dry_run {
+        crate::session::DATA_ON_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let messages = plan::finish(&mut p)?;
     crate::session::print_messages(&messages, p.quiet);
     match p.verb {
@@ -192,7 +200,7 @@ pub fn connect(p: &plan::Plan) -> Result<Connection, RunError> {
         username: g.username.clone(),
         password: g.password.clone().map(crate::secret::Secret::new),
     };
-    let cfg = kubeconfig::resolve(&overrides).map_err(|e| RunError::Config(e.to_string()))?;
+    let cfg = kubeconfig::resolve(&overrides).map_err(|e| RunError::Config(e.kubectl_message()))?;
     let client = crate::credentials::client(&cfg, p.request_timeout, p.verbosity)
         .map_err(RunError::Config)?;
     Ok(Connection {
@@ -211,4 +219,20 @@ pub fn duration_flag(flag: &str, v: &str) -> Result<Duration, CliError> {
             "expected a duration such as 30s, 5m or 1h".into(),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_errors_point_to_the_usage_like_kubectl() {
+        let e = RunError::Cli(CliError::MissingValue("image".into()));
+        assert_eq!(
+            e.to_string(),
+            "error: flag needs an argument: --image\nSee 'kdebug --help' for usage."
+        );
+        let e = RunError::Cli(CliError::Invalid("unknown profile: foo".into()));
+        assert_eq!(e.to_string(), "error: unknown profile: foo");
+    }
 }

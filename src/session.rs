@@ -26,17 +26,22 @@ pub fn print_messages(messages: &[Message], quiet: bool) {
         if quiet && m.quiet_suppressed {
             continue;
         }
+        // With --dry-run, stdout carries only the requests, so it can be piped to a parser.
         match m.stream {
-            Stream::Stdout => {
+            Stream::Stdout if !DATA_ON_STDOUT.load(std::sync::atomic::Ordering::Relaxed) => {
                 println!("{}", m.text);
             }
-            Stream::Stderr => {
+            _ => {
                 let _ = std::io::stdout().flush();
                 eprintln!("{}", m.text);
             }
         }
     }
 }
+
+/// Set for `--dry-run`: stdout is for the printed requests only.
+pub static DATA_ON_STDOUT: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 /// A debug target once read from the server (or a file).
 pub struct Resolved {
@@ -46,87 +51,15 @@ pub struct Resolved {
     pub label: String,
 }
 
-/// Reads the targets named on the command line, in order.
+/// Reads the targets named on the command line, in order, all of them before returning
+/// (fan-out), then those a selector picks.
 pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, RunError> {
     let mut out = Vec::new();
+    visit_targets(conn, p, &mut |r| {
+        out.push(r);
+        Ok(())
+    })?;
     let ns = conn.namespace.as_str();
-    for t in &p.targets {
-        match t.kind {
-            Kind::Pod => out.push(Resolved {
-                kind: Kind::Pod,
-                object: conn.client.get(&api::pod_path(ns, &t.name))?,
-                label: t.to_string(),
-            }),
-            Kind::Node => out.push(Resolved {
-                kind: Kind::Node,
-                object: conn.client.get(&format!("/api/v1/nodes/{}", t.name))?,
-                label: t.to_string(),
-            }),
-            _ => {
-                let pods = crate::workload::pods(&conn.client, ns, t)?;
-                let take = if p.all_pods { pods.len() } else { 1 };
-                if !p.all_pods && pods.len() > 1 && !p.quiet {
-                    eprintln!(
-                        "Found {} pods, using pod/{}",
-                        pods.len(),
-                        api::name(&pods[0])
-                    );
-                }
-                for pod in pods.into_iter().take(take) {
-                    let label = format!("pod/{}", api::name(&pod));
-                    out.push(Resolved {
-                        kind: Kind::Pod,
-                        object: pod,
-                        label,
-                    });
-                }
-            }
-        }
-    }
-    for f in &p.filenames {
-        for object in read_objects(f)? {
-            let kind = match object.get("kind").and_then(Value::as_str) {
-                Some("Pod") => Kind::Pod,
-                Some("Node") => Kind::Node,
-                other => {
-                    let api_version = object
-                        .get("apiVersion")
-                        .and_then(Value::as_str)
-                        .unwrap_or("");
-                    let gv = if api_version.contains('/') {
-                        api_version.to_string()
-                    } else {
-                        format!("/{api_version}")
-                    };
-                    return Err(RunError::Other(format!(
-                        "\"{gv}, Kind={}\" not supported by debug",
-                        other.unwrap_or("")
-                    )));
-                }
-            };
-            let obj_ns = api::namespace(&object);
-            if kind == Kind::Pod
-                && conn.namespace_explicit
-                && !obj_ns.is_empty()
-                && obj_ns != conn.namespace
-            {
-                return Err(RunError::Other(format!(
-                    "the namespace from the provided object {obj_ns:?} does not match the namespace {:?}. You must pass '--namespace={obj_ns}' to perform this operation.",
-                    conn.namespace
-                )));
-            }
-            let label = format!(
-                "{}/{}",
-                if kind == Kind::Pod { "pod" } else { "node" },
-                api::name(&object)
-            );
-            out.push(Resolved {
-                kind,
-                object,
-                label,
-            });
-        }
-    }
     if let Some(sel) = &p.selector {
         let nodes = p.targets.iter().any(|t| t.kind == Kind::Node);
         if !nodes {
@@ -178,7 +111,115 @@ pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, Run
     Ok(out)
 }
 
-/// `-f FILE`: JSON or YAML (our own reader), `-` for stdin; a `List` gives its items.
+/// GET a named pod. On a 404 outside `default`, kubectl (cli-runtime's Info.Get) asks whether
+/// the namespace exists, and reports `namespaces "x" not found` when it does not.
+fn get_pod(conn: &Connection, ns: &str, name: &str) -> Result<Value, RunError> {
+    match conn.client.get(&api::pod_path(ns, name)) {
+        Err(e) if e.is_not_found() && !ns.is_empty() && ns != "default" => {
+            match conn.client.get(&format!("/api/v1/namespaces/{ns}")) {
+                Err(missing) if missing.is_not_found() => Err(missing.into()),
+                _ => Err(e.into()),
+            }
+        }
+        r => Ok(r?),
+    }
+}
+
+/// Reads the named targets, then the `-f` objects, one at a time and in order, handing each
+/// to `f` before reading the next: kubectl's visitor does the same, so with `web-0 nope`
+/// web-0 is debugged before `nope` turns out to be missing.
+fn visit_targets(
+    conn: &Connection,
+    p: &Plan,
+    f: &mut dyn FnMut(Resolved) -> Result<(), RunError>,
+) -> Result<(), RunError> {
+    let ns = conn.namespace.as_str();
+    // With -l, `node/` only says "select nodes"; the selector names them below.
+    for t in p
+        .targets
+        .iter()
+        .filter(|t| !(p.selector.is_some() && t.kind == Kind::Node))
+    {
+        match t.kind {
+            Kind::Pod => f(Resolved {
+                kind: Kind::Pod,
+                object: get_pod(conn, ns, &t.name)?,
+                label: t.to_string(),
+            })?,
+            Kind::Node => f(Resolved {
+                kind: Kind::Node,
+                object: conn.client.get(&format!("/api/v1/nodes/{}", t.name))?,
+                label: t.to_string(),
+            })?,
+            _ => {
+                let pods = crate::workload::pods(&conn.client, ns, t)?;
+                let take = if p.all_pods { pods.len() } else { 1 };
+                if !p.all_pods && pods.len() > 1 && !p.quiet {
+                    eprintln!(
+                        "Found {} pods, using pod/{}",
+                        pods.len(),
+                        api::name(&pods[0])
+                    );
+                }
+                for pod in pods.into_iter().take(take) {
+                    let label = format!("pod/{}", api::name(&pod));
+                    f(Resolved {
+                        kind: Kind::Pod,
+                        object: pod,
+                        label,
+                    })?;
+                }
+            }
+        }
+    }
+    for file in &p.filenames {
+        for object in read_objects(file)? {
+            let kind = match object.get("kind").and_then(Value::as_str) {
+                Some("Pod") => Kind::Pod,
+                Some("Node") => Kind::Node,
+                other => {
+                    let api_version = object
+                        .get("apiVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    let gv = if api_version.contains('/') {
+                        api_version.to_string()
+                    } else {
+                        format!("/{api_version}")
+                    };
+                    return Err(RunError::Other(format!(
+                        "\"{gv}, Kind={}\" not supported by debug",
+                        other.unwrap_or("")
+                    )));
+                }
+            };
+            let obj_ns = api::namespace(&object);
+            if kind == Kind::Pod
+                && conn.namespace_explicit
+                && !obj_ns.is_empty()
+                && obj_ns != conn.namespace
+            {
+                return Err(RunError::Other(format!(
+                    "the namespace from the provided object {obj_ns:?} does not match the namespace {:?}. You must pass '--namespace={obj_ns}' to perform this operation.",
+                    conn.namespace
+                )));
+            }
+            let label = format!(
+                "{}/{}",
+                if kind == Kind::Pod { "pod" } else { "node" },
+                api::name(&object)
+            );
+            f(Resolved {
+                kind,
+                object,
+                label,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// `-f FILE`: JSON or a YAML stream (our own reader), `-` for stdin; one object per document.
 fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
     use std::io::Read;
     let mut bytes = Vec::new();
@@ -195,39 +236,73 @@ fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
             crate::MAX_INPUT_BYTES
         )));
     }
-    let v = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(v) => v,
-        Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path)
-            .map_err(|e| RunError::Other(format!("error parsing {path}: {e}")))?,
+    // JSON, else YAML documents split at `---` lines, as kubectl's reader does. A `List` is
+    // not flattened: kubectl's builder hands it to debug, which refuses its kind.
+    let docs = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v) => vec![v],
+        Err(_) => yaml_documents(&bytes)
+            .into_iter()
+            .map(|doc| {
+                crate::kubeconfig::yaml::parse_value(doc, path)
+                    .map_err(|e| RunError::Other(format!("error parsing {path}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
     };
-    if v.get("kind")
-        .and_then(Value::as_str)
-        .is_some_and(|k| k.ends_with("List"))
-    {
-        return Ok(v
-            .get("items")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default());
+    let mut out = Vec::new();
+    for v in docs {
+        if v.is_null() {
+            continue; // an empty document
+        }
+        if !v.is_object() {
+            return Err(RunError::Other(format!(
+                "{path} does not contain a Kubernetes object"
+            )));
+        }
+        out.push(v);
     }
-    if !v.is_object() {
-        return Err(RunError::Other(format!(
-            "error: {path} does not contain a Kubernetes object"
-        )));
+    Ok(out)
+}
+
+/// Splits a YAML stream into documents at lines that start with `---` (apimachinery's
+/// YAMLReader: only spaces or a comment may follow the marker).
+fn yaml_documents(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let end = bytes[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| pos + i + 1);
+        let line = &bytes[pos..end];
+        let rest = line
+            .strip_prefix(b"---")
+            .map(|r| String::from_utf8_lossy(r).trim().to_string());
+        if rest.is_some_and(|r| r.is_empty() || r.starts_with('#')) {
+            if pos > start {
+                docs.push(&bytes[start..pos]);
+            }
+            start = end;
+        }
+        pos = end;
     }
-    Ok(vec![v])
+    if start < bytes.len() {
+        docs.push(&bytes[start..]);
+    }
+    docs
 }
 
 /// `kdebug POD...`: every target in order; the exit code is the last one's.
 pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
-    let targets = resolve_targets(conn, p)?;
     if p.fan_out() {
+        let targets = resolve_targets(conn, p)?;
         return crate::fanout::run(conn, p, targets);
     }
     let mut code = 0;
-    for t in &targets {
-        code = debug_one(conn, p, t, &mut Sink::terminal())?;
-    }
+    visit_targets(conn, p, &mut |t| {
+        code = debug_one(conn, p, &t, &mut Sink::terminal())?;
+        Ok(())
+    })?;
     Ok(code)
 }
 
@@ -271,6 +346,10 @@ fn now_rfc3339() -> String {
 
 fn options_for(p: &Plan, target: &Resolved) -> DebugOptions {
     let mut opts = p.opts.clone();
+    // Fan-out makes one copy per pod, so each needs its own name: NAME-POD.
+    if let (true, Some(base), Kind::Pod) = (p.fan_out(), &p.opts.copy_to, target.kind) {
+        opts.copy_to = Some(format!("{base}-{}", api::name(&target.object)));
+    }
     opts.mark = Some(Mark {
         target: target.label.clone(),
         created: now_rfc3339(),
@@ -350,10 +429,11 @@ fn ephemeral_journey(
                 break plan.container_name;
             }
             // kubectl: a 404 that names no object means the subresource itself is missing.
+            // kubectl quotes the server's message (a StatusError's text).
             Err(ApiError::Status(s)) if s.code == 404 && s.details_name.is_empty() => {
-                let inner = ApiError::Status(s).to_string();
                 return Err(RunError::Other(format!(
-                    "ephemeral containers are disabled for this cluster (error from server: {inner:?})"
+                    "ephemeral containers are disabled for this cluster (error from server: {:?})",
+                    s.message
                 )));
             }
             Err(e) if e.code() == Some(409) && attempt <= CONFLICT_RETRIES => {
@@ -500,8 +580,7 @@ fn remove_on_exit(client: &Arc<Client>, ns: &str, name: &str, quiet: bool) -> u6
 }
 
 fn delete_created(client: &Client, ns: &str, name: &str, quiet: bool) {
-    let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0});
-    match client.delete(&api::pod_path(ns, name), &body) {
+    match crate::leftovers::delete_pod(client, ns, name) {
         Ok(_) => {
             if !quiet {
                 eprintln!("pod/{name} deleted");
@@ -752,5 +831,28 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
             &pod,
             None,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::yaml_documents;
+
+    #[test]
+    fn yaml_streams_split_at_document_markers() {
+        let docs = |s: &'static str| -> Vec<String> {
+            yaml_documents(s.as_bytes())
+                .into_iter()
+                .map(|d| String::from_utf8_lossy(d).into_owned())
+                .collect()
+        };
+        assert_eq!(docs("a: 1\n"), ["a: 1\n"]);
+        assert_eq!(
+            docs("---\na: 1\n--- # two\nb: 2\n---\n"),
+            ["a: 1\n", "b: 2\n"]
+        );
+        // Not a marker: something else follows the dashes.
+        assert_eq!(docs("a: |\n  ---x\n"), ["a: |\n  ---x\n"]);
+        assert_eq!(docs("---x: 1\n"), ["---x: 1\n"]);
     }
 }

@@ -14,6 +14,17 @@ static CLEANUPS: Mutex<Vec<(u64, Cleanup)>> = Mutex::new(Vec::new());
 static NEXT_ID: Mutex<u64> = Mutex::new(0);
 static WINCH: Mutex<Option<Sender<()>>> = Mutex::new(None);
 
+/// Set once a terminating signal arrived: the signal thread owns the exit from then on.
+pub static EXITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Called by the main thread before it exits: if a signal is being handled, let the signal
+/// thread finish its cleanups and exit with the signal's code instead.
+pub fn yield_to_signal_exit() {
+    while EXITING.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn set() -> libc::sigset_t {
     // SAFETY: sigemptyset/sigaddset initialise a set we own.
     unsafe {
@@ -51,6 +62,7 @@ pub fn init() {
             }
             continue;
         }
+        EXITING.store(true, std::sync::atomic::Ordering::SeqCst);
         crate::term::restore();
         run_cleanups();
         std::process::exit(128 + sig);

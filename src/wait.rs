@@ -430,31 +430,30 @@ fn watch_loop(
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
                 }
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let Ok(event) = serde_json::from_str::<Value>(&line) else {
-                    break;
-                };
-                let object = event.get("object").cloned().unwrap_or(Value::Null);
-                match event.get("type").and_then(Value::as_str).unwrap_or("") {
-                    "ERROR" => {
-                        if object.get("code").and_then(Value::as_u64) == Some(410) {
+                match decode_event(line.as_bytes()) {
+                    Decoded::Blank => continue,
+                    // Half a line or a broken stream: resume from `rv`.
+                    Decoded::Malformed => break,
+                    Decoded::Event(WatchEvent::Error { code }) => {
+                        if code == Some(410) {
                             continue 'relist;
                         }
                         break;
                     }
-                    "BOOKMARK" => {
-                        let v = api::str_at(&object, &["metadata", "resourceVersion"]);
-                        if !v.is_empty() {
-                            rv = v.to_string();
+                    Decoded::Event(WatchEvent::Bookmark { resource_version }) => {
+                        if !resource_version.is_empty() {
+                            rv = resource_version;
                         }
                     }
-                    "DELETED" => return Err(WaitError::Deleted { pod: name.into() }),
-                    "ADDED" | "MODIFIED" => {
-                        let v = api::str_at(&object, &["metadata", "resourceVersion"]);
-                        if !v.is_empty() {
-                            rv = v.to_string();
+                    Decoded::Event(WatchEvent::Deleted) => {
+                        return Err(WaitError::Deleted { pod: name.into() })
+                    }
+                    Decoded::Event(WatchEvent::Changed {
+                        resource_version,
+                        object,
+                    }) => {
+                        if !resource_version.is_empty() {
+                            rv = resource_version;
                         }
                         if api::name(&object) == name {
                             match check(&object, container)? {
@@ -478,7 +477,7 @@ fn watch_loop(
                             }
                         }
                     }
-                    _ => {}
+                    Decoded::Event(WatchEvent::Other) => {}
                 }
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -564,6 +563,81 @@ fn open_watch(
     }
 }
 
+/// One watch event, as far as the wait needs it.
+#[derive(Debug, PartialEq)]
+pub enum WatchEvent {
+    /// ADDED or MODIFIED: the object and its resourceVersion.
+    Changed {
+        resource_version: String,
+        object: Value,
+    },
+    Deleted,
+    Bookmark {
+        resource_version: String,
+    },
+    /// ERROR: the Status code it carries (410 means relist).
+    Error {
+        code: Option<u64>,
+    },
+    /// A type the wait ignores.
+    Other,
+}
+
+/// What one line of a watch stream holds.
+#[derive(Debug, PartialEq)]
+pub enum Decoded {
+    Blank,
+    Event(WatchEvent),
+    /// Not a watch event (half a line, garbage): the watch is resumed.
+    Malformed,
+}
+
+/// Decodes one line of a watch stream (`{"type":...,"object":...}`). Pure, never panics.
+pub fn decode_event(line: &[u8]) -> Decoded {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Decoded::Blank;
+    }
+    let Ok(Value::Object(mut event)) = serde_json::from_slice::<Value>(line) else {
+        return Decoded::Malformed;
+    };
+    let object = event.remove("object").unwrap_or(Value::Null);
+    let rv = |o: &Value| api::str_at(o, &["metadata", "resourceVersion"]).to_string();
+    Decoded::Event(
+        match event.get("type").and_then(Value::as_str).unwrap_or("") {
+            "ADDED" | "MODIFIED" => WatchEvent::Changed {
+                resource_version: rv(&object),
+                object,
+            },
+            "DELETED" => WatchEvent::Deleted,
+            "BOOKMARK" => WatchEvent::Bookmark {
+                resource_version: rv(&object),
+            },
+            "ERROR" => WatchEvent::Error {
+                code: object.get("code").and_then(Value::as_u64),
+            },
+            _ => WatchEvent::Other,
+        },
+    )
+}
+
+/// Decodes a whole watch body the way the wait reads it: line by line, up to the first line
+/// that is not UTF-8 or not an event.
+pub fn decode_events(body: &[u8]) -> Vec<Decoded> {
+    let mut out = Vec::new();
+    for line in body.split(|&b| b == b'\n') {
+        if std::str::from_utf8(line).is_err() {
+            break;
+        }
+        let d = decode_event(line);
+        let stop = d == Decoded::Malformed;
+        out.push(d);
+        if stop {
+            break;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -615,6 +689,41 @@ mod tests {
             {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes are available"}]}});
         assert!(
             matches!(check(&unsched, "d"), Err(WaitError::PodFailed { reason, .. }) if reason == "Unschedulable")
+        );
+    }
+
+    #[test]
+    fn decodes_watch_lines() {
+        let added = br#"{"type":"ADDED","object":{"metadata":{"name":"p","resourceVersion":"7"}}}"#;
+        assert!(matches!(
+            decode_event(added),
+            Decoded::Event(WatchEvent::Changed { resource_version, .. }) if resource_version == "7"
+        ));
+        assert_eq!(decode_event(b"  "), Decoded::Blank);
+        assert_eq!(decode_event(b"{\"type\":"), Decoded::Malformed);
+        assert_eq!(decode_event(b"[1]"), Decoded::Malformed);
+        assert_eq!(
+            decode_event(br#"{"type":"ERROR","object":{"code":410}}"#),
+            Decoded::Event(WatchEvent::Error { code: Some(410) })
+        );
+        assert_eq!(
+            decode_event(br#"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}"#),
+            Decoded::Event(WatchEvent::Bookmark {
+                resource_version: "9".into()
+            })
+        );
+        assert_eq!(
+            decode_event(br#"{"type":"DELETED","object":5}"#),
+            Decoded::Event(WatchEvent::Deleted)
+        );
+        let body = b"{\"type\":\"X\"}\n\ngarbage\n{\"type\":\"DELETED\"}\n";
+        assert_eq!(
+            decode_events(body),
+            vec![
+                Decoded::Event(WatchEvent::Other),
+                Decoded::Blank,
+                Decoded::Malformed
+            ]
         );
     }
 }

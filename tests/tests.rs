@@ -1,5 +1,14 @@
-//! Integration tests: run the real binary.
+//! Integration tests: the real binary against the fake cluster.
 
+mod attach;
+mod connect;
+mod fanout;
+mod faults;
+mod journeys;
+mod lifecycle;
+mod pty;
+mod security;
+mod terminal;
 mod util;
 
 #[test]
@@ -7,5 +16,5 @@ fn version_prints_name_and_version() {
     let out = util::kdebug().arg("--version").output().unwrap();
     assert!(out.status.success());
     let s = String::from_utf8(out.stdout).unwrap();
-    assert!(s.starts_with("kdebug "), "{s}");
+    assert!(s.starts_with("kdebug v"), "{s}");
 }

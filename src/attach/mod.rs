@@ -223,10 +223,17 @@ fn pump(
             }
             Err(e) => {
                 // A status already received means the session ended; the rest is teardown.
+                // Without one, the link broke under a live session.
                 if !status.is_empty() {
                     return Ok(frames::decode_status(&status));
                 }
-                return Err(AttachError::Lost(e.to_string()));
+                let why = match e {
+                    tungstenite::Error::Protocol(
+                        tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                    ) => "the server closed the connection without ending the session".to_string(),
+                    other => other.to_string(),
+                };
+                return Err(AttachError::Lost(why));
             }
         }
     }

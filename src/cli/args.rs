@@ -193,10 +193,10 @@ fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
         "container" => raw.container = Some(v),
         "copy-to" => raw.copy_to = Some(v),
         "custom" => raw.custom = Some(v),
-        // pflag's stringToString and stringSlice read comma-separated values.
-        "env" => raw.env.extend(split_csv("env", &v)?),
+        // stringToString flags are split into pairs in stage two; stringSlice is CSV.
+        "env" => raw.env.push(v),
         "filename" => raw.filenames.extend(split_csv("filename", &v)?),
-        "set-image" => raw.set_image.extend(split_csv("set-image", &v)?),
+        "set-image" => raw.set_image.push(v),
         "image" => raw.image = Some(v),
         "image-pull-policy" => raw.image_pull_policy = Some(v),
         "profile" => raw.profile = Some(v),
@@ -355,9 +355,9 @@ mod tests {
     }
 
     #[test]
-    fn env_is_csv_and_repeatable() {
-        let r = p(&["--env", "A=1,B=2", "--env=\"C=x,y\""]).unwrap();
-        assert_eq!(r.env, ["A=1", "B=2", "C=x,y"]);
+    fn filenames_are_csv_and_repeatable() {
+        let r = p(&["-f", "a.yaml,b.yaml", "--filename=\"c,d.yaml\""]).unwrap();
+        assert_eq!(r.filenames, ["a.yaml", "b.yaml", "c,d.yaml"]);
     }
 
     #[test]

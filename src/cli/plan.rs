@@ -63,17 +63,20 @@ fn invalid(flag: &str, value: &str, why: &str) -> CliError {
     CliError::InvalidValue(flag.into(), value.into(), why.into())
 }
 
-/// `KEY=VAL` pairs as pflag's stringToString reads them.
-fn pairs(items: &[String]) -> Result<Vec<(String, String)>, CliError> {
-    items
-        .iter()
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) => Ok((k.to_string(), v.to_string())),
-            None => Err(CliError::Invalid(format!(
-                "{kv} must be formatted as key=value"
-            ))),
-        })
-        .collect()
+/// `KEY=VAL` pairs of a repeatable stringToString flag, with pflag's parsing and errors.
+fn pairs(flag: &str, values: &[String]) -> Result<Vec<(String, String)>, CliError> {
+    let mut out = Vec::new();
+    for v in values {
+        out.extend(
+            crate::debug::validate::parse_string_to_string(flag, v).map_err(|e| match e {
+                DebugError::InvalidFlagArgument { value, flag, cause } => {
+                    CliError::InvalidValue(flag.trim_start_matches('-').to_string(), value, cause)
+                }
+                other => CliError::Invalid(other.to_string()),
+            })?,
+        );
+    }
+    Ok(out)
 }
 
 fn duration(flag: &str, v: &str) -> Result<Duration, CliError> {
@@ -88,20 +91,8 @@ fn duration(flag: &str, v: &str) -> Result<Duration, CliError> {
 
 /// Stage two, part one: everything that needs no file and no kubeconfig.
 pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
-    let env = pairs(&raw.env).map_err(|e| match e {
-        CliError::Invalid(m) => CliError::Invalid(format!(
-            "invalid argument {:?} for \"--env\" flag: {m}",
-            raw.env.join(",")
-        )),
-        other => other,
-    })?;
-    let set_image = pairs(&raw.set_image).map_err(|e| match e {
-        CliError::Invalid(m) => CliError::Invalid(format!(
-            "invalid argument {:?} for \"--set-image\" flag: {m}",
-            raw.set_image.join(",")
-        )),
-        other => other,
-    })?;
+    let env = pairs("env", &raw.env)?;
+    let set_image = pairs("set-image", &raw.set_image)?;
     let request_timeout = match &raw.global.request_timeout {
         None => None,
         Some(v) => Some(super::duration::parse_request_timeout(v).ok_or_else(|| {
@@ -207,7 +198,16 @@ pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
 
 /// Reads and decodes the `--custom` file: JSON first, then YAML, as kubectl does.
 pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    // Read at most one byte past the limit: a huge file (or /dev/zero) is refused, not loaded.
+    let read = |path: &str| -> std::io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)?
+            .take(crate::MAX_INPUT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    let bytes = read(path).map_err(|e| {
         let why = match e.kind() {
             std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
             std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
@@ -227,12 +227,30 @@ pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
         Ok(v) => v,
         Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path).map_err(|e| {
             CliError::Invalid(format!(
-                "{path} does not contain a valid container spec: {e}"
+                "{path} does not contain a valid container spec: {}",
+                go_yaml_error(&e)
             ))
         })?,
     };
     // An empty document decodes to nothing: no custom profile (kubectl).
-    Ok(if value.is_null() { None } else { Some(value) })
+    if value.is_null() {
+        return Ok(None);
+    }
+    // kubectl decodes it into a Container here, in Complete, before any Validate check.
+    crate::debug::custom::decode_file(path, &value)
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    Ok(Some(value))
+}
+
+/// A YAML syntax error worded as sigs.k8s.io/yaml (go-yaml v2) words it: go-yaml names no
+/// line for a problem on the first line (its lines count from 0 and 0 means "unknown").
+fn go_yaml_error(e: &crate::kubeconfig::YamlError) -> String {
+    let at = if e.pos.line > 1 {
+        format!("line {}: ", e.pos.line)
+    } else {
+        String::new()
+    };
+    format!("error converting YAML to JSON: yaml: {at}{}", e.msg)
 }
 
 /// Stage two, part two (after the kubeconfig loaded): profile, custom file, kubectl's
@@ -294,6 +312,11 @@ fn kdebug_checks(p: &Plan) -> Result<(), CliError> {
             "-l/--selector picks the pods itself: give no POD names with it (use node/ to select nodes instead)".into(),
         ));
     }
+    if p.selector.is_none() && p.targets.iter().any(|t| t.name.is_empty()) {
+        return Err(CliError::Invalid(
+            "node/ without a name needs -l/--selector to pick the nodes".into(),
+        ));
+    }
     if p.all_pods && !p.targets.iter().any(|t| t.kind.is_workload()) {
         return Err(CliError::Invalid(
             "--all-pods needs a workload target such as deploy/NAME".into(),
@@ -330,16 +353,83 @@ mod tests {
     }
 
     #[test]
+    fn env_is_pflag_string_to_string() {
+        // kubectl 1.33: one '=' makes one pair, commas and all; more are read as CSV.
+        let env = |args: &[&str]| plan(args).map(|p| p.opts.env);
+        assert_eq!(
+            env(&["--env=A=1,2"]).unwrap(),
+            [("A".to_string(), "1,2".to_string())]
+        );
+        assert_eq!(
+            env(&["--env=A=b=c"]).unwrap(),
+            [("A".to_string(), "b=c".to_string())]
+        );
+        let si = plan(&["--set-image=*=b:1,app=c"]).unwrap().opts.set_image;
+        assert_eq!(
+            si,
+            [
+                ("*".to_string(), "b:1".to_string()),
+                ("app".into(), "c".into())
+            ]
+        );
+        let err = |args: &[&str]| plan(args).unwrap_err().to_string();
+        assert_eq!(
+            err(&["--env="]),
+            "invalid argument \"\" for \"--env\" flag:  must be formatted as key=value"
+        );
+        assert_eq!(
+            err(&["--env=X=1", "--env=A=1,b,C=2"]),
+            "invalid argument \"A=1,b,C=2\" for \"--env\" flag: b must be formatted as key=value"
+        );
+    }
+
+    #[test]
     fn env_needs_key_value() {
-        let e = plan(&["web", "--env", "a=1,b"]).unwrap_err();
+        let e = plan(&["web", "--env", "a=1,b=2,c"]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid argument \"a=1,b\" for \"--env\" flag: b must be formatted as key=value"
+            "invalid argument \"a=1,b=2,c\" for \"--env\" flag: c must be formatted as key=value"
         );
+        // pflag: with a single `=` the whole value is one pair.
+        let one = plan(&["web", "--env", "a=1,b"]).unwrap();
+        assert_eq!(one.opts.env, [("a".to_string(), "1,b".to_string())]);
+        assert!(e.is_usage());
         let p = plan(&["web", "--env", "B=2", "--env", "A=1"]).unwrap();
         assert_eq!(
             p.opts.env,
             [("B".to_string(), "2".to_string()), ("A".into(), "1".into())]
+        );
+    }
+
+    #[test]
+    fn custom_yaml_errors_read_like_kubectl() {
+        let dir = std::env::temp_dir().join(format!("kdebug-plan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("custom.txt");
+        std::fs::write(&f, "this: is: not: [valid\n").unwrap();
+        let path = f.to_string_lossy().into_owned();
+        let e = read_custom(&path).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        // kubectl 1.33, same file.
+        assert_eq!(
+            e.to_string(),
+            format!("{path} does not contain a valid container spec: error converting YAML to JSON: yaml: mapping values are not allowed in this context")
+        );
+    }
+
+    #[test]
+    fn custom_files_are_decoded_as_containers_when_read() {
+        let dir = std::env::temp_dir().join(format!("kdebug-plan-dec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.json");
+        std::fs::write(&f, r#"{"stdin": "yes"}"#).unwrap();
+        let path = f.to_string_lossy().into_owned();
+        let e = read_custom(&path).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        // kubectl 1.33, same file.
+        assert_eq!(
+            e.to_string(),
+            format!("{path} does not contain a valid container spec: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go struct field Container.stdin of type bool")
         );
     }
 

@@ -105,22 +105,29 @@ impl Client {
             tls_settings.client_cert_pem = None;
             tls_settings.client_key_pem = None;
         }
+        let host = proxy::host_of(&base);
+        let proxy = proxy::choose(s.proxy_url.as_deref(), &base, &host)?;
+        if proxy.is_some() && !https {
+            return Err(format!(
+                "proxy for {base}: kdebug tunnels only https servers through a proxy"
+            ));
+        }
         let connector = Arc::new(tls::Connector {
             config: RwLock::new(tls::client_config(&tls_settings)?),
             server_name: tls_settings.server_name.clone(),
+            tunnel: proxy
+                .as_ref()
+                .map(|p| (p.url.clone(), proxy::host_port_of(&base))),
         });
-        let host = proxy::host_of(&base);
-        let proxy = proxy::choose(s.proxy_url.as_deref(), &base, &host)?;
-        let mut builder = ureq::AgentBuilder::new()
+        let builder = ureq::AgentBuilder::new()
             .tls_connector(connector.clone())
             .user_agent(&user_agent())
-            .resolver(proxy::HostsFirst)
+            .resolver(proxy::Resolver {
+                proxy: proxy.clone(),
+            })
             .timeout_connect(Duration::from_secs(30))
             .max_idle_connections_per_host(16)
             .redirects(0);
-        if let Some(p) = &proxy {
-            builder = builder.proxy(p.to_ureq()?);
-        }
         Ok(Client {
             agent: builder.build(),
             base,
@@ -204,7 +211,7 @@ impl Client {
         resp.into_reader()
             .take(256 << 20)
             .read_to_end(&mut buf)
-            .map_err(|e| self.io_error(e))?;
+            .map_err(|e| self.io_error(e, method, path))?;
         if self.verbosity >= 8 {
             eprintln!(
                 "I0000 request.go] Response Body: {}",
@@ -276,6 +283,7 @@ impl Client {
         let url = self.url(path, query, stream);
         let mut refreshed = false;
         let mut attempt = 0;
+        let first = Instant::now();
         loop {
             attempt += 1;
             let mut req = self
@@ -291,8 +299,11 @@ impl Client {
             for (k, v) in self.auth_headers(refreshed && attempt > 1)? {
                 req = req.set(&k, &v);
             }
+            let mut seen: Vec<String> = Vec::new();
             for (k, v) in self.impersonation_headers() {
-                req = req.set(&k, &v);
+                let nth = seen.iter().filter(|s| s.eq_ignore_ascii_case(&k)).count();
+                seen.push(k.clone());
+                req = req.set(&nth_spelling(&k, nth), &v);
             }
             if self.verbosity >= 8 {
                 if let Some(b) = body {
@@ -342,15 +353,19 @@ impl Client {
                         self.forget_plugin_credential();
                         continue;
                     }
-                    if let (429 | 503, Some(secs)) = (code, retry_after) {
-                        if attempt <= MAX_RETRIES {
-                            std::thread::sleep(Duration::from_secs(secs).min(MAX_RETRY_WAIT));
+                    // client-go: 429 and any 5xx that carries Retry-After are retried, within
+                    // the request's own timeout.
+                    if let (429 | 500..=599, Some(secs)) = (code, retry_after) {
+                        let wait = Duration::from_secs(secs).min(MAX_RETRY_WAIT);
+                        let in_time = limit.is_none_or(|l| first.elapsed() + wait < l);
+                        if attempt <= MAX_RETRIES && in_time {
+                            std::thread::sleep(wait);
                             continue;
                         }
                     }
                     return Err(ApiError::Status(Box::new(Status::decode(code, &buf))));
                 }
-                Err(ureq::Error::Transport(t)) => return Err(self.transport_error(t)),
+                Err(ureq::Error::Transport(t)) => return Err(self.transport_error(t, method, path)),
             }
         }
     }
@@ -457,22 +472,28 @@ impl Client {
         h
     }
 
-    fn io_error(&self, e: io::Error) -> ApiError {
+    fn io_error(&self, e: io::Error, method: &str, path: &str) -> ApiError {
         if matches!(
             e.kind(),
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
         ) {
             return ApiError::Timeout(format!(
-                "the server did not answer within the request timeout ({e})"
+                "the server did not send the whole response to {method} {path}{}",
+                self.request_timeout
+                    .map(|d| format!(
+                        " within {} (--request-timeout)",
+                        crate::cli::duration::format_go(d)
+                    ))
+                    .unwrap_or_else(|| " in time".into())
             ));
         }
         ApiError::Transport(format!(
-            "failed to read the response from {}: {e}",
+            "failed to read the response to {method} {path} from {}: {e}",
             self.base
         ))
     }
 
-    fn transport_error(&self, t: ureq::Transport) -> ApiError {
+    fn transport_error(&self, t: ureq::Transport, method: &str, path: &str) -> ApiError {
         let host = proxy::host_port_of(&self.base);
         let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&t);
         while let Some(s) = source {
@@ -488,7 +509,7 @@ impl Client {
                     io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
                 ) {
                     return ApiError::Timeout(format!(
-                        "request to {} timed out{}",
+                        "{method} {}{path} timed out{}",
                         self.base,
                         self.request_timeout
                             .map(|d| format!(
@@ -501,6 +522,13 @@ impl Client {
                 if let Some(inner) = io.get_ref() {
                     if let Some(tls) = inner.downcast_ref::<tls::TlsFailure>() {
                         return ApiError::Transport(tls.to_string());
+                    }
+                    // An alert after the handshake: TLS 1.3 servers reject a client
+                    // certificate on the first read.
+                    if let Some(rustls::Error::AlertReceived(a)) =
+                        inner.downcast_ref::<rustls::Error>()
+                    {
+                        return ApiError::Transport(tls::remote_alert(*a));
                     }
                 }
             }
@@ -578,5 +606,44 @@ mod tests {
     fn encodes_query_components() {
         assert_eq!(encode("metadata.name=web"), "metadata.name%3Dweb");
         assert_eq!(encode("a b/c"), "a%20b%2Fc");
+    }
+}
+
+/// ureq 2 keeps one header per exact name (`set` replaces a header spelled the same way), but
+/// header names are case-insensitive. The n-th repeat of a name is spelled with other letter
+/// cases, so that each value goes out as its own header, as client-go sends one
+/// `Impersonate-Group` per group (the API server reads them as a list, not split at commas).
+fn nth_spelling(name: &str, n: usize) -> String {
+    let mut bit = 0;
+    name.chars()
+        .map(|c| {
+            if !c.is_ascii_alphabetic() {
+                return c;
+            }
+            let flip = n >> bit & 1 == 1;
+            bit += 1;
+            match (flip, c.is_ascii_uppercase()) {
+                (false, _) => c,
+                (true, true) => c.to_ascii_lowercase(),
+                (true, false) => c.to_ascii_uppercase(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod spelling_tests {
+    use super::nth_spelling;
+
+    #[test]
+    fn repeated_headers_get_distinct_spellings_of_one_name() {
+        let names: Vec<String> = (0..4)
+            .map(|n| nth_spelling("Impersonate-Group", n))
+            .collect();
+        assert_eq!(names[0], "Impersonate-Group");
+        for (i, a) in names.iter().enumerate() {
+            assert!(a.eq_ignore_ascii_case("Impersonate-Group"));
+            assert!(names[i + 1..].iter().all(|b| a != b), "{names:?}");
+        }
     }
 }

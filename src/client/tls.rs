@@ -333,34 +333,116 @@ pub struct TlsFailure {
 
 impl fmt::Display for TlsFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "tls: failed to verify certificate of {}: {}",
-            self.host, self.reason
-        )
+        // Go's wording; the reason names the host where it matters.
+        write!(f, "tls: failed to verify certificate: {}", self.reason)
     }
 }
 
 impl std::error::Error for TlsFailure {}
 
 fn describe(e: &rustls::Error, host: &str) -> String {
+    let time = |t: &UnixTime| {
+        crate::time::format(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.as_secs()))
+    };
     match e {
         rustls::Error::InvalidCertificate(c) => match c {
-            CertificateError::UnknownIssuer => "x509: certificate signed by unknown authority".into(),
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            // Go reports a chain whose signature does not check out against a CA of the same
+            // name as signed by an unknown authority too.
+            CertificateError::UnknownIssuer | CertificateError::BadSignature => {
+                "x509: certificate signed by unknown authority".into()
+            }
+            CertificateError::NotValidForNameContext { presented, .. } => {
+                hostname_error(host, presented)
+            }
+            CertificateError::NotValidForName => {
                 format!("x509: certificate is not valid for {host}")
             }
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                "x509: certificate has expired or is not yet valid (expired)".into()
-            }
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                "x509: certificate has expired or is not yet valid (not yet valid)".into()
+            CertificateError::ExpiredContext {
+                time: now,
+                not_after,
+            } => format!(
+                "x509: certificate has expired or is not yet valid: current time {} is after {}",
+                time(now),
+                time(not_after)
+            ),
+            CertificateError::Expired => "x509: certificate has expired or is not yet valid".into(),
+            CertificateError::NotValidYetContext {
+                time: now,
+                not_before,
+            } => format!(
+                "x509: certificate has expired or is not yet valid: current time {} is before {}",
+                time(now),
+                time(not_before)
+            ),
+            CertificateError::NotValidYet => {
+                "x509: certificate has expired or is not yet valid".into()
             }
             other => format!("x509: {other:?}"),
         },
-        rustls::Error::AlertReceived(a) => format!("remote error: tls: {a:?} (the server refused the handshake; is the client certificate accepted?)"),
+        rustls::Error::AlertReceived(a) => remote_alert(*a),
         other => other.to_string(),
     }
+}
+
+/// Go's `x509.HostnameError` text from the names the certificate presents (rustls gives them
+/// as `DnsName("a")` and `IpAddress(1.2.3.4)`).
+fn hostname_error(host: &str, presented: &[String]) -> String {
+    let inner = |s: &str, tag: &str| {
+        s.strip_prefix(tag)
+            .and_then(|r| r.strip_prefix('('))
+            .and_then(|r| r.strip_suffix(')'))
+            .map(|r| r.trim_matches('"').to_string())
+    };
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        let ips: Vec<String> = presented
+            .iter()
+            .filter_map(|p| inner(p, "IpAddress"))
+            .collect();
+        if ips.is_empty() {
+            return format!(
+                "x509: cannot validate certificate for {host} because it doesn't contain any IP SANs"
+            );
+        }
+        return format!(
+            "x509: certificate is valid for {}, not {host}",
+            ips.join(", ")
+        );
+    }
+    let dns: Vec<String> = presented
+        .iter()
+        .filter_map(|p| inner(p, "DnsName"))
+        .collect();
+    if dns.is_empty() {
+        return format!("x509: certificate is not valid for any names, but wanted to match {host}");
+    }
+    format!(
+        "x509: certificate is valid for {}, not {host}",
+        dns.join(", ")
+    )
+}
+
+/// A TLS alert from the server, in Go's words (`remote error: tls: bad certificate`), with a
+/// hint: the usual cause is a client certificate the server does not accept.
+pub fn remote_alert(a: rustls::AlertDescription) -> String {
+    use rustls::AlertDescription as A;
+    let go = match a {
+        A::BadCertificate => "bad certificate".to_string(),
+        A::UnknownCA => "unknown certificate authority".into(),
+        A::DecryptError => "error decrypting message".into(),
+        A::CertificateRequired => "certificate required".into(),
+        A::CertificateExpired => "expired certificate".into(),
+        A::CertificateRevoked => "revoked certificate".into(),
+        A::CertificateUnknown => "unknown certificate".into(),
+        A::UnsupportedCertificate => "unsupported certificate".into(),
+        A::AccessDenied => "access denied".into(),
+        A::HandshakeFailure => "handshake failure".into(),
+        A::ProtocolVersion => "protocol version not supported".into(),
+        A::IllegalParameter => "illegal parameter".into(),
+        A::DecodeError => "error decoding message".into(),
+        A::InternalError => "internal error".into(),
+        other => format!("{other:?}"),
+    };
+    format!("remote error: tls: {go} (the server rejected the TLS connection; check the client certificate)")
 }
 
 /// The TLS stream type used for API requests and WebSocket attach.
@@ -401,6 +483,8 @@ pub fn handshake(
 pub struct Connector {
     pub config: RwLock<Arc<ClientConfig>>,
     pub server_name: Option<String>,
+    /// With a proxy: the proxy's URL and the `host:port` to ask it to tunnel to.
+    pub tunnel: Option<(String, String)>,
 }
 
 impl Connector {
@@ -446,10 +530,13 @@ impl ureq::TlsConnector for Connector {
         dns_name: &str,
         io: Box<dyn ureq::ReadWrite>,
     ) -> Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
-        let sock = io
+        let mut sock = io
             .socket()
             .ok_or_else(|| io::Error::other("TLS needs a TCP socket"))?
             .try_clone()?;
+        if let Some((proxy_url, target)) = &self.tunnel {
+            super::proxy::tunnel(&mut sock, target, proxy_url)?;
+        }
         let stream = handshake(self.current(), self.sni(dns_name), sock)?;
         Ok(Box::new(Wrapped(stream)))
     }

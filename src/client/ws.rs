@@ -2,7 +2,7 @@
 //! TLS with the client's configuration, then the RFC 6455 handshake, checked with care
 //! (101, Upgrade, Connection, Sec-WebSocket-Accept, and a subprotocol we offered).
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -88,7 +88,11 @@ pub(super) fn connect(
         None => dial(&host_port).map_err(transport)?,
     };
     tcp.set_nodelay(true).ok();
-    tcp.set_read_timeout(Some(HANDSHAKE_TIMEOUT)).ok();
+    // --request-timeout bounds the upgrade too.
+    let handshake_timeout = client
+        .request_timeout
+        .map_or(HANDSHAKE_TIMEOUT, |t| t.min(HANDSHAKE_TIMEOUT));
+    tcp.set_read_timeout(Some(handshake_timeout)).ok();
     let stream = if client.is_https() {
         let c = client.connector();
         Stream::Tls(Box::new(
@@ -115,8 +119,9 @@ pub(super) fn connect(
         Ok(())
     };
     // One header with every protocol: several Sec-WebSocket-Protocol headers do not work with
-    // the API server.
-    set("Sec-WebSocket-Protocol", &protocols.join(", "))?;
+    // the API server. No space after the comma: tungstenite compares the server's choice with
+    // the comma-split offer verbatim (the API server trims either way).
+    set("Sec-WebSocket-Protocol", &protocols.join(","))?;
     set("User-Agent", &super::user_agent())?;
     for (k, v) in &headers {
         set(k, v)?;
@@ -131,8 +136,8 @@ pub(super) fn connect(
         Ok(ok) => ok,
         Err(HandshakeError::Interrupted(_)) => {
             return Err(ApiError::Timeout(format!(
-                "the server did not answer the attach upgrade within {}s",
-                HANDSHAKE_TIMEOUT.as_secs()
+                "the server did not answer the attach upgrade within {}",
+                crate::cli::duration::format_go(handshake_timeout)
             )))
         }
         Err(HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
@@ -180,28 +185,6 @@ fn dial(host_port: &str) -> io::Result<TcpStream> {
 /// Opens a tunnel through an http proxy with CONNECT.
 fn connect_via_proxy(p: &proxy::Proxy, target: &str) -> io::Result<TcpStream> {
     let mut tcp = dial(&format!("{}:{}", p.host, p.port))?;
-    write!(tcp, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n")?;
-    tcp.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
-    let mut reader = BufReader::new(tcp.try_clone()?);
-    let mut status = String::new();
-    reader.read_line(&mut status)?;
-    if status.split_whitespace().nth(1).is_none_or(|c| c != "200") {
-        return Err(io::Error::other(format!(
-            "proxy {} refused CONNECT: {}",
-            p.url,
-            status.trim()
-        )));
-    }
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
-            break;
-        }
-    }
-    if !reader.buffer().is_empty() {
-        return Err(io::Error::other(
-            "proxy sent data before the tunnel was open",
-        ));
-    }
+    proxy::tunnel(&mut tcp, target, &p.url)?;
     Ok(tcp)
 }

@@ -563,3 +563,108 @@ pub(crate) fn new_container(name: &str, opts: &DebugOptions) -> Value {
 pub(crate) fn string_array(items: &[String]) -> Value {
     Value::Array(items.iter().map(|s| Value::String(s.clone())).collect())
 }
+
+#[cfg(test)]
+mod robustness {
+    //! No panic on any input: every subtree of the fixture pod and node replaced by values of
+    //! every JSON type, through every builder and profile.
+    use super::*;
+    use serde_json::json;
+
+    fn paths(v: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(at.clone());
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    at.push(k.clone());
+                    paths(x, at, out);
+                    at.pop();
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    at.push(i.to_string());
+                    paths(x, at, out);
+                    at.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn replace(v: &Value, path: &[String], with: &Value) -> Value {
+        let mut v = v.clone();
+        let pointer: String = path.iter().map(|p| format!("/{p}")).collect();
+        if let Some(slot) = v.pointer_mut(&pointer) {
+            *slot = with.clone();
+        }
+        v
+    }
+
+    #[test]
+    fn builders_never_panic() {
+        let replacements = [
+            json!(null),
+            json!(true),
+            json!(-1),
+            json!("x"),
+            json!([]),
+            json!({}),
+            json!([{}]),
+        ];
+        let option_sets: Vec<DebugOptions> = [
+            Profile::Legacy,
+            Profile::General,
+            Profile::Restricted,
+            Profile::Sysadmin,
+        ]
+        .into_iter()
+        .map(|profile| DebugOptions {
+            image: Some("busybox".into()),
+            container: Some("app".into()),
+            target: Some("app".into()),
+            copy_to: Some("copy".into()),
+            profile,
+            mirror: Mirror::all(),
+            custom: Some(json!({"env": [{"name": "A"}], "securityContext": {"runAsUser": 0}})),
+            mark: Some(Mark {
+                target: "pod/web".into(),
+                created: "now".into(),
+            }),
+            ..DebugOptions::default()
+        })
+        .collect();
+        let pod = testdata::pod("web");
+        let mut all = Vec::new();
+        paths(&pod, &mut Vec::new(), &mut all);
+        let mut names = testdata::fixed_names(&[]);
+        for path in &all {
+            for r in &replacements {
+                let p = replace(&pod, path, r);
+                for o in &option_sets {
+                    let _ = ephemeral::build(&p, o, &mut names);
+                    let _ = copy::build(&p, o, &mut names);
+                    let mut plain = o.clone();
+                    plain.mirror = Mirror::default();
+                    let _ = node::build(&p, "ns", &plain, &mut names);
+                }
+            }
+        }
+        // Odd --custom documents.
+        let mut o = option_sets[1].clone();
+        for doc in [
+            json!(null),
+            json!(1),
+            json!("s"),
+            json!([]),
+            json!({"env": 1}),
+            json!({"ports": [1]}),
+            json!({"resources": {"limits": []}}),
+            json!({"securityContext": {"capabilities": {"add": [{}]}}}),
+        ] {
+            o.custom = Some(doc);
+            let _ = ephemeral::build(&pod, &o, &mut names);
+            let _ = copy::build(&pod, &o, &mut names);
+        }
+    }
+}

@@ -69,10 +69,15 @@ pub fn validate(
         return Err(DebugError::NameRequired.into());
     }
     validate_pull_policy(opts.image_pull_policy.as_deref().unwrap_or(""))?;
-    for (container, image) in &opts.set_image {
+    // A map in kubectl: the last value per container name is the one checked.
+    for (i, (container, _)) in opts.set_image.iter().enumerate() {
+        if opts.set_image[..i].iter().any(|(c, _)| c == container) {
+            continue;
+        }
+        let image = opts.set_image_for(container).unwrap_or("");
         if !is_image_reference(image) {
             return Err(DebugError::InvalidSetImage {
-                image: image.clone(),
+                image: image.to_string(),
                 container: container.clone(),
             }
             .into());
@@ -574,6 +579,9 @@ mod tests {
             validate(&o, None, true).unwrap_err().to_string(),
             "invalid image name \"Bad\" for container \"app\": invalid reference format"
         );
+        // Repeating a name replaces the earlier value, as in kubectl's map.
+        o.set_image.push(("app".into(), "good:1".into()));
+        assert!(validate(&o, None, true).is_ok());
 
         let mut o = base();
         o.target = Some("nope".into());

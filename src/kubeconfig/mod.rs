@@ -48,7 +48,7 @@ impl fmt::Display for KubeconfigError {
             }
             KubeconfigError::Several(list) => {
                 let parts: Vec<String> = list.iter().map(|e| e.to_string()).collect();
-                write!(f, "[{}]", parts.join(", "))
+                f.write_str(&parts.join("\n"))
             }
             KubeconfigError::Missing { path } => {
                 write!(f, "stat {}: no such file or directory", path.display())

@@ -83,6 +83,11 @@ pub fn config_main(args: Vec<OsString>, stdout: &mut dyn Write, stderr: &mut dyn
         .and_then(|a| run(&a, stdout));
     match result {
         Ok(()) => 0,
+        // kubectl prints several broken files one per line, without the "error: " prefix.
+        Err(ViewError::Config(e @ KubeconfigError::Several(_))) => {
+            let _ = writeln!(stderr, "{e}");
+            1
+        }
         Err(e) => {
             let _ = writeln!(stderr, "error: {e}");
             1
@@ -221,24 +226,25 @@ fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<String>), V
     Ok((text, err))
 }
 
-/// Go's text/tabwriter as kubectl sets it up (padding 3, blanks): every column but the last
-/// is padded to its widest cell plus three spaces; the last cell is written as it is.
+/// Go's text/tabwriter as kubectl sets it up (minwidth 6, padding 3, blanks): every column
+/// but the last is padded; the last cell is written as it is.
 fn tabwrite(rows: &[[String; 5]]) -> String {
-    let mut widths = [0usize; 4];
+    // Cell width = widest text + 3, at least 6 (minwidth 6 includes the padding).
+    let mut widths = [3usize; 4];
     for r in rows {
         for (w, cell) in widths.iter_mut().zip(r.iter()) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.chars().count() + 3);
         }
+    }
+    for w in widths.iter_mut() {
+        *w = (*w).max(6);
     }
     let mut out = String::new();
     for r in rows {
         for (i, cell) in r.iter().enumerate() {
             out.push_str(cell);
             if i < 4 {
-                out.extend(std::iter::repeat_n(
-                    ' ',
-                    widths[i] + 3 - cell.chars().count(),
-                ));
+                out.extend(std::iter::repeat_n(' ', widths[i] - cell.chars().count()));
             }
         }
         out.push('\n');
@@ -453,10 +459,25 @@ fn user_json(u: &AuthInfo, redact: bool) -> Value {
         );
     }
     if let Some(ap) = &u.auth_provider {
+        // kubectl prints these as they are; kdebug redacts the tokens and secrets of an
+        // auth-provider too (id-token, refresh-token, client-secret, ...) unless --raw.
+        let secret_key = |k: &str| {
+            let k = k.to_ascii_lowercase();
+            ["token", "secret", "password"]
+                .iter()
+                .any(|w| k.contains(w))
+        };
         let config = ap.config.as_ref().map_or(Value::Null, |c| {
             Value::Object(
                 c.iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.expose().clone())))
+                    .map(|(k, v)| {
+                        let shown = if redact && secret_key(k) {
+                            REDACTED.to_string()
+                        } else {
+                            v.expose().clone()
+                        };
+                        (k.clone(), Value::String(shown))
+                    })
                     .collect(),
             )
         });
@@ -575,6 +596,8 @@ mod tests {
             ["", "c", "c", "u", ""].map(String::from),
         ];
         assert_eq!(tabwrite(&rows), "CURRENT   NAME   CLUSTER   AUTHINFO   NAMESPACE\n          c      c         u          \n");
+        let rows = vec![["", "c", "c", "u", "ns1"].map(String::from)];
+        assert_eq!(tabwrite(&rows), "      c     c     u     ns1\n");
     }
 
     #[test]

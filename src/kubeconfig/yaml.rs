@@ -170,6 +170,26 @@ impl Value {
 
 /// Parses the first document of `src` into a typed tree (`None` for an empty document).
 pub fn parse(src: &[u8], file: &str) -> Result<Option<Value>, YamlError> {
+    // Recursion is bounded by MAX_DEPTH, but frames are large in debug builds and callers may
+    // run on small thread stacks, so the work happens on a thread with a stack we choose.
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("yaml-reader".into())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(scope, || parse_here(src, file));
+        match worker {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => parse_here(src, file),
+        }
+    })
+}
+
+/// Stack for the parsing thread: ample for MAX_DEPTH levels even in debug builds.
+const PARSER_STACK: usize = 16 << 20;
+
+fn parse_here(src: &[u8], file: &str) -> Result<Option<Value>, YamlError> {
     let chars = decode(src, file)?;
     let mut p = Parser::new(chars, file);
     let root = p.parse_stream()?;
@@ -248,13 +268,16 @@ fn decode(src: &[u8], file: &str) -> Result<Vec<char>, YamlError> {
     let mut it = text.chars().peekable();
     let (mut line, mut col) = (1, 1);
     while let Some(c) = it.next() {
-        let c = if c == '\r' {
-            if it.peek() == Some(&'\n') {
-                it.next();
+        let c = match c {
+            '\r' => {
+                if it.peek() == Some(&'\n') {
+                    it.next();
+                }
+                '\n'
             }
-            '\n'
-        } else {
-            c
+            // YAML 1.1 also breaks lines at NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR.
+            '\u{85}' | '\u{2028}' | '\u{2029}' => '\n',
+            c => c,
         };
         // The YAML 1.1 printable set, as go-yaml's reader checks it.
         let ok = matches!(c, '\t' | '\n' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..);
@@ -300,6 +323,8 @@ struct Parser<'f> {
     anchors: HashMap<String, Rc<Node>>,
     handles: HashMap<String, String>,
     depth: usize,
+    /// The document's root is a flow collection (trailing content is another document).
+    root_flow: bool,
 }
 
 fn is_blank(c: char) -> bool {
@@ -336,6 +361,7 @@ impl<'f> Parser<'f> {
             anchors: HashMap::new(),
             handles,
             depth: 0,
+            root_flow: false,
         }
     }
 
@@ -480,6 +506,15 @@ impl<'f> Parser<'f> {
         let root = self.block_node(-1, After::DocStart)?;
         self.skip_to_content()?;
         if !self.eof() && !self.at_doc_marker() {
+            // Content left of a block root's column, or after a flow root, is an implicit
+            // second document to go-yaml, and only the first document is used.
+            let left_of_root = match root.as_ref().map(|n| (&n.kind, n.pos.col)) {
+                Some((NodeKind::Map(_) | NodeKind::Seq(_), c)) => self.col + 1 < c,
+                _ => false,
+            };
+            if self.root_flow || left_of_root {
+                return Ok(root);
+            }
             let msg = match root.as_ref().map(|n| &n.kind) {
                 Some(NodeKind::Map(_)) => "did not find expected key",
                 Some(NodeKind::Seq(_)) => "did not find expected '-' indicator",
@@ -565,8 +600,14 @@ impl<'f> Parser<'f> {
 
     fn block_node_inner(&mut self, parent: isize, after: After) -> PResult<Option<Rc<Node>>> {
         // Tabs may separate `key:` from its value, but not `-` from the item (go-yaml).
-        if after == After::Dash && self.c() == '\t' {
-            return self.err("found a tab character after '-' (use spaces)");
+        if after == After::Dash {
+            let mut k = 0;
+            while is_blank(self.at(k)) {
+                if self.at(k) == '\t' {
+                    return self.err("found a tab character after '-' (use spaces)");
+                }
+                k += 1;
+            }
         }
         let start_line = self.line;
         self.skip_to_content()?;
@@ -574,7 +615,7 @@ impl<'f> Parser<'f> {
         if self.eof() || self.at_doc_marker() {
             return Ok(None);
         }
-        if new_line && !self.continues_block(parent) {
+        if new_line && !self.continues_block(parent, after) {
             return Ok(None);
         }
         // Node properties: a tag and/or an anchor.
@@ -586,7 +627,7 @@ impl<'f> Parser<'f> {
             let l = self.line;
             if self.skip_inline() {
                 self.skip_to_content()?;
-                if self.eof() || self.at_doc_marker() || !self.continues_block(parent) {
+                if self.eof() || self.at_doc_marker() || !self.continues_block(parent, after) {
                     return Ok(Some(self.finish(empty_scalar(prop_pos, tag), anchor)));
                 }
                 new_line = true;
@@ -605,18 +646,23 @@ impl<'f> Parser<'f> {
             let node = self.block_seq(pos, tag)?;
             return Ok(Some(self.finish(node, anchor)));
         }
-        if c == '?' && is_blankz(self.at(1)) {
-            return self.err("complex mapping keys ('?') are not supported");
-        }
-        if self.implicit_key_here()? {
+        let explicit_key = c == '?' && is_blankz(self.at(1));
+        if explicit_key || self.implicit_key_here()? {
             if !(new_line || after != After::Colon) {
                 return self.err("mapping values are not allowed in this context");
             }
             // Properties written on the key's own line belong to the first key (YAML spec).
-            let (map_tag, map_anchor, key_props) = if has_props && props_line == self.line {
+            // go-yaml saves the simple key at the properties, so the mapping's column is theirs.
+            let same_line = has_props && props_line == self.line;
+            let (map_tag, map_anchor, key_props) = if same_line {
                 (None, None, (tag, anchor))
             } else {
                 (tag, anchor, (None, None))
+            };
+            let (col, pos) = if same_line {
+                (prop_pos.col as isize - 1, prop_pos)
+            } else {
+                (col, pos)
             };
             let node = self.block_map(col, pos, map_tag, key_props)?;
             return Ok(Some(self.finish(node, map_anchor)));
@@ -629,7 +675,12 @@ impl<'f> Parser<'f> {
                     Some(t) => retag(n, t),
                     None => n,
                 };
-                self.check_after_value()?;
+                if after == After::DocStart {
+                    // Whatever follows a flow root starts another (ignored) document.
+                    self.root_flow = true;
+                } else {
+                    self.check_after_value()?;
+                }
                 n
             }
             '*' => {
@@ -664,10 +715,12 @@ impl<'f> Parser<'f> {
     }
 
     /// Whether content at the current column belongs to a node owned by column `parent`.
-    fn continues_block(&self, parent: isize) -> bool {
+    fn continues_block(&self, parent: isize, after: After) -> bool {
         let col = self.col as isize;
-        // A sequence may sit at its mapping key's own column ("indentless" sequence).
-        col > parent || (col == parent && self.c() == '-' && is_blankz(self.at(1)))
+        // A sequence may sit at its mapping key's own column ("indentless" sequence), but
+        // only as a mapping value: after a bare `-` the next `-` is a sibling item.
+        col > parent
+            || (after == After::Colon && col == parent && self.c() == '-' && is_blankz(self.at(1)))
     }
 
     fn finish(&mut self, node: Rc<Node>, anchor: Option<String>) -> Rc<Node> {
@@ -908,6 +961,30 @@ impl<'f> Parser<'f> {
                 key_props = self.properties()?;
             }
             let (ktag, kanchor) = std::mem::take(&mut key_props);
+            if self.c() == '?' && is_blankz(self.at(1)) && ktag.is_none() && kanchor.is_none() {
+                // An explicit key (`? key` then `: value` on the next line, at this column).
+                self.bump();
+                let key = self
+                    .block_node(col, After::Dash)?
+                    .unwrap_or_else(|| empty_scalar(key_pos, None));
+                self.skip_to_content()?;
+                let value = if !self.eof()
+                    && self.col as isize == col
+                    && self.c() == ':'
+                    && is_blankz(self.at(1))
+                {
+                    self.bump();
+                    self.block_node(col, After::Dash)?
+                } else {
+                    None
+                };
+                let vpos = self.pos();
+                pairs.push((key, value.unwrap_or_else(|| empty_scalar(vpos, None))));
+                if self.next_key(col)? {
+                    continue;
+                }
+                break;
+            }
             let key = match self.c() {
                 '*' => self.alias()?,
                 '"' | '\'' => {
@@ -938,22 +1015,8 @@ impl<'f> Parser<'f> {
             let value = self.block_node(col, After::Colon)?;
             let vpos = self.pos();
             pairs.push((key, value.unwrap_or_else(|| empty_scalar(vpos, None))));
-            self.skip_to_content()?;
-            if self.eof() || self.at_doc_marker() {
+            if !self.next_key(col)? {
                 break;
-            }
-            let here = self.col as isize;
-            if here < col {
-                break;
-            }
-            if here > col {
-                return self.err("did not find expected key (check the indentation)");
-            }
-            if !self.implicit_key_here()? {
-                if self.c() == '-' && is_blankz(self.at(1)) {
-                    return self.err("did not find expected key (a '-' item where a key belongs)");
-                }
-                return self.err("could not find expected ':' (a key needs a colon and a space)");
             }
         }
         Ok(Rc::new(Node {
@@ -961,6 +1024,31 @@ impl<'f> Parser<'f> {
             tag,
             kind: NodeKind::Map(pairs),
         }))
+    }
+
+    /// After a mapping entry: true when another key of the mapping at `col` follows.
+    fn next_key(&mut self, col: isize) -> PResult<bool> {
+        self.skip_to_content()?;
+        if self.eof() || self.at_doc_marker() {
+            return Ok(false);
+        }
+        let here = self.col as isize;
+        if here < col {
+            return Ok(false);
+        }
+        if here > col {
+            return self.err("did not find expected key (check the indentation)");
+        }
+        if self.c() == '?' && is_blankz(self.at(1)) {
+            return Ok(true);
+        }
+        if !self.implicit_key_here()? {
+            if self.c() == '-' && is_blankz(self.at(1)) {
+                return self.err("did not find expected key (a '-' item where a key belongs)");
+            }
+            return self.err("could not find expected ':' (a key needs a colon and a space)");
+        }
+        Ok(true)
     }
 
     /// A plain key on one line (the caller checked it ends with ": ").
@@ -1330,17 +1418,8 @@ impl<'f> Parser<'f> {
         loop {
             match self.c() {
                 ' ' | '\t' | '\n' => self.bump(),
-                '#' => {
-                    let prev = if self.i == 0 {
-                        '\n'
-                    } else {
-                        self.s[self.i - 1]
-                    };
-                    if !is_blankz(prev) {
-                        return Ok(());
-                    }
-                    self.skip_line_rest();
-                }
+                // At a token boundary '#' always starts a comment (go-yaml scan_to_next_token).
+                '#' => self.skip_line_rest(),
                 _ => {
                     if self.at_doc_marker() {
                         return self
@@ -1417,8 +1496,18 @@ impl<'f> Parser<'f> {
                 );
             }
             let item_pos = self.pos();
+            let key_start = self.i;
             let key = self.flow_node()?;
             self.skip_flow_ws()?;
+            // An implicit key must end on the line where it starts (go-yaml simple keys) and
+            // within 1024 characters.
+            if self.c() == ':'
+                && (self.line != item_pos.line || self.i - key_start > MAX_IMPLICIT_KEY)
+            {
+                return self.err(
+                    "did not find expected ',' or ']' (a key and its ':' must be on one line)",
+                );
+            }
             let item = if self.c() == ':' {
                 // `[a: b]` is a sequence holding a one-pair mapping.
                 self.bump();
@@ -1473,16 +1562,29 @@ impl<'f> Parser<'f> {
                     "did not find expected ',' or '}' (the flow mapping is never closed)",
                 );
             }
+            let mut explicit = false;
             if self.c() == '?' && is_blankz(self.at(1)) {
                 self.bump();
                 self.skip_flow_ws()?;
+                explicit = true;
             }
+            let key_line = self.line;
+            let key_start = self.i;
             let key = if self.c() == ':' {
                 empty_scalar(self.pos(), None)
             } else {
                 self.flow_node()?
             };
             self.skip_flow_ws()?;
+            // An implicit key must end on the line where it starts (go-yaml simple keys).
+            if !explicit
+                && self.c() == ':'
+                && (self.line != key_line || self.i - key_start > MAX_IMPLICIT_KEY)
+            {
+                return self.err(
+                    "did not find expected ',' or '}' (a key and its ':' must be on one line)",
+                );
+            }
             let value = if self.c() == ':' {
                 self.bump();
                 self.skip_flow_ws()?;
@@ -2025,6 +2127,12 @@ mod tests {
         );
         assert_eq!(p("- - a\n  - b\n- c"), json!([["a", "b"], "c"]));
         assert_eq!(p("a:\nb: ~\n"), json!({"a": null, "b": null}));
+        assert_eq!(p("a:\n-\n- \n-  # c\n"), json!({"a": [null, null, null]}));
+        assert_eq!(
+            p("? e\n: 3\n? f\nq: 1\n"),
+            json!({"e": 3, "f": null, "q": 1})
+        );
+        assert!(parse_value(b"a: {\"x\"\n : 1}", "t").is_err());
     }
 
     #[test]
@@ -2168,6 +2276,22 @@ mod tests {
         );
         assert_eq!(perr("a:\n\tb: c").pos.line, 2);
         assert!(parse_value(b"a:\n-\tb", "t").is_err());
+        assert!(parse_value(b"a:\n- \tb", "t").is_err());
+    }
+
+    #[test]
+    fn go_yaml_quirks() {
+        // Properties before a key belong to the key; the mapping starts at them.
+        assert_eq!(p("&k a: 1\nb: *k\n"), json!({"a": 1, "b": "a"}));
+        // '#' at a flow token boundary is a comment even without a blank before it.
+        assert_eq!(p("a: [x,#b\n c]\n"), json!({"a": ["x", "c"]}));
+        // Content after a flow root, or left of a block root, is an ignored second document.
+        assert_eq!(p("{\"a\": 1} x\n"), json!({"a": 1}));
+        assert_eq!(p("  a: 1\n b: 2\n"), json!({"a": 1}));
+        // NEL and LS break lines.
+        assert!(parse_value("a: x\u{2028}y\n".as_bytes(), "t").is_err());
+        let long = format!("{{{}: 1}}", "k".repeat(1100));
+        assert!(parse_value(long.as_bytes(), "t").is_err());
     }
 
     #[test]
@@ -2198,6 +2322,14 @@ mod tests {
         assert!(perr(&block).msg.contains("nested"));
         let dashes = "- ".repeat(50_000);
         assert!(perr(&dashes).msg.contains("nested"));
+        // Safe even when the caller runs on a tiny stack.
+        let small = std::thread::Builder::new()
+            .stack_size(128 << 10)
+            .spawn(move || {
+                parse_value(block.as_bytes(), "t").is_err()
+                    && parse_value(deep.as_bytes(), "t").is_err()
+            });
+        assert!(small.is_ok_and(|h| h.join().unwrap_or(false)));
     }
 
     #[test]
@@ -2323,12 +2455,13 @@ mod tests {
                 }
             }
             let r = std::panic::catch_unwind(|| {
-                let _ = parse_value(&input, "fuzz");
-                let _ = crate::kubeconfig::model::load_bytes(
-                    &input,
-                    "fuzz",
-                    std::path::Path::new("fuzz"),
-                );
+                // parse_here: the same reader without a thread per input (mutations stay
+                // far below MAX_DEPTH, so the test thread's stack is enough).
+                if let Ok(v) = parse_here(&input, "fuzz") {
+                    let _ = v.as_ref().map(Value::to_json);
+                    let _ =
+                        crate::kubeconfig::model::decode(v.as_ref(), std::path::Path::new("fuzz"));
+                }
             });
             assert!(
                 r.is_ok(),

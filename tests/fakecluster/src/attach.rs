@@ -18,6 +18,7 @@ use crate::process::{self, Output, Process, Spec};
 use crate::server::Ctx;
 use crate::status;
 
+const ANN_PROTOCOLS: &str = "fake.kdebug/protocols";
 const PROTOCOLS: &[&str] = &["v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io"];
 
 fn offered(ctx: &Ctx) -> Vec<String> {
@@ -94,8 +95,15 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
         return ctx.respond_error(&status::bad_request("fakecluster: upgrade refused"));
     }
     let offers = offered(ctx);
+    // `fake.kdebug/protocols: v4.channel.k8s.io` plays an API server older than 1.30, whose
+    // kubelet path speaks no v5.
+    let allowed: Vec<&str> = match annotation(&pod, ANN_PROTOCOLS) {
+        Some(list) => list.split(',').map(str::trim).collect(),
+        None => PROTOCOLS.to_vec(),
+    };
     let Some(proto) = PROTOCOLS
         .iter()
+        .filter(|p| allowed.contains(p))
         .find(|p| offers.iter().any(|o| o == *p))
         .map(|s| s.to_string())
     else {
@@ -227,7 +235,12 @@ impl Session {
         let v5 = self.proto.starts_with("v5.");
         let v45 = v5 || self.proto.starts_with("v4.");
 
-        let (rx, _) = proc.subscribe();
+        // Exec sees everything its own process wrote; attach only what follows.
+        let (backlog, rx) = if self.exec {
+            proc.log_and_subscribe()
+        } else {
+            (Vec::new(), proc.subscribe().0)
+        };
         let leftover = std::mem::take(&mut ctx.conn.buf);
         ctx.conn
             .stream
@@ -253,7 +266,13 @@ impl Session {
             *sent += 1;
             ws.send(Message::Binary(f)).is_ok()
         };
-        let alive = send(&mut ws, first, &[], &mut sent);
+        let mut alive = send(&mut ws, first, &[], &mut sent);
+        for l in backlog {
+            let ch = if self.tty || l.stream == 1 { 1 } else { 2 };
+            if alive && (if ch == 1 { self.stdout } else { self.stderr }) {
+                alive = send(&mut ws, ch, &l.data, &mut sent);
+            }
+        }
         let mut fault_hit = false;
         'session: loop {
             if !alive {

@@ -36,12 +36,16 @@ pub enum Fault {
     UpgradeNeverAnswers,
     /// The next upgrade request is refused (400 Bad Request, no upgrade).
     RefuseUpgrade,
+    /// 404 "the server could not find the requested resource" (empty details, as for a URL the
+    /// server does not serve) for the next `requests` requests: with `@ephemeralcontainers`,
+    /// a cluster whose EphemeralContainers feature is off.
+    NoSuchResource { requests: usize },
 }
 
 impl Fault {
     /// Parse the CLI syntax: `latency:MS`, `drop-watch:N`, `conflict`, `gone`, `gone-http`,
     /// `429:K[:RETRY]`, `503:K[:RETRY]`, `500:K`, `slow-body:K:MS`, `garbage:K`, `ws-close:N`,
-    /// `upgrade-hang`, `upgrade-refuse`. Returns the fault and an optional `@path-substring`.
+    /// `upgrade-hang`, `upgrade-refuse`, `404:K`. Returns the fault and an optional `@path-substring`.
     pub fn parse(spec: &str) -> Result<(Fault, Option<String>), String> {
         let (spec, filter) = match spec.split_once('@') {
             Some((s, f)) => (s, Some(f.to_string())),
@@ -87,6 +91,9 @@ impl Fault {
             },
             "upgrade-hang" => Fault::UpgradeNeverAnswers,
             "upgrade-refuse" => Fault::RefuseUpgrade,
+            "404" => Fault::NoSuchResource {
+                requests: n(1, 1)? as usize,
+            },
             other => return Err(format!("unknown fault {other:?}")),
         };
         Ok((f, filter))
@@ -106,6 +113,8 @@ pub struct Decision {
     pub status: Option<(u16, u64)>,
     pub slow_ms: Option<u64>,
     pub garbage: bool,
+    /// Answer 404 for a resource the server does not serve.
+    pub no_such_resource: bool,
 }
 
 #[derive(Debug, Default)]
@@ -125,7 +134,8 @@ impl Faults {
             | Fault::Unavailable { requests, .. }
             | Fault::InternalError { requests }
             | Fault::SlowBody { requests, .. }
-            | Fault::Garbage { requests } => *requests,
+            | Fault::Garbage { requests }
+            | Fault::NoSuchResource { requests } => *requests,
             _ => 1,
         };
         self.pending.push(Pending {
@@ -190,6 +200,12 @@ impl Faults {
         {
             d.garbage = true;
         }
+        if self
+            .take(target, |f| matches!(f, Fault::NoSuchResource { .. }))
+            .is_some()
+        {
+            d.no_such_resource = true;
+        }
         d
     }
 }
@@ -215,5 +231,17 @@ mod tests {
         assert_eq!(fs.decide("/api/v1/pods").status, Some((429, 3)));
         assert!(fs.decide("/api/v1/pods").status.is_none());
         assert!(Fault::parse("nope").is_err());
+        let (f, filt) = Fault::parse("404@ephemeralcontainers").unwrap();
+        assert_eq!(f, Fault::NoSuchResource { requests: 1 });
+        fs.add(f, filt);
+        assert!(!fs.decide("/api/v1/namespaces/d/pods/p").no_such_resource);
+        assert!(
+            fs.decide("/api/v1/namespaces/d/pods/p/ephemeralcontainers")
+                .no_such_resource
+        );
+        assert!(
+            !fs.decide("/api/v1/namespaces/d/pods/p/ephemeralcontainers")
+                .no_such_resource
+        );
     }
 }

@@ -81,6 +81,8 @@ pub struct Options {
     pub request_log: Option<std::path::PathBuf>,
     /// Interval of watch BOOKMARK events (when the client allows them).
     pub bookmark_interval_ms: u64,
+    /// Serve a server certificate that has expired (signed by the same CA).
+    pub expired_server_cert: bool,
 }
 
 impl Default for Options {
@@ -95,6 +97,7 @@ impl Default for Options {
             legacy_discovery: false,
             request_log: None,
             bookmark_interval_ms: 1000,
+            expired_server_cert: false,
         }
     }
 }
@@ -123,6 +126,8 @@ pub(crate) struct Shared {
     pub procs: Mutex<HashMap<(String, String, String), Arc<process::Process>>>,
     pub stop: AtomicBool,
     pub certs: Mutex<Vec<ClientCert>>,
+    /// Open client connections (closed when the server stops).
+    pub conns: Mutex<Vec<(u64, std::net::TcpStream)>>,
 }
 
 impl Shared {
@@ -175,7 +180,7 @@ impl FakeCluster {
         let listener = TcpListener::bind(opts.listen)?;
         let addr = listener.local_addr()?;
         let pki = if opts.tls {
-            Some(tls::Pki::generate()?)
+            Some(tls::Pki::generate(opts.expired_server_cert)?)
         } else {
             None
         };
@@ -201,6 +206,7 @@ impl FakeCluster {
             procs: Mutex::new(HashMap::new()),
             stop: AtomicBool::new(false),
             certs: Mutex::new(Vec::new()),
+            conns: Mutex::new(Vec::new()),
         });
         if let Some(p) = &pki {
             let admin = p.client_cert("fake-admin", &["system:masters"])?;
@@ -335,6 +341,12 @@ impl FakeCluster {
         }
     }
 
+    /// Create a pod as a POST would: validation, defaulting and admission, then the simulated
+    /// kubelet schedules and starts it. Namespace defaults to `default`. Err is a Status.
+    pub fn create_pod(&self, pod: Value) -> Result<Value, Value> {
+        pods::create_pod(&self.shared, pod).map_err(|e| e.body)
+    }
+
     /// Delete a pod now (the watch sees DELETED).
     pub fn delete_pod(&self, ns: &str, name: &str) -> Option<Value> {
         let t = store::type_for_kind("Pod")?;
@@ -380,6 +392,9 @@ impl FakeCluster {
         let _ = std::net::TcpStream::connect_timeout(&self.shared.addr, Duration::from_millis(200));
         if let Some(h) = self.accept.take() {
             let _ = h.join();
+        }
+        for (_, c) in self.shared.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
         }
         process::kill_all(&self.shared);
     }

@@ -20,7 +20,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 }
 
 const USAGE: &str = "usage: fakecluster [--listen ADDR] [--plain] [--fixture FILE] [--write-kubeconfig FILE] [--request-log FILE] [--latency-ms N] [--container shell|echo] [--kubelet-delay-ms N] [--legacy-discovery] [--fault SPEC]...
-fault SPEC: latency:MS | drop-watch:N | conflict | gone | gone-http | 429:K[:RETRY] | 503:K[:RETRY] | 500:K | slow-body:K:MS | garbage:K | ws-close:N | upgrade-hang | upgrade-refuse, optionally @PATH-SUBSTRING";
+fault SPEC: latency:MS | drop-watch:N | conflict | gone | gone-http | 429:K[:RETRY] | 503:K[:RETRY] | 500:K | slow-body:K:MS | garbage:K | ws-close:N | upgrade-hang | upgrade-refuse | 404:K, optionally @PATH-SUBSTRING";
 
 fn main() {
     if let Err(e) = run() {

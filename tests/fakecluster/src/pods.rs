@@ -379,6 +379,20 @@ pub fn validate_create(pod: &Value) -> Result<(), status::ApiError> {
                     "",
                 ));
             }
+            // validateEnvVarValueFrom (kubectl's --custom can produce both: its Go decoding
+            // leaves an old `value` on an env var that gained a `valueFrom`).
+            let env = c.get("env").and_then(|e| e.as_array());
+            for (j, e) in env.into_iter().flatten().enumerate() {
+                let value = e.get("value").and_then(|v| v.as_str()).unwrap_or("");
+                if !value.is_empty() && e.get("valueFrom").is_some_and(|v| !v.is_null()) {
+                    errs.push(FieldError::new(
+                        FieldErrorKind::Invalid,
+                        &format!("{path}.env[{j}].valueFrom"),
+                        Some(json!("")),
+                        "may not be specified when `value` is not empty",
+                    ));
+                }
+            }
         }
     }
     if spec
@@ -399,6 +413,47 @@ pub fn validate_create(pod: &Value) -> Result<(), status::ApiError> {
     } else {
         Err(status::invalid("Pod", &name, &errs))
     }
+}
+
+/// Create a pod from the library API (same path as a POST without the HTTP layer).
+pub fn create_pod(shared: &std::sync::Arc<Shared>, pod: Value) -> Result<Value, status::ApiError> {
+    let mut obj = pod;
+    if !obj.is_object() {
+        return Err(status::bad_request("the pod must be a JSON object"));
+    }
+    if !obj.get("metadata").map(|m| m.is_object()).unwrap_or(false) {
+        obj["metadata"] = json!({});
+    }
+    let mut ns = meta_str(&obj, "namespace").to_string();
+    if ns.is_empty() {
+        ns = "default".into();
+    }
+    obj["kind"] = json!("Pod");
+    obj["apiVersion"] = json!("v1");
+    obj["metadata"]["namespace"] = json!(ns);
+    let mut name = meta_str(&obj, "name").to_string();
+    if name.is_empty() {
+        name = format!(
+            "{}{}",
+            meta_str(&obj, "generateName"),
+            crate::util::rand_suffix(5)
+        );
+        obj["metadata"]["name"] = json!(name);
+    }
+    validate_create(&obj)?;
+    default_pod(&mut obj);
+    obj["metadata"]["uid"] = json!(crate::util::uuid4());
+    obj["metadata"]["creationTimestamp"] = json!(crate::util::now_rfc3339());
+    let obj = crate::world::order_object(obj);
+    let t = type_for_kind("Pod").expect("pod type");
+    let stored = shared.with_store(|s| {
+        if s.get("pods", &ns, &name).is_some() {
+            return Err(status::already_exists("pods", &name));
+        }
+        Ok(s.put(t, obj))
+    })?;
+    kubelet::pod_created(shared, &ns, &name);
+    Ok(stored)
 }
 
 /// Delete a pod: immediately for grace 0, else mark it terminating and remove it shortly.
@@ -531,4 +586,20 @@ fn ephemeral_update(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
         kubelet::ephemeral_added(ctx.shared, &ns, &name, c);
     }
     ctx.respond_json(200, &stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_value_and_value_from_are_exclusive() {
+        let pod = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i",
+            "env": [{"name": "A", "value": "x", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]}]}});
+        let e = validate_create(&pod).unwrap_err();
+        assert!(
+            format!("{e:?}").contains("may not be specified when `value` is not empty"),
+            "{e:?}"
+        );
+    }
 }

@@ -48,6 +48,7 @@ pub struct Process {
     stdin: Mutex<Option<Sender<Vec<u8>>>>,
     state: Mutex<ProcState>,
     pty_master: Mutex<Option<OwnedFd>>,
+    size: Mutex<Option<(u16, u16)>>,
     pid: Mutex<Option<i32>>,
     killed: AtomicBool,
 }
@@ -78,6 +79,7 @@ impl Process {
                 ..Default::default()
             }),
             pty_master: Mutex::new(None),
+            size: Mutex::new(None),
             pid: Mutex::new(None),
             killed: AtomicBool::new(false),
         });
@@ -168,6 +170,7 @@ impl Process {
     }
 
     pub fn resize(&self, width: u16, height: u16) {
+        *self.size.lock().unwrap_or_else(|e| e.into_inner()) = Some((width, height));
         if let Some(fd) = self
             .pty_master
             .lock()
@@ -217,13 +220,35 @@ impl Process {
 
 /// Start a process; `on_exit` runs once with the exit code.
 pub fn spawn(spec: Spec, on_exit: Box<dyn FnOnce(i32) + Send>) -> Arc<Process> {
+    let (p, go) = spawn_gated(spec, on_exit);
+    go();
+    p
+}
+
+/// Prepare a process that starts only when the returned function is called (so it can be
+/// registered first). Dropping that function without calling it abandons the process.
+pub fn spawn_gated(
+    spec: Spec,
+    on_exit: Box<dyn FnOnce(i32) + Send>,
+) -> (Arc<Process>, Box<dyn FnOnce() + Send>) {
+    let (gate_tx, gate_rx) = channel::<()>();
     let (p, rx) = Process::new(&spec);
     if !spec.initial_log.is_empty() {
         p.emit(1, spec.initial_log.as_bytes());
     }
     let real = spec.mode == ContainerMode::Shell && spec.stdin;
+    // A process that starts with the interactive fallback prints its banner before anyone can
+    // look at the log, so logs read right after the start see it.
+    let mut spec = spec;
+    if !real && starts_interactive(&spec.argv) {
+        p.emit(1, spec.banner.as_bytes());
+        spec.banner.clear();
+    }
     let p2 = p.clone();
     thread::spawn(move || {
+        if gate_rx.recv().is_err() {
+            return;
+        }
         let code = if real {
             match run_real(&p2, rx, &spec) {
                 Ok(c) => c,
@@ -241,7 +266,12 @@ pub fn spawn(spec: Spec, on_exit: Box<dyn FnOnce(i32) + Send>) -> Arc<Process> {
         p2.finish(code);
         on_exit(code);
     });
-    p
+    (
+        p,
+        Box::new(move || {
+            let _ = gate_tx.send(());
+        }),
+    )
 }
 
 /// Split a `sh -c` script into commands (`;`, `&&`, `||`, newlines) of words.
@@ -329,6 +359,17 @@ pub fn script_for(argv: &[String]) -> Vec<Vec<String>> {
         return vec![];
     }
     vec![argv.to_vec()]
+}
+
+const BUILTINS: &[&str] = &[
+    "echo", "printf", "exit", "true", ":", "false", "sleep", "cat", "head",
+];
+
+fn starts_interactive(argv: &[String]) -> bool {
+    match script_for(argv).first() {
+        None => true,
+        Some(cmd) => !BUILTINS.contains(&cmd[0].as_str()),
+    }
 }
 
 fn run_script(p: &Arc<Process>, rx: Receiver<Vec<u8>>, spec: &Spec) -> i32 {
@@ -524,6 +565,12 @@ fn run_real(p: &Arc<Process>, rx: Receiver<Vec<u8>>, spec: &Spec) -> std::io::Re
     let child;
     if spec.tty {
         let (master, slave) = open_pty()?;
+        // Publish the master first, then apply a size that may have come before it.
+        *p.pty_master.lock().unwrap_or_else(|e| e.into_inner()) = Some(master.try_clone()?);
+        let size = *p.size.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((w, h)) = size {
+            p.resize(w, h);
+        }
         let s_in = slave.try_clone()?;
         let s_out = slave.try_clone()?;
         cmd.stdin(Stdio::from(s_in))

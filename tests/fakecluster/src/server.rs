@@ -259,6 +259,9 @@ fn handle_request(shared: &Arc<Shared>, conn: &mut Conn, req: Request) -> io::Re
     } else if let Some((code, retry)) = ctx.decision.status {
         let e = injected_status(code, retry);
         ctx.respond_error(&e)
+    } else if ctx.decision.no_such_resource {
+        ctx.entry.insert("fault".into(), json!("no-such-resource"));
+        ctx.respond_error(&status::page_not_found())
     } else {
         crate::api::route(&mut ctx)
     };
@@ -334,18 +337,22 @@ impl Ctx<'_> {
             self.entry.insert("fault".into(), json!("garbage"));
         }
         self.log_response(resp.status, &resp.content_type.clone(), Some(&resp.body));
-        let w: &mut dyn Write = &mut self.conn.stream;
+        // Head and body leave in one write, as from Go's buffered response writer (a client
+        // reading the head of a refused upgrade gets the Status body with it).
+        let mut head = Vec::new();
         http::write_head(
-            w,
+            &mut head,
             resp.status,
             &resp.content_type,
             &resp.headers,
             Some(resp.body.len()),
             &self.audit_id,
         )?;
+        let w: &mut dyn Write = &mut self.conn.stream;
         match self.decision.slow_ms {
             Some(ms) => {
                 self.entry.insert("fault".into(), json!("slow-body"));
+                w.write_all(&head)?;
                 w.flush()?;
                 let piece = (resp.body.len() / 4).max(1);
                 for c in resp.body.chunks(piece) {
@@ -355,7 +362,8 @@ impl Ctx<'_> {
                 }
             }
             None => {
-                w.write_all(&resp.body)?;
+                head.extend_from_slice(&resp.body);
+                w.write_all(&head)?;
                 w.flush()?;
             }
         }

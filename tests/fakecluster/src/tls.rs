@@ -35,7 +35,8 @@ fn ca_cert(params: &CertificateParams, key: &KeyPair) -> io::Result<rcgen::Certi
 }
 
 impl Pki {
-    pub fn generate() -> io::Result<Pki> {
+    /// `expired`: the server certificate's validity ended in 2021 (TLS failure tests).
+    pub fn generate(expired: bool) -> io::Result<Pki> {
         let ca_key = KeyPair::generate().map_err(io_err)?;
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(io_err)?;
         let mut dn = DistinguishedName::new();
@@ -65,6 +66,10 @@ impl Pki {
             KeyUsagePurpose::KeyEncipherment,
         ];
         sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        if expired {
+            sp.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            sp.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
         let server = sp.signed_by(&server_key, &ca, &ca_key).map_err(io_err)?;
 
         let provider = Arc::new(rustls::crypto::ring::default_provider());

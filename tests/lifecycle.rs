@@ -1,0 +1,201 @@
+//! `--rm` on every way out: signals while waiting and during a session, a dropped connection.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::util::{wait_with_timeout, Env};
+
+/// Waits until the fake has seen a request whose path contains `needle` (and `query` in its
+/// raw query, when given).
+fn wait_for_request(env: &Env, needle: &str, query: &str) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        let seen = env.cluster.requests().iter().any(|r| {
+            r["path"].as_str().is_some_and(|p| p.contains(needle))
+                && r["raw_query"].as_str().is_some_and(|q| q.contains(query))
+        });
+        if seen {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!(
+        "no request to {needle} ({query}): {:#?}",
+        env.request_lines()
+    );
+}
+
+fn signal(pid: u32, sig: i32) {
+    // SAFETY: sends a signal to our own child.
+    unsafe {
+        libc::kill(pid as i32, sig);
+    }
+}
+
+fn deletes_of(env: &Env, name: &str) -> usize {
+    env.mutations()
+        .iter()
+        .filter(|m| {
+            m["method"] == "DELETE" && m["path"].as_str().is_some_and(|p| p.ends_with(name))
+        })
+        .count()
+}
+
+#[test]
+fn sigterm_during_a_session_deletes_the_copy() {
+    let env = Env::new("sigterm-session");
+    let mut child = env
+        .cmd(&[
+            "web-0",
+            "--image=busybox",
+            "--copy-to=web-term",
+            "-c",
+            "dbg",
+            "-i",
+            "--rm",
+            "--",
+            "cat",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_request(&env, "/attach", "");
+    std::thread::sleep(Duration::from_millis(200));
+    signal(child.id(), libc::SIGTERM);
+    let _keep_stdin_open = child.stdin.take();
+    let out = wait_with_timeout(child, Duration::from_secs(20));
+    assert_eq!(
+        out.status.code(),
+        Some(128 + libc::SIGTERM),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        deletes_of(&env, "/pods/web-term"),
+        1,
+        "{:#?}",
+        env.request_lines()
+    );
+    assert!(env.cluster.pod("default", "web-term").is_none());
+}
+
+#[test]
+fn ctrl_c_while_waiting_deletes_the_node_pod() {
+    let env = Env::with(
+        "sigint-wait",
+        fakecluster::Options {
+            kubelet_delay_ms: 30_000,
+            ..Default::default()
+        },
+    );
+    let child = env
+        .cmd(&[
+            "node/node-1",
+            "--image=busybox",
+            "--rm",
+            "--attach",
+            "--",
+            "true",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_request(&env, "/pods", "watch=true");
+    signal(child.id(), libc::SIGINT);
+    let out = wait_with_timeout(child, Duration::from_secs(20));
+    assert_eq!(
+        out.status.code(),
+        Some(128 + libc::SIGINT),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Vec<String> = env
+        .mutations()
+        .iter()
+        .filter(|m| m["method"] == "POST")
+        .map(|m| {
+            m["response_name"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(created.len(), 1);
+    let deletes = env
+        .mutations()
+        .iter()
+        .filter(|m| m["method"] == "DELETE")
+        .count();
+    assert_eq!(deletes, 1, "{:#?}", env.request_lines());
+}
+
+#[test]
+fn sighup_during_a_session_deletes_the_node_pod() {
+    let env = Env::new("sighup-session");
+    let mut child = env
+        .cmd(&["node/node-1", "--image=busybox", "-i", "--rm", "--", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_request(&env, "/attach", "");
+    std::thread::sleep(Duration::from_millis(200));
+    signal(child.id(), libc::SIGHUP);
+    let _keep_stdin_open = child.stdin.take();
+    let out = wait_with_timeout(child, Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(128 + libc::SIGHUP));
+    assert_eq!(
+        env.mutations()
+            .iter()
+            .filter(|m| m["method"] == "DELETE")
+            .count(),
+        1,
+        "{:#?}",
+        env.request_lines()
+    );
+}
+
+#[test]
+fn a_dropped_connection_still_cleans_up() {
+    use std::io::Write;
+    let env = Env::new("ws-drop");
+    // The initial empty frame and the echo of the first line, then the socket just closes.
+    env.cluster
+        .set_fault(fakecluster::Fault::CloseWebSocketAfter { frames: 2 });
+    let mut child = env
+        .cmd(&[
+            "web-0",
+            "--image=busybox",
+            "--copy-to=web-drop",
+            "-c",
+            "dbg",
+            "-i",
+            "--rm",
+            "--",
+            "cat",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    wait_for_request(&env, "/attach", "");
+    stdin.write_all(b"one\n").unwrap();
+    let out = wait_with_timeout(child, Duration::from_secs(30));
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(126), "{stderr}");
+    assert!(stderr.contains("lost the connection"), "{stderr}");
+    assert_eq!(
+        deletes_of(&env, "/pods/web-drop"),
+        1,
+        "{:#?}",
+        env.request_lines()
+    );
+}

@@ -1,0 +1,283 @@
+//! The local terminal around a `-it` session, on a real pseudo-terminal: the settings
+//! (`stty -g`) are exactly restored however the session ends (the container exits, the
+//! server closes the socket, SIGTERM, SIGHUP), and a window resize reaches the server.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fakecluster::Fault;
+use serde_json::Value;
+
+use crate::util::{wait_with_timeout, Env};
+
+struct Pty {
+    master: File,
+    slave: OwnedFd,
+}
+
+fn openpty(cols: u16, rows: u16) -> Pty {
+    let mut master = -1;
+    let mut slave = -1;
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty fills two descriptors we then own.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &ws,
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and are owned by nobody else.
+    unsafe {
+        Pty {
+            master: File::from_raw_fd(master),
+            slave: OwnedFd::from_raw_fd(slave),
+        }
+    }
+}
+
+impl Pty {
+    /// `stty -g` run on the terminal.
+    fn stty_g(&self) -> String {
+        let out = Command::new("stty")
+            .arg("-g")
+            .stdin(Stdio::from(self.slave.try_clone().unwrap()))
+            .output()
+            .expect("stty");
+        assert!(out.status.success(), "stty: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn termios(&self) -> libc::termios {
+        // SAFETY: tcgetattr writes into a termios we own.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            assert_eq!(libc::tcgetattr(self.slave.as_raw_fd(), &mut t), 0);
+            t
+        }
+    }
+
+    /// Settings a user might have: not the defaults, so "restored" cannot mean "reset".
+    fn customise(&self) {
+        let mut t = self.termios();
+        t.c_iflag &= !libc::IXON;
+        t.c_cc[libc::VERASE] = 0x08;
+        t.c_cc[libc::VKILL] = 0x15;
+        t.c_lflag |= libc::ECHOCTL;
+        // SAFETY: writes back settings read from the same terminal.
+        unsafe {
+            assert_eq!(
+                libc::tcsetattr(self.slave.as_raw_fd(), libc::TCSANOW, &t),
+                0
+            );
+        }
+    }
+
+    fn is_raw(&self) -> bool {
+        let t = self.termios();
+        t.c_lflag & (libc::ICANON | libc::ECHO) == 0
+    }
+
+    fn resize(&self, cols: u16, rows: u16) {
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads the winsize we pass.
+        unsafe {
+            assert_eq!(
+                libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &ws),
+                0
+            );
+        }
+    }
+
+    /// Starts kdebug with the terminal as its stdin, stdout, stderr and controlling terminal,
+    /// and a thread draining what it writes.
+    fn spawn(&self, env: &Env, args: &[&str]) -> (Child, Arc<Mutex<Vec<u8>>>) {
+        let mut cmd = env.cmd(args);
+        cmd.stdin(Stdio::from(self.slave.try_clone().unwrap()))
+            .stdout(Stdio::from(self.slave.try_clone().unwrap()))
+            .stderr(Stdio::from(self.slave.try_clone().unwrap()));
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("spawn kdebug on a pty");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut master = self.master.try_clone().unwrap();
+        let sink = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = master.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        (child, seen)
+    }
+
+    fn type_in(&self, s: &str) {
+        let mut m = &self.master;
+        m.write_all(s.as_bytes()).unwrap();
+    }
+}
+
+fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn attach_request(env: &Env) -> Option<Value> {
+    env.cluster
+        .requests()
+        .into_iter()
+        .find(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/attach")))
+}
+
+const SESSION: &[&str] = &["web-0", "--image=busybox", "-c", "dbg", "-it", "--", "sh"];
+
+/// Runs a `-it` session on a fresh pty, ends it with `end`, and checks the terminal settings
+/// afterwards are exactly those from before. Returns the exit code and what was printed.
+fn session_ends(
+    name: &str,
+    setup: impl FnOnce(&Env),
+    end: impl FnOnce(&Pty, u32),
+) -> (i32, String) {
+    let env = Env::new(name);
+    setup(&env);
+    let pty = openpty(100, 30);
+    pty.customise();
+    let before = pty.stty_g();
+    let (child, seen) = pty.spawn(&env, SESSION);
+    wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
+    wait_until("the attach", Duration::from_secs(20), || {
+        attach_request(&env).is_some()
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    end(&pty, child.id());
+    let out = wait_with_timeout(child, Duration::from_secs(30));
+    let printed = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    let after = pty.stty_g();
+    assert_eq!(
+        before, after,
+        "terminal settings not restored; printed:\n{printed}"
+    );
+    assert!(!printed.contains("panicked"), "{printed}");
+    (out.status.code().unwrap_or(-1), printed)
+}
+
+#[test]
+fn terminal_restored_when_the_container_exits() {
+    let (code, printed) = session_ends("pty-exit", |_| {}, |pty, _| pty.type_in("exit 5\r"));
+    assert_eq!(code, 5, "{printed}");
+}
+
+#[test]
+fn terminal_restored_when_the_server_closes_the_socket() {
+    let (code, printed) = session_ends(
+        "pty-remote-close",
+        // The initial frame, the echo of what is typed, then the socket just closes.
+        |env| {
+            env.cluster
+                .set_fault(Fault::CloseWebSocketAfter { frames: 2 })
+        },
+        |pty, _| pty.type_in("hello\r"),
+    );
+    assert_eq!(code, 126, "{printed}");
+    assert!(printed.contains("lost the connection"), "{printed}");
+}
+
+#[test]
+fn terminal_restored_on_sigterm() {
+    let (code, printed) = session_ends(
+        "pty-sigterm",
+        |_| {},
+        // SAFETY: signals our own child.
+        |_, pid| unsafe {
+            libc::kill(pid as i32, libc::SIGTERM);
+        },
+    );
+    assert_eq!(code, 128 + libc::SIGTERM, "{printed}");
+}
+
+#[test]
+fn terminal_restored_on_sighup() {
+    let (code, printed) = session_ends(
+        "pty-sighup",
+        |_| {},
+        // SAFETY: signals our own child.
+        |_, pid| unsafe {
+            libc::kill(pid as i32, libc::SIGHUP);
+        },
+    );
+    assert_eq!(code, 128 + libc::SIGHUP, "{printed}");
+}
+
+#[test]
+fn window_resize_reaches_the_server() {
+    let env = Env::new("pty-resize");
+    let pty = openpty(100, 30);
+    let before = pty.stty_g();
+    let (child, seen) = pty.spawn(&env, SESSION);
+    wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
+    wait_until("the attach", Duration::from_secs(20), || {
+        attach_request(&env).is_some()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    pty.resize(132, 43);
+    // SAFETY: signals our own child (the kernel also sends SIGWINCH to the foreground group).
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGWINCH);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    pty.type_in("exit 0\r");
+    let out = wait_with_timeout(child, Duration::from_secs(30));
+    let printed = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    assert_eq!(before, pty.stty_g());
+    let attach = attach_request(&env).unwrap();
+    assert_eq!(attach["query"]["tty"], "true", "{attach:#}");
+    let sizes: Vec<(u64, u64)> = attach["websocket"]["resize_events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["Width"].as_u64().unwrap_or(0),
+                e["Height"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    // kubectl's start (size+1, then the size), then the new size.
+    assert!(sizes.starts_with(&[(101, 31), (100, 30)]), "{sizes:?}");
+    assert_eq!(sizes.last(), Some(&(132, 43)), "{sizes:?}");
+}
