@@ -11,8 +11,13 @@ build:
 	$(CARGO) build --workspace
 
 # Static and not position-independent (like kubectl): no relocations to carry or apply.
+# Linked by the toolchain's own lld when it ships one, folding identical functions
+# (--icf=all, 22 kB smaller than GNU ld); otherwise by the system linker as usual.
+comma := ,
+LLD_DIR := $(shell rustc --print sysroot 2>/dev/null)/lib/rustlib/$(RELEASE_TARGET)/bin/gcc-ld
+RELEASE_LINK := $(if $(wildcard $(LLD_DIR)/ld.lld),-C link-arg=-fuse-ld=lld -C link-arg=-B$(LLD_DIR) -C link-arg=-Wl$(comma)--icf=all)
 release:
-	RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" $(CARGO) build --release --target $(RELEASE_TARGET) --bin kdebug
+	RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static $(RELEASE_LINK)" $(CARGO) build --release --target $(RELEASE_TARGET) --bin kdebug
 	@printf 'size of %s: %s bytes\n' $(RELEASE_BIN) $$(stat -c %s $(RELEASE_BIN))
 
 test:
