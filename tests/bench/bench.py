@@ -199,7 +199,7 @@ def display(cmd: list[str], bench: "Bench") -> str:
         elif a == str(bench.kubectl):
             a = "kubectl"
         elif a.endswith("/kubeconfig"):
-            a = "$KUBECONFIG_OF_FAKE"
+            a = "FAKE_KUBECONFIG"
         out.append(a)
     return shlex.join(out)
 
@@ -706,7 +706,7 @@ class Bench:
         )
         f.commands = [
             display(self.kd.debug(Path("/kubeconfig"), *kd_args), self),
-            "for p in audit-000 ... audit-099; do kubectl --kubeconfig $KUBECONFIG_OF_FAKE debug "
+            "for p in audit-000 ... audit-099; do kubectl --kubeconfig FAKE_KUBECONFIG debug "
             "\"$p\" --image busybox --attach -- sh -c 'echo ok'; done",
         ]
 
@@ -806,7 +806,7 @@ def fmt(v, unit):
     if unit == "s":
         return f"{v:.2f} s"
     if unit in ("MB", "MiB"):
-        return f"{v:.2f} {unit}"
+        return f"{v:.3f} {unit}" if v < 10 else f"{v:.2f} {unit}"
     if unit == "MB/s":
         return f"{v:.0f} MB/s"
     return f"{v}"
