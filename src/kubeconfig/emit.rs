@@ -17,7 +17,7 @@ pub fn to_yaml(v: &Value) -> String {
         Value::Object(m) if !m.is_empty() => write_map(&mut out, m, 0),
         Value::Array(a) if !a.is_empty() => write_seq(&mut out, a, 0),
         _ => {
-            out.push_str(&scalar(v, 0, false));
+            out.push_str(&scalar(v, 0, 0));
             out.push('\n');
         }
     }
@@ -34,6 +34,10 @@ fn is_empty_collection(v: &Value) -> bool {
     matches!(v, Value::Object(m) if m.is_empty()) || matches!(v, Value::Array(a) if a.is_empty())
 }
 
+/// go-yaml writes a key longer than this (in bytes), or one spanning lines, in the explicit
+/// `? key` / `: value` form.
+const MAX_SIMPLE_KEY: usize = 128;
+
 fn write_map(out: &mut String, m: &serde_json::Map<String, Value>, indent: usize) {
     let mut first = true;
     for (k, v) in sorted(m) {
@@ -41,13 +45,36 @@ fn write_map(out: &mut String, m: &serde_json::Map<String, Value>, indent: usize
             pad(out, indent);
         }
         first = false;
-        out.push_str(&string_scalar(k, indent, true));
+        if k.len() > MAX_SIMPLE_KEY || k.contains('\n') {
+            out.push_str("? ");
+            out.push_str(&string_scalar(k, indent, indent + 2, false));
+            out.push('\n');
+            pad(out, indent);
+            // After an explicit key, a collection starts on the `:` line (go-yaml).
+            let mut sub = String::new();
+            match v {
+                Value::Object(m) if !m.is_empty() => write_map(&mut sub, m, indent + 2),
+                Value::Array(a) if !a.is_empty() => write_seq(&mut sub, a, indent + 2),
+                _ => {
+                    out.push(':');
+                    write_value_after_key(out, v, indent, indent + 1);
+                    continue;
+                }
+            }
+            out.push_str(": ");
+            out.push_str(sub.trim_start_matches(' '));
+            continue;
+        }
+        let key = string_scalar(k, indent, 0, true);
+        let col = indent + key.chars().count() + 1;
+        out.push_str(&key);
         out.push(':');
-        write_value_after_key(out, v, indent);
+        write_value_after_key(out, v, indent, col);
     }
 }
 
-fn write_value_after_key(out: &mut String, v: &Value, indent: usize) {
+/// Writes what follows `key:`; `col` is the column just after the colon.
+fn write_value_after_key(out: &mut String, v: &Value, indent: usize, col: usize) {
     match v {
         Value::Object(m) if !m.is_empty() => {
             out.push('\n');
@@ -60,7 +87,7 @@ fn write_value_after_key(out: &mut String, v: &Value, indent: usize) {
         }
         _ => {
             out.push(' ');
-            out.push_str(&scalar(v, indent, false));
+            out.push_str(&scalar(v, indent, col + 1));
             out.push('\n');
         }
     }
@@ -79,7 +106,7 @@ fn write_seq(out: &mut String, a: &[Value], indent: usize) {
                 out.push_str(sub.trim_start_matches(' '));
             }
             _ => {
-                out.push_str(&scalar(v, indent, false));
+                out.push_str(&scalar(v, indent, indent + 2));
                 out.push('\n');
             }
         }
@@ -90,12 +117,13 @@ fn pad(out: &mut String, n: usize) {
     out.extend(std::iter::repeat_n(' ', n));
 }
 
-fn scalar(v: &Value, indent: usize, key: bool) -> String {
+/// A value scalar starting at column `col`; a folded line continues at `indent + 2`.
+fn scalar(v: &Value, indent: usize, col: usize) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
-        Value::String(s) => string_scalar(s, indent, key),
+        Value::String(s) => string_scalar(s, indent, col, false),
         _ if is_empty_collection(v) => {
             if v.is_object() {
                 "{}".into()
@@ -116,8 +144,11 @@ fn reads_back_as_string(s: &str) -> bool {
     matches!(yaml::parse_value(format!("k: {s}").as_bytes(), ""), Ok(Value::Object(m)) if m.get("k") == Some(&Value::String(s.to_string())))
 }
 
+/// go-yaml's emitter `is_printable`: narrower than what the reader accepts. A tab, NEL or a
+/// character beyond the BMP makes go-yaml double-quote the string (escaped: `\t`, `\N`,
+/// `\U0001F680`), as kubectl prints it.
 fn printable(c: char) -> bool {
-    matches!(c, '\t' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    matches!(c, '\u{20}'..='\u{7E}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
         && c != '\u{FEFF}'
 }
 
@@ -151,52 +182,87 @@ fn plain_allowed(s: &str) -> bool {
     true
 }
 
-fn string_scalar(s: &str, indent: usize, key: bool) -> String {
+/// A string scalar in go-yaml's style, starting at column `col`. Keys (`key`) are never
+/// folded; values fold at spaces past column 80 and continue at `indent + 2`.
+fn string_scalar(s: &str, indent: usize, col: usize, key: bool) -> String {
     let all_printable = s.chars().all(|c| printable(c) || c == '\n');
     if s.contains('\n') && !key && all_printable && !s.lines().any(|l| l.ends_with([' ', '\t'])) {
         return literal(s, indent);
     }
-    if !all_printable || s.contains('\n') {
-        return double_quoted(s);
-    }
-    if !reads_back_as_string(s) {
-        return double_quoted(s);
+    let fold = (!key).then_some(indent + 2);
+    if !all_printable || s.contains('\n') || !reads_back_as_string(s) {
+        return double_quoted(s, col, fold);
     }
     if plain_allowed(s) {
-        if key {
-            return s.to_string();
-        }
-        return fold_plain(s, indent);
+        return plain(s, col, fold);
     }
-    format!("'{}'", s.replace('\'', "''"))
+    single_quoted(s, col, fold)
 }
 
-/// Breaks a long plain scalar at single spaces past the preferred width, like libyaml.
-fn fold_plain(s: &str, indent: usize) -> String {
-    if s.len() + indent < BEST_WIDTH || !s.contains(' ') {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    // The scalar starts after "key: " at about indent + something; libyaml counts the real
-    // column, which we approximate from the indentation.
-    let mut col = indent + 2;
+/// Whether go-yaml breaks the line at the space at `i`: past the preferred width, not after
+/// another space (`spaces`), and not before one.
+fn breaks_here(fold: Option<usize>, spaces: bool, col: usize, chars: &[char], i: usize) -> bool {
+    fold.is_some() && !spaces && col > BEST_WIDTH && chars.get(i + 1) != Some(&' ')
+}
+
+/// libyaml's `write_plain_scalar`.
+fn plain(s: &str, mut col: usize, fold: Option<usize>) -> String {
     let chars: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut spaces = false;
     for (i, &c) in chars.iter().enumerate() {
-        let prev_space = i > 0 && chars[i - 1] == ' ';
-        if c == ' '
-            && !prev_space
-            && col > BEST_WIDTH
-            && chars.get(i + 1).is_some_and(|n| *n != ' ')
-        {
-            out.push('\n');
-            out.extend(std::iter::repeat_n(' ', indent + 2));
-            col = indent + 2;
-            continue;
+        if c == ' ' {
+            if breaks_here(fold, spaces, col, &chars, i) {
+                col = newline(&mut out, fold);
+            } else {
+                out.push(' ');
+                col += 1;
+            }
+            spaces = true;
+        } else {
+            out.push(c);
+            col += 1;
+            spaces = false;
         }
-        out.push(c);
-        col += 1;
     }
     out
+}
+
+/// libyaml's `write_single_quoted`: folds like a plain scalar, never at either end.
+fn single_quoted(s: &str, mut col: usize, fold: Option<usize>) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::from("'");
+    col += 1;
+    let mut spaces = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            if i > 0 && i + 1 < chars.len() && breaks_here(fold, spaces, col, &chars, i) {
+                col = newline(&mut out, fold);
+            } else {
+                out.push(' ');
+                col += 1;
+            }
+            spaces = true;
+        } else {
+            if c == '\'' {
+                out.push('\'');
+                col += 1;
+            }
+            out.push(c);
+            col += 1;
+            spaces = false;
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Starts a continuation line; returns the new column.
+fn newline(out: &mut String, fold: Option<usize>) -> usize {
+    let indent = fold.unwrap_or(0);
+    out.push('\n');
+    pad(out, indent);
+    indent
 }
 
 fn literal(s: &str, indent: usize) -> String {
@@ -221,36 +287,62 @@ fn literal(s: &str, indent: usize) -> String {
     out
 }
 
-fn double_quoted(s: &str) -> String {
+/// libyaml's `write_double_quoted`: escapes, and folds at spaces past the width (a space
+/// right after the break is kept with a `\`).
+fn double_quoted(s: &str, mut col: usize, fold: Option<usize>) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{B}' => out.push_str("\\v"),
-            '\u{C}' => out.push_str("\\f"),
-            '\u{1B}' => out.push_str("\\e"),
-            '\u{85}' => out.push_str("\\N"),
-            '\u{A0}' => out.push_str("\\_"),
-            '\u{2028}' => out.push_str("\\L"),
-            '\u{2029}' => out.push_str("\\P"),
-            c if !printable(c) => {
+    col += 1;
+    let mut spaces = false;
+    for (i, &c) in chars.iter().enumerate() {
+        let escape = match c {
+            '"' => Some("\\\"".to_string()),
+            '\\' => Some("\\\\".into()),
+            '\n' => Some("\\n".into()),
+            '\t' => Some("\\t".into()),
+            '\r' => Some("\\r".into()),
+            '\0' => Some("\\0".into()),
+            '\u{7}' => Some("\\a".into()),
+            '\u{8}' => Some("\\b".into()),
+            '\u{B}' => Some("\\v".into()),
+            '\u{C}' => Some("\\f".into()),
+            '\u{1B}' => Some("\\e".into()),
+            '\u{85}' => Some("\\N".into()),
+            '\u{A0}' => Some("\\_".into()),
+            '\u{2028}' => Some("\\L".into()),
+            '\u{2029}' => Some("\\P".into()),
+            c if !printable(c) || c == '\u{FEFF}' => {
                 let v = c as u32;
-                if v <= 0xFF {
-                    out.push_str(&format!("\\x{v:02X}"));
+                Some(if v <= 0xFF {
+                    format!("\\x{v:02X}")
                 } else if v <= 0xFFFF {
-                    out.push_str(&format!("\\u{v:04X}"));
+                    format!("\\u{v:04X}")
                 } else {
-                    out.push_str(&format!("\\U{v:08X}"));
-                }
+                    format!("\\U{v:08X}")
+                })
             }
-            c => out.push(c),
+            _ => None,
+        };
+        if let Some(e) = escape {
+            col += e.chars().count();
+            out.push_str(&e);
+            spaces = false;
+        } else if c == ' ' {
+            if i > 0 && i + 1 < chars.len() && fold.is_some() && !spaces && col > BEST_WIDTH {
+                col = newline(&mut out, fold);
+                if chars[i + 1] == ' ' {
+                    out.push('\\');
+                    col += 1;
+                }
+            } else {
+                out.push(' ');
+                col += 1;
+            }
+            spaces = true;
+        } else {
+            out.push(c);
+            col += 1;
+            spaces = false;
         }
     }
     out.push('"');
@@ -290,6 +382,52 @@ mod tests {
             assert!(out.contains('"'), "{s}: {out}");
         }
         assert_eq!(to_yaml(&json!({"k": "plain text"})), "k: plain text\n");
+    }
+
+    /// Outputs checked against kubectl 1.32's `config view --raw`.
+    #[test]
+    fn quoting_and_folding_like_go_yaml() {
+        // Tabs and characters beyond the BMP are not printable to go-yaml's emitter.
+        assert_eq!(
+            to_yaml(&json!({"a": "https://x\there", "b": "rocket 🚀"})),
+            "a: \"https://x\\there\"\nb: \"rocket \\U0001F680\"\n"
+        );
+        // A long key is written in the explicit form; a plain value folds past column 80
+        // counted from where it really starts.
+        let key = "k".repeat(130);
+        let words = "w ".repeat(60);
+        let v = json!({"config": {key.clone(): "v", "short": words.trim_end()}});
+        let want = format!(
+            "config:\n  ? {key}\n  : v\n  short: {}\n    {}\n",
+            "w ".repeat(37).trim_end(),
+            "w ".repeat(23).trim_end()
+        );
+        assert_eq!(to_yaml(&v), want);
+        // A double-quoted value folds too.
+        let s = format!("{}tab\there {}", "w ".repeat(30), "x ".repeat(30));
+        assert_eq!(
+            to_yaml(&json!({"current-context": s})),
+            format!(
+                "current-context: \"{}tab\\there\n  {}\"\n",
+                "w ".repeat(30),
+                "x ".repeat(30)
+            )
+        );
+    }
+
+    /// Found by the fuzzer (yaml target, round-trip property): a fold right after a tab
+    /// lost the tab, and a key over 1024 characters could not be read back.
+    #[test]
+    fn fuzz_regressions_round_trip() {
+        let s = format!(
+            "{}clusterus\t sits next to {}",
+            "word ".repeat(15),
+            "word ".repeat(10)
+        );
+        round_trip(json!({ "k": s }));
+        round_trip(json!({ "k".repeat(1100): "v", "a\nb": {"c": 1}, "d": [1] }));
+        round_trip(json!({ "x".repeat(200): ["a", "b"] }));
+        round_trip(json!({ "x".repeat(200): {"a": "b", "c": ["d", {"e": [[1]]}]}, "y": {} }));
     }
 
     #[test]
