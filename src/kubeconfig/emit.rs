@@ -25,9 +25,82 @@ pub fn to_yaml(v: &Value) -> String {
 }
 
 fn sorted(m: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
-    let mut v: Vec<_> = m.iter().collect();
-    v.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    v
+    merge_sort(m.iter().collect(), &|a, b| key_order(a.0, b.0))
+}
+
+/// go-yaml's map key order (`keyList.Less`) for string keys: rune by rune, letters after
+/// anything else, runs of digits compared as numbers (`item9` before `item10`).
+fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    for i in 0..ar.len().min(br.len()) {
+        if ar[i] == br[i] {
+            continue;
+        }
+        let (al, bl) = (ar[i].is_alphabetic(), br[i].is_alphabetic());
+        if al && bl {
+            return ar[i].cmp(&br[i]);
+        }
+        if al || bl {
+            return if bl { Less } else { Greater };
+        }
+        let (mut an, mut bn) = (0i64, 0i64);
+        if ar[i] == '0' || br[i] == '0' {
+            // A zero after other digits is part of a number, not a leading zero.
+            if ar[..i]
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_digit())
+                .any(|c| *c != '0')
+            {
+                an = 1;
+                bn = 1;
+            }
+        }
+        let digits = |r: &[char], mut n: i64| {
+            let mut j = i;
+            while j < r.len() && r[j].is_ascii_digit() {
+                n = n.wrapping_mul(10).wrapping_add(r[j] as i64 - '0' as i64);
+                j += 1;
+            }
+            (j, n)
+        };
+        let (ai, an) = digits(&ar, an);
+        let (bi, bn) = digits(&br, bn);
+        if an != bn {
+            return an.cmp(&bn);
+        }
+        if ai != bi {
+            return ai.cmp(&bi);
+        }
+        return ar[i].cmp(&br[i]);
+    }
+    ar.len().cmp(&br.len())
+}
+
+/// A merge sort that accepts any comparison: go-yaml's order is not always a total order,
+/// and the standard sorts may panic on those.
+fn merge_sort<T: Copy>(v: Vec<T>, cmp: &dyn Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
+    if v.len() <= 1 {
+        return v;
+    }
+    let right = merge_sort(v[v.len() / 2..].to_vec(), cmp);
+    let left = merge_sort(v[..v.len() / 2].to_vec(), cmp);
+    let mut out = Vec::with_capacity(v.len());
+    let (mut i, mut j) = (0, 0);
+    while i < left.len() && j < right.len() {
+        if cmp(&right[j], &left[i]) == std::cmp::Ordering::Less {
+            out.push(right[j]);
+            j += 1;
+        } else {
+            out.push(left[i]);
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&left[i..]);
+    out.extend_from_slice(&right[j..]);
+    out
 }
 
 fn is_empty_collection(v: &Value) -> bool {
@@ -45,7 +118,8 @@ fn write_map(out: &mut String, m: &serde_json::Map<String, Value>, indent: usize
             pad(out, indent);
         }
         first = false;
-        if k.len() > MAX_SIMPLE_KEY || k.contains('\n') {
+        // Any line break makes the key multi-line to go-yaml, \r and NEL included.
+        if k.len() > MAX_SIMPLE_KEY || k.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
             out.push_str("? ");
             out.push_str(&string_scalar(k, indent, indent + 2, false));
             out.push('\n');
@@ -122,7 +196,10 @@ fn scalar(v: &Value, indent: usize, col: usize) -> String {
     match v {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() => go_float(f),
+            _ => n.to_string(),
+        },
         Value::String(s) => string_scalar(s, indent, col, false),
         _ if is_empty_collection(v) => {
             if v.is_object() {
@@ -135,13 +212,143 @@ fn scalar(v: &Value, indent: usize, col: usize) -> String {
     }
 }
 
-/// Does `s` read back as a string when written plain? (Else it must be quoted.)
-fn reads_back_as_string(s: &str) -> bool {
-    // `<<` is a merge key to go-yaml, so it is quoted everywhere.
-    if s == "<<" {
+/// A float as kubectl prints it: encoding/json writes it (exponent form below 1e-6 or from
+/// 1e21, else decimal), go-yaml reads that back (an integer when there is no '.' or 'e') and
+/// writes floats with strconv's shortest %g.
+fn go_float(f: f64) -> String {
+    let abs = f.abs();
+    if f == 0.0 {
+        return "0".into();
+    }
+    // An integral value within int64 (or, positive, uint64) comes back from go-yaml as an
+    // integer: its shortest decimal digits.
+    if (1e-6..1e21).contains(&abs) && f.fract() == 0.0 && (abs < 9.2e18 || f > 0.0 && abs < 1.8e19)
+    {
+        return format!("{f}");
+    }
+    yaml::go_format_float64_g(f)
+}
+
+/// go-yaml's encoder writes a string plain (when the emitter allows it) only if it would not
+/// read back as something else: a null, bool, number, merge key, base-60 float or timestamp.
+fn can_use_plain(s: &str) -> bool {
+    !s.is_empty() && yaml::plain_resolves_to_string(s) && !is_base60_float(s) && !is_timestamp(s)
+}
+
+/// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`
+fn is_base60_float(s: &str) -> bool {
+    let b = s.strip_prefix(['-', '+']).unwrap_or(s).as_bytes();
+    let mut i = 0;
+    if !b.first().is_some_and(u8::is_ascii_digit) {
         return false;
     }
-    matches!(yaml::parse_value(format!("k: {s}").as_bytes(), ""), Ok(Value::Object(m)) if m.get("k") == Some(&Value::String(s.to_string())))
+    while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
+        i += 1;
+    }
+    let mut groups = 0;
+    while i < b.len() && b[i] == b':' {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 2 {
+            i += 1;
+        }
+        let g = &b[start..i];
+        let ok = match g {
+            [d] => d.is_ascii_digit(),
+            [a, _] => (b'0'..=b'5').contains(a),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        groups += 1;
+    }
+    if groups == 0 {
+        return false;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'_') {
+            i += 1;
+        }
+    }
+    i == b.len()
+}
+
+/// go-yaml v2's parseTimestamp: `2006-1-2T15:4:5.999999999Z07:00` (T or t), `2006-1-2
+/// 15:4:5.999999999` or `2006-1-2`, with Go's range checks.
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    // Up to `max_len` digits (at least one), within lo..=hi.
+    let num = |i: &mut usize, max_len: usize, lo: u32, hi: u32| -> Option<u32> {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() && *i - start < max_len {
+            *i += 1;
+        }
+        if *i == start {
+            return None;
+        }
+        let v: u32 = s[start..*i].parse().ok()?;
+        (lo..=hi).contains(&v).then_some(v)
+    };
+    if b.len() < 5 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
+        return false;
+    }
+    let year: u32 = s[..4].parse().unwrap_or(0);
+    let mut i = 5;
+    let Some(month) = num(&mut i, 2, 1, 12) else {
+        return false;
+    };
+    if b.get(i) != Some(&b'-') {
+        return false;
+    }
+    i += 1;
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if num(&mut i, 2, 1, days).is_none() {
+        return false;
+    }
+    if i == b.len() {
+        return true;
+    }
+    let zone = match b[i] {
+        b'T' | b't' => true,
+        b' ' => false,
+        _ => return false,
+    };
+    i += 1;
+    for (k, hi) in [(0, 23), (1, 59), (2, 59)] {
+        if k > 0 {
+            if b.get(i) != Some(&b':') {
+                return false;
+            }
+            i += 1;
+        }
+        if num(&mut i, 2, 0, hi).is_none() {
+            return false;
+        }
+    }
+    if i + 1 < b.len() && (b[i] == b'.' || b[i] == b',') && b[i + 1].is_ascii_digit() {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+    }
+    if !zone {
+        return i == b.len();
+    }
+    match &b[i..] {
+        [b'Z'] => true,
+        [sign, h1, h2, b':', m1, m2] => {
+            (*sign == b'+' || *sign == b'-') && [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit())
+        }
+        _ => false,
+    }
 }
 
 /// go-yaml's emitter `is_printable`: narrower than what the reader accepts. A tab, NEL or a
@@ -190,7 +397,7 @@ fn string_scalar(s: &str, indent: usize, col: usize, key: bool) -> String {
         return literal(s, indent);
     }
     let fold = (!key).then_some(indent + 2);
-    if !all_printable || s.contains('\n') || !reads_back_as_string(s) {
+    if !all_printable || s.contains('\n') || !can_use_plain(s) {
         return double_quoted(s, col, fold);
     }
     if plain_allowed(s) {
@@ -412,6 +619,50 @@ mod tests {
                 "w ".repeat(30),
                 "x ".repeat(30)
             )
+        );
+    }
+
+    /// Found by comparing with kubectl over the fuzz corpus: what go-yaml quotes.
+    #[test]
+    fn plain_only_when_it_reads_back_as_the_same_string() {
+        let cases = [
+            ("2001-12-14", "\"2001-12-14\""),
+            (
+                "2001-12-14t21:59:43.10-05:00",
+                "\"2001-12-14t21:59:43.10-05:00\"",
+            ),
+            ("2001-12-14 21:59:43.10", "\"2001-12-14 21:59:43.10\""),
+            ("2000-2-29", "\"2000-2-29\""),
+            ("2001-2-30", "2001-2-30"),
+            ("2001-12-14T1:2:3", "2001-12-14T1:2:3"),
+            ("1:20", "\"1:20\""),
+            ("190:20:30.15", "\"190:20:30.15\""),
+            ("1:60", "1:60"),
+            ("100:", "'100:'"),
+            ("[a]", "'[a]'"),
+            ("-", "'-'"),
+            ("a: b", "'a: b'"),
+            ("12e", "12e"),
+            ("1_000", "\"1_000\""),
+        ];
+        for (s, want) in cases {
+            assert_eq!(to_yaml(&json!({ "k": s })), format!("k: {want}\n"), "{s:?}");
+        }
+        assert_eq!(to_yaml(&json!({"us\r": "x"})), "? \"us\\r\"\n: x\n");
+    }
+
+    #[test]
+    fn floats_and_key_order_like_kubectl() {
+        let v = json!({"a": 1.5, "b": 12345678901234567890.0, "c": 6e-06, "d": 0.0001, "e": 1e21, "h": 123456.7, "i": 1.5e300, "k": 0.00001234, "l": 1234567.5});
+        assert_eq!(
+            to_yaml(&v),
+            "a: 1.5\nb: 12345678901234567000\nc: 6e-06\nd: 0.0001\ne: 1e+21\nh: 123456.7\ni: 1.5e+300\nk: 1.234e-05\nl: 1.2345675e+06\n"
+        );
+        let keys =
+            json!({"item10": 1, "item9": 2, "Zeta": 3, "_x": 4, "id-token": 5, "idp-url": 6});
+        assert_eq!(
+            to_yaml(&keys),
+            "_x: 4\nZeta: 3\nid-token: 5\nidp-url: 6\nitem9: 2\nitem10: 1\n"
         );
     }
 
