@@ -392,11 +392,17 @@ fn plain_allowed(s: &str) -> bool {
 /// A string scalar in go-yaml's style, starting at column `col`. Keys (`key`) are never
 /// folded; values fold at spaces past column 80 and continue at `indent + 2`.
 fn string_scalar(s: &str, indent: usize, col: usize, key: bool) -> String {
+    let fold = (!key).then_some(indent + 2);
+    // Line breaks other than \n (CR, NEL, LS, PS) are escaped: written raw, the reader would
+    // take them for line ends (go-yaml writes them raw in single quotes; that does not read
+    // back, found by fuzzing).
+    if s.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        return double_quoted(s, col, fold);
+    }
     let all_printable = s.chars().all(|c| printable(c) || c == '\n');
     if s.contains('\n') && !key && all_printable && !s.lines().any(|l| l.ends_with([' ', '\t'])) {
         return literal(s, indent);
     }
-    let fold = (!key).then_some(indent + 2);
     if !all_printable || s.contains('\n') || !can_use_plain(s) {
         return double_quoted(s, col, fold);
     }
@@ -678,6 +684,10 @@ mod tests {
         round_trip(json!({ "k": s }));
         round_trip(json!({ "k".repeat(1100): "v", "a\nb": {"c": 1}, "d": [1] }));
         round_trip(json!({ "x".repeat(200): ["a", "b"] }));
+        // crash-38d87d3d: a LINE SEPARATOR written raw inside single quotes.
+        round_trip(
+            json!({"k": "na\\\\\\\u{2028}   ", "a": "x\u{2028}y", "b": "x\u{85}y", "c": "x\u{2029} y", "d": "a\rb", "e": "l\u{2028}\nm\n"}),
+        );
         round_trip(json!({ "x".repeat(200): {"a": "b", "c": ["d", {"e": [[1]]}]}, "y": {} }));
     }
 
