@@ -484,9 +484,11 @@ fn literal(s: &str, indent: usize) -> String {
         out.push('2');
     }
     let trailing = s.len() - s.trim_end_matches('\n').len();
+    // libyaml's chomping hint: strip without a final break, keep with two or when the
+    // value is one line break alone (clipping would read back empty: fuzz crash-c14fb004).
     match trailing {
         0 => out.push('-'),
-        1 => {}
+        1 if s.len() > 1 => {}
         _ => out.push('+'),
     }
     let body = s.strip_suffix('\n').unwrap_or(s);
@@ -684,6 +686,8 @@ mod tests {
         round_trip(json!({ "k": s }));
         round_trip(json!({ "k".repeat(1100): "v", "a\nb": {"c": 1}, "d": [1] }));
         round_trip(json!({ "x".repeat(200): ["a", "b"] }));
+        round_trip(json!({"k": "\n", "l": ["\n"]}));
+        assert_eq!(to_yaml(&json!({"k": "\n"})), "k: |2+\n\n");
         // crash-38d87d3d: a LINE SEPARATOR written raw inside single quotes.
         round_trip(
             json!({"k": "na\\\\\\\u{2028}   ", "a": "x\u{2028}y", "b": "x\u{85}y", "c": "x\u{2029} y", "d": "a\rb", "e": "l\u{2028}\nm\n"}),
