@@ -1,14 +1,18 @@
 CARGO ?= cargo
 RELEASE_TARGET = x86_64-unknown-linux-gnu
-RELEASE_BIN = target/$(RELEASE_TARGET)/release/kdebug
+TARGET_DIR = $(or $(CARGO_TARGET_DIR),target)
+RELEASE_BIN = $(TARGET_DIR)/$(RELEASE_TARGET)/release/kdebug
+FAKECLUSTER_BIN = $(TARGET_DIR)/bench-fake/fakecluster
+KUBECTL ?= /usr/lib/google-cloud-sdk/bin/kubectl.1.33
 
 .PHONY: build release test lint demo bench fuzz
 
 build:
 	$(CARGO) build --workspace
 
+# Static and not position-independent (like kubectl): no relocations to carry or apply.
 release:
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(RELEASE_TARGET) --bin kdebug
+	RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" $(CARGO) build --release --target $(RELEASE_TARGET) --bin kdebug
 	@printf 'size of %s: %s bytes\n' $(RELEASE_BIN) $$(stat -c %s $(RELEASE_BIN))
 
 test:
@@ -17,6 +21,18 @@ test:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The main journey against the bundled test cluster: a real shell in a "debug container"
+# (fakecluster runs /bin/sh locally in a pseudo-terminal; loopback only). Exit the shell to end.
+demo:
+	$(CARGO) build --workspace --quiet
+	@tmp=$$(mktemp -d); \
+	./target/debug/fakecluster --container shell --write-kubeconfig $$tmp/kubeconfig > $$tmp/ready & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; rm -rf $$tmp' EXIT INT TERM; \
+	for i in $$(seq 100); do grep -q '^ready' $$tmp/ready 2>/dev/null && break; sleep 0.1; done; \
+	echo "kdebug web-0 -it --image busybox -- sh   (against $$(cut -d' ' -f2 $$tmp/ready))"; \
+	KUBECONFIG=$$tmp/kubeconfig ./target/debug/kdebug web-0 -it --image busybox -- sh; \
+	echo "(kdebug exited with $$?: the shell's exit code)"
 
 # Fuzzing (nightly + cargo-fuzz): each target runs FUZZ_SECONDS from the committed seeds in
 # tests/fuzz/seeds/<target>; what it learns goes to FUZZ_WORK, crashes to
@@ -36,3 +52,10 @@ fuzz:
 		$(CARGO) +nightly fuzz run $(FUZZ_FLAGS) $$t $(FUZZ_WORK)/$$t $(FUZZ_DIR)/seeds/$$t -- \
 			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1; \
 	done
+
+# kdebug against kubectl (see BENCHMARKS.md): the static release binary, fakecluster built
+# fully optimised, then every figure for both tools; prints the table and updates BENCHMARKS.md.
+bench: release
+	$(CARGO) build --profile bench-fake -p fakecluster
+	python3 tests/bench/bench.py --kdebug $(RELEASE_BIN) --fakecluster $(FAKECLUSTER_BIN) \
+		--kubectl $(KUBECTL) --out BENCHMARKS.md

@@ -100,7 +100,7 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Resolved>) -> Result<u8, Ru
     });
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by_key(|(i, _)| *i);
-    let mut rows = vec![["POD", "CONTAINER", "EXIT", "DURATION", "ERROR"]
+    let mut rows = vec![["TARGET", "CONTAINER", "EXIT", "DURATION", "ERROR"]
         .map(String::from)
         .to_vec()];
     let mut failed = 0;

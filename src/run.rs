@@ -51,6 +51,9 @@ impl RunError {
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            RunError::Cli(e) if e.is_usage() => {
+                write!(f, "error: {e}\nSee 'kdebug --help' for usage.")
+            }
             RunError::Cli(e) => write!(f, "error: {e}"),
             RunError::Config(msg)
                 if msg.starts_with("Error in configuration") || msg.starts_with("error: ") =>
@@ -216,4 +219,20 @@ pub fn duration_flag(flag: &str, v: &str) -> Result<Duration, CliError> {
             "expected a duration such as 30s, 5m or 1h".into(),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_errors_point_to_the_usage_like_kubectl() {
+        let e = RunError::Cli(CliError::MissingValue("image".into()));
+        assert_eq!(
+            e.to_string(),
+            "error: flag needs an argument: --image\nSee 'kdebug --help' for usage."
+        );
+        let e = RunError::Cli(CliError::Invalid("unknown profile: foo".into()));
+        assert_eq!(e.to_string(), "error: unknown profile: foo");
+    }
 }

@@ -51,87 +51,15 @@ pub struct Resolved {
     pub label: String,
 }
 
-/// Reads the targets named on the command line, in order.
+/// Reads the targets named on the command line, in order, all of them before returning
+/// (fan-out), then those a selector picks.
 pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, RunError> {
     let mut out = Vec::new();
+    visit_targets(conn, p, &mut |r| {
+        out.push(r);
+        Ok(())
+    })?;
     let ns = conn.namespace.as_str();
-    for t in &p.targets {
-        match t.kind {
-            Kind::Pod => out.push(Resolved {
-                kind: Kind::Pod,
-                object: conn.client.get(&api::pod_path(ns, &t.name))?,
-                label: t.to_string(),
-            }),
-            Kind::Node => out.push(Resolved {
-                kind: Kind::Node,
-                object: conn.client.get(&format!("/api/v1/nodes/{}", t.name))?,
-                label: t.to_string(),
-            }),
-            _ => {
-                let pods = crate::workload::pods(&conn.client, ns, t)?;
-                let take = if p.all_pods { pods.len() } else { 1 };
-                if !p.all_pods && pods.len() > 1 && !p.quiet {
-                    eprintln!(
-                        "Found {} pods, using pod/{}",
-                        pods.len(),
-                        api::name(&pods[0])
-                    );
-                }
-                for pod in pods.into_iter().take(take) {
-                    let label = format!("pod/{}", api::name(&pod));
-                    out.push(Resolved {
-                        kind: Kind::Pod,
-                        object: pod,
-                        label,
-                    });
-                }
-            }
-        }
-    }
-    for f in &p.filenames {
-        for object in read_objects(f)? {
-            let kind = match object.get("kind").and_then(Value::as_str) {
-                Some("Pod") => Kind::Pod,
-                Some("Node") => Kind::Node,
-                other => {
-                    let api_version = object
-                        .get("apiVersion")
-                        .and_then(Value::as_str)
-                        .unwrap_or("");
-                    let gv = if api_version.contains('/') {
-                        api_version.to_string()
-                    } else {
-                        format!("/{api_version}")
-                    };
-                    return Err(RunError::Other(format!(
-                        "\"{gv}, Kind={}\" not supported by debug",
-                        other.unwrap_or("")
-                    )));
-                }
-            };
-            let obj_ns = api::namespace(&object);
-            if kind == Kind::Pod
-                && conn.namespace_explicit
-                && !obj_ns.is_empty()
-                && obj_ns != conn.namespace
-            {
-                return Err(RunError::Other(format!(
-                    "the namespace from the provided object {obj_ns:?} does not match the namespace {:?}. You must pass '--namespace={obj_ns}' to perform this operation.",
-                    conn.namespace
-                )));
-            }
-            let label = format!(
-                "{}/{}",
-                if kind == Kind::Pod { "pod" } else { "node" },
-                api::name(&object)
-            );
-            out.push(Resolved {
-                kind,
-                object,
-                label,
-            });
-        }
-    }
     if let Some(sel) = &p.selector {
         let nodes = p.targets.iter().any(|t| t.kind == Kind::Node);
         if !nodes {
@@ -183,7 +111,115 @@ pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, Run
     Ok(out)
 }
 
-/// `-f FILE`: JSON or YAML (our own reader), `-` for stdin; a `List` gives its items.
+/// GET a named pod. On a 404 outside `default`, kubectl (cli-runtime's Info.Get) asks whether
+/// the namespace exists, and reports `namespaces "x" not found` when it does not.
+fn get_pod(conn: &Connection, ns: &str, name: &str) -> Result<Value, RunError> {
+    match conn.client.get(&api::pod_path(ns, name)) {
+        Err(e) if e.is_not_found() && !ns.is_empty() && ns != "default" => {
+            match conn.client.get(&format!("/api/v1/namespaces/{ns}")) {
+                Err(missing) if missing.is_not_found() => Err(missing.into()),
+                _ => Err(e.into()),
+            }
+        }
+        r => Ok(r?),
+    }
+}
+
+/// Reads the named targets, then the `-f` objects, one at a time and in order, handing each
+/// to `f` before reading the next: kubectl's visitor does the same, so with `web-0 nope`
+/// web-0 is debugged before `nope` turns out to be missing.
+fn visit_targets(
+    conn: &Connection,
+    p: &Plan,
+    f: &mut dyn FnMut(Resolved) -> Result<(), RunError>,
+) -> Result<(), RunError> {
+    let ns = conn.namespace.as_str();
+    // With -l, `node/` only says "select nodes"; the selector names them below.
+    for t in p
+        .targets
+        .iter()
+        .filter(|t| !(p.selector.is_some() && t.kind == Kind::Node))
+    {
+        match t.kind {
+            Kind::Pod => f(Resolved {
+                kind: Kind::Pod,
+                object: get_pod(conn, ns, &t.name)?,
+                label: t.to_string(),
+            })?,
+            Kind::Node => f(Resolved {
+                kind: Kind::Node,
+                object: conn.client.get(&format!("/api/v1/nodes/{}", t.name))?,
+                label: t.to_string(),
+            })?,
+            _ => {
+                let pods = crate::workload::pods(&conn.client, ns, t)?;
+                let take = if p.all_pods { pods.len() } else { 1 };
+                if !p.all_pods && pods.len() > 1 && !p.quiet {
+                    eprintln!(
+                        "Found {} pods, using pod/{}",
+                        pods.len(),
+                        api::name(&pods[0])
+                    );
+                }
+                for pod in pods.into_iter().take(take) {
+                    let label = format!("pod/{}", api::name(&pod));
+                    f(Resolved {
+                        kind: Kind::Pod,
+                        object: pod,
+                        label,
+                    })?;
+                }
+            }
+        }
+    }
+    for file in &p.filenames {
+        for object in read_objects(file)? {
+            let kind = match object.get("kind").and_then(Value::as_str) {
+                Some("Pod") => Kind::Pod,
+                Some("Node") => Kind::Node,
+                other => {
+                    let api_version = object
+                        .get("apiVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    let gv = if api_version.contains('/') {
+                        api_version.to_string()
+                    } else {
+                        format!("/{api_version}")
+                    };
+                    return Err(RunError::Other(format!(
+                        "\"{gv}, Kind={}\" not supported by debug",
+                        other.unwrap_or("")
+                    )));
+                }
+            };
+            let obj_ns = api::namespace(&object);
+            if kind == Kind::Pod
+                && conn.namespace_explicit
+                && !obj_ns.is_empty()
+                && obj_ns != conn.namespace
+            {
+                return Err(RunError::Other(format!(
+                    "the namespace from the provided object {obj_ns:?} does not match the namespace {:?}. You must pass '--namespace={obj_ns}' to perform this operation.",
+                    conn.namespace
+                )));
+            }
+            let label = format!(
+                "{}/{}",
+                if kind == Kind::Pod { "pod" } else { "node" },
+                api::name(&object)
+            );
+            f(Resolved {
+                kind,
+                object,
+                label,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// `-f FILE`: JSON or a YAML stream (our own reader), `-` for stdin; one object per document.
 fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
     use std::io::Read;
     let mut bytes = Vec::new();
@@ -200,39 +236,73 @@ fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
             crate::MAX_INPUT_BYTES
         )));
     }
-    let v = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(v) => v,
-        Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path)
-            .map_err(|e| RunError::Other(format!("error parsing {path}: {e}")))?,
+    // JSON, else YAML documents split at `---` lines, as kubectl's reader does. A `List` is
+    // not flattened: kubectl's builder hands it to debug, which refuses its kind.
+    let docs = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v) => vec![v],
+        Err(_) => yaml_documents(&bytes)
+            .into_iter()
+            .map(|doc| {
+                crate::kubeconfig::yaml::parse_value(doc, path)
+                    .map_err(|e| RunError::Other(format!("error parsing {path}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
     };
-    if v.get("kind")
-        .and_then(Value::as_str)
-        .is_some_and(|k| k.ends_with("List"))
-    {
-        return Ok(v
-            .get("items")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default());
+    let mut out = Vec::new();
+    for v in docs {
+        if v.is_null() {
+            continue; // an empty document
+        }
+        if !v.is_object() {
+            return Err(RunError::Other(format!(
+                "{path} does not contain a Kubernetes object"
+            )));
+        }
+        out.push(v);
     }
-    if !v.is_object() {
-        return Err(RunError::Other(format!(
-            "error: {path} does not contain a Kubernetes object"
-        )));
+    Ok(out)
+}
+
+/// Splits a YAML stream into documents at lines that start with `---` (apimachinery's
+/// YAMLReader: only spaces or a comment may follow the marker).
+fn yaml_documents(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let end = bytes[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| pos + i + 1);
+        let line = &bytes[pos..end];
+        let rest = line
+            .strip_prefix(b"---")
+            .map(|r| String::from_utf8_lossy(r).trim().to_string());
+        if rest.is_some_and(|r| r.is_empty() || r.starts_with('#')) {
+            if pos > start {
+                docs.push(&bytes[start..pos]);
+            }
+            start = end;
+        }
+        pos = end;
     }
-    Ok(vec![v])
+    if start < bytes.len() {
+        docs.push(&bytes[start..]);
+    }
+    docs
 }
 
 /// `kdebug POD...`: every target in order; the exit code is the last one's.
 pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
-    let targets = resolve_targets(conn, p)?;
     if p.fan_out() {
+        let targets = resolve_targets(conn, p)?;
         return crate::fanout::run(conn, p, targets);
     }
     let mut code = 0;
-    for t in &targets {
-        code = debug_one(conn, p, t, &mut Sink::terminal())?;
-    }
+    visit_targets(conn, p, &mut |t| {
+        code = debug_one(conn, p, &t, &mut Sink::terminal())?;
+        Ok(())
+    })?;
     Ok(code)
 }
 
@@ -330,6 +400,7 @@ fn ephemeral_journey(
     let opts = options_for(p, target);
     let mut names = debug::names::generator();
     let path = format!("{}/ephemeralcontainers", api::pod_path(&ns, &name));
+    let mut early = None;
     let mut attempt = 0;
     let container = loop {
         attempt += 1;
@@ -344,6 +415,9 @@ fn ephemeral_journey(
                 &plan.patch,
             );
             return Ok(0);
+        }
+        if early.is_none() && (p.attach || p.fan_out()) {
+            early = Some(wait::watch_early(client, &ns, &name, p.timeout));
         }
         match client.patch_raw(
             &path,
@@ -380,7 +454,7 @@ fn ephemeral_journey(
     } else {
         None
     };
-    follow(conn, p, &ns, &name, &container, ended, sink)
+    follow(conn, p, &ns, &name, &container, ended, sink, early)
 }
 
 fn copy_journey(
@@ -419,6 +493,7 @@ fn copy_journey(
         }
         return Ok(0);
     }
+    let early = open_early(conn, p, &ns, &plan.pod);
     let created = client.post(&api::pods_path(&ns), &plan.pod)?;
     let copy_name = api::name(&created).to_string();
     let cleanup =
@@ -437,7 +512,8 @@ fn copy_journey(
         let ended = (api::str_at(&created, &["spec", "restartPolicy"]) == "Always").then(|| {
             format!("Session ended, resume using 'kdebug attach {copy_name} -c {container} -i -t' command when the pod is running")
         });
-        follow(conn, p, &ns, &copy_name, &container, ended, sink)
+        let early = early.filter(|_| copy_name == api::name(&plan.pod));
+        follow(conn, p, &ns, &copy_name, &container, ended, sink, early)
     })();
     finish_cleanup(cleanup, result)
 }
@@ -464,17 +540,36 @@ fn node_journey(
         );
         return Ok(0);
     }
+    let early = open_early(conn, p, &ns, &plan.pod);
     let created = client.post(&api::pods_path(&ns), &plan.pod)?;
     let pod_name = api::name(&created).to_string();
     let cleanup =
         p.rm.then(|| remove_on_exit(client, &ns, &pod_name, p.quiet));
     sink.container = Some(plan.container_name.clone());
     let result = if p.attach || p.fan_out() {
-        follow(conn, p, &ns, &pod_name, &plan.container_name, None, sink)
+        let early = early.filter(|_| pod_name == api::name(&plan.pod));
+        follow(
+            conn,
+            p,
+            &ns,
+            &pod_name,
+            &plan.container_name,
+            None,
+            sink,
+            early,
+        )
     } else {
         Ok(0)
     };
     finish_cleanup(cleanup, result)
+}
+
+/// Opens the watch on a pod about to be created alongside the POST, when the run will wait
+/// for it (see [`wait::EarlyWatch`]).
+fn open_early(conn: &Connection, p: &Plan, ns: &str, pod: &Value) -> Option<wait::EarlyWatch> {
+    let name = api::name(pod);
+    (!name.is_empty() && (p.attach || p.fan_out()))
+        .then(|| wait::watch_early(&conn.client, ns, name, p.timeout))
 }
 
 /// Registers the deletion of a created pod, to run at the end or on a signal.
@@ -508,6 +603,7 @@ fn finish_cleanup(cleanup: Option<u64>, result: Result<u8, RunError>) -> Result<
 /// Waits for the container, then attaches (with `-i`) or follows its logs from the start
 /// (without `-i`, so nothing printed before an attach could start is lost), and returns the
 /// container's exit code.
+#[allow(clippy::too_many_arguments)]
 fn follow(
     conn: &Connection,
     p: &Plan,
@@ -516,9 +612,10 @@ fn follow(
     container: &str,
     ended: Option<String>,
     sink: &mut Sink,
+    early: Option<wait::EarlyWatch>,
 ) -> Result<u8, RunError> {
     let client = &conn.client;
-    let ready = wait::until_started(
+    let ready = wait::until_started_with(
         client,
         ns,
         pod,
@@ -527,6 +624,7 @@ fn follow(
             timeout: p.timeout,
             quiet: p.quiet || !sink.interactive(),
         },
+        early,
     )?;
     if let State::Terminated { exit_code, .. } = ready.state {
         crate::logs::copy(client, ns, pod, container, false, &mut *sink.writer())?;
@@ -534,10 +632,25 @@ fn follow(
     }
     if !p.opts.stdin || !sink.interactive() {
         crate::logs::copy(client, ns, pod, container, true, &mut *sink.writer())?;
-        return final_exit_code(client, ns, pod, container, Duration::from_secs(10));
+        return final_exit_code(
+            client,
+            ns,
+            pod,
+            container,
+            ready.watch,
+            Duration::from_secs(10),
+        );
     }
     attach_and_report(
-        conn, p.quiet, ns, pod, container, p.opts.tty, ended, &ready.pod,
+        conn,
+        p.quiet,
+        ns,
+        pod,
+        container,
+        p.opts.tty,
+        ended,
+        &ready.pod,
+        ready.watch,
     )
 }
 
@@ -552,6 +665,7 @@ pub fn attach_and_report(
     want_tty: bool,
     ended: Option<String>,
     pod_obj: &Value,
+    watch: Option<wait::Rest>,
 ) -> Result<u8, RunError> {
     let client = &conn.client;
     let mut tty = want_tty;
@@ -592,7 +706,7 @@ pub fn attach_and_report(
                 Outcome::ExitCode(n) => Ok(n),
                 Outcome::Failure(msg) => Err(RunError::Other(msg)),
                 Outcome::Success => {
-                    final_exit_code(client, ns, pod, container, Duration::from_secs(2))
+                    final_exit_code(client, ns, pod, container, watch, Duration::from_secs(2))
                 }
             }
         }
@@ -611,22 +725,28 @@ pub fn attach_and_report(
                     "{e}; and the logs failed too: {le}"
                 )))
             })?;
-            final_exit_code(client, ns, pod, container, Duration::from_secs(2))
+            final_exit_code(client, ns, pod, container, watch, Duration::from_secs(2))
         }
         Err(e) => Err(e.into()),
     }
 }
 
 /// The container's exit code once it has terminated; 0 if it is still running after `grace`
-/// (the session ended but the process lives on, as after a detach).
+/// (the session ended but the process lives on, as after a detach). The watch that saw the
+/// container start, when there is one, shows the end too; otherwise (or if it ends first) the
+/// pod is read until then.
 fn final_exit_code(
     client: &Client,
     ns: &str,
     pod: &str,
     container: &str,
+    watch: Option<wait::Rest>,
     grace: Duration,
 ) -> Result<u8, RunError> {
     let start = Instant::now();
+    if let Some(code) = watch.and_then(|w| w.exit_code(pod, container, grace)) {
+        return Ok(code as u8);
+    }
     loop {
         let obj = client.get(&api::pod_path(ns, pod))?;
         if let State::Terminated { exit_code, .. } =
@@ -696,6 +816,7 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
                 ns,
                 &target.name,
                 &container,
+                None,
                 Duration::from_secs(2),
             )
         }
@@ -708,6 +829,30 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
             p.opts.tty,
             None,
             &pod,
+            None,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::yaml_documents;
+
+    #[test]
+    fn yaml_streams_split_at_document_markers() {
+        let docs = |s: &'static str| -> Vec<String> {
+            yaml_documents(s.as_bytes())
+                .into_iter()
+                .map(|d| String::from_utf8_lossy(d).into_owned())
+                .collect()
+        };
+        assert_eq!(docs("a: 1\n"), ["a: 1\n"]);
+        assert_eq!(
+            docs("---\na: 1\n--- # two\nb: 2\n---\n"),
+            ["a: 1\n", "b: 2\n"]
+        );
+        // Not a marker: something else follows the dashes.
+        assert_eq!(docs("a: |\n  ---x\n"), ["a: |\n  ---x\n"]);
+        assert_eq!(docs("---x: 1\n"), ["---x: 1\n"]);
     }
 }

@@ -4,7 +4,9 @@
 //! deadline (`--timeout`) and fail-fast on the kubelet's start failures.
 
 use std::fmt;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -114,6 +116,52 @@ pub struct WaitOptions {
 pub struct Ready {
     pub pod: Value,
     pub state: State,
+    /// The rest of the watch that showed the container start, when a watch did.
+    pub watch: Option<Rest>,
+}
+
+/// The rest of a watch on the pod: it goes on to show the container end, so its exit code
+/// needs no further request.
+pub struct Rest {
+    reader: BufReader<Body>,
+}
+
+impl Rest {
+    /// Reads the watch until `container` of pod `name` has terminated and returns its exit
+    /// code; None when the watch ends (or the pod goes) first, or `grace` passes. The reading
+    /// happens on another thread, so a watch that stays silent cannot hold us past `grace`.
+    pub fn exit_code(self, name: &str, container: &str, grace: Duration) -> Option<i32> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (name, container) = (name.to_string(), container.to_string());
+        let mut reader = self.reader;
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                    continue;
+                };
+                let object = event.get("object").unwrap_or(&Value::Null);
+                match event.get("type").and_then(Value::as_str).unwrap_or("") {
+                    "ADDED" | "MODIFIED" if api::name(object) == name => {
+                        if let State::Terminated { exit_code, .. } =
+                            api::state(api::container_status(object, &container))
+                        {
+                            let _ = tx.send(exit_code);
+                            return;
+                        }
+                    }
+                    "DELETED" | "ERROR" => return,
+                    _ => {}
+                }
+            }
+        });
+        rx.recv_timeout(grace).ok()
+    }
 }
 
 enum Check {
@@ -230,6 +278,41 @@ fn pod_failure(pod: &str, status: Option<&Value>) -> Option<WaitError> {
     })
 }
 
+type Body = Box<dyn Read + Send + Sync>;
+
+/// A watch on one pod opened on another thread just before the request that creates or
+/// changes the pod (the PATCH or POST), so that the two round trips overlap and no list is
+/// needed. It is opened without a resourceVersion: the server first sends the pod as it is at
+/// that moment (if it exists), then every later change, so nothing can fall in between and
+/// it cannot be too old (410).
+pub struct EarlyWatch {
+    opened: JoinHandle<Result<Body, ApiError>>,
+}
+
+/// Starts opening an [`EarlyWatch`] on pod `ns/name`; `timeout` is the wait's `--timeout`.
+pub fn watch_early(
+    client: &Arc<Client>,
+    ns: &str,
+    name: &str,
+    timeout: Option<Duration>,
+) -> EarlyWatch {
+    let client = Arc::clone(client);
+    let path = api::pods_path(ns);
+    let selector = format!("metadata.name={name}");
+    let secs = timeout.map_or(300, |t| t.as_secs().clamp(1, 300));
+    let opened = std::thread::spawn(move || {
+        let secs_s = secs.to_string();
+        let query = [
+            ("allowWatchBookmarks", "true"),
+            ("fieldSelector", selector.as_str()),
+            ("timeoutSeconds", secs_s.as_str()),
+            ("watch", "true"),
+        ];
+        client.stream(&path, &query, Some(Duration::from_secs(secs + 5)))
+    });
+    EarlyWatch { opened }
+}
+
 /// Waits until `container` in pod `ns/name` runs or has terminated.
 pub fn until_started(
     client: &Client,
@@ -237,6 +320,19 @@ pub fn until_started(
     name: &str,
     container: &str,
     opts: &WaitOptions,
+) -> Result<Ready, WaitError> {
+    until_started_with(client, ns, name, container, opts, None)
+}
+
+/// [`until_started`], going on from a watch opened early when there is one (and falling back
+/// to list and watch if it could not be opened).
+pub fn until_started_with(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    container: &str,
+    opts: &WaitOptions,
+    early: Option<EarlyWatch>,
 ) -> Result<Ready, WaitError> {
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
@@ -246,7 +342,7 @@ pub fn until_started(
         last: String::new(),
         shown: false,
     };
-    let result = watch_loop(client, ns, name, container, deadline, &mut progress);
+    let result = watch_loop(client, ns, name, container, deadline, &mut progress, early);
     progress.finish();
     match result {
         Err(WaitError::Timeout {
@@ -267,6 +363,7 @@ fn watch_loop(
     container: &str,
     deadline: Option<Instant>,
     progress: &mut Progress,
+    mut early: Option<EarlyWatch>,
 ) -> Result<Ready, WaitError> {
     let selector = format!("metadata.name={name}");
     let path = api::pods_path(ns);
@@ -276,77 +373,63 @@ fn watch_loop(
         last: progress.last.clone(),
     };
     'relist: loop {
-        let list = client.get_query(
-            &path,
-            &[
-                ("fieldSelector", &selector),
-                ("limit", "500"),
-                ("resourceVersion", "0"),
-            ],
-        )?;
-        let mut rv = api::str_at(&list, &["metadata", "resourceVersion"]).to_string();
-        let items = list
-            .get("items")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let Some(pod) = items.into_iter().find(|p| api::name(p) == name) else {
-            return Err(WaitError::Deleted { pod: name.into() });
+        // An early watch replaces the list: its first event is the pod as it was.
+        let mut opened: Option<Body> = None;
+        if let Some(e) = early.take() {
+            match e.opened.join() {
+                Ok(Ok(body)) => opened = Some(body),
+                _ => continue 'relist,
+            }
+        }
+        let (mut rv, mut last_pod) = match opened {
+            Some(_) => (String::new(), None),
+            None => {
+                let (rv, pod) = list_one(client, &path, &selector, name)?;
+                (rv, Some(pod))
+            }
         };
-        let mut last_pod = pod;
         loop {
-            match check(&last_pod, container)? {
-                Check::Done(state) => {
-                    return Ok(Ready {
-                        pod: last_pod,
-                        state,
-                    })
-                }
-                Check::Pending(p) => {
-                    let message = match api::state(api::container_status(&last_pod, container)) {
-                        State::Waiting { message, .. } => message,
-                        _ => String::new(),
-                    };
-                    let short = p.split(':').next().unwrap_or("").to_string();
-                    progress.update(container, &short, &message);
+            // The listed pod is checked once; after that only what the watch shows counts.
+            if let Some(pod) = last_pod.take() {
+                match check(&pod, container)? {
+                    Check::Done(state) => {
+                        return Ok(Ready {
+                            pod,
+                            state,
+                            watch: None,
+                        })
+                    }
+                    Check::Pending(p) => {
+                        let message = match api::state(api::container_status(&pod, container)) {
+                            State::Waiting { message, .. } => message,
+                            _ => String::new(),
+                        };
+                        let short = p.split(':').next().unwrap_or("").to_string();
+                        progress.update(container, &short, &message);
+                    }
                 }
             }
-            // One watch; it ends when the server's timeoutSeconds passes or the link drops,
-            // and we go on from the last resourceVersion seen.
-            let remaining = match deadline {
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(r) if !r.is_zero() => Some(r),
-                    _ => return Err(timed_out(progress)),
+            let body = match opened.take() {
+                Some(body) => body,
+                // An early watch that ended before it showed the pod: start over with a list.
+                None if rv.is_empty() => continue 'relist,
+                None => match open_watch(client, &path, &selector, &rv, deadline) {
+                    Ok(b) => b,
+                    Err(OpenError::Relist) => continue 'relist,
+                    Err(OpenError::Retry) => continue,
+                    Err(OpenError::TimedOut) => return Err(timed_out(progress)),
+                    Err(OpenError::Wait(e)) => return Err(e),
                 },
-                None => None,
             };
-            let secs = remaining.map_or(300, |r| r.as_secs().clamp(1, 300));
-            let secs_s = secs.to_string();
-            let query = [
-                ("allowWatchBookmarks", "true"),
-                ("fieldSelector", selector.as_str()),
-                ("resourceVersion", rv.as_str()),
-                ("timeoutSeconds", secs_s.as_str()),
-                ("watch", "true"),
-            ];
-            // The whole watch is bounded a little past the server's own timeout, so a server
-            // or link that goes silent cannot hang us.
-            let limit = Duration::from_secs(secs + 5).min(remaining.unwrap_or(Duration::MAX));
-            let body = match client.stream(&path, &query, Some(limit)) {
-                Ok(b) => b,
-                Err(e) if e.code() == Some(410) => continue 'relist,
-                Err(ApiError::Timeout(_)) if deadline.is_some_and(|d| Instant::now() >= d) => {
-                    return Err(timed_out(progress))
-                }
-                Err(ApiError::Status(s)) if matches!(s.code, 429 | 500 | 503 | 504) => {
-                    std::thread::sleep(Duration::from_millis(500));
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            for line in BufReader::new(body).lines() {
+            let mut reader = BufReader::new(body);
+            let mut line = String::new();
+            loop {
+                line.clear();
                 // A read error is a dropped or expired watch: resume from `rv`.
-                let Ok(line) = line else { break };
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
                 match decode_event(line.as_bytes()) {
                     Decoded::Blank => continue,
                     // Half a line or a broken stream: resume from `rv`.
@@ -373,21 +456,21 @@ fn watch_loop(
                             rv = resource_version;
                         }
                         if api::name(&object) == name {
-                            last_pod = object;
-                            match check(&last_pod, container)? {
+                            match check(&object, container)? {
                                 Check::Done(state) => {
                                     return Ok(Ready {
-                                        pod: last_pod,
+                                        pod: object,
                                         state,
+                                        watch: Some(Rest { reader }),
                                     })
                                 }
                                 Check::Pending(p) => {
-                                    let message = match api::state(api::container_status(
-                                        &last_pod, container,
-                                    )) {
-                                        State::Waiting { message, .. } => message,
-                                        _ => String::new(),
-                                    };
+                                    let message =
+                                        match api::state(api::container_status(&object, container))
+                                        {
+                                            State::Waiting { message, .. } => message,
+                                            _ => String::new(),
+                                        };
                                     let short = p.split(':').next().unwrap_or("").to_string();
                                     progress.update(container, &short, &message);
                                 }
@@ -401,6 +484,82 @@ fn watch_loop(
                 return Err(timed_out(progress));
             }
         }
+    }
+}
+
+/// Lists the pod by name: the list's resourceVersion (to watch from) and the pod.
+fn list_one(
+    client: &Client,
+    path: &str,
+    selector: &str,
+    name: &str,
+) -> Result<(String, Value), WaitError> {
+    let list = client.get_query(
+        path,
+        &[
+            ("fieldSelector", selector),
+            ("limit", "500"),
+            ("resourceVersion", "0"),
+        ],
+    )?;
+    let rv = api::str_at(&list, &["metadata", "resourceVersion"]).to_string();
+    let items = list
+        .get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    match items.into_iter().find(|p| api::name(p) == name) {
+        Some(pod) => Ok((rv, pod)),
+        None => Err(WaitError::Deleted { pod: name.into() }),
+    }
+}
+
+enum OpenError {
+    Relist,
+    Retry,
+    TimedOut,
+    Wait(WaitError),
+}
+
+/// Opens one watch from `rv`; it ends when the server's timeoutSeconds passes or the link
+/// drops, and the caller goes on from the last resourceVersion seen.
+fn open_watch(
+    client: &Client,
+    path: &str,
+    selector: &str,
+    rv: &str,
+    deadline: Option<Instant>,
+) -> Result<Body, OpenError> {
+    let remaining = match deadline {
+        Some(d) => match d.checked_duration_since(Instant::now()) {
+            Some(r) if !r.is_zero() => Some(r),
+            _ => return Err(OpenError::TimedOut),
+        },
+        None => None,
+    };
+    let secs = remaining.map_or(300, |r| r.as_secs().clamp(1, 300));
+    let secs_s = secs.to_string();
+    let query = [
+        ("allowWatchBookmarks", "true"),
+        ("fieldSelector", selector),
+        ("resourceVersion", rv),
+        ("timeoutSeconds", secs_s.as_str()),
+        ("watch", "true"),
+    ];
+    // The whole watch is bounded a little past the server's own timeout, so a server or link
+    // that goes silent cannot hang us.
+    let limit = Duration::from_secs(secs + 5).min(remaining.unwrap_or(Duration::MAX));
+    match client.stream(path, &query, Some(limit)) {
+        Ok(b) => Ok(b),
+        Err(e) if e.code() == Some(410) => Err(OpenError::Relist),
+        Err(ApiError::Timeout(_)) if deadline.is_some_and(|d| Instant::now() >= d) => {
+            Err(OpenError::TimedOut)
+        }
+        Err(ApiError::Status(s)) if matches!(s.code, 429 | 500 | 503 | 504) => {
+            std::thread::sleep(Duration::from_millis(500));
+            Err(OpenError::Retry)
+        }
+        Err(e) => Err(OpenError::Wait(e.into())),
     }
 }
 
@@ -489,41 +648,6 @@ mod tests {
     }
 
     #[test]
-    fn decodes_watch_lines() {
-        let added = br#"{"type":"ADDED","object":{"metadata":{"name":"p","resourceVersion":"7"}}}"#;
-        assert!(matches!(
-            decode_event(added),
-            Decoded::Event(WatchEvent::Changed { resource_version, .. }) if resource_version == "7"
-        ));
-        assert_eq!(decode_event(b"  "), Decoded::Blank);
-        assert_eq!(decode_event(b"{\"type\":"), Decoded::Malformed);
-        assert_eq!(decode_event(b"[1]"), Decoded::Malformed);
-        assert_eq!(
-            decode_event(br#"{"type":"ERROR","object":{"code":410}}"#),
-            Decoded::Event(WatchEvent::Error { code: Some(410) })
-        );
-        assert_eq!(
-            decode_event(br#"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}"#),
-            Decoded::Event(WatchEvent::Bookmark {
-                resource_version: "9".into()
-            })
-        );
-        assert_eq!(
-            decode_event(br#"{"type":"DELETED","object":5}"#),
-            Decoded::Event(WatchEvent::Deleted)
-        );
-        let body = b"{\"type\":\"X\"}\n\ngarbage\n{\"type\":\"DELETED\"}\n";
-        assert_eq!(
-            decode_events(body),
-            vec![
-                Decoded::Event(WatchEvent::Other),
-                Decoded::Blank,
-                Decoded::Malformed
-            ]
-        );
-    }
-
-    #[test]
     fn running_and_terminated_are_done() {
         assert!(matches!(
             check(&pod(json!({"running": {}})), "d"),
@@ -565,6 +689,41 @@ mod tests {
             {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes are available"}]}});
         assert!(
             matches!(check(&unsched, "d"), Err(WaitError::PodFailed { reason, .. }) if reason == "Unschedulable")
+        );
+    }
+
+    #[test]
+    fn decodes_watch_lines() {
+        let added = br#"{"type":"ADDED","object":{"metadata":{"name":"p","resourceVersion":"7"}}}"#;
+        assert!(matches!(
+            decode_event(added),
+            Decoded::Event(WatchEvent::Changed { resource_version, .. }) if resource_version == "7"
+        ));
+        assert_eq!(decode_event(b"  "), Decoded::Blank);
+        assert_eq!(decode_event(b"{\"type\":"), Decoded::Malformed);
+        assert_eq!(decode_event(b"[1]"), Decoded::Malformed);
+        assert_eq!(
+            decode_event(br#"{"type":"ERROR","object":{"code":410}}"#),
+            Decoded::Event(WatchEvent::Error { code: Some(410) })
+        );
+        assert_eq!(
+            decode_event(br#"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}"#),
+            Decoded::Event(WatchEvent::Bookmark {
+                resource_version: "9".into()
+            })
+        );
+        assert_eq!(
+            decode_event(br#"{"type":"DELETED","object":5}"#),
+            Decoded::Event(WatchEvent::Deleted)
+        );
+        let body = b"{\"type\":\"X\"}\n\ngarbage\n{\"type\":\"DELETED\"}\n";
+        assert_eq!(
+            decode_events(body),
+            vec![
+                Decoded::Event(WatchEvent::Other),
+                Decoded::Blank,
+                Decoded::Malformed
+            ]
         );
     }
 }

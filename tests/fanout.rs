@@ -176,3 +176,134 @@ fn mirror_copies_mounts_env_and_user_from_the_target() {
         }
     }
 }
+
+#[test]
+fn fan_out_over_nodes_by_selector() {
+    let env = Env::new("fanout-nodes");
+    for n in ["node-2", "node-3"] {
+        env.cluster
+            .put_node(json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": n, "labels": {"pool": "gpu"}},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]}}));
+    }
+    let r = env.run(&[
+        "node/",
+        "-l",
+        "pool=gpu",
+        "--image=busybox",
+        "--rm",
+        "--",
+        "sh",
+        "-c",
+        "echo host-check",
+    ]);
+    r.assert_code(0);
+    let out = r.stdout();
+    assert!(
+        out.contains("node-2: host-check") && out.contains("node-3: host-check"),
+        "{}",
+        r.dump()
+    );
+    assert_eq!(out.matches("host-check").count(), 2, "{}", r.dump());
+    let m = env.mutations();
+    assert_eq!(m.iter().filter(|x| x["method"] == "POST").count(), 2);
+    assert_eq!(m.iter().filter(|x| x["method"] == "DELETE").count(), 2);
+    assert!(m.iter().all(|x| x["body"]["spec"]["nodeName"] != "node-1"));
+    env.run(&["node/", "--image=busybox"])
+        .assert_code(1)
+        .assert_stderr_contains("needs -l/--selector");
+}
+
+/// A pod as a real cluster shows it: the projected service-account volume, a subPath mount,
+/// envFrom a ConfigMap, and a securityContext at pod and container level.
+fn realistic_pod() -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "api-7c9d", "namespace": "default", "labels": {"app": "api"}},
+        "spec": {
+            "securityContext": {"runAsUser": 2000, "runAsGroup": 3000, "fsGroup": 2000},
+            "volumes": [
+                {"name": "kube-api-access-x2x7q", "projected": {"sources": [{"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}}], "defaultMode": 420}},
+                {"name": "config", "configMap": {"name": "api-config"}}
+            ],
+            "containers": [{
+                "name": "api", "image": "registry.example/api:2.1",
+                "securityContext": {"runAsUser": 1001},
+                "env": [{"name": "MODE", "value": "prod"}],
+                "envFrom": [{"configMapRef": {"name": "api-env"}}],
+                "volumeMounts": [
+                    {"name": "kube-api-access-x2x7q", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true},
+                    {"name": "config", "mountPath": "/etc/api/app.yaml", "subPath": "app.yaml"}
+                ]
+            }],
+            "nodeName": "node-1"
+        }
+    })
+}
+
+fn mirrored(env: &Env, part: &str) -> (Value, String) {
+    let r = env.run(&[
+        "api-7c9d",
+        "--image=busybox",
+        "-c",
+        "dbg",
+        "--target=api",
+        &format!("--mirror={part}"),
+        "--dry-run",
+    ]);
+    r.assert_code(0);
+    let v: Value = serde_json::from_str(&r.stdout()).unwrap_or_else(|e| panic!("{e}{}", r.dump()));
+    (
+        v["body"]["spec"]["ephemeralContainers"][0].clone(),
+        r.stderr(),
+    )
+}
+
+#[test]
+fn mirror_each_part_on_a_realistic_pod() {
+    let env = Env::new("mirror-parts");
+    env.cluster.put_pod(realistic_pod());
+
+    let (c, warnings) = mirrored(&env, "volumes");
+    assert_eq!(
+        c["volumeMounts"],
+        json!([{"name": "kube-api-access-x2x7q", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}]),
+        "{c:#}"
+    );
+    assert!(
+        warnings.contains("/etc/api/app.yaml") && warnings.contains("subPath"),
+        "{warnings}"
+    );
+    assert!(
+        c.get("envFrom").is_none() && c["securityContext"].get("runAsUser").is_none(),
+        "{c:#}"
+    );
+
+    let (c, _) = mirrored(&env, "env");
+    assert_eq!(c["envFrom"], json!([{"configMapRef": {"name": "api-env"}}]));
+    assert!(
+        c["env"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"name": "MODE", "value": "prod"})),
+        "{c:#}"
+    );
+    assert!(c.get("volumeMounts").is_none());
+
+    // The container's runAsUser wins over the pod's; the group comes from the pod.
+    let (c, _) = mirrored(&env, "user");
+    assert_eq!(c["securityContext"]["runAsUser"], 1001, "{c:#}");
+    assert_eq!(c["securityContext"]["runAsGroup"], 3000, "{c:#}");
+
+    // And the server accepts the result: a real run succeeds.
+    env.run(&[
+        "api-7c9d",
+        "--image=busybox",
+        "-c",
+        "dbg2",
+        "--target=api",
+        "--mirror=all",
+        "-q",
+    ])
+    .assert_code(0);
+}

@@ -1,11 +1,14 @@
 //! Integration tests: the real binary against the fake cluster.
 
+mod attach;
+mod connect;
 mod fanout;
 mod faults;
 mod journeys;
 mod lifecycle;
 mod pty;
 mod security;
+mod terminal;
 mod util;
 
 #[test]

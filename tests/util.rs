@@ -241,3 +241,122 @@ pub fn kubectl(version: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
         .find(|p| p.exists())
 }
+
+/// A pseudo-terminal with a child running on its slave side, as a person's terminal would be.
+pub struct Pty {
+    pub master: std::fs::File,
+    pub child: std::process::Child,
+    slave_path: PathBuf,
+}
+
+impl Pty {
+    /// Starts `cmd` with the slave as its stdin, stdout and stderr and controlling terminal.
+    pub fn spawn(mut cmd: Command, cols: u16, rows: u16) -> Pty {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        use std::os::unix::process::CommandExt;
+        let (mut master, mut slave) = (0, 0);
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: openpty fills two descriptors we then own.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &ws,
+            )
+        };
+        assert_eq!(rc, 0, "openpty failed");
+        // SAFETY: ttyname on a descriptor we own; copied out at once.
+        let slave_path = unsafe { std::ffi::CStr::from_ptr(libc::ttyname(slave)) }
+            .to_string_lossy()
+            .into_owned();
+        // SAFETY: both descriptors come from openpty and are owned here.
+        let (master, slave) =
+            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave));
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("spawn on the pty");
+        Pty {
+            master: std::fs::File::from(master),
+            child,
+            slave_path: slave_path.into(),
+        }
+    }
+
+    /// `stty -g` of the terminal, read from its slave side.
+    pub fn stty(&self) -> String {
+        let out = Command::new("stty")
+            .arg("-g")
+            .stdin(std::fs::File::open(&self.slave_path).expect("open the pty slave"))
+            .output()
+            .expect("run stty");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        self.master.write_all(bytes).expect("write to the pty");
+    }
+
+    /// Reads what the child printed until `needle` shows up (or panics after `limit`).
+    pub fn read_until(&mut self, needle: &str, limit: std::time::Duration) -> String {
+        use std::io::Read;
+        use std::os::fd::AsRawFd;
+        let start = std::time::Instant::now();
+        let mut seen = Vec::new();
+        while start.elapsed() < limit {
+            let mut pfd = libc::pollfd {
+                fd: self.master.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: poll on one descriptor we own.
+            if unsafe { libc::poll(&mut pfd, 1, 100) } <= 0 {
+                continue;
+            }
+            let mut buf = [0u8; 4096];
+            match self.master.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+            if String::from_utf8_lossy(&seen).contains(needle) {
+                return String::from_utf8_lossy(&seen).into_owned();
+            }
+        }
+        panic!(
+            "{needle:?} never appeared; the terminal showed:\n{}",
+            String::from_utf8_lossy(&seen)
+        );
+    }
+
+    /// Sets the window size, as a terminal emulator does when resized (the kernel sends
+    /// SIGWINCH to the foreground process group).
+    pub fn resize(&self, cols: u16, rows: u16) {
+        use std::os::fd::AsRawFd;
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads the struct we pass.
+        unsafe {
+            libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &ws);
+        }
+    }
+}

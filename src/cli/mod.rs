@@ -38,4 +38,15 @@ impl fmt::Display for CliError {
     }
 }
 
+impl CliError {
+    /// A flag that could not be parsed: kubectl (cobra's flag error function) follows these
+    /// with a pointer to the usage.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            CliError::UnknownFlag(..) | CliError::MissingValue(_) | CliError::InvalidValue(..)
+        )
+    }
+}
+
 impl std::error::Error for CliError {}

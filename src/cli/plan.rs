@@ -68,8 +68,12 @@ fn pairs(flag: &str, values: &[String]) -> Result<Vec<(String, String)>, CliErro
     let mut out = Vec::new();
     for v in values {
         out.extend(
-            crate::debug::validate::parse_string_to_string(flag, v)
-                .map_err(|e| CliError::Invalid(e.to_string()))?,
+            crate::debug::validate::parse_string_to_string(flag, v).map_err(|e| match e {
+                DebugError::InvalidFlagArgument { value, flag, cause } => {
+                    CliError::InvalidValue(flag.trim_start_matches('-').to_string(), value, cause)
+                }
+                other => CliError::Invalid(other.to_string()),
+            })?,
         );
     }
     Ok(out)
@@ -223,17 +227,30 @@ pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
         Ok(v) => v,
         Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path).map_err(|e| {
             CliError::Invalid(format!(
-                "{path} does not contain a valid container spec: error converting YAML to JSON: yaml: {e}"
+                "{path} does not contain a valid container spec: {}",
+                go_yaml_error(&e)
             ))
         })?,
     };
-    // kubectl decodes the container spec here, before Validate, so its errors come first.
-    if !value.is_null() {
-        crate::debug::custom::decode_file(path, &value)
-            .map_err(|e| CliError::Invalid(e.to_string()))?;
-    }
     // An empty document decodes to nothing: no custom profile (kubectl).
-    Ok(if value.is_null() { None } else { Some(value) })
+    if value.is_null() {
+        return Ok(None);
+    }
+    // kubectl decodes it into a Container here, in Complete, before any Validate check.
+    crate::debug::custom::decode_file(path, &value)
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    Ok(Some(value))
+}
+
+/// A YAML syntax error worded as sigs.k8s.io/yaml (go-yaml v2) words it: go-yaml names no
+/// line for a problem on the first line (its lines count from 0 and 0 means "unknown").
+fn go_yaml_error(e: &crate::kubeconfig::YamlError) -> String {
+    let at = if e.pos.line > 1 {
+        format!("line {}: ", e.pos.line)
+    } else {
+        String::new()
+    };
+    format!("error converting YAML to JSON: yaml: {at}{}", e.msg)
 }
 
 /// Stage two, part two (after the kubeconfig loaded): profile, custom file, kubectl's
@@ -295,6 +312,11 @@ fn kdebug_checks(p: &Plan) -> Result<(), CliError> {
             "-l/--selector picks the pods itself: give no POD names with it (use node/ to select nodes instead)".into(),
         ));
     }
+    if p.selector.is_none() && p.targets.iter().any(|t| t.name.is_empty()) {
+        return Err(CliError::Invalid(
+            "node/ without a name needs -l/--selector to pick the nodes".into(),
+        ));
+    }
     if p.all_pods && !p.targets.iter().any(|t| t.kind.is_workload()) {
         return Err(CliError::Invalid(
             "--all-pods needs a workload target such as deploy/NAME".into(),
@@ -331,6 +353,37 @@ mod tests {
     }
 
     #[test]
+    fn env_is_pflag_string_to_string() {
+        // kubectl 1.33: one '=' makes one pair, commas and all; more are read as CSV.
+        let env = |args: &[&str]| plan(args).map(|p| p.opts.env);
+        assert_eq!(
+            env(&["--env=A=1,2"]).unwrap(),
+            [("A".to_string(), "1,2".to_string())]
+        );
+        assert_eq!(
+            env(&["--env=A=b=c"]).unwrap(),
+            [("A".to_string(), "b=c".to_string())]
+        );
+        let si = plan(&["--set-image=*=b:1,app=c"]).unwrap().opts.set_image;
+        assert_eq!(
+            si,
+            [
+                ("*".to_string(), "b:1".to_string()),
+                ("app".into(), "c".into())
+            ]
+        );
+        let err = |args: &[&str]| plan(args).unwrap_err().to_string();
+        assert_eq!(
+            err(&["--env="]),
+            "invalid argument \"\" for \"--env\" flag:  must be formatted as key=value"
+        );
+        assert_eq!(
+            err(&["--env=X=1", "--env=A=1,b,C=2"]),
+            "invalid argument \"A=1,b,C=2\" for \"--env\" flag: b must be formatted as key=value"
+        );
+    }
+
+    #[test]
     fn env_needs_key_value() {
         let e = plan(&["web", "--env", "a=1,b=2,c"]).unwrap_err();
         assert_eq!(
@@ -340,10 +393,43 @@ mod tests {
         // pflag: with a single `=` the whole value is one pair.
         let one = plan(&["web", "--env", "a=1,b"]).unwrap();
         assert_eq!(one.opts.env, [("a".to_string(), "1,b".to_string())]);
+        assert!(e.is_usage());
         let p = plan(&["web", "--env", "B=2", "--env", "A=1"]).unwrap();
         assert_eq!(
             p.opts.env,
             [("B".to_string(), "2".to_string()), ("A".into(), "1".into())]
+        );
+    }
+
+    #[test]
+    fn custom_yaml_errors_read_like_kubectl() {
+        let dir = std::env::temp_dir().join(format!("kdebug-plan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("custom.txt");
+        std::fs::write(&f, "this: is: not: [valid\n").unwrap();
+        let path = f.to_string_lossy().into_owned();
+        let e = read_custom(&path).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        // kubectl 1.33, same file.
+        assert_eq!(
+            e.to_string(),
+            format!("{path} does not contain a valid container spec: error converting YAML to JSON: yaml: mapping values are not allowed in this context")
+        );
+    }
+
+    #[test]
+    fn custom_files_are_decoded_as_containers_when_read() {
+        let dir = std::env::temp_dir().join(format!("kdebug-plan-dec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.json");
+        std::fs::write(&f, r#"{"stdin": "yes"}"#).unwrap();
+        let path = f.to_string_lossy().into_owned();
+        let e = read_custom(&path).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        // kubectl 1.33, same file.
+        assert_eq!(
+            e.to_string(),
+            format!("{path} does not contain a valid container spec: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go struct field Container.stdin of type bool")
         );
     }
 

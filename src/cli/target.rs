@@ -95,7 +95,8 @@ pub fn parse(arg: &str) -> Result<Target, String> {
         "svc" | "service" | "services" => Kind::Service,
         _ => return Err(format!("the server doesn't have a resource type {ty:?}")),
     };
-    if name.is_empty() {
+    // `node/` alone stands for "the nodes that -l selects" (checked in the plan stage).
+    if name.is_empty() && kind != Kind::Node {
         return Err(format!(
             "arguments in resource/name form must have a single resource and name: {arg:?}"
         ));
@@ -133,5 +134,12 @@ mod tests {
             "the server doesn't have a resource type \"foo\""
         );
         assert!(parse("pod/").is_err());
+        assert_eq!(
+            parse("node/").unwrap(),
+            Target {
+                kind: Kind::Node,
+                name: String::new()
+            }
+        );
     }
 }

@@ -105,22 +105,29 @@ impl Client {
             tls_settings.client_cert_pem = None;
             tls_settings.client_key_pem = None;
         }
+        let host = proxy::host_of(&base);
+        let proxy = proxy::choose(s.proxy_url.as_deref(), &base, &host)?;
+        if proxy.is_some() && !https {
+            return Err(format!(
+                "proxy for {base}: kdebug tunnels only https servers through a proxy"
+            ));
+        }
         let connector = Arc::new(tls::Connector {
             config: RwLock::new(tls::client_config(&tls_settings)?),
             server_name: tls_settings.server_name.clone(),
+            tunnel: proxy
+                .as_ref()
+                .map(|p| (p.url.clone(), proxy::host_port_of(&base))),
         });
-        let host = proxy::host_of(&base);
-        let proxy = proxy::choose(s.proxy_url.as_deref(), &base, &host)?;
-        let mut builder = ureq::AgentBuilder::new()
+        let builder = ureq::AgentBuilder::new()
             .tls_connector(connector.clone())
             .user_agent(&user_agent())
-            .resolver(proxy::HostsFirst)
+            .resolver(proxy::Resolver {
+                proxy: proxy.clone(),
+            })
             .timeout_connect(Duration::from_secs(30))
             .max_idle_connections_per_host(16)
             .redirects(0);
-        if let Some(p) = &proxy {
-            builder = builder.proxy(p.to_ureq()?);
-        }
         Ok(Client {
             agent: builder.build(),
             base,
@@ -292,8 +299,11 @@ impl Client {
             for (k, v) in self.auth_headers(refreshed && attempt > 1)? {
                 req = req.set(&k, &v);
             }
+            let mut seen: Vec<String> = Vec::new();
             for (k, v) in self.impersonation_headers() {
-                req = req.set(&k, &v);
+                let nth = seen.iter().filter(|s| s.eq_ignore_ascii_case(&k)).count();
+                seen.push(k.clone());
+                req = req.set(&nth_spelling(&k, nth), &v);
             }
             if self.verbosity >= 8 {
                 if let Some(b) = body {
@@ -596,5 +606,44 @@ mod tests {
     fn encodes_query_components() {
         assert_eq!(encode("metadata.name=web"), "metadata.name%3Dweb");
         assert_eq!(encode("a b/c"), "a%20b%2Fc");
+    }
+}
+
+/// ureq 2 keeps one header per exact name (`set` replaces a header spelled the same way), but
+/// header names are case-insensitive. The n-th repeat of a name is spelled with other letter
+/// cases, so that each value goes out as its own header, as client-go sends one
+/// `Impersonate-Group` per group (the API server reads them as a list, not split at commas).
+fn nth_spelling(name: &str, n: usize) -> String {
+    let mut bit = 0;
+    name.chars()
+        .map(|c| {
+            if !c.is_ascii_alphabetic() {
+                return c;
+            }
+            let flip = n >> bit & 1 == 1;
+            bit += 1;
+            match (flip, c.is_ascii_uppercase()) {
+                (false, _) => c,
+                (true, true) => c.to_ascii_lowercase(),
+                (true, false) => c.to_ascii_uppercase(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod spelling_tests {
+    use super::nth_spelling;
+
+    #[test]
+    fn repeated_headers_get_distinct_spellings_of_one_name() {
+        let names: Vec<String> = (0..4)
+            .map(|n| nth_spelling("Impersonate-Group", n))
+            .collect();
+        assert_eq!(names[0], "Impersonate-Group");
+        for (i, a) in names.iter().enumerate() {
+            assert!(a.eq_ignore_ascii_case("Impersonate-Group"));
+            assert!(names[i + 1..].iter().all(|b| a != b), "{names:?}");
+        }
     }
 }

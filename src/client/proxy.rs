@@ -12,10 +12,33 @@ pub struct Proxy {
     pub port: u16,
 }
 
-impl Proxy {
-    pub fn to_ureq(&self) -> Result<ureq::Proxy, String> {
-        ureq::Proxy::new(&self.url).map_err(|e| format!("invalid proxy URL {:?}: {e}", self.url))
+/// Asks an http proxy on `tcp` for a tunnel to `target` (`host:port`) with CONNECT.
+pub fn tunnel(tcp: &mut std::net::TcpStream, target: &str, proxy_url: &str) -> io::Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    write!(tcp, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n")?;
+    let old = tcp.read_timeout()?;
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(tcp.try_clone()?);
+    let mut status = String::new();
+    reader.read_line(&mut status)?;
+    if status.split_whitespace().nth(1).is_none_or(|c| c != "200") {
+        return Err(io::Error::other(format!(
+            "proxy {proxy_url} refused CONNECT to {target}: {}",
+            status.trim()
+        )));
     }
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+            break;
+        }
+    }
+    if !reader.buffer().is_empty() {
+        return Err(io::Error::other(format!(
+            "proxy {proxy_url} sent data before the tunnel was open"
+        )));
+    }
+    tcp.set_read_timeout(old)
 }
 
 /// `https://host:port/path` -> `host` (brackets of an IPv6 address removed).
@@ -76,7 +99,10 @@ pub fn choose(proxy_url: Option<&str>, server: &str, host: &str) -> Result<Optio
     };
     let (scheme, _) = url.split_once("://").unwrap_or(("", ""));
     match scheme {
-        "http" | "https" => {}
+        "http" => {}
+        // The tunnel carries TLS to the API server either way; TLS to the proxy itself is
+        // not implemented.
+        "https" => return Err(format!("proxy {url:?}: https:// proxies are not supported by kdebug; use an http:// proxy")),
         "socks5" => return Err(format!("proxy {url:?}: socks5 proxies are not supported by kdebug; use an http proxy")),
         other => return Err(format!("failed to parse proxy-url {url:?}: unsupported scheme {other:?}, must be http, https, or socks5")),
     }
@@ -143,12 +169,19 @@ fn in_cidr(ip: IpAddr, net: IpAddr, bits: u32) -> bool {
     }
 }
 
-/// Resolves from /etc/hosts first, then the system resolver.
-pub struct HostsFirst;
+/// Resolves from /etc/hosts first, then the system resolver. With a proxy, every connection
+/// goes to the proxy instead, and the TLS connector opens the CONNECT tunnel on it (ureq's own
+/// proxy support drops the query string of requests it tunnels).
+pub struct Resolver {
+    pub proxy: Option<Proxy>,
+}
 
-impl ureq::Resolver for HostsFirst {
+impl ureq::Resolver for Resolver {
     fn resolve(&self, netloc: &str) -> io::Result<Vec<SocketAddr>> {
-        resolve(netloc)
+        match &self.proxy {
+            Some(p) => resolve(&format!("{}:{}", p.host, p.port)),
+            None => resolve(netloc),
+        }
     }
 }
 

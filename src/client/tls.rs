@@ -26,9 +26,114 @@ pub struct TlsSettings {
     pub client_key_pem: Option<Vec<u8>>,
 }
 
+/// ring's provider (`rustls::crypto::ring::default_provider()`) without ChaCha20-Poly1305,
+/// spelled out because using that function links in every suite it lists: the ChaCha20 code
+/// is 50 kB of the binary (BENCHMARKS.md). Every TLS 1.3 server must offer
+/// TLS_AES_128_GCM_SHA256, and TLS 1.2 servers (Go's, as the API server) offer ECDHE with
+/// AES-GCM. Key exchange, signature algorithms, randomness and key loading are ring's as in
+/// the default provider.
+fn provider() -> rustls::crypto::CryptoProvider {
+    use rustls::crypto::ring::cipher_suite as cs;
+    rustls::crypto::CryptoProvider {
+        cipher_suites: vec![
+            cs::TLS13_AES_256_GCM_SHA384,
+            cs::TLS13_AES_128_GCM_SHA256,
+            cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        ],
+        kx_groups: rustls::crypto::ring::DEFAULT_KX_GROUPS.to_vec(),
+        signature_verification_algorithms: SIGNATURE_ALGORITHMS,
+        secure_random: &RingProvider,
+        key_provider: &RingProvider,
+    }
+}
+
+/// Randomness and private keys as ring's default provider does them.
+#[derive(Debug)]
+struct RingProvider;
+
+impl rustls::crypto::SecureRandom for RingProvider {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), rustls::crypto::GetRandomFailed> {
+        use ring::rand::SecureRandom;
+        ring::rand::SystemRandom::new()
+            .fill(buf)
+            .map_err(|_| rustls::crypto::GetRandomFailed)
+    }
+}
+
+impl rustls::crypto::KeyProvider for RingProvider {
+    fn load_private_key(
+        &self,
+        key_der: PrivateKeyDer<'static>,
+    ) -> Result<Arc<dyn rustls::sign::SigningKey>, rustls::Error> {
+        rustls::crypto::ring::sign::any_supported_type(&key_der)
+    }
+}
+
+/// The signature algorithms of ring's default provider (rustls 0.23's `SUPPORTED_SIG_ALGS`).
+static SIGNATURE_ALGORITHMS: rustls::crypto::WebPkiSupportedAlgorithms = {
+    use webpki::ring as alg;
+    rustls::crypto::WebPkiSupportedAlgorithms {
+        all: &[
+            alg::ECDSA_P256_SHA256,
+            alg::ECDSA_P256_SHA384,
+            alg::ECDSA_P384_SHA256,
+            alg::ECDSA_P384_SHA384,
+            alg::ED25519,
+            alg::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+            alg::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+            alg::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+            alg::RSA_PKCS1_2048_8192_SHA256,
+            alg::RSA_PKCS1_2048_8192_SHA384,
+            alg::RSA_PKCS1_2048_8192_SHA512,
+            alg::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+            alg::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+            alg::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+        ],
+        mapping: &[
+            // For TLS 1.2 the curve is not fixed by the SignatureScheme; for TLS 1.3 it is.
+            (
+                SignatureScheme::ECDSA_NISTP384_SHA384,
+                &[alg::ECDSA_P384_SHA384, alg::ECDSA_P256_SHA384],
+            ),
+            (
+                SignatureScheme::ECDSA_NISTP256_SHA256,
+                &[alg::ECDSA_P256_SHA256, alg::ECDSA_P384_SHA256],
+            ),
+            (SignatureScheme::ED25519, &[alg::ED25519]),
+            (
+                SignatureScheme::RSA_PSS_SHA512,
+                &[alg::RSA_PSS_2048_8192_SHA512_LEGACY_KEY],
+            ),
+            (
+                SignatureScheme::RSA_PSS_SHA384,
+                &[alg::RSA_PSS_2048_8192_SHA384_LEGACY_KEY],
+            ),
+            (
+                SignatureScheme::RSA_PSS_SHA256,
+                &[alg::RSA_PSS_2048_8192_SHA256_LEGACY_KEY],
+            ),
+            (
+                SignatureScheme::RSA_PKCS1_SHA512,
+                &[alg::RSA_PKCS1_2048_8192_SHA512],
+            ),
+            (
+                SignatureScheme::RSA_PKCS1_SHA384,
+                &[alg::RSA_PKCS1_2048_8192_SHA384],
+            ),
+            (
+                SignatureScheme::RSA_PKCS1_SHA256,
+                &[alg::RSA_PKCS1_2048_8192_SHA256],
+            ),
+        ],
+    }
+};
+
 /// Builds the rustls configuration. Errors name the piece of the configuration at fault.
 pub fn client_config(s: &TlsSettings) -> Result<Arc<ClientConfig>, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         // client-go's minimum is TLS 1.2.
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -378,6 +483,8 @@ pub fn handshake(
 pub struct Connector {
     pub config: RwLock<Arc<ClientConfig>>,
     pub server_name: Option<String>,
+    /// With a proxy: the proxy's URL and the `host:port` to ask it to tunnel to.
+    pub tunnel: Option<(String, String)>,
 }
 
 impl Connector {
@@ -423,10 +530,13 @@ impl ureq::TlsConnector for Connector {
         dns_name: &str,
         io: Box<dyn ureq::ReadWrite>,
     ) -> Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
-        let sock = io
+        let mut sock = io
             .socket()
             .ok_or_else(|| io::Error::other("TLS needs a TCP socket"))?
             .try_clone()?;
+        if let Some((proxy_url, target)) = &self.tunnel {
+            super::proxy::tunnel(&mut sock, target, proxy_url)?;
+        }
         let stream = handshake(self.current(), self.sni(dns_name), sock)?;
         Ok(Box::new(Wrapped(stream)))
     }

@@ -2,7 +2,7 @@
 //! TLS with the client's configuration, then the RFC 6455 handshake, checked with care
 //! (101, Upgrade, Connection, Sec-WebSocket-Accept, and a subprotocol we offered).
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -119,8 +119,9 @@ pub(super) fn connect(
         Ok(())
     };
     // One header with every protocol: several Sec-WebSocket-Protocol headers do not work with
-    // the API server.
-    set("Sec-WebSocket-Protocol", &protocols.join(", "))?;
+    // the API server. No space after the comma: tungstenite compares the server's choice with
+    // the comma-split offer verbatim (the API server trims either way).
+    set("Sec-WebSocket-Protocol", &protocols.join(","))?;
     set("User-Agent", &super::user_agent())?;
     for (k, v) in &headers {
         set(k, v)?;
@@ -184,28 +185,6 @@ fn dial(host_port: &str) -> io::Result<TcpStream> {
 /// Opens a tunnel through an http proxy with CONNECT.
 fn connect_via_proxy(p: &proxy::Proxy, target: &str) -> io::Result<TcpStream> {
     let mut tcp = dial(&format!("{}:{}", p.host, p.port))?;
-    write!(tcp, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n")?;
-    tcp.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
-    let mut reader = BufReader::new(tcp.try_clone()?);
-    let mut status = String::new();
-    reader.read_line(&mut status)?;
-    if status.split_whitespace().nth(1).is_none_or(|c| c != "200") {
-        return Err(io::Error::other(format!(
-            "proxy {} refused CONNECT: {}",
-            p.url,
-            status.trim()
-        )));
-    }
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
-            break;
-        }
-    }
-    if !reader.buffer().is_empty() {
-        return Err(io::Error::other(
-            "proxy sent data before the tunnel was open",
-        ));
-    }
+    proxy::tunnel(&mut tcp, target, &p.url)?;
     Ok(tcp)
 }

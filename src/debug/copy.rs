@@ -38,6 +38,26 @@ pub fn delete_options_body() -> Value {
     json!({"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0})
 }
 
+/// kubectl holds the original as a Go struct, so every container it sends carries the
+/// non-pointer `resources` struct, `{}` when empty. A pod read from the server already has it;
+/// one read from a `-f` file may not.
+fn go_container_defaults(spec: &mut Map<String, Value>) {
+    for list in ["initContainers", "containers"] {
+        for c in spec
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(c) = c.as_object_mut() {
+                if !c.contains_key("resources") {
+                    order::set(c, "resources", Value::Object(Map::new()), CONTAINER);
+                }
+            }
+        }
+    }
+}
+
 /// Builds the copy of `pod` (the object as the API server returned it).
 pub fn build(
     pod: &Value,
@@ -89,6 +109,7 @@ pub fn build(
     let mut spec = original_spec.as_object().cloned().unwrap_or_default();
     // A pod cannot be created with ephemeral containers.
     order::remove(&mut spec, "ephemeralContainers");
+    go_container_defaults(&mut spec);
     if let Some(share) = opts.share_processes {
         order::set(
             &mut spec,
@@ -346,6 +367,27 @@ mod tests {
             format!("/api/v1/namespaces/{}/pods", plan.namespace)
         );
         plan
+    }
+
+    #[test]
+    fn containers_of_a_file_pod_get_go_empty_resources() {
+        // kubectl 1.33, `-f pod.yaml --copy-to`: the containers read from the file had no
+        // `resources`; kubectl's Go struct sends `{}` for each.
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"initContainers": [{"name": "i", "image": "busybox"}],
+                     "containers": [{"name": "app", "image": "nginx", "terminationMessagePolicy": "File"}]}});
+        let plan = build(&pod, &opts(), &mut fixed_names(&[])).unwrap();
+        let spec = &plan.pod["spec"];
+        assert_eq!(
+            spec["initContainers"][0],
+            json!({"name": "i", "image": "busybox", "resources": {}})
+        );
+        let app = spec["containers"][0].as_object().unwrap();
+        assert_eq!(
+            app.keys().collect::<Vec<_>>(),
+            ["name", "image", "resources", "terminationMessagePolicy"]
+        );
     }
 
     #[test]

@@ -407,8 +407,39 @@ pub fn merge_container(container: &mut Value, decoded: &Value, name: &str) {
     if !container.is_object() {
         *container = Value::Object(Map::new());
     }
+    let before = container.clone();
     if let Some(c) = container.as_object_mut() {
         merge_map(c, &patch, Level::Container);
+    }
+    *container = go_unmarshal_into(Some(&before), container);
+}
+
+/// Go's `json.Unmarshal` onto an existing value, as kubectl decodes the patched container onto
+/// the container it patched: an object keeps the fields the JSON lacks (recursively), and the
+/// i-th element of a list is decoded onto the old i-th element. So when the merge put a new
+/// element where another one was, the new one inherits the fields it lacks from it (kubectl
+/// 1.33: a custom volume mount placed first gets the old first mount's `readOnly: true`).
+fn go_unmarshal_into(old: Option<&Value>, new: &Value) -> Value {
+    match (old, new) {
+        (Some(Value::Object(o)), Value::Object(n)) => {
+            let mut out = Map::new();
+            for (k, v) in n {
+                out.insert(k.clone(), go_unmarshal_into(o.get(k), v));
+            }
+            for (k, v) in o {
+                if !n.contains_key(k) {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+            Value::Object(out)
+        }
+        (Some(Value::Array(o)), Value::Array(n)) => Value::Array(
+            n.iter()
+                .enumerate()
+                .map(|(i, x)| go_unmarshal_into(o.get(i), x))
+                .collect(),
+        ),
+        _ => new.clone(),
     }
 }
 
@@ -464,8 +495,13 @@ fn merge_map(original: &mut Map<String, Value>, patch: &Map<String, Value>, leve
     }
 }
 
-/// Elements with the same merge key are merged, new ones appended, in patch order.
+/// Elements with the same merge key are merged, new ones added; then the order Go's strategic
+/// merge gives (normalizeElementOrder): the patch's elements in patch order, the original's
+/// other elements in their order, interleaved so that an original element goes before a patch
+/// element only when both were in the original in that order. So a new element comes before
+/// the original elements that follow it: `[sa]` + `[extra]` gives `[extra, sa]`.
 fn merge_list(original: &mut Vec<Value>, patch: &[Value], key: &str) {
+    let server_order = original.clone();
     for p in patch {
         let Some(pm) = p.as_object() else {
             original.push(p.clone());
@@ -480,6 +516,34 @@ fn merge_list(original: &mut Vec<Value>, patch: &[Value], key: &str) {
             Some(om) => merge_map(om, pm, Level::Other),
             None => original.push(without_nulls(p)),
         }
+    }
+    if !patch.iter().all(|p| p.get(key).is_some()) {
+        return;
+    }
+    let index = |list: &[Value], item: &Value| {
+        list.iter()
+            .position(|x| x.get(key).is_some() && x.get(key) == item.get(key))
+    };
+    let (mut from_patch, server_only): (Vec<Value>, Vec<Value>) = std::mem::take(original)
+        .into_iter()
+        .partition(|item| index(patch, item).is_some());
+    from_patch.sort_by_key(|item| index(patch, item));
+    let (mut left, mut right) = (
+        server_only.into_iter().peekable(),
+        from_patch.into_iter().peekable(),
+    );
+    loop {
+        let take_left = match (left.peek(), right.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(l), Some(r)) => matches!(
+                (index(&server_order, l), index(&server_order, r)),
+                (Some(li), Some(ri)) if li < ri
+            ),
+        };
+        let next = if take_left { left.next() } else { right.next() };
+        original.extend(next);
     }
 }
 
@@ -929,10 +993,49 @@ mod tests {
                 "name": "dbg", "image": "busybox", "args": ["c"],
                 "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "x"}, {"name": "C", "value": "3"}],
                 "resources": {"limits": {"cpu": "1", "memory": "1Gi"}},
-                "volumeMounts": [{"name": "w", "mountPath": "/v", "subPath": "s", "readOnly": true}, {"name": "k", "mountPath": "/k"}, {"name": "u", "mountPath": "/u"}],
+                // kubectl's order (checked in tests/differential.rs): the patch's entries first,
+                // then the untouched ones.
+                "volumeMounts": [{"name": "w", "mountPath": "/v", "subPath": "s", "readOnly": true}, {"name": "u", "mountPath": "/u"}, {"name": "k", "mountPath": "/k"}],
                 "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}, "privileged": true, "runAsUser": 0}
             })
         );
+    }
+
+    #[test]
+    fn keyed_lists_are_ordered_like_go_strategic_merge() {
+        // kubectl 1.33, `--custom` adding a volume mount to a container that has one: the new
+        // mount comes first.
+        let mut c = json!({"name": "app", "volumeMounts": [{"name": "sa", "mountPath": "/sa"}],
+            "env": [{"name": "A"}, {"name": "B"}, {"name": "C"}]});
+        let d = decode(
+            &json!({"volumeMounts": [{"name": "extra", "mountPath": "/extra"}],
+            "env": [{"name": "Z"}, {"name": "B", "value": "b"}]}),
+        )
+        .unwrap();
+        merge_container(&mut c, &d, "app");
+        let names = |list: &str, key: &str| -> Vec<String> {
+            c[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x[key].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(names("volumeMounts", "mountPath"), ["/extra", "/sa"]);
+        // ...and Go decodes the result onto the old list: the new first mount keeps what the
+        // old first one had and it lacks.
+        let mut c = json!({"name": "app", "volumeMounts": [{"name": "sa", "readOnly": true, "mountPath": "/sa"}]});
+        let d =
+            decode(&json!({"volumeMounts": [{"name": "extra", "mountPath": "/extra"}]})).unwrap();
+        merge_container(&mut c, &d, "app");
+        assert_eq!(
+            c["volumeMounts"],
+            json!([{"name": "extra", "readOnly": true, "mountPath": "/extra"},
+                   {"name": "sa", "readOnly": true, "mountPath": "/sa"}])
+        );
+        // Patch order [Z, B]: Z is new, so it goes before A; A was before B in the original,
+        // C after it.
+        assert_eq!(names("env", "name"), ["Z", "A", "B", "C"]);
     }
 
     #[test]

@@ -115,7 +115,8 @@ pub fn build(
         messages.push(w);
     }
 
-    let patch = patch_for(spec, &ec);
+    let work_spec = work.get("spec").unwrap_or(&Value::Null);
+    let patch = patch_for(spec, work_spec, &ec);
     Ok(EphemeralPlan {
         container_name: name,
         container: ec,
@@ -134,8 +135,47 @@ fn last_ephemeral(pod: &Value) -> Option<&Value> {
 /// The two-way strategic-merge patch between the pod and the pod with `ec` appended. Go omits
 /// an empty `ephemeralContainers`, so with none before, the list is simply "added" (no order
 /// directive); otherwise the diff carries `$setElementOrder` with every name, new one last.
-fn patch_for(spec: &Value, ec: &Value) -> Value {
+///
+/// `work` is the spec the profile ran on. When `-c` names an existing regular or init
+/// container, kubectl's profile finds that container first and changes it instead of the new
+/// one; the patch then carries that change too (the server rejects the duplicate name anyway,
+/// but the request is kubectl's).
+fn patch_for(spec: &Value, work: &Value, ec: &Value) -> Value {
     let mut s = Map::new();
+    for list in ["containers", "initContainers"] {
+        let (Some(before), Some(after)) = (
+            spec.get(list).and_then(Value::as_array),
+            work.get(list).and_then(Value::as_array),
+        ) else {
+            continue;
+        };
+        let changed: Vec<Value> = before
+            .iter()
+            .zip(after)
+            .filter(|(b, a)| b != a)
+            .map(|(b, a)| {
+                let mut d = Map::new();
+                d.insert("name".into(), a.get("name").cloned().unwrap_or(Value::Null));
+                if let Value::Object(rest) = diff_maps(b, a) {
+                    d.extend(rest);
+                }
+                Value::Object(d)
+            })
+            .collect();
+        if changed.is_empty() || before.len() != after.len() {
+            continue;
+        }
+        let names = after
+            .iter()
+            .map(|c| {
+                let mut m = Map::new();
+                m.insert("name".into(), c.get("name").cloned().unwrap_or(Value::Null));
+                Value::Object(m)
+            })
+            .collect();
+        s.insert(format!("$setElementOrder/{list}"), Value::Array(names));
+        s.insert(list.into(), Value::Array(changed));
+    }
     let existing: Vec<&Value> = spec
         .get("ephemeralContainers")
         .and_then(Value::as_array)
@@ -166,6 +206,34 @@ fn patch_for(spec: &Value, ec: &Value) -> Value {
     let mut root = Map::new();
     root.insert("spec".into(), Value::Object(s));
     order::sorted(&Value::Object(root))
+}
+
+/// Two-way diff of two JSON objects as a merge patch: changed and added keys with their new
+/// value (objects recursively), removed keys as `null`; lists are replaced whole (the
+/// securityContext fields a profile changes have no merge keys).
+fn diff_maps(before: &Value, after: &Value) -> Value {
+    let (Some(b), Some(a)) = (before.as_object(), after.as_object()) else {
+        return after.clone();
+    };
+    let mut out = Map::new();
+    for (k, old) in b {
+        if !a.contains_key(k) {
+            out.insert(k.clone(), Value::Null);
+        } else if a[k] != *old {
+            let d = if old.is_object() && a[k].is_object() {
+                diff_maps(old, &a[k])
+            } else {
+                a[k].clone()
+            };
+            out.insert(k.clone(), d);
+        }
+    }
+    for (k, new) in a {
+        if !b.contains_key(k) {
+            out.insert(k.clone(), new.clone());
+        }
+    }
+    Value::Object(out)
 }
 
 #[cfg(test)]
@@ -249,6 +317,51 @@ mod tests {
             plan.patch_body(),
             testdata::request_raw("ephemeral-profile-legacy", "PATCH", 0)
         );
+    }
+
+    #[test]
+    fn profile_on_an_existing_container_name_changes_that_container_like_kubectl() {
+        // kubectl 1.33, `-c app` / `-c init-db` on the fixture pod: the profile finds the
+        // regular (or init) container of that name first, and the two-way patch says so.
+        let mut o = opts("b", "app");
+        o.profile = Profile::General;
+        let plan = build(&testdata::pod("web"), &o, &mut fixed_names(&[])).unwrap();
+        assert_eq!(
+            plan.patch_body(),
+            r#"{"spec":{"$setElementOrder/containers":[{"name":"app"},{"name":"sidecar"}],"containers":[{"name":"app","securityContext":{"capabilities":{"add":["SYS_PTRACE"]}}}],"ephemeralContainers":[{"image":"b","name":"app","resources":{},"terminationMessagePolicy":"File"}]}}"#
+        );
+        let mut o = opts("b", "init-db");
+        o.profile = Profile::Sysadmin;
+        let plan = build(&testdata::pod("web"), &o, &mut fixed_names(&[])).unwrap();
+        assert_eq!(
+            plan.patch_body(),
+            r#"{"spec":{"$setElementOrder/initContainers":[{"name":"init-db"}],"ephemeralContainers":[{"image":"b","name":"init-db","resources":{},"terminationMessagePolicy":"File"}],"initContainers":[{"name":"init-db","securityContext":{"privileged":true}}]}}"#
+        );
+        // baseline clears a security context the init container does not have: no change.
+        o.profile = Profile::Baseline;
+        let plan = build(&testdata::pod("web"), &o, &mut fixed_names(&[])).unwrap();
+        assert_eq!(
+            plan.patch_body(),
+            r#"{"spec":{"ephemeralContainers":[{"image":"b","name":"init-db","resources":{},"terminationMessagePolicy":"File"}]}}"#
+        );
+        // ...and a removed field is sent as null.
+        let plan = build(
+            &testdata::pod("web"),
+            &opts_profile("b", "app", Profile::Baseline),
+            &mut fixed_names(&[]),
+        )
+        .unwrap();
+        assert_eq!(
+            plan.patch_body(),
+            r#"{"spec":{"$setElementOrder/containers":[{"name":"app"},{"name":"sidecar"}],"containers":[{"name":"app","securityContext":null}],"ephemeralContainers":[{"image":"b","name":"app","resources":{},"terminationMessagePolicy":"File"}]}}"#
+        );
+    }
+
+    fn opts_profile(image: &str, container: &str, profile: Profile) -> DebugOptions {
+        DebugOptions {
+            profile,
+            ..opts(image, container)
+        }
     }
 
     #[test]
@@ -476,7 +589,8 @@ mod tests {
         let plan = build(&testdata::pod("web"), &o, &mut fixed_names(&[])).unwrap();
         assert_eq!(
             plan.container["env"],
-            json!([{"name": "FOO", "value": "bar"}, {"name": "C", "value": "x"}, {"name": "KDEBUG", "value": "1"}])
+            // Go's strategic merge puts the custom profile's new C first.
+            json!([{"name": "C", "value": "x"}, {"name": "FOO", "value": "bar"}, {"name": "KDEBUG", "value": "1"}])
         );
     }
 

@@ -267,12 +267,11 @@ pub fn resolve_config(
         c.certificate_authority =
             resolve_path(&c.certificate_authority, &origin_dir(&c.location_of_origin));
         cluster = c;
-    } else if non_empty(&o.cluster).is_some() {
-        return Err(ResolveError::Other(format!(
-            "cluster {:?} does not exist",
-            context.cluster
-        )));
     }
+    // client-go's ConfirmUsable ignores getCluster's "does not exist" and validates an empty
+    // cluster instead: `--cluster=nope` reads `no server found for cluster "nope"`.
+    let cluster_missing =
+        non_empty(&o.cluster).is_some() && !config.clusters.contains_key(&context.cluster);
     if let Some(s) = non_empty(&o.server) {
         cluster.server = s.to_string();
     }
@@ -347,7 +346,11 @@ pub fn resolve_config(
         ));
     }
     errors.extend(validate_auth_info(&context.auth_info, &user));
-    errors.extend(validate_cluster(&context.cluster, &cluster));
+    if cluster_missing {
+        errors.extend(validate_cluster(&context.cluster, &Cluster::default()));
+    } else {
+        errors.extend(validate_cluster(&context.cluster, &cluster));
+    }
     if !context.namespace.is_empty() && !is_dns1123_label(&context.namespace) {
         errors.push(format!(
             "namespace {:?} for context {context_name:?} does not conform to the kubernetes DNS_LABEL rules",
@@ -360,6 +363,12 @@ pub fn resolve_config(
             return Err(ResolveError::ContextNotFound(context_name))
         }
         _ => return Err(ResolveError::Invalid(errors)),
+    }
+    if cluster_missing {
+        return Err(ResolveError::Other(format!(
+            "cluster {:?} does not exist",
+            context.cluster
+        )));
     }
 
     let mut cc = build(&cluster, &user)?;
@@ -789,6 +798,22 @@ mod tests {
         .err()
         .map(|e| e.to_string());
         assert_eq!(e.as_deref(), Some("auth info \"ghost\" does not exist"));
+        // kubectl 1.33: ConfirmUsable validates an empty cluster for a missing --cluster.
+        let e = resolve_config(
+            &c,
+            &Overrides {
+                cluster: Some("ghost".into()),
+                server: Some("https://elsewhere".into()),
+                ..Default::default()
+            },
+            &env(),
+        )
+        .err()
+        .map(|e| e.kubectl_message());
+        assert_eq!(
+            e.as_deref(),
+            Some("error: no server found for cluster \"ghost\"")
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::process::{self, Output, Process, Spec};
 use crate::server::Ctx;
 use crate::status;
 
+const ANN_PROTOCOLS: &str = "fake.kdebug/protocols";
 const PROTOCOLS: &[&str] = &["v5.channel.k8s.io", "v4.channel.k8s.io", "channel.k8s.io"];
 
 fn offered(ctx: &Ctx) -> Vec<String> {
@@ -94,8 +95,15 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
         return ctx.respond_error(&status::bad_request("fakecluster: upgrade refused"));
     }
     let offers = offered(ctx);
+    // `fake.kdebug/protocols: v4.channel.k8s.io` plays an API server older than 1.30, whose
+    // kubelet path speaks no v5.
+    let allowed: Vec<&str> = match annotation(&pod, ANN_PROTOCOLS) {
+        Some(list) => list.split(',').map(str::trim).collect(),
+        None => PROTOCOLS.to_vec(),
+    };
     let Some(proto) = PROTOCOLS
         .iter()
+        .filter(|p| allowed.contains(p))
         .find(|p| offers.iter().any(|o| o == *p))
         .map(|s| s.to_string())
     else {

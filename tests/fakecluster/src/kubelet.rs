@@ -612,13 +612,11 @@ pub fn start_container(shared: &Arc<Shared>, ns: &str, pod_name: &str, cname: &s
         });
         return;
     }
-    update_pod(shared, ns, pod_name, |p| {
-        set_status(p, kind, running(&c, started, &id, kind))
-    });
     let spec = spec_for(shared, &pod, &c);
     let shared2 = shared.clone();
     let (ns2, pod2, c2) = (ns.to_string(), pod_name.to_string(), c.clone());
-    let proc = process::spawn(
+    let id2 = id.clone();
+    let (proc, go) = process::spawn_gated(
         spec,
         Box::new(move |code| {
             if shared2.stopped() {
@@ -626,16 +624,21 @@ pub fn start_container(shared: &Arc<Shared>, ns: &str, pod_name: &str, cname: &s
             }
             update_pod(&shared2, &ns2, &pod2, |p| {
                 if meta_str(p, "uid") == uid {
-                    set_status(p, kind, terminated(&c2, code, started, &id));
+                    set_status(p, kind, terminated(&c2, code, started, &id2));
                 }
             });
         }),
     );
+    // Registered before the status says running, started after.
     shared
         .procs
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(proc_key(ns, pod_name, cname), proc);
+    update_pod(shared, ns, pod_name, |p| {
+        set_status(p, kind, running(&c, started, &id, kind))
+    });
+    go();
 }
 
 fn image_pull_loop(
@@ -722,7 +725,7 @@ pub fn process_for(
     let shared2 = shared.clone();
     let (ns2, pod2) = (ns.to_string(), pod.to_string());
     let uid = meta_str(&pod_v, "uid").to_string();
-    let proc = process::spawn(
+    let (proc, go) = process::spawn_gated(
         spec,
         Box::new(move |code| {
             if shared2.stopped() {
@@ -736,12 +739,14 @@ pub fn process_for(
         }),
     );
     let mut procs = shared.procs.lock().unwrap_or_else(|e| e.into_inner());
-    Some(
-        procs
-            .entry(proc_key(ns, pod, cname))
-            .or_insert(proc)
-            .clone(),
-    )
+    if let Some(existing) = procs.get(&proc_key(ns, pod, cname)) {
+        // Another request won the race; this one is abandoned unstarted.
+        return Some(existing.clone());
+    }
+    procs.insert(proc_key(ns, pod, cname), proc.clone());
+    drop(procs);
+    go();
+    Some(proc)
 }
 
 /// A pod was deleted: kill its processes.

@@ -126,6 +126,8 @@ pub(crate) struct Shared {
     pub procs: Mutex<HashMap<(String, String, String), Arc<process::Process>>>,
     pub stop: AtomicBool,
     pub certs: Mutex<Vec<ClientCert>>,
+    /// Open client connections (closed when the server stops).
+    pub conns: Mutex<Vec<(u64, std::net::TcpStream)>>,
 }
 
 impl Shared {
@@ -204,6 +206,7 @@ impl FakeCluster {
             procs: Mutex::new(HashMap::new()),
             stop: AtomicBool::new(false),
             certs: Mutex::new(Vec::new()),
+            conns: Mutex::new(Vec::new()),
         });
         if let Some(p) = &pki {
             let admin = p.client_cert("fake-admin", &["system:masters"])?;
@@ -389,6 +392,9 @@ impl FakeCluster {
         let _ = std::net::TcpStream::connect_timeout(&self.shared.addr, Duration::from_millis(200));
         if let Some(h) = self.accept.take() {
             let _ = h.join();
+        }
+        for (_, c) in self.shared.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
         }
         process::kill_all(&self.shared);
     }

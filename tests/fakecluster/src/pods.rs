@@ -379,6 +379,20 @@ pub fn validate_create(pod: &Value) -> Result<(), status::ApiError> {
                     "",
                 ));
             }
+            // validateEnvVarValueFrom (kubectl's --custom can produce both: its Go decoding
+            // leaves an old `value` on an env var that gained a `valueFrom`).
+            let env = c.get("env").and_then(|e| e.as_array());
+            for (j, e) in env.into_iter().flatten().enumerate() {
+                let value = e.get("value").and_then(|v| v.as_str()).unwrap_or("");
+                if !value.is_empty() && e.get("valueFrom").is_some_and(|v| !v.is_null()) {
+                    errs.push(FieldError::new(
+                        FieldErrorKind::Invalid,
+                        &format!("{path}.env[{j}].valueFrom"),
+                        Some(json!("")),
+                        "may not be specified when `value` is not empty",
+                    ));
+                }
+            }
         }
     }
     if spec
@@ -572,4 +586,20 @@ fn ephemeral_update(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
         kubelet::ephemeral_added(ctx.shared, &ns, &name, c);
     }
     ctx.respond_json(200, &stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_value_and_value_from_are_exclusive() {
+        let pod = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i",
+            "env": [{"name": "A", "value": "x", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]}]}});
+        let e = validate_create(&pod).unwrap_err();
+        assert!(
+            format!("{e:?}").contains("may not be specified when `value` is not empty"),
+            "{e:?}"
+        );
+    }
 }

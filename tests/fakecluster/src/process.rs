@@ -48,6 +48,7 @@ pub struct Process {
     stdin: Mutex<Option<Sender<Vec<u8>>>>,
     state: Mutex<ProcState>,
     pty_master: Mutex<Option<OwnedFd>>,
+    size: Mutex<Option<(u16, u16)>>,
     pid: Mutex<Option<i32>>,
     killed: AtomicBool,
 }
@@ -78,6 +79,7 @@ impl Process {
                 ..Default::default()
             }),
             pty_master: Mutex::new(None),
+            size: Mutex::new(None),
             pid: Mutex::new(None),
             killed: AtomicBool::new(false),
         });
@@ -168,6 +170,7 @@ impl Process {
     }
 
     pub fn resize(&self, width: u16, height: u16) {
+        *self.size.lock().unwrap_or_else(|e| e.into_inner()) = Some((width, height));
         if let Some(fd) = self
             .pty_master
             .lock()
@@ -217,6 +220,18 @@ impl Process {
 
 /// Start a process; `on_exit` runs once with the exit code.
 pub fn spawn(spec: Spec, on_exit: Box<dyn FnOnce(i32) + Send>) -> Arc<Process> {
+    let (p, go) = spawn_gated(spec, on_exit);
+    go();
+    p
+}
+
+/// Prepare a process that starts only when the returned function is called (so it can be
+/// registered first). Dropping that function without calling it abandons the process.
+pub fn spawn_gated(
+    spec: Spec,
+    on_exit: Box<dyn FnOnce(i32) + Send>,
+) -> (Arc<Process>, Box<dyn FnOnce() + Send>) {
+    let (gate_tx, gate_rx) = channel::<()>();
     let (p, rx) = Process::new(&spec);
     if !spec.initial_log.is_empty() {
         p.emit(1, spec.initial_log.as_bytes());
@@ -231,6 +246,9 @@ pub fn spawn(spec: Spec, on_exit: Box<dyn FnOnce(i32) + Send>) -> Arc<Process> {
     }
     let p2 = p.clone();
     thread::spawn(move || {
+        if gate_rx.recv().is_err() {
+            return;
+        }
         let code = if real {
             match run_real(&p2, rx, &spec) {
                 Ok(c) => c,
@@ -248,7 +266,12 @@ pub fn spawn(spec: Spec, on_exit: Box<dyn FnOnce(i32) + Send>) -> Arc<Process> {
         p2.finish(code);
         on_exit(code);
     });
-    p
+    (
+        p,
+        Box::new(move || {
+            let _ = gate_tx.send(());
+        }),
+    )
 }
 
 /// Split a `sh -c` script into commands (`;`, `&&`, `||`, newlines) of words.
@@ -339,7 +362,7 @@ pub fn script_for(argv: &[String]) -> Vec<Vec<String>> {
 }
 
 const BUILTINS: &[&str] = &[
-    "echo", "printf", "exit", "true", ":", "false", "sleep", "cat",
+    "echo", "printf", "exit", "true", ":", "false", "sleep", "cat", "head",
 ];
 
 fn starts_interactive(argv: &[String]) -> bool {
@@ -391,6 +414,26 @@ fn run_script(p: &Arc<Process>, rx: Receiver<Vec<u8>>, spec: &Spec) -> i32 {
                 0
             }
             "exit" => return args.first().and_then(|a| a.parse().ok()).unwrap_or(status),
+            // `head -c N [FILE]`: N zero bytes (as from /dev/zero) in 64 KiB writes, for
+            // throughput benchmarks.
+            "head" => match args.as_slice() {
+                [c, n, ..] if c == "-c" => match n.parse::<usize>() {
+                    Ok(mut left) => {
+                        let chunk = vec![0u8; 64 * 1024];
+                        while left > 0 {
+                            if p.is_killed() {
+                                return 137;
+                            }
+                            let k = left.min(chunk.len());
+                            p.emit(stream, &chunk[..k]);
+                            left -= k;
+                        }
+                        0
+                    }
+                    Err(_) => 1,
+                },
+                _ => 1,
+            },
             "true" | ":" => 0,
             "false" => 1,
             "sleep" => {
@@ -522,6 +565,12 @@ fn run_real(p: &Arc<Process>, rx: Receiver<Vec<u8>>, spec: &Spec) -> std::io::Re
     let child;
     if spec.tty {
         let (master, slave) = open_pty()?;
+        // Publish the master first, then apply a size that may have come before it.
+        *p.pty_master.lock().unwrap_or_else(|e| e.into_inner()) = Some(master.try_clone()?);
+        let size = *p.size.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((w, h)) = size {
+            p.resize(w, h);
+        }
         let s_in = slave.try_clone()?;
         let s_out = slave.try_clone()?;
         cmd.stdin(Stdio::from(s_in))
@@ -687,6 +736,19 @@ mod tests {
         );
         assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 3);
         assert_eq!(p.log_bytes(), b"hi\n");
+    }
+
+    #[test]
+    fn head_writes_n_bytes() {
+        let (tx, rx) = channel();
+        let p = spawn(
+            spec(&["sh", "-c", "head -c 200000 /dev/zero; echo done"], false),
+            Box::new(move |c| tx.send(c).unwrap()),
+        );
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 0);
+        let log = p.log_bytes();
+        assert_eq!(log.len(), 200_000 + 5);
+        assert!(log[..200_000].iter().all(|&b| b == 0));
     }
 
     #[test]

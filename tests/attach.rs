@@ -1,0 +1,265 @@
+//! Attach: v5 and v4 servers, the fallbacks to logs, exit codes, and the same attach request
+//! and stdin frames as kubectl 1.33.
+
+use std::process::Stdio;
+
+use serde_json::{json, Value};
+
+use crate::util::{kubectl, wait_with_timeout, Env};
+
+fn attach_request(env: &Env) -> Value {
+    env.cluster
+        .requests()
+        .into_iter()
+        .find(|q| q["path"].as_str().is_some_and(|p| p.ends_with("/attach")))
+        .expect("an attach request")
+}
+
+fn annotate(env: &Env, pod: &str, key: &str, value: &str) {
+    let mut p = env.cluster.pod("default", pod).unwrap();
+    p["metadata"]["annotations"][key] = json!(value);
+    env.cluster.put_pod(p);
+}
+
+#[test]
+fn a_v4_server_works_without_the_stdin_close_signal() {
+    let env = Env::new("attach-v4");
+    annotate(&env, "web-0", "fake.kdebug/protocols", "v4.channel.k8s.io");
+    let mut child = env
+        .cmd(&["web-0", "--image=busybox", "-c", "dbg", "-i", "--", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"over v4\n").unwrap();
+        // Give the echo time to come back, then end the session from the container's side.
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        drop(stdin);
+    }
+    // v4 cannot half-close stdin, so `cat` keeps running; kdebug must not hang on its own:
+    // stop the container the way a user would (here: the test deletes the pod).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    env.cluster.delete_pod("default", "web-0");
+    let out = wait_with_timeout(child, std::time::Duration::from_secs(30));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("over v4"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let req = attach_request(&env);
+    assert_eq!(
+        req["websocket"]["subprotocol"], "v4.channel.k8s.io",
+        "{req:#}"
+    );
+    assert!(
+        req["websocket"]["stream_close_signals"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "{req:#}"
+    );
+}
+
+#[test]
+fn a_terminated_container_prints_its_logs() {
+    let env = Env::new("attach-terminated");
+    annotate(&env, "web-0", "fake.kdebug/terminated", "6");
+    let r = env.run(&[
+        "web-0",
+        "--image=busybox",
+        "-c",
+        "dbg",
+        "-i",
+        "--",
+        "sh",
+        "-c",
+        "echo done-already",
+    ]);
+    r.assert_code(6);
+    assert!(env
+        .cluster
+        .requests()
+        .iter()
+        .all(|q| !q["path"].as_str().unwrap_or("").ends_with("/attach")));
+    assert!(
+        env.request_lines()
+            .iter()
+            .any(|l| l.ends_with("/pods/web-0/log")),
+        "{:#?}",
+        env.request_lines()
+    );
+}
+
+#[test]
+fn a_refused_attach_falls_back_to_logs() {
+    let env = Env::new("attach-refused");
+    annotate(&env, "web-0", "fake.kdebug/attach", "refuse");
+    let r = env.run(&[
+        "web-0",
+        "--image=busybox",
+        "-c",
+        "dbg",
+        "-i",
+        "--",
+        "sh",
+        "-c",
+        "echo from-log; sleep 1",
+    ]);
+    r.assert_stderr_contains(
+        "warning: couldn't attach to pod/web-0, falling back to streaming logs:",
+    );
+    r.assert_stdout_contains("from-log");
+    assert!(env
+        .request_lines()
+        .iter()
+        .any(|l| l.ends_with("/pods/web-0/log")));
+}
+
+/// Attach request and stdin frames, as kubectl 1.33 and kdebug send them for `-i -- cat`.
+fn attach_with(bin: &std::path::Path, env: &Env, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "web-0",
+        "--image=busybox:1.36",
+        "-c",
+        "dbg",
+        "-i",
+        "--profile=general",
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--", "cat"]);
+    let mut cmd = if bin.ends_with("kdebug") {
+        env.cmd(&args)
+    } else {
+        let mut c = std::process::Command::new(bin);
+        c.arg("debug")
+            .arg("--kubeconfig")
+            .arg(&env.kubeconfig)
+            .args(&args)
+            .env("HOME", env.dir.path());
+        c
+    };
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"line one\nline two\n").unwrap();
+    }
+    let out = wait_with_timeout(child, std::time::Duration::from_secs(60));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("line two"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    attach_request(env)
+}
+
+#[test]
+fn the_attach_request_and_stdin_frames_match_kubectl() {
+    let Some(kubectl) = kubectl("1.33") else {
+        eprintln!("skipped: kubectl.1.33 is not installed");
+        return;
+    };
+    let theirs = attach_with(&kubectl, &Env::new("attach-kubectl"), &[]);
+    let ours = attach_with(
+        std::path::Path::new(env!("CARGO_BIN_EXE_kdebug")),
+        &Env::new("attach-kdebug"),
+        &[],
+    );
+    assert_eq!(ours["path"], theirs["path"]);
+    assert_eq!(ours["raw_query"], theirs["raw_query"]);
+    assert_eq!(ours["method"], theirs["method"]);
+    // kubectl offers only v5; kdebug offers v5 then v4, and both get v5 here.
+    assert_eq!(
+        ours["websocket"]["subprotocol"],
+        theirs["websocket"]["subprotocol"]
+    );
+    let stdin = |r: &Value| r["websocket"]["by_channel"]["0"].clone();
+    assert_eq!(
+        stdin(&ours),
+        stdin(&theirs),
+        "stdin frames differ:\nkdebug {ours:#}\nkubectl {theirs:#}"
+    );
+    let closes = |r: &Value| -> Vec<Value> {
+        r["websocket"]["stream_close_signals"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c["channel"].clone())
+            .collect()
+    };
+    assert_eq!(closes(&ours), vec![json!(0)]);
+    assert_eq!(closes(&ours), closes(&theirs));
+}
+
+#[test]
+fn kdebug_attach_reattaches_to_a_running_debug_container() {
+    let env = Env::new("reattach");
+    // Created with stdin open and not attached, as `--attach=false -i` leaves it.
+    env.run(&[
+        "web-0",
+        "--image=busybox",
+        "-c",
+        "dbg",
+        "-i",
+        "--attach=false",
+        "--",
+        "cat",
+    ])
+    .assert_code(0);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = env.run_with_stdin(
+        &["attach", "web-0", "-c", "dbg", "-i"],
+        Some("back again\n"),
+    );
+    r.assert_code(0).assert_stdout_contains("back again");
+    let req = attach_request(&env);
+    assert_eq!(
+        req["raw_query"],
+        "container=dbg&stderr=true&stdin=true&stdout=true"
+    );
+    env.run(&["attach", "web-0", "-c", "nope"])
+        .assert_code(1)
+        .assert_stderr_contains("container nope not found in pod web-0");
+}
+
+#[test]
+fn works_as_a_kubectl_plugin() {
+    let Some(kubectl) = kubectl("1.33") else {
+        eprintln!("skipped: kubectl.1.33 is not installed");
+        return;
+    };
+    let dir = crate::util::Dir::new("plugin");
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_kdebug"),
+        dir.path().join("kubectl-kdebug"),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // `version` needs no cluster: kubectl only finds the plugin on PATH and runs it.
+    let out = std::process::Command::new(kubectl)
+        .args(["kdebug", "version"])
+        .env("PATH", path)
+        .env("HOME", dir.path())
+        .env("KUBECONFIG", dir.path().join("none"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("kdebug v"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

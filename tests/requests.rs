@@ -1,0 +1,157 @@
+//! What kdebug asks the API server for in one debug run: no discovery, no list, one watch
+//! opened alongside the write, the attach (or the log), and the exit code from that same
+//! watch. And the fallbacks when that watch cannot be opened or drops.
+
+mod util;
+
+use std::collections::BTreeMap;
+
+use fakecluster::Fault;
+use serde_json::Value;
+use util::Env;
+
+/// A request as `make bench` counts it.
+fn kind(r: &Value) -> &'static str {
+    let method = r["method"].as_str().unwrap_or("");
+    let path = r["path"].as_str().unwrap_or("");
+    let watch = r["query"]["watch"].as_str() == Some("true");
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, parts.as_slice()) {
+        (_, ["api"] | ["apis", ..]) | (_, ["api", _]) | (_, ["version"]) => "discovery",
+        _ if path.ends_with("/attach") => "attach",
+        _ if path.ends_with("/log") => "log",
+        ("PATCH", _) => "patch",
+        ("POST", _) => "create",
+        ("DELETE", _) => "delete",
+        _ if watch => "watch",
+        (_, [.., "pods" | "nodes"]) => "list",
+        _ => "get",
+    }
+}
+
+fn kinds(env: &Env) -> BTreeMap<&'static str, usize> {
+    let mut m = BTreeMap::new();
+    for r in env.cluster.requests() {
+        *m.entry(kind(&r)).or_insert(0) += 1;
+    }
+    m
+}
+
+fn counts(pairs: &[(&'static str, usize)]) -> BTreeMap<&'static str, usize> {
+    pairs.iter().copied().collect()
+}
+
+#[test]
+fn ephemeral_with_attach_sends_get_patch_watch_log() {
+    let env = Env::new("floor-ephemeral");
+    let run = env.run(&[
+        "web-0",
+        "--image",
+        "busybox",
+        "--attach",
+        "--",
+        "sh",
+        "-c",
+        "echo hi; exit 3",
+    ]);
+    run.assert_code(3).assert_stdout_contains("hi\n");
+    assert_eq!(
+        kinds(&env),
+        counts(&[("get", 1), ("patch", 1), ("watch", 1), ("log", 1)]),
+        "{:#?}",
+        env.request_lines()
+    );
+}
+
+#[test]
+fn interactive_ephemeral_sends_get_patch_watch_attach() {
+    let env = Env::new("floor-interactive");
+    let run = env.run_with_stdin(
+        &["web-0", "--image", "busybox", "-i"],
+        Some("hello\nexit 7\n"),
+    );
+    run.assert_code(7).assert_stdout_contains("hello\n");
+    assert_eq!(
+        kinds(&env),
+        counts(&[("get", 1), ("patch", 1), ("watch", 1), ("attach", 1)]),
+        "{:#?}",
+        env.request_lines()
+    );
+}
+
+#[test]
+fn copy_and_node_send_get_create_watch_log() {
+    let env = Env::new("floor-copy-node");
+    env.run(&[
+        "web-0",
+        "--copy-to",
+        "web-0-copy",
+        "--image",
+        "busybox",
+        "--attach",
+        "--",
+        "sh",
+        "-c",
+        "echo copy; exit 4",
+    ])
+    .assert_code(4)
+    .assert_stdout_contains("copy\n");
+    let want = counts(&[("get", 1), ("create", 1), ("watch", 1), ("log", 1)]);
+    assert_eq!(kinds(&env), want, "{:#?}", env.request_lines());
+    env.cluster.clear_requests();
+    env.run(&[
+        "node/node-1",
+        "--image",
+        "busybox",
+        "--attach",
+        "--",
+        "sh",
+        "-c",
+        "echo node; exit 5",
+    ])
+    .assert_code(5)
+    .assert_stdout_contains("node\n");
+    assert_eq!(kinds(&env), want, "{:#?}", env.request_lines());
+}
+
+#[test]
+fn a_watch_that_cannot_be_opened_falls_back_to_list_and_watch() {
+    let env = Env::new("early-watch-fails");
+    let (fault, _) = Fault::parse("500:1").unwrap();
+    env.cluster.set_fault_on(fault, "watch=true");
+    let run = env.run(&[
+        "web-0",
+        "--image",
+        "busybox",
+        "--attach",
+        "--",
+        "sh",
+        "-c",
+        "echo hi; exit 3",
+    ]);
+    run.assert_code(3).assert_stdout_contains("hi\n");
+    let k = kinds(&env);
+    assert_eq!(k.get("list"), Some(&1), "{:#?}", env.request_lines());
+    assert_eq!(k.get("watch"), Some(&2), "{:#?}", env.request_lines());
+}
+
+#[test]
+fn a_watch_that_drops_is_resumed_and_the_exit_code_still_arrives() {
+    let env = Env::new("early-watch-drops");
+    let (fault, _) = Fault::parse("drop-watch:1").unwrap();
+    env.cluster.set_fault_on(fault, "watch=true");
+    let run = env.run(&[
+        "web-0",
+        "--image",
+        "busybox",
+        "--attach",
+        "--",
+        "sh",
+        "-c",
+        "sleep 0.3; echo hi; exit 6",
+    ]);
+    run.assert_code(6).assert_stdout_contains("hi\n");
+    let k = kinds(&env);
+    assert!(k.get("watch") >= Some(&2), "{:#?}", env.request_lines());
+    assert_eq!(k.get("list"), None, "{:#?}", env.request_lines());
+}
