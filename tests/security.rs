@@ -353,7 +353,7 @@ fn exec_plugins_run_without_a_shell_and_with_kubectls_environment() {
     let plugin = env.dir.write(
         "plugin.sh",
         &format!(
-            "#!/bin/sh\n{{ for a in \"$@\"; do echo \"arg=$a\"; done; echo \"cfg=$CFG_VAR\"; echo \"inherited=$INHERITED_VAR\"; echo \"info=$KUBERNETES_EXEC_INFO\"; }} > '{}'\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{}\"}}}}'\n",
+            "#!/bin/sh\n{{ for a in \"$@\"; do echo \"arg=$a\"; done; echo \"cfg=$CFG_VAR\"; echo \"inherited=$INHERITED_VAR\"; echo \"info=$KUBERNETES_EXEC_INFO\"; }} > '{}'\necho 'plugin says hi' >&2\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{}\"}}}}'\n",
             record.display(),
             env.cluster.token()
         ),
@@ -376,6 +376,8 @@ fn exec_plugins_run_without_a_shell_and_with_kubectls_environment() {
         &[("INHERITED_VAR", "from-parent")],
     );
     r.assert_code(0);
+    // The plugin's stderr reaches the user (kubectl passes it through).
+    r.assert_stderr_contains("plugin says hi");
     assert!(!pwned.exists(), "an argument went through a shell");
     let rec = std::fs::read_to_string(&record).unwrap();
     let p = pwned.display();

@@ -1695,6 +1695,12 @@ fn resolve_plain(s: &str) -> Scalar {
     Scalar::Str(s.to_string())
 }
 
+/// Whether go-yaml v2 resolves `s`, written plain, to a string (and not to a null, bool,
+/// number or merge key). The writer quotes the other ones.
+pub(crate) fn plain_resolves_to_string(s: &str) -> bool {
+    matches!(resolve_plain(s), Scalar::Str(_))
+}
+
 /// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
 fn is_yaml_float(s: &str) -> bool {
     let b = s.as_bytes();
@@ -2066,14 +2072,25 @@ fn go_format_float32_g(f: f64) -> String {
             "0".into()
         };
     }
-    // Shortest digits and exponent from Rust's formatter: "d.ddde<exp>".
-    let e = format!("{:e}", x.abs());
+    go_g(&format!("{:e}", x.abs()), x < 0.0)
+}
+
+/// strconv.FormatFloat(f, 'g', -1, 64) for a finite, non-zero `f`.
+pub(crate) fn go_format_float64_g(f: f64) -> String {
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    go_g(&format!("{:e}", f.abs()), f < 0.0)
+}
+
+/// Go's shortest %g from the shortest digits and exponent Rust's `{:e}` gives ("d.ddde<exp>").
+fn go_g(e: &str, negative: bool) -> String {
     let (mant, exp) = match e.split_once('e') {
         Some((m, x)) => (m.replace('.', ""), x.parse::<i32>().unwrap_or(0)),
-        None => (e.clone(), 0),
+        None => (e.to_string(), 0),
     };
     let nd = mant.len() as i32;
-    let sign = if x < 0.0 { "-" } else { "" };
+    let sign = if negative { "-" } else { "" };
     // Go's shortest %g switches to %e when exp < -4 || exp >= 6.
     let use_exp = !(-4..6).contains(&exp);
     if use_exp {

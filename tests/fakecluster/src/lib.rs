@@ -161,7 +161,12 @@ impl Shared {
             let _ = f.flush();
         }
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(slot) = log.get_mut(idx) {
+        // The log may have been cleared since the request started (a watch outliving a
+        // clear_requests): then `idx` names another request's slot, so match the seq too.
+        let same = |slot: &Value| slot.get("seq").is_some() && slot.get("seq") == entry.get("seq");
+        if let Some(slot) = log.get_mut(idx).filter(|slot| same(slot)) {
+            *slot = entry;
+        } else if let Some(slot) = log.iter_mut().rev().find(|slot| same(slot)) {
             *slot = entry;
         }
     }

@@ -55,11 +55,19 @@ fn watch_dropped_after_n_events() {
     assert_eq!(w.next_event().unwrap()["type"], "MODIFIED");
     assert_eq!(w.next_event().unwrap()["type"], "MODIFIED");
     assert!(w.next_event().is_none(), "the stream ends after 2 events");
-    let log = fc
-        .requests()
-        .into_iter()
-        .find(|r| r["query"]["watch"] == "true")
-        .unwrap();
+    // The server records the request once its handler returns, just after the stream ends.
+    let t = Instant::now();
+    let log = loop {
+        let log = fc
+            .requests()
+            .into_iter()
+            .find(|r| r["query"]["watch"] == "true")
+            .unwrap();
+        if !log["watch"]["end"].is_null() || t.elapsed() > Duration::from_secs(5) {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     assert_eq!(log["fault"], "drop-watch");
     assert_eq!(log["watch"]["end"], "dropped");
 }

@@ -1,16 +1,25 @@
 //! The kubeconfig loader: file bytes -> model (kubectl's strict typing), then what
-//! `config view` does with the model (redacted and raw).
+//! `config view` does with the model (redacted and raw). What `config view --raw` writes must
+//! load back to the same configuration.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    use kdebug::kubeconfig::{emit, model, view};
     let origin = std::path::Path::new("/fuzz/.kube/config");
-    if let Ok(config) = kdebug::kubeconfig::model::load_bytes(data, "/fuzz/.kube/config", origin) {
-        for redact in [true, false] {
-            let v = kdebug::kubeconfig::view::config_to_json(&config, redact);
-            let _ = kdebug::kubeconfig::emit::to_yaml(&v);
-            let _ = kdebug::kubeconfig::view::go_json(&v);
+    let Ok(config) = model::load_bytes(data, "/fuzz/.kube/config", origin) else {
+        return;
+    };
+    let _ = view::go_json(&view::config_to_json(&config, true));
+    let raw = view::config_to_json(&config, false);
+    let text = emit::to_yaml(&raw);
+    let _ = emit::to_yaml(&view::config_to_json(&config, true));
+    match model::load_bytes(text.as_bytes(), "/fuzz/.kube/config", origin) {
+        Ok(back) => {
+            let again = view::config_to_json(&back, false);
+            assert!(again == raw, "config view --raw:\n{text}\nloads back as {again}\nwas {raw}");
         }
+        Err(e) => panic!("config view --raw output does not load: {e:?}\n{text}"),
     }
 });
