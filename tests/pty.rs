@@ -165,6 +165,10 @@ fn attach_request(env: &Env) -> Option<Value> {
 
 const SESSION: &[&str] = &["web-0", "--image=busybox", "-c", "dbg", "-it", "--", "sh"];
 
+fn text(seen: &Arc<Mutex<Vec<u8>>>) -> String {
+    String::from_utf8_lossy(&seen.lock().unwrap()).into_owned()
+}
+
 /// Runs a `-it` session on a fresh pty, ends it with `end`, and checks the terminal settings
 /// afterwards are exactly those from before. Returns the exit code and what was printed.
 fn session_ends(
@@ -280,4 +284,70 @@ fn window_resize_reaches_the_server() {
     // kubectl's start (size+1, then the size), then the new size.
     assert!(sizes.starts_with(&[(101, 31), (100, 30)]), "{sizes:?}");
     assert_eq!(sizes.last(), Some(&(132, 43)), "{sizes:?}");
+}
+
+/// `make demo`'s journey as a person lives it: a real shell (fakecluster runs /bin/sh in a
+/// pty), a command typed and answered, the shell's exit code, and the terminal as it was.
+#[test]
+fn a_person_gets_a_real_shell() {
+    let env = Env::with(
+        "pty-demo",
+        fakecluster::Options {
+            container: fakecluster::ContainerMode::Shell,
+            ..Default::default()
+        },
+    );
+    let pty = openpty(100, 30);
+    let before = pty.stty_g();
+    let (child, seen) = pty.spawn(&env, &["web-0", "-it", "--image", "busybox", "--", "sh"]);
+    wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
+    wait_until("the prompt hint", Duration::from_secs(20), || {
+        text(&seen).contains("If you don't see a command prompt")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    pty.type_in("echo \"sum is $((40+2))\"\r");
+    wait_until("the shell's answer", Duration::from_secs(10), || {
+        text(&seen).contains("sum is 42")
+    });
+    pty.type_in("exit 7\r");
+    let out = wait_with_timeout(child, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(7), "{}", text(&seen));
+    assert!(text(&seen).contains("Session ended"), "{}", text(&seen));
+    assert_eq!(pty.stty_g(), before);
+}
+
+/// A signal in a TTY session of a `--rm` copy: the terminal is restored and the copy deleted.
+#[test]
+fn signals_in_a_tty_copy_session_restore_and_clean_up() {
+    for sig in [libc::SIGTERM, libc::SIGHUP] {
+        let env = Env::new("pty-signal-rm");
+        let pty = openpty(80, 24);
+        let before = pty.stty_g();
+        let args = [
+            "web-0",
+            "-it",
+            "--image=busybox",
+            "--copy-to=web-tty",
+            "--rm",
+            "--",
+            "sh",
+        ];
+        let (child, seen) = pty.spawn(&env, &args);
+        wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
+        wait_until("the attach", Duration::from_secs(20), || {
+            attach_request(&env).is_some()
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        // SAFETY: signals our own child.
+        unsafe {
+            libc::kill(child.id() as i32, sig);
+        }
+        let out = wait_with_timeout(child, Duration::from_secs(30));
+        assert_eq!(out.status.code(), Some(128 + sig), "{}", text(&seen));
+        assert_eq!(pty.stty_g(), before, "not restored after signal {sig}");
+        assert!(
+            env.cluster.pod("default", "web-tty").is_none(),
+            "--rm left the copy after signal {sig}"
+        );
+    }
 }

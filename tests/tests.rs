@@ -8,7 +8,6 @@ mod journeys;
 mod lifecycle;
 mod pty;
 mod security;
-mod terminal;
 mod util;
 
 #[test]
