@@ -7,14 +7,6 @@ use serde_json::{json, Value};
 
 use crate::util::{kubectl, wait_with_timeout, Env};
 
-fn attach_request(env: &Env) -> Value {
-    env.cluster
-        .requests()
-        .into_iter()
-        .find(|q| q["path"].as_str().is_some_and(|p| p.ends_with("/attach")))
-        .expect("an attach request")
-}
-
 fn annotate(env: &Env, pod: &str, key: &str, value: &str) {
     let mut p = env.cluster.pod("default", pod).unwrap();
     p["metadata"]["annotations"][key] = json!(value);
@@ -51,7 +43,7 @@ fn a_v4_server_works_without_the_stdin_close_signal() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let req = attach_request(&env);
+    let req = env.attach_request().expect("an attach request");
     assert_eq!(
         req["websocket"]["subprotocol"], "v4.channel.k8s.io",
         "{req:#}"
@@ -159,7 +151,7 @@ fn attach_with(bin: &std::path::Path, env: &Env, extra: &[&str]) -> Value {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    attach_request(env)
+    env.attach_request().expect("an attach request")
 }
 
 #[test]
@@ -221,7 +213,7 @@ fn kdebug_attach_reattaches_to_a_running_debug_container() {
         Some("back again\n"),
     );
     r.assert_code(0).assert_stdout_contains("back again");
-    let req = attach_request(&env);
+    let req = env.attach_request().expect("an attach request");
     assert_eq!(
         req["raw_query"],
         "container=dbg&stderr=true&stdin=true&stdout=true"

@@ -115,12 +115,7 @@ fn interactive_stdin_reaches_the_container_and_stdin_eof_is_sent() {
     r.assert_code(0);
     assert_eq!(r.stdout(), "echo me\n", "{}", r.dump());
     r.assert_stderr_contains("If you don't see a command prompt, try pressing enter.");
-    let attach = env
-        .cluster
-        .requests()
-        .into_iter()
-        .find(|q| q["path"].as_str().is_some_and(|p| p.ends_with("/attach")))
-        .expect("an attach request");
+    let attach = env.attach_request().expect("an attach request");
     assert_eq!(
         attach["raw_query"],
         "container=dbg&stderr=true&stdin=true&stdout=true"

@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fakecluster::Fault;
-use serde_json::Value;
 
 use crate::util::{wait_with_timeout, Env};
 
@@ -156,13 +155,6 @@ fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
-fn attach_request(env: &Env) -> Option<Value> {
-    env.cluster
-        .requests()
-        .into_iter()
-        .find(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/attach")))
-}
-
 const SESSION: &[&str] = &["web-0", "--image=busybox", "-c", "dbg", "-it", "--", "sh"];
 
 fn text(seen: &Arc<Mutex<Vec<u8>>>) -> String {
@@ -184,7 +176,7 @@ fn session_ends(
     let (child, seen) = pty.spawn(&env, SESSION);
     wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
     wait_until("the attach", Duration::from_secs(20), || {
-        attach_request(&env).is_some()
+        env.attach_request().is_some()
     });
     std::thread::sleep(Duration::from_millis(200));
     end(&pty, child.id());
@@ -254,7 +246,7 @@ fn window_resize_reaches_the_server() {
     let (child, seen) = pty.spawn(&env, SESSION);
     wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
     wait_until("the attach", Duration::from_secs(20), || {
-        attach_request(&env).is_some()
+        env.attach_request().is_some()
     });
     std::thread::sleep(Duration::from_millis(300));
     pty.resize(132, 43);
@@ -268,7 +260,7 @@ fn window_resize_reaches_the_server() {
     let printed = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
     assert_eq!(out.status.code(), Some(0), "{printed}");
     assert_eq!(before, pty.stty_g());
-    let attach = attach_request(&env).unwrap();
+    let attach = env.attach_request().unwrap();
     assert_eq!(attach["query"]["tty"], "true", "{attach:#}");
     let sizes: Vec<(u64, u64)> = attach["websocket"]["resize_events"]
         .as_array()
@@ -335,7 +327,7 @@ fn signals_in_a_tty_copy_session_restore_and_clean_up() {
         let (child, seen) = pty.spawn(&env, &args);
         wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
         wait_until("the attach", Duration::from_secs(20), || {
-            attach_request(&env).is_some()
+            env.attach_request().is_some()
         });
         std::thread::sleep(Duration::from_millis(200));
         // SAFETY: signals our own child.

@@ -193,6 +193,14 @@ impl Env {
             .collect()
     }
 
+    /// The first attach request the server saw, with its WebSocket record.
+    pub fn attach_request(&self) -> Option<Value> {
+        self.cluster
+            .requests()
+            .into_iter()
+            .find(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/attach")))
+    }
+
     /// `METHOD path` of every request so far.
     pub fn request_lines(&self) -> Vec<String> {
         self.cluster
