@@ -140,9 +140,27 @@ fn spawn_stdin() -> Receiver<Input> {
 
 type Ws = tungstenite::WebSocket<crate::client::ws::Stream>;
 
+/// Said when the server goes away without the status that ends a session, whether we notice
+/// it reading or writing.
+const CLOSED_EARLY: &str = "the server closed the connection without ending the session";
+
 fn send(ws: &mut Ws, frame: Vec<u8>) -> Result<(), AttachError> {
-    ws.send(Message::Binary(frame))
-        .map_err(|e| AttachError::Lost(format!("failed to send: {e}")))
+    ws.send(Message::Binary(frame)).map_err(|e| {
+        AttachError::Lost(match e {
+            tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+                CLOSED_EARLY.to_string()
+            }
+            tungstenite::Error::Io(io)
+                if matches!(
+                    io.kind(),
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                CLOSED_EARLY.to_string()
+            }
+            other => format!("failed to send: {other}"),
+        })
+    })
 }
 
 fn pump(
