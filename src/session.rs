@@ -474,14 +474,7 @@ fn copy_journey(
     let plan = debug::copy::build(original, &opts, &mut names)?;
     print_messages(&plan.messages, p.quiet || !sink.interactive());
     let orig_path = api::pod_path(&ns, api::name(original));
-    if p.dry_run {
-        print_request(
-            p,
-            "POST",
-            &api::pods_path(&ns),
-            "application/json",
-            &plan.pod,
-        );
+    let Some(created) = create_pod(conn, p, &ns, &plan.pod)? else {
         if plan.delete_original {
             print_request(
                 p,
@@ -492,12 +485,8 @@ fn copy_journey(
             );
         }
         return Ok(0);
-    }
-    let early = open_early(conn, p, &ns, &plan.pod);
-    let created = client.post(&api::pods_path(&ns), &plan.pod)?;
-    let copy_name = api::name(&created).to_string();
-    let cleanup =
-        p.rm.then(|| remove_on_exit(client, &ns, &copy_name, p.quiet));
+    };
+    let copy_name = created.name.clone();
     let result = (|| {
         if plan.delete_original {
             client.delete(&orig_path, &plan.delete_options)?;
@@ -509,13 +498,21 @@ fn copy_journey(
         if !p.attach && !p.fan_out() {
             return Ok(0);
         }
-        let ended = (api::str_at(&created, &["spec", "restartPolicy"]) == "Always").then(|| {
+        let ended = (api::str_at(&created.pod, &["spec", "restartPolicy"]) == "Always").then(|| {
             format!("Session ended, resume using 'kdebug attach {copy_name} -c {container} -i -t' command when the pod is running")
         });
-        let early = early.filter(|_| copy_name == api::name(&plan.pod));
-        follow(conn, p, &ns, &copy_name, &container, ended, sink, early)
+        follow(
+            conn,
+            p,
+            &ns,
+            &copy_name,
+            &container,
+            ended,
+            sink,
+            created.early,
+        )
     })();
-    finish_cleanup(cleanup, result)
+    finish_cleanup(created.cleanup, result)
 }
 
 fn node_journey(
@@ -524,44 +521,68 @@ fn node_journey(
     target: &Resolved,
     sink: &mut Sink,
 ) -> Result<u8, RunError> {
-    let client = &conn.client;
     let ns = conn.namespace.clone();
     let opts = options_for(p, target);
     let mut names = debug::names::generator();
     let plan = debug::node::build(&target.object, &ns, &opts, &mut names)?;
     print_messages(&plan.messages, p.quiet || !sink.interactive());
-    if p.dry_run {
-        print_request(
-            p,
-            "POST",
-            &api::pods_path(&ns),
-            "application/json",
-            &plan.pod,
-        );
+    let Some(created) = create_pod(conn, p, &ns, &plan.pod)? else {
         return Ok(0);
-    }
-    let early = open_early(conn, p, &ns, &plan.pod);
-    let created = client.post(&api::pods_path(&ns), &plan.pod)?;
-    let pod_name = api::name(&created).to_string();
-    let cleanup =
-        p.rm.then(|| remove_on_exit(client, &ns, &pod_name, p.quiet));
+    };
     sink.container = Some(plan.container_name.clone());
     let result = if p.attach || p.fan_out() {
-        let early = early.filter(|_| pod_name == api::name(&plan.pod));
+        let container = &plan.container_name;
         follow(
             conn,
             p,
             &ns,
-            &pod_name,
-            &plan.container_name,
+            &created.name,
+            container,
             None,
             sink,
-            early,
+            created.early,
         )
     } else {
         Ok(0)
     };
-    finish_cleanup(cleanup, result)
+    finish_cleanup(created.cleanup, result)
+}
+
+/// A pod this run created, what waits on it, and the cleanup registered for it.
+struct Created {
+    name: String,
+    pod: Value,
+    early: Option<wait::EarlyWatch>,
+    cleanup: Option<u64>,
+}
+
+/// The step the copy and node journeys share: POST the pod, with the watch opened alongside,
+/// and register its deletion for `--rm`. With `--dry-run` it prints the request instead.
+fn create_pod(
+    conn: &Connection,
+    p: &Plan,
+    ns: &str,
+    pod: &Value,
+) -> Result<Option<Created>, RunError> {
+    let path = api::pods_path(ns);
+    if p.dry_run {
+        print_request(p, "POST", &path, "application/json", pod);
+        return Ok(None);
+    }
+    let early = open_early(conn, p, ns, pod);
+    let created = conn.client.post(&path, pod)?;
+    let name = api::name(&created).to_string();
+    let cleanup =
+        p.rm.then(|| remove_on_exit(&conn.client, ns, &name, p.quiet));
+    // The early watch selects by the name we asked for; a server that named the pod
+    // otherwise gets a fresh list and watch.
+    let early = early.filter(|_| name == api::name(pod));
+    Ok(Some(Created {
+        name,
+        pod: created,
+        early,
+        cleanup,
+    }))
 }
 
 /// Opens the watch on a pod about to be created alongside the POST, when the run will wait

@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde_json::{json, Map, Value};
 
@@ -299,7 +299,7 @@ pub fn parse_credential(stdout: &[u8], api_version: &str) -> Result<ExecCredenti
     }
     let expiration = match text("expirationTimestamp")? {
         None => None,
-        Some(s) => Some(parse_rfc3339(&s).ok_or(ExecError::BadExpiration(s))?),
+        Some(s) => Some(crate::time::parse(&s).ok_or(ExecError::BadExpiration(s))?),
     };
     Ok(ExecCredential {
         token: token.map(Secret::new),
@@ -307,73 +307,6 @@ pub fn parse_credential(stdout: &[u8], api_version: &str) -> Result<ExecCredenti
         client_key_pem: key.map(|k| Secret::new(k.into_bytes())),
         expiration,
     })
-}
-
-/// RFC 3339 (`2024-01-02T03:04:05Z`, `...05.123+02:00`) to a point in time.
-pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
-    let b = s.as_bytes();
-    if b.len() < 20 {
-        return None;
-    }
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let part = s.get(from..from + len)?;
-        if !part.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        part.parse().ok()
-    };
-    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    if b[4] != b'-'
-        || b[7] != b'-'
-        || !(b[10] == b'T' || b[10] == b't')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let (hour, min, sec) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut nanos: u64 = 0;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        let frac = &s[start..i];
-        if frac.is_empty() {
-            return None;
-        }
-        let digits: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
-        nanos = digits.parse().ok()?;
-    }
-    let offset = match b.get(i) {
-        Some(b'Z') | Some(b'z') if i + 1 == b.len() => 0,
-        Some(&c @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
-            let sign = if c == b'+' { 1 } else { -1 };
-            sign * (num(i + 1, 2)? * 3600 + num(i + 4, 2)? * 60)
-        }
-        _ => return None,
-    };
-    // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset;
-    if secs >= 0 {
-        Some(SystemTime::UNIX_EPOCH + Duration::new(secs as u64, nanos as u32))
-    } else {
-        SystemTime::UNIX_EPOCH
-            .checked_sub(Duration::from_secs(secs.unsigned_abs()))?
-            .checked_add(Duration::from_nanos(nanos))
-    }
 }
 
 #[cfg(test)]
@@ -431,7 +364,7 @@ echo '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","s
             cred.token.as_ref().map(|t| t.expose().as_str()),
             Some("abc")
         );
-        assert_eq!(cred.expiration, parse_rfc3339("2030-01-02T03:04:05Z"));
+        assert_eq!(cred.expiration, crate::time::parse("2030-01-02T03:04:05Z"));
     }
 
     #[test]
@@ -500,7 +433,7 @@ echo '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","s
     #[test]
     fn rfc3339() {
         let t = |s: &str| {
-            parse_rfc3339(s)
+            crate::time::parse(s)
                 .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
                 .map(|d| d.as_secs())
         };
