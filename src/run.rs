@@ -104,9 +104,11 @@ impl From<WorkloadError> for RunError {
 
 /// Runs kdebug with `argv` (without the program name) and returns the exit code.
 pub fn main(argv: Vec<OsString>) -> u8 {
-    // `config` has its own small command line (kubectl config's).
-    if argv.first().is_some_and(|a| a == "config") {
-        let rest = argv[1..].to_vec();
+    // `config` has its own small command line (kubectl config's); like kubectl, the
+    // kubeconfig flags may come before it (`kdebug --context x config view`).
+    if let Some(i) = config_verb(&argv) {
+        let mut rest = argv;
+        rest.remove(i);
         let code =
             kubeconfig::view::config_main(rest, &mut std::io::stdout(), &mut std::io::stderr());
         return u8::try_from(code).unwrap_or(EXIT_ERROR);
@@ -123,6 +125,20 @@ pub fn main(argv: Vec<OsString>) -> u8 {
             e.exit_code()
         }
     }
+}
+
+/// Where the `config` verb stands: first, or right after `--kubeconfig X` / `--context X`.
+fn config_verb(argv: &[OsString]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(a) = argv.get(i).and_then(|a| a.to_str()) {
+        match a {
+            "config" => return Some(i),
+            "--kubeconfig" | "--context" => i += 2,
+            _ if a.starts_with("--kubeconfig=") || a.starts_with("--context=") => i += 1,
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
@@ -234,5 +250,19 @@ mod tests {
         );
         let e = RunError::Cli(CliError::Invalid("unknown profile: foo".into()));
         assert_eq!(e.to_string(), "error: unknown profile: foo");
+    }
+
+    fn at(args: &[&str]) -> Option<usize> {
+        config_verb(&args.iter().map(OsString::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn config_after_kubeconfig_flags() {
+        assert_eq!(at(&["config", "view"]), Some(0));
+        assert_eq!(at(&["--kubeconfig", "k", "config", "view"]), Some(2));
+        assert_eq!(at(&["--context=c", "config"]), Some(1));
+        // A pod named config stays a pod once anything else comes first.
+        assert_eq!(at(&["-n", "x", "config"]), None);
+        assert_eq!(at(&["web", "config"]), None);
     }
 }
