@@ -142,7 +142,9 @@ pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
         Vec::new()
     };
     // kubectl: -i implies --attach unless --attach was given explicitly.
-    let attach = raw.attach.unwrap_or(raw.stdin);
+    // kdebug: --rm deletes the pod when the session ends, so it needs a session: without -i
+    // it follows the command's output to its end, then deletes.
+    let attach = raw.attach.unwrap_or(raw.stdin || raw.rm);
     let opts = DebugOptions {
         image: raw.image.clone(),
         container: raw.container.clone(),
@@ -289,6 +291,12 @@ pub fn finish(p: &mut Plan) -> Result<Vec<crate::debug::Message>, CliError> {
 
 fn kdebug_checks(p: &Plan) -> Result<(), CliError> {
     let node = p.targets.iter().any(|t| t.kind == target::Kind::Node);
+    if p.rm && p.attach_explicit == Some(false) {
+        return Err(CliError::Invalid(
+            "--rm deletes the pod when its command ends, so it cannot be used with --attach=false"
+                .into(),
+        ));
+    }
     if p.rm && p.opts.replace {
         return Err(CliError::Invalid(
             "--rm cannot be used with --replace: the original pod is deleted, so the copy is all that is left of it".into(),
@@ -467,5 +475,12 @@ mod tests {
             .contains("-i/-t"));
         assert!(check(&["web", "--image=b", "--copy-to=c", "--rm"]).is_ok());
         assert!(check(&["node/n1", "--image=b", "--rm"]).is_ok());
+        assert!(check(&["node/n1", "--image=b", "--rm", "--attach=false"])
+            .unwrap_err()
+            .contains("--attach=false"));
+        assert!(
+            plan(&["node/n1", "--image=b", "--rm"]).unwrap().attach,
+            "--rm implies a session"
+        );
     }
 }
