@@ -22,6 +22,14 @@ pub fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
     cur.as_str().unwrap_or("")
 }
 
+/// The `items` of a list response (none when the answer has none).
+pub fn items(list: &Value) -> Vec<Value> {
+    list.get("items")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
 pub fn name(obj: &Value) -> &str {
     str_at(obj, &["metadata", "name"])
 }

@@ -130,11 +130,7 @@ fn list_pods(
         .map(|s| vec![("labelSelector", s)])
         .unwrap_or_default();
     let list = client.get_query(&path, &q)?;
-    Ok(list
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default())
+    Ok(api::items(&list))
 }
 
 /// `kdebug list`: prints a table of what kdebug made. `ns` None means all namespaces.

@@ -59,47 +59,24 @@ pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, Run
         out.push(r);
         Ok(())
     })?;
-    let ns = conn.namespace.as_str();
     if let Some(sel) = &p.selector {
+        // `node/` with -l selects nodes; otherwise the selector picks pods.
         let nodes = p.targets.iter().any(|t| t.kind == Kind::Node);
-        if !nodes {
-            let path = if p.all_namespaces {
-                "/api/v1/pods".to_string()
-            } else {
-                api::pods_path(ns)
-            };
-            let list = conn.client.get_query(&path, &[("labelSelector", sel)])?;
-            for pod in list
-                .get("items")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-            {
-                let label = format!("pod/{}", api::name(&pod));
-                out.push(Resolved {
-                    kind: Kind::Pod,
-                    object: pod,
-                    label,
-                });
-            }
+        let (path, kind, singular) = if nodes {
+            ("/api/v1/nodes".to_string(), Kind::Node, "node")
+        } else if p.all_namespaces {
+            ("/api/v1/pods".to_string(), Kind::Pod, "pod")
         } else {
-            out.retain(|r| r.kind != Kind::Node);
-            let list = conn
-                .client
-                .get_query("/api/v1/nodes", &[("labelSelector", sel)])?;
-            for node in list
-                .get("items")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-            {
-                let label = format!("node/{}", api::name(&node));
-                out.push(Resolved {
-                    kind: Kind::Node,
-                    object: node,
-                    label,
-                });
-            }
+            (api::pods_path(&conn.namespace), Kind::Pod, "pod")
+        };
+        let list = conn.client.get_query(&path, &[("labelSelector", sel)])?;
+        for object in api::items(&list) {
+            let label = format!("{singular}/{}", api::name(&object));
+            out.push(Resolved {
+                kind,
+                object,
+                label,
+            });
         }
         if out.is_empty() {
             return Err(RunError::Other(format!(

@@ -503,11 +503,7 @@ fn list_one(
         ],
     )?;
     let rv = api::str_at(&list, &["metadata", "resourceVersion"]).to_string();
-    let items = list
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let items = api::items(&list);
     match items.into_iter().find(|p| api::name(p) == name) {
         Some(pod) => Ok((rv, pod)),
         None => Err(WaitError::Deleted { pod: name.into() }),

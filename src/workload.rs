@@ -118,11 +118,7 @@ pub fn pods(client: &Client, ns: &str, target: &Target) -> Result<Vec<Value>, Wo
     let selector = selector_string(target.kind, &obj)
         .ok_or_else(|| WorkloadError::NoSelector(target.to_string()))?;
     let list = client.get_query(&api::pods_path(ns), &[("labelSelector", &selector)])?;
-    let mut items = list
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let mut items = api::items(&list);
     if items.is_empty() {
         return Err(WorkloadError::NoPods(target.to_string()));
     }

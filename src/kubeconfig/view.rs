@@ -321,29 +321,13 @@ fn flatten_one(path: &mut String, data: &mut Vec<u8>, base: &Path) -> Result<(),
     Ok(())
 }
 
+/// Extension payloads went through Go maps, so their keys come out sorted.
 fn extensions_json(ext: &std::collections::BTreeMap<String, Value>) -> Value {
     Value::Array(
         ext.iter()
-            .map(|(k, v)| json!({"name": k, "extension": sort_keys(v)}))
+            .map(|(k, v)| json!({"name": k, "extension": crate::debug::order::sorted(v)}))
             .collect(),
     )
-}
-
-/// Extension payloads went through Go maps, so their keys come out sorted.
-fn sort_keys(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let mut out = Map::new();
-            for k in keys {
-                out.insert(k.clone(), sort_keys(&m[k]));
-            }
-            Value::Object(out)
-        }
-        Value::Array(a) => Value::Array(a.iter().map(sort_keys).collect()),
-        other => other.clone(),
-    }
 }
 
 fn put_str(m: &mut Map<String, Value>, k: &str, v: &str) {
