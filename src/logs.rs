@@ -42,16 +42,24 @@ pub fn copy(
     }
 }
 
-/// Standard output, unbuffered: every chunk is written through as it arrives, with no line
-/// buffering between the container and the reader.
-pub struct RawStdout(ManuallyDrop<File>);
+/// Standard output or error, unbuffered: every chunk is written through as it arrives, with
+/// no line buffering between the container and the reader.
+pub struct RawOut(ManuallyDrop<File>);
 
-pub fn stdout() -> RawStdout {
-    // SAFETY: fd 1 stays open for the life of the process; ManuallyDrop never closes it.
-    RawStdout(ManuallyDrop::new(unsafe { File::from_raw_fd(1) }))
+pub fn stdout() -> RawOut {
+    raw(1)
 }
 
-impl Write for RawStdout {
+pub fn stderr() -> RawOut {
+    raw(2)
+}
+
+fn raw(fd: i32) -> RawOut {
+    // SAFETY: fds 1 and 2 stay open for the life of the process; ManuallyDrop never closes them.
+    RawOut(ManuallyDrop::new(unsafe { File::from_raw_fd(fd) }))
+}
+
+impl Write for RawOut {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.write(buf)
     }

@@ -5,10 +5,7 @@
 pub mod frames;
 
 use std::fmt;
-use std::fs::File;
 use std::io::{self, Read, Write};
-use std::mem::ManuallyDrop;
-use std::os::fd::FromRawFd;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -172,9 +169,8 @@ fn pump(
 ) -> Result<Outcome, AttachError> {
     // Written straight to the descriptors: no line buffering between the container and the
     // user, and no copy beyond the frame itself.
-    // SAFETY: fds 1 and 2 stay open for the life of the process; ManuallyDrop keeps them so.
-    let mut stdout = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
-    let mut stderr = ManuallyDrop::new(unsafe { File::from_raw_fd(2) });
+    let mut stdout = crate::logs::stdout();
+    let mut stderr = crate::logs::stderr();
     let mut status = Vec::new();
     let mut input = input;
     let mut last_ping = Instant::now();
