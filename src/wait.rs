@@ -142,20 +142,18 @@ impl Rest {
                     Ok(0) | Err(_) => return,
                     Ok(_) => {}
                 }
-                let Ok(event) = serde_json::from_str::<Value>(&line) else {
-                    continue;
-                };
-                let object = event.get("object").unwrap_or(&Value::Null);
-                match event.get("type").and_then(Value::as_str).unwrap_or("") {
-                    "ADDED" | "MODIFIED" if api::name(object) == name => {
+                match decode_event(line.as_bytes()) {
+                    Decoded::Event(WatchEvent::Changed { object, .. })
+                        if api::name(&object) == name =>
+                    {
                         if let State::Terminated { exit_code, .. } =
-                            api::state(api::container_status(object, &container))
+                            api::state(api::container_status(&object, &container))
                         {
                             let _ = tx.send(exit_code);
                             return;
                         }
                     }
-                    "DELETED" | "ERROR" => return,
+                    Decoded::Event(WatchEvent::Deleted | WatchEvent::Error { .. }) => return,
                     _ => {}
                 }
             }
