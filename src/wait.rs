@@ -1,6 +1,7 @@
-//! Waiting for the debug container: list, then watch from the list's resourceVersion
-//! (`fieldSelector=metadata.name=POD`), re-watching when a watch ends or drops and relisting
-//! on 410 Gone, until the container runs or terminates. Unlike kubectl it never hangs: a
+//! Waiting for the debug container: a watch (`fieldSelector=metadata.name=POD`) opened
+//! together with the PATCH/POST when it can be, else a list and a watch from the list's
+//! resourceVersion; re-watching when a watch ends or drops and relisting on 410 Gone, until
+//! the container runs or terminates. Unlike kubectl it never hangs: a
 //! deadline (`--timeout`) and fail-fast on the kubelet's start failures.
 
 use std::fmt;
