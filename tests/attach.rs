@@ -17,13 +17,7 @@ fn annotate(env: &Env, pod: &str, key: &str, value: &str) {
 fn a_v4_server_works_without_the_stdin_close_signal() {
     let env = Env::new("attach-v4");
     annotate(&env, "web-0", "fake.kdebug/protocols", "v4.channel.k8s.io");
-    let mut child = env
-        .cmd(&["web-0", "--image=busybox", "-c", "dbg", "-i", "--", "cat"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn(&["web-0", "--image=busybox", "-c", "dbg", "-i", "--", "cat"]);
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();

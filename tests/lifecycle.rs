@@ -44,23 +44,17 @@ fn deletes_of(env: &Env, name: &str) -> usize {
 #[test]
 fn sigterm_during_a_session_deletes_the_copy() {
     let env = Env::new("sigterm-session");
-    let mut child = env
-        .cmd(&[
-            "web-0",
-            "--image=busybox",
-            "--copy-to=web-term",
-            "-c",
-            "dbg",
-            "-i",
-            "--rm",
-            "--",
-            "cat",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn(&[
+        "web-0",
+        "--image=busybox",
+        "--copy-to=web-term",
+        "-c",
+        "dbg",
+        "-i",
+        "--rm",
+        "--",
+        "cat",
+    ]);
     wait_for_request(&env, "/attach", "");
     std::thread::sleep(Duration::from_millis(200));
     signal(child.id(), libc::SIGTERM);
@@ -136,13 +130,7 @@ fn ctrl_c_while_waiting_deletes_the_node_pod() {
 #[test]
 fn sighup_during_a_session_deletes_the_node_pod() {
     let env = Env::new("sighup-session");
-    let mut child = env
-        .cmd(&["node/node-1", "--image=busybox", "-i", "--rm", "--", "cat"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn(&["node/node-1", "--image=busybox", "-i", "--rm", "--", "cat"]);
     wait_for_request(&env, "/attach", "");
     std::thread::sleep(Duration::from_millis(200));
     signal(child.id(), libc::SIGHUP);
@@ -167,23 +155,17 @@ fn a_dropped_connection_still_cleans_up() {
     // The initial empty frame and the echo of the first line, then the socket just closes.
     env.cluster
         .set_fault(fakecluster::Fault::CloseWebSocketAfter { frames: 2 });
-    let mut child = env
-        .cmd(&[
-            "web-0",
-            "--image=busybox",
-            "--copy-to=web-drop",
-            "-c",
-            "dbg",
-            "-i",
-            "--rm",
-            "--",
-            "cat",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = env.spawn(&[
+        "web-0",
+        "--image=busybox",
+        "--copy-to=web-drop",
+        "-c",
+        "dbg",
+        "-i",
+        "--rm",
+        "--",
+        "cat",
+    ]);
     let mut stdin = child.stdin.take().unwrap();
     wait_for_request(&env, "/attach", "");
     stdin.write_all(b"one\n").unwrap();

@@ -140,6 +140,16 @@ impl Env {
         c
     }
 
+    /// Starts kdebug with stdin, stdout and stderr piped (stdin stays open until dropped).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn kdebug")
+    }
+
     /// Runs kdebug with stdin closed.
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_with_stdin(args, None)
