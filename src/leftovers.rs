@@ -5,10 +5,11 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::api;
 use crate::client::{ApiError, Client};
+use crate::kube::{self as api, delete_pod};
+use crate::text::table::write_table;
 
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const SELECTOR: &str = "app.kubernetes.io/managed-by=kdebug";
@@ -29,8 +30,8 @@ pub struct Leftover {
 
 fn created(pod: &Value) -> Option<SystemTime> {
     let a = api::str_at(pod, &["metadata", "annotations", CREATED_ANNOTATION]);
-    crate::time::parse(a)
-        .or_else(|| crate::time::parse(api::str_at(pod, &["metadata", "creationTimestamp"])))
+    crate::text::time::parse(a)
+        .or_else(|| crate::text::time::parse(api::str_at(pod, &["metadata", "creationTimestamp"])))
 }
 
 fn pod_state(pod: &Value) -> String {
@@ -157,7 +158,8 @@ pub fn list(client: &Client, ns: Option<&str>, out: &mut dyn Write) -> Result<us
             l.container.clone(),
             l.mode.to_string(),
             l.target.clone(),
-            l.created.map_or("-".into(), |c| crate::time::age(c, now)),
+            l.created
+                .map_or("-".into(), |c| crate::text::time::age(c, now)),
             l.state.clone(),
         ]);
     }
@@ -167,36 +169,6 @@ pub fn list(client: &Client, ns: Option<&str>, out: &mut dyn Write) -> Result<us
     }
     write_table(out, &rows);
     Ok(found.len())
-}
-
-/// Writes rows as a left-aligned table with 3-space gaps (kubectl's tabwriter look).
-pub fn write_table(out: &mut dyn Write, rows: &[Vec<String>]) {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for r in rows {
-        let mut line = String::new();
-        for (i, c) in r.iter().enumerate() {
-            if i + 1 == r.len() {
-                line.push_str(c);
-            } else {
-                line.push_str(&format!("{c:<w$}   ", w = widths[i]));
-            }
-        }
-        let _ = writeln!(out, "{}", line.trim_end());
-    }
-}
-
-/// Deletes a pod kdebug made, at once: a debug shell has nothing to shut down gracefully.
-pub fn delete_pod(client: &Client, ns: &str, name: &str) -> Result<Value, ApiError> {
-    let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0});
-    client.delete(&api::pod_path(ns, name), &body)
 }
 
 /// `kdebug gc`: deletes labelled pods older than `older_than`. Never touches a pod without
@@ -259,6 +231,7 @@ pub fn gc(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn finds_labelled_pods_and_marked_ephemeral_containers() {
@@ -289,7 +262,10 @@ mod tests {
             ]
         );
         assert_eq!(found[2].state, "Running");
-        assert_eq!(found[0].created, crate::time::parse("2024-01-01T00:00:00Z"));
+        assert_eq!(
+            found[0].created,
+            crate::text::time::parse("2024-01-01T00:00:00Z")
+        );
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    kdebug::signals::init();
-    kdebug::term::install_panic_hook();
-    let code = kdebug::run::main(std::env::args_os().skip(1).collect());
+    kdebug::sys::signals::init();
+    kdebug::sys::term::install_panic_hook();
+    let code = kdebug::app::main(std::env::args_os().skip(1).collect());
     ExitCode::from(code)
 }

@@ -2,10 +2,8 @@
 //! ([`plan`]) checks it the way kubectl does, in kubectl's order and with its messages.
 
 pub mod args;
-pub mod duration;
 pub mod flags;
 pub mod plan;
-pub mod target;
 
 use std::fmt;
 

@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::args::{GlobalArgs, RawArgs, Verb};
-use super::target::{self, Target};
 use super::CliError;
 use crate::debug::{DebugError, DebugOptions, Mirror, Profile};
+use crate::kube::target::{self, Target};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -80,7 +80,7 @@ fn pairs(flag: &str, values: &[String]) -> Result<Vec<(String, String)>, CliErro
 }
 
 fn duration(flag: &str, v: &str) -> Result<Duration, CliError> {
-    super::duration::parse_request_timeout(v).ok_or_else(|| {
+    crate::text::duration::parse_request_timeout(v).ok_or_else(|| {
         invalid(
             flag,
             v,
@@ -95,7 +95,7 @@ pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
     let set_image = pairs("set-image", &raw.set_image)?;
     let request_timeout = match &raw.global.request_timeout {
         None => None,
-        Some(v) => Some(super::duration::parse_request_timeout(v).ok_or_else(|| {
+        Some(v) => Some(crate::text::duration::parse_request_timeout(v).ok_or_else(|| {
             CliError::Invalid("Invalid timeout value. Timeout must be a single integer in seconds, or an integer followed by a corresponding time unit (e.g. 1s | 2m | 3h)".into())
         })?),
     };
@@ -227,7 +227,7 @@ pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
     }
     let value = match serde_json::from_slice::<Value>(&bytes) {
         Ok(v) => v,
-        Err(_) => crate::kubeconfig::yaml::parse_value(&bytes, path).map_err(|e| {
+        Err(_) => crate::text::yaml::parse_value(&bytes, path).map_err(|e| {
             CliError::Invalid(format!(
                 "{path} does not contain a valid container spec: {}",
                 go_yaml_error(&e)
@@ -246,7 +246,7 @@ pub fn read_custom(path: &str) -> Result<Option<Value>, CliError> {
 
 /// A YAML syntax error worded as sigs.k8s.io/yaml (go-yaml v2) words it: go-yaml names no
 /// line for a problem on the first line (its lines count from 0 and 0 means "unknown").
-fn go_yaml_error(e: &crate::kubeconfig::YamlError) -> String {
+fn go_yaml_error(e: &crate::text::yaml::YamlError) -> String {
     let at = if e.pos.line > 1 {
         format!("line {}: ", e.pos.line)
     } else {
@@ -273,7 +273,7 @@ pub fn finish(p: &mut Plan) -> Result<Vec<crate::debug::Message>, CliError> {
             Ok(m) => m,
             Err(e) => {
                 // kubectl prints what Validate said before the check that failed.
-                crate::session::print_messages(&e.messages, p.quiet);
+                crate::sys::output::print_messages(&e.messages, p.quiet);
                 return Err(CliError::Invalid(e.error.to_string()));
             }
         }

@@ -3,6 +3,7 @@
 //! redacted. Blocking I/O on purpose: kdebug needs a handful of requests and a few streams,
 //! and threads are simpler and smaller than an async runtime.
 
+pub mod credentials;
 pub mod error;
 pub mod proxy;
 pub mod tls;
@@ -17,7 +18,7 @@ use serde_json::Value;
 
 pub use error::{ApiError, Status};
 
-use crate::secret::Secret;
+use crate::sys::secret::Secret;
 
 /// Credentials from an exec plugin.
 #[derive(Clone, Debug, Default)]
@@ -235,7 +236,7 @@ impl Client {
             self.request_timeout,
             stream && query.iter().any(|(k, _)| *k == "watch"),
         ) {
-            pairs.push(("timeout".into(), crate::cli::duration::format_go(t)));
+            pairs.push(("timeout".into(), crate::text::duration::format_go(t)));
         }
         pairs.sort();
         for (i, (k, v)) in pairs.iter().enumerate() {
@@ -482,7 +483,7 @@ impl Client {
                 self.request_timeout
                     .map(|d| format!(
                         " within {} (--request-timeout)",
-                        crate::cli::duration::format_go(d)
+                        crate::text::duration::format_go(d)
                     ))
                     .unwrap_or_else(|| " in time".into())
             ));
@@ -514,7 +515,7 @@ impl Client {
                         self.request_timeout
                             .map(|d| format!(
                                 " after {} (--request-timeout)",
-                                crate::cli::duration::format_go(d)
+                                crate::text::duration::format_go(d)
                             ))
                             .unwrap_or_default()
                     ));

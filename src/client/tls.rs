@@ -342,7 +342,9 @@ impl std::error::Error for TlsFailure {}
 
 fn describe(e: &rustls::Error, host: &str) -> String {
     let time = |t: &UnixTime| {
-        crate::time::format(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.as_secs()))
+        crate::text::time::format(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.as_secs()),
+        )
     };
     match e {
         rustls::Error::InvalidCertificate(c) => match c {

@@ -124,7 +124,7 @@ pub(super) fn connect(
     let timed_out = || {
         ApiError::Timeout(format!(
             "the server did not answer the attach upgrade within {}",
-            crate::cli::duration::format_go(handshake_timeout)
+            crate::text::duration::format_go(handshake_timeout)
         ))
     };
     let failed = |e: io::Error| {

@@ -8,6 +8,7 @@
 //! warning), come from [`validate::validate`] / [`startup_messages`] instead, so that a run with
 //! several targets prints them once.
 
+pub use crate::sys::output::{Message, Stream};
 use std::fmt;
 use std::str::FromStr;
 
@@ -195,39 +196,6 @@ impl DebugOptions {
             .rev()
             .find(|(n, _)| n == name)
             .map(|(_, i)| i.as_str())
-    }
-}
-
-/// Which output stream a message belongs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    Stdout,
-    Stderr,
-}
-
-/// One user-visible line (without its trailing newline).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub stream: Stream,
-    /// True when `-q` suppresses it (kubectl's `if !o.Quiet`).
-    pub quiet_suppressed: bool,
-    pub text: String,
-}
-
-impl Message {
-    pub(crate) fn info(text: String) -> Message {
-        Message {
-            stream: Stream::Stdout,
-            quiet_suppressed: true,
-            text,
-        }
-    }
-    pub(crate) fn warning(text: String) -> Message {
-        Message {
-            stream: Stream::Stderr,
-            quiet_suppressed: false,
-            text,
-        }
     }
 }
 

@@ -8,9 +8,9 @@ use std::time::SystemTime;
 
 use serde_json::{json, Map, Value};
 
-use super::b64;
 use super::model::ExecConfig;
-use crate::secret::Secret;
+use crate::sys::secret::Secret;
+use crate::text::b64;
 
 const V1: &str = "client.authentication.k8s.io/v1";
 const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
@@ -299,7 +299,7 @@ pub fn parse_credential(stdout: &[u8], api_version: &str) -> Result<ExecCredenti
     }
     let expiration = match text("expirationTimestamp")? {
         None => None,
-        Some(s) => Some(crate::time::parse(&s).ok_or(ExecError::BadExpiration(s))?),
+        Some(s) => Some(crate::text::time::parse(&s).ok_or(ExecError::BadExpiration(s))?),
     };
     Ok(ExecCredential {
         token: token.map(Secret::new),
@@ -364,7 +364,10 @@ echo '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","s
             cred.token.as_ref().map(|t| t.expose().as_str()),
             Some("abc")
         );
-        assert_eq!(cred.expiration, crate::time::parse("2030-01-02T03:04:05Z"));
+        assert_eq!(
+            cred.expiration,
+            crate::text::time::parse("2030-01-02T03:04:05Z")
+        );
     }
 
     #[test]
@@ -433,7 +436,7 @@ echo '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","s
     #[test]
     fn rfc3339() {
         let t = |s: &str| {
-            crate::time::parse(s)
+            crate::text::time::parse(s)
                 .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
                 .map(|d| d.as_secs())
         };

@@ -1,32 +1,27 @@
 //! kubeconfig: reading, merging and resolving client configuration the way client-go does.
 //!
-//! - [`yaml`]: our own YAML 1.1 subset reader (no YAML crate in the binary).
 //! - [`model`]: the file model, decoded with kubectl's strict typing.
 //! - [`load`]: which files are read and how they merge.
 //! - [`view`]: `kdebug config view|current-context|get-contexts`.
 //! - [`resolve`]: context/cluster/user selection and flag overrides -> [`ClientConfig`].
 //! - [`incluster`]: the service-account fallback inside a pod.
 //! - [`exec`]: exec credential plugins.
-//! - [`emit`]: a YAML writer in kubectl's style.
+//!
+//! The YAML reader and writer are in `text`.
 
-pub mod b64;
-pub mod emit;
 pub mod exec;
 pub mod incluster;
 pub mod load;
 pub mod model;
 pub mod resolve;
 pub mod view;
-pub mod yaml;
 
 use std::fmt;
 use std::path::PathBuf;
 
-pub use emit::to_yaml;
 pub use exec::{run_plugin, ClusterInfo, ExecCredential, ExecError};
 pub use model::ExecConfig;
 pub use resolve::{resolve, ClientConfig, Impersonation, Overrides, ResolveError};
-pub use yaml::{parse_value, YamlError};
 
 /// Errors while finding, reading or decoding kubeconfig files.
 #[derive(Debug)]

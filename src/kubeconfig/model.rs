@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use super::b64;
-use super::yaml::{self, Data, Entry, Pos, Value};
-use crate::secret::Secret;
+use crate::sys::secret::Secret;
+use crate::text::b64;
+use crate::text::yaml::{self, Data, Entry, Pos, Value};
 
 /// The exec apiVersions that get `interactiveMode: IfAvailable` by default (client-go
 /// SetDefaults_ExecConfig); `v1` must say it explicitly.
@@ -553,6 +553,143 @@ pub fn load_bytes(src: &[u8], file: &str, origin: &std::path::Path) -> Result<Co
 
 #[cfg(test)]
 mod tests {
+    /// Deterministic mutation fuzzing over every corpus file (plus built-in seeds): the reader
+    /// must return Ok or Err, never panic or hang. `KDEBUG_FUZZ_ITERS` raises the count.
+    #[test]
+    fn mutated_inputs_never_panic() {
+        let mut seeds: Vec<Vec<u8>> = vec![
+            b"a: 1\nb: [x, {y: z}]\nc: |\n  t\n".to_vec(),
+            b"- &a {k: v}\n- *a\n- <<: *a\n".to_vec(),
+            b"%YAML 1.1\n---\n\"q\\x41\": 'it''s'\n...\n".to_vec(),
+        ];
+        let root = std::env::var_os("KUBECONFIG_CORPUS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| "/work/shared/kubeconfig-corpus/cases".into());
+        collect_files(&root, &mut seeds, 0);
+        let iters: usize = std::env::var("KDEBUG_FUZZ_ITERS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10_000);
+        let tokens: &[&[u8]] = &[
+            b"[",
+            b"]",
+            b"{",
+            b"}",
+            b",",
+            b":",
+            b": ",
+            b"- ",
+            b"-",
+            b"?",
+            b"&a ",
+            b"*a",
+            b"<<: ",
+            b"\t",
+            b"\"",
+            b"'",
+            b"\\",
+            b"\\u",
+            b"|",
+            b">",
+            b"|2",
+            b"#",
+            b" #",
+            b"!!",
+            b"!!binary ",
+            b"!x ",
+            b"%YAML 1.1\n",
+            b"---\n",
+            b"...\n",
+            b"\n",
+            b"\r\n",
+            b"    ",
+            b"\xEF\xBB\xBF",
+            b"\xFF",
+            b"\x00",
+            b".inf",
+            b"~",
+            b"y",
+            b"0x",
+        ];
+        let mut rng: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for n in 0..iters {
+            let mut input = seeds[n % seeds.len()].clone();
+            for _ in 0..1 + next() % 4 {
+                let len = input.len().max(1);
+                let at = (next() as usize) % len;
+                match next() % 6 {
+                    0 if !input.is_empty() => {
+                        let k = at.min(input.len() - 1);
+                        input[k] ^= 1 << (next() % 8);
+                    }
+                    1 => input.truncate(at),
+                    2 => {
+                        let t = tokens[(next() as usize) % tokens.len()];
+                        let at = at.min(input.len());
+                        input.splice(at..at, t.iter().copied());
+                    }
+                    3 if !input.is_empty() => {
+                        let end = (at + 1 + (next() as usize) % 16).min(input.len());
+                        input.drain(at.min(end)..end);
+                    }
+                    4 => {
+                        let end = (at + (next() as usize) % 64).min(input.len());
+                        let chunk: Vec<u8> = input[at.min(end)..end].to_vec();
+                        input.splice(at.min(input.len())..at.min(input.len()), chunk);
+                    }
+                    _ => {
+                        let c = (next() % 256) as u8;
+                        let at = at.min(input.len());
+                        input.insert(at, c);
+                    }
+                }
+            }
+            let r = std::panic::catch_unwind(|| {
+                // parse_here: the same reader without a thread per input (mutations stay
+                // far below MAX_DEPTH, so the test thread's stack is enough).
+                if let Ok(v) = crate::text::yaml::parse_here(&input, "fuzz") {
+                    let _ = v.as_ref().map(Value::to_json);
+                    let _ =
+                        crate::kubeconfig::model::decode(v.as_ref(), std::path::Path::new("fuzz"));
+                }
+            });
+            assert!(
+                r.is_ok(),
+                "panic on input {:?}",
+                String::from_utf8_lossy(&input)
+            );
+        }
+    }
+
+    fn collect_files(dir: &std::path::Path, out: &mut Vec<Vec<u8>>, depth: usize) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut paths: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths {
+            if p.is_dir() && depth < 4 {
+                collect_files(&p, out, depth + 1);
+            } else if p.is_file() {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if !name.starts_with("expected") && name != "cmd" && name != "README" {
+                    if let Ok(b) = std::fs::read(&p) {
+                        out.push(b);
+                    }
+                }
+            }
+        }
+    }
+
     use super::*;
     use std::path::Path;
 

@@ -11,7 +11,7 @@ use super::incluster::{read_token, InCluster};
 use super::load::{self, go_io_error, origin_dir, resolve_path, Sources};
 use super::model::{AuthInfo, AuthProviderConfig, Cluster, Config, Context, ExecConfig};
 use super::KubeconfigError;
-use crate::secret::Secret;
+use crate::sys::secret::Secret;
 
 /// The global connection flags (`--kubeconfig`, `--context`, `-n`, `--server`, ...).
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -9,7 +9,8 @@ use serde_json::{json, Map, Value};
 
 use super::load::{self, go_io_error, resolve_path};
 use super::model::{AuthInfo, Cluster, Config, Context, ExecConfig};
-use super::{b64, emit, KubeconfigError};
+use super::KubeconfigError;
+use crate::text::{b64, emit};
 
 /// kubectl's placeholders (clientcmdapi.ShortenConfig).
 const REDACTED: &str = "REDACTED";
@@ -295,7 +296,7 @@ fn flatten(config: &mut Config) -> Result<(), String> {
         u.client_certificate_data = cert;
         let mut key = u.client_key_data.expose().clone();
         flatten_one(&mut u.client_key, &mut key, &base)?;
-        u.client_key_data = crate::secret::Secret::new(key);
+        u.client_key_data = crate::sys::secret::Secret::new(key);
     }
     for c in config.clusters.values_mut() {
         let base = load::origin_dir(&c.location_of_origin);
@@ -325,7 +326,7 @@ fn flatten_one(path: &mut String, data: &mut Vec<u8>, base: &Path) -> Result<(),
 fn extensions_json(ext: &std::collections::BTreeMap<String, Value>) -> Value {
     Value::Array(
         ext.iter()
-            .map(|(k, v)| json!({"name": k, "extension": crate::debug::order::sorted(v)}))
+            .map(|(k, v)| json!({"name": k, "extension": crate::text::gojson::sorted(v)}))
             .collect(),
     )
 }

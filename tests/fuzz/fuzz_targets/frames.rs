@@ -1,7 +1,7 @@
 //! The WebSocket channel demultiplexer and, for status-channel frames, the Status decoder.
 #![no_main]
 
-use kdebug::attach::frames::{decode_status, split, Frame};
+use kdebug::session::attach::frames::{decode_status, split, Frame};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

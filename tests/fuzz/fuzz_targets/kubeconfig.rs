@@ -6,7 +6,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    use kdebug::kubeconfig::{emit, model, view};
+    use kdebug::kubeconfig::{model, view};
+    use kdebug::text::emit;
     let origin = std::path::Path::new("/fuzz/.kube/config");
     let Ok(config) = model::load_bytes(data, "/fuzz/.kube/config", origin) else {
         return;

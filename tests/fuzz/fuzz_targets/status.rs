@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
         [a, b, rest @ ..] => (u16::from_be_bytes([*a, *b]) % 600, rest),
         _ => (500, data),
     };
-    let _ = kdebug::attach::frames::decode_status(body);
+    let _ = kdebug::session::attach::frames::decode_status(body);
     let st = Status::decode(code, body);
     let _ = ApiError::Status(Box::new(st)).to_string();
 });

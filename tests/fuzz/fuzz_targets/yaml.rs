@@ -22,12 +22,12 @@ fn same(a: &Value, b: &Value) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(v) = kdebug::kubeconfig::yaml::parse_value(data, "fuzz.yaml") else {
+    let Ok(v) = kdebug::text::yaml::parse_value(data, "fuzz.yaml") else {
         return;
     };
     let _ = serde_json::to_string(&v);
-    let text = kdebug::kubeconfig::emit::to_yaml(&v);
-    match kdebug::kubeconfig::yaml::parse_value(text.as_bytes(), "emitted.yaml") {
+    let text = kdebug::text::emit::to_yaml(&v);
+    match kdebug::text::yaml::parse_value(text.as_bytes(), "emitted.yaml") {
         Ok(back) => assert!(same(&v, &back), "emitted:\n{text}\nread back: {back}\nwas: {v}"),
         Err(e) => panic!("emitted YAML does not read back: {e}\n{text}"),
     }

@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 
-use crate::api;
-use crate::cli::target::{Kind, Target};
 use crate::client::{ApiError, Client};
+use crate::kube as api;
+use crate::kube::target::{Kind, Target};
 
 #[derive(Debug)]
 pub enum WorkloadError {

@@ -77,7 +77,7 @@ pub fn run(
 ) -> Result<Outcome, AttachError> {
     let q = query(opts);
     let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let path = format!("{}/attach", crate::api::pod_path(ns, pod));
+    let path = format!("{}/attach", crate::kube::pod_path(ns, pod));
     let mut socket = client
         .websocket(&path, &q, &[frames::V5, frames::V4])
         .map_err(AttachError::Connect)?;
@@ -91,9 +91,9 @@ pub fn run(
     };
     let (winch_tx, winch_rx) = mpsc::channel();
     let _raw = if opts.tty {
-        let guard = crate::term::raw_mode(0).ok();
-        crate::signals::on_winch(winch_tx);
-        if let Some((w, h)) = crate::term::size(0) {
+        let guard = crate::sys::term::raw_mode(0).ok();
+        crate::sys::signals::on_winch(winch_tx);
+        if let Some((w, h)) = crate::sys::term::size(0) {
             // kubectl sends size+1 first so that a re-attached full-screen program redraws.
             send(
                 &mut socket.ws,
@@ -106,7 +106,7 @@ pub fn run(
         None
     };
     let result = pump(&mut socket.ws, input, &winch_rx, v5, opts.tty);
-    crate::signals::stop_winch();
+    crate::sys::signals::stop_winch();
     drop(_raw);
     let _ = socket.ws.close(None);
     let _ = socket.ws.flush();
@@ -169,8 +169,8 @@ fn pump(
 ) -> Result<Outcome, AttachError> {
     // Written straight to the descriptors: no line buffering between the container and the
     // user, and no copy beyond the frame itself.
-    let mut stdout = crate::logs::stdout();
-    let mut stderr = crate::logs::stderr();
+    let mut stdout = crate::sys::output::stdout();
+    let mut stderr = crate::sys::output::stderr();
     let mut status = Vec::new();
     let mut input = input;
     let mut last_ping = Instant::now();
@@ -193,7 +193,7 @@ fn pump(
             }
         }
         if tty && winch.try_recv().is_ok() {
-            if let Some((w, h)) = crate::term::size(0) {
+            if let Some((w, h)) = crate::sys::term::size(0) {
                 send(ws, frames::resize(w, h))?;
             }
         }

@@ -189,7 +189,7 @@ pub fn parse(src: &[u8], file: &str) -> Result<Option<Value>, YamlError> {
 /// Stack for the parsing thread: ample for MAX_DEPTH levels even in debug builds.
 const PARSER_STACK: usize = 16 << 20;
 
-fn parse_here(src: &[u8], file: &str) -> Result<Option<Value>, YamlError> {
+pub(crate) fn parse_here(src: &[u8], file: &str) -> Result<Option<Value>, YamlError> {
     let chars = decode(src, file)?;
     let mut p = Parser::new(chars, file);
     let root = p.parse_stream()?;
@@ -1820,10 +1820,10 @@ impl Converter<'_> {
             (Some(_), Some("str")) | (Some(_), Some("timestamp")) => {
                 Ok(Scalar::Str(text.to_string()))
             }
-            (Some(_), Some("binary")) => match crate::kubeconfig::b64::decode(text) {
+            (Some(_), Some("binary")) => match crate::text::b64::decode(text) {
                 Ok(bytes) => Ok(Scalar::Str(match String::from_utf8(bytes) {
                     Ok(s) => s,
-                    Err(e) => crate::kubeconfig::b64::encode(e.as_bytes()),
+                    Err(e) => crate::text::b64::encode(e.as_bytes()),
                 })),
                 Err(e) => self.err(node.pos, format!("cannot decode !!binary value: {e}")),
             },
@@ -2372,142 +2372,5 @@ mod tests {
         assert_eq!(go_format_float32_g(1e6), "1e+06");
         assert_eq!(go_format_float32_g(123456.0), "123456");
         assert_eq!(go_format_float32_g(0.00001), "1e-05");
-    }
-
-    /// Deterministic mutation fuzzing over every corpus file (plus built-in seeds): the reader
-    /// must return Ok or Err, never panic or hang. `KDEBUG_FUZZ_ITERS` raises the count.
-    #[test]
-    fn mutated_inputs_never_panic() {
-        let mut seeds: Vec<Vec<u8>> = vec![
-            b"a: 1\nb: [x, {y: z}]\nc: |\n  t\n".to_vec(),
-            b"- &a {k: v}\n- *a\n- <<: *a\n".to_vec(),
-            b"%YAML 1.1\n---\n\"q\\x41\": 'it''s'\n...\n".to_vec(),
-        ];
-        let root = std::env::var_os("KUBECONFIG_CORPUS")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| "/work/shared/kubeconfig-corpus/cases".into());
-        collect_files(&root, &mut seeds, 0);
-        let iters: usize = std::env::var("KDEBUG_FUZZ_ITERS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(10_000);
-        let tokens: &[&[u8]] = &[
-            b"[",
-            b"]",
-            b"{",
-            b"}",
-            b",",
-            b":",
-            b": ",
-            b"- ",
-            b"-",
-            b"?",
-            b"&a ",
-            b"*a",
-            b"<<: ",
-            b"\t",
-            b"\"",
-            b"'",
-            b"\\",
-            b"\\u",
-            b"|",
-            b">",
-            b"|2",
-            b"#",
-            b" #",
-            b"!!",
-            b"!!binary ",
-            b"!x ",
-            b"%YAML 1.1\n",
-            b"---\n",
-            b"...\n",
-            b"\n",
-            b"\r\n",
-            b"    ",
-            b"\xEF\xBB\xBF",
-            b"\xFF",
-            b"\x00",
-            b".inf",
-            b"~",
-            b"y",
-            b"0x",
-        ];
-        let mut rng: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
-        for n in 0..iters {
-            let mut input = seeds[n % seeds.len()].clone();
-            for _ in 0..1 + next() % 4 {
-                let len = input.len().max(1);
-                let at = (next() as usize) % len;
-                match next() % 6 {
-                    0 if !input.is_empty() => {
-                        let k = at.min(input.len() - 1);
-                        input[k] ^= 1 << (next() % 8);
-                    }
-                    1 => input.truncate(at),
-                    2 => {
-                        let t = tokens[(next() as usize) % tokens.len()];
-                        let at = at.min(input.len());
-                        input.splice(at..at, t.iter().copied());
-                    }
-                    3 if !input.is_empty() => {
-                        let end = (at + 1 + (next() as usize) % 16).min(input.len());
-                        input.drain(at.min(end)..end);
-                    }
-                    4 => {
-                        let end = (at + (next() as usize) % 64).min(input.len());
-                        let chunk: Vec<u8> = input[at.min(end)..end].to_vec();
-                        input.splice(at.min(input.len())..at.min(input.len()), chunk);
-                    }
-                    _ => {
-                        let c = (next() % 256) as u8;
-                        let at = at.min(input.len());
-                        input.insert(at, c);
-                    }
-                }
-            }
-            let r = std::panic::catch_unwind(|| {
-                // parse_here: the same reader without a thread per input (mutations stay
-                // far below MAX_DEPTH, so the test thread's stack is enough).
-                if let Ok(v) = parse_here(&input, "fuzz") {
-                    let _ = v.as_ref().map(Value::to_json);
-                    let _ =
-                        crate::kubeconfig::model::decode(v.as_ref(), std::path::Path::new("fuzz"));
-                }
-            });
-            assert!(
-                r.is_ok(),
-                "panic on input {:?}",
-                String::from_utf8_lossy(&input)
-            );
-        }
-    }
-
-    fn collect_files(dir: &std::path::Path, out: &mut Vec<Vec<u8>>, depth: usize) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut paths: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
-        paths.sort();
-        for p in paths {
-            if p.is_dir() && depth < 4 {
-                collect_files(&p, out, depth + 1);
-            } else if p.is_file() {
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                if !name.starts_with("expected") && name != "cmd" && name != "README" {
-                    if let Ok(b) = std::fs::read(&p) {
-                        out.push(b);
-                    }
-                }
-            }
-        }
     }
 }

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::api;
 use crate::cli::plan::Plan;
-use crate::run::{Connection, RunError};
-use crate::session::{self, Resolved, Sink};
+use crate::kube as api;
+
+use super::{Connection, Resolved, RunError, Sink};
 
 /// One pod's result.
 pub struct Outcome {
@@ -122,7 +122,7 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Resolved>) -> Result<u8, Ru
     }
     let mut out = stdout.lock().unwrap_or_else(|e| e.into_inner());
     let _ = writeln!(out);
-    crate::leftovers::write_table(&mut *out, &rows);
+    crate::text::table::write_table(&mut *out, &rows);
     let _ = writeln!(
         out,
         "{} of {} succeeded",
@@ -141,7 +141,7 @@ fn one(conn: &Connection, p: &Plan, t: &Resolved, stdout: &Mutex<io::Stdout>) ->
             match std::fs::File::create(&path) {
                 Ok(mut f) => {
                     let mut sink = Sink::captured(&mut f);
-                    let r = session::debug_one(conn, p, t, &mut sink);
+                    let r = super::debug_one(conn, p, t, &mut sink);
                     (r, sink.container.take())
                 }
                 Err(e) => (
@@ -156,7 +156,7 @@ fn one(conn: &Connection, p: &Plan, t: &Resolved, stdout: &Mutex<io::Stdout>) ->
         None => {
             let mut w = Prefixed::new(format!("{name}: "), stdout);
             let mut sink = Sink::captured(&mut w);
-            let r = session::debug_one(conn, p, t, &mut sink);
+            let r = super::debug_one(conn, p, t, &mut sink);
             (r, sink.container.take())
         }
     };

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::api::{self, State};
 use crate::client::{ApiError, Client};
+use crate::kube::{self as api, State};
 
 /// Waiting reasons after which the container will not start without someone changing
 /// something, so waiting longer only hides the problem (k/k#108135).
@@ -90,7 +90,7 @@ impl fmt::Display for WaitError {
                 write!(
                     f,
                     "error: timed out after {} waiting for container {container} to start",
-                    crate::cli::duration::format_go(*after)
+                    crate::text::duration::format_go(*after)
                 )?;
                 if !last.is_empty() {
                     write!(f, " (last state: {last})")?;
@@ -336,7 +336,7 @@ pub fn until_started_with(
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
     let mut progress = Progress {
-        tty: crate::term::is_terminal(2),
+        tty: crate::sys::term::is_terminal(2),
         quiet: opts.quiet,
         last: String::new(),
         shown: false,

@@ -37,7 +37,7 @@ pub fn client(
         let cluster = cfg.exec_cluster.clone();
         Auth::Exec {
             run: Box::new(move || {
-                let interactive = crate::term::is_terminal(0);
+                let interactive = crate::sys::term::is_terminal(0);
                 let c = crate::kubeconfig::exec::run_plugin(&exec, cluster.as_ref(), interactive)
                     .map_err(|e| e.to_string())?;
                 Ok(PluginCredential {

@@ -1,7 +1,11 @@
 //! Minimal views of the API objects kdebug reads. Objects stay `serde_json::Value` so that a
 //! copied pod keeps every field, known or not; these helpers read the few fields we need.
 
-use serde_json::Value;
+pub mod target;
+
+use serde_json::{json, Value};
+
+use crate::client::{ApiError, Client};
 
 pub fn pod_path(ns: &str, name: &str) -> String {
     format!("/api/v1/namespaces/{ns}/pods/{name}")
@@ -89,6 +93,12 @@ pub fn state(status: Option<&Value>) -> State {
         };
     }
     State::Unknown
+}
+
+/// Deletes a pod kdebug made, at once: a debug shell has nothing to shut down gracefully.
+pub fn delete_pod(client: &Client, ns: &str, name: &str) -> Result<Value, ApiError> {
+    let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0});
+    client.delete(&pod_path(ns, name), &body)
 }
 
 #[cfg(test)]

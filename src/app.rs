@@ -2,105 +2,13 @@
 //! where errors are printed.
 
 use std::ffi::OsString;
-use std::fmt;
 use std::io::Write;
-use std::time::Duration;
 
-use crate::attach::AttachError;
 use crate::cli::args::{self, RawArgs, Verb};
-use crate::cli::{plan, CliError};
-use crate::client::{ApiError, Client};
-use crate::debug::DebugError;
+use crate::cli::plan;
 use crate::kubeconfig;
-use crate::wait::WaitError;
-use crate::workload::WorkloadError;
-
-/// Exit codes beyond the container's own (documented in `--help` and the README).
-pub const EXIT_ERROR: u8 = 1;
-pub const EXIT_TIMEOUT: u8 = 124;
-pub const EXIT_CANNOT_START: u8 = 125;
-pub const EXIT_CANNOT_ATTACH: u8 = 126;
-
-/// Every way a run can fail, by layer.
-#[derive(Debug)]
-pub enum RunError {
-    Cli(CliError),
-    Config(String),
-    Api(ApiError),
-    Debug(DebugError),
-    Wait(WaitError),
-    Attach(AttachError),
-    Workload(WorkloadError),
-    /// A message already worded for the user (printed after `error: `).
-    Other(String),
-}
-
-impl RunError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            RunError::Wait(WaitError::Timeout { .. }) => EXIT_TIMEOUT,
-            RunError::Wait(WaitError::CannotStart { .. } | WaitError::PodFailed { .. }) => {
-                EXIT_CANNOT_START
-            }
-            RunError::Attach(_) => EXIT_CANNOT_ATTACH,
-            _ => EXIT_ERROR,
-        }
-    }
-}
-
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RunError::Cli(e) if e.is_usage() => {
-                write!(f, "error: {e}\nSee 'kdebug --help' for usage.")
-            }
-            RunError::Cli(e) => write!(f, "error: {e}"),
-            RunError::Config(msg)
-                if msg.starts_with("Error in configuration") || msg.starts_with("error: ") =>
-            {
-                f.write_str(msg)
-            }
-            RunError::Config(msg) => write!(f, "error: {msg}"),
-            RunError::Api(e) => write!(f, "{e}"),
-            RunError::Debug(e) => write!(f, "error: {e}"),
-            RunError::Wait(e) => write!(f, "{e}"),
-            RunError::Attach(e) => write!(f, "{e}"),
-            RunError::Workload(e) => write!(f, "{e}"),
-            RunError::Other(msg) => write!(f, "error: {msg}"),
-        }
-    }
-}
-
-impl From<CliError> for RunError {
-    fn from(e: CliError) -> Self {
-        RunError::Cli(e)
-    }
-}
-impl From<ApiError> for RunError {
-    fn from(e: ApiError) -> Self {
-        RunError::Api(e)
-    }
-}
-impl From<DebugError> for RunError {
-    fn from(e: DebugError) -> Self {
-        RunError::Debug(e)
-    }
-}
-impl From<WaitError> for RunError {
-    fn from(e: WaitError) -> Self {
-        RunError::Wait(e)
-    }
-}
-impl From<AttachError> for RunError {
-    fn from(e: AttachError) -> Self {
-        RunError::Attach(e)
-    }
-}
-impl From<WorkloadError> for RunError {
-    fn from(e: WorkloadError) -> Self {
-        RunError::Workload(e)
-    }
-}
+use crate::session::error::EXIT_ERROR;
+use crate::session::{Connection, RunError};
 
 /// Runs kdebug with `argv` (without the program name) and returns the exit code.
 pub fn main(argv: Vec<OsString>) -> u8 {
@@ -115,8 +23,8 @@ pub fn main(argv: Vec<OsString>) -> u8 {
     }
     let result = args::parse(argv).map_err(RunError::from).and_then(dispatch);
     // A signal may have ended the run (and its requests) under us: its handler exits.
-    crate::signals::yield_to_signal_exit();
-    crate::signals::run_cleanups();
+    crate::sys::signals::yield_to_signal_exit();
+    crate::sys::signals::run_cleanups();
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -153,10 +61,10 @@ fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
     let mut p = plan::build(raw)?;
     let conn = connect(&p)?;
     if p.dry_run {
-        crate::session::DATA_ON_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
+        crate::sys::output::DATA_ON_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let messages = plan::finish(&mut p)?;
-    crate::session::print_messages(&messages, p.quiet);
+    crate::sys::output::print_messages(&messages, p.quiet);
     match p.verb {
         Verb::List => {
             let ns = if p.all_namespaces {
@@ -187,13 +95,6 @@ fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
     }
 }
 
-/// A client and the namespace to work in.
-pub struct Connection {
-    pub client: std::sync::Arc<Client>,
-    pub namespace: String,
-    pub namespace_explicit: bool,
-}
-
 /// Loads the kubeconfig (its errors come first, as in kubectl) and builds the client.
 pub fn connect(p: &plan::Plan) -> Result<Connection, RunError> {
     let g = &p.global;
@@ -204,7 +105,7 @@ pub fn connect(p: &plan::Plan) -> Result<Connection, RunError> {
         user: g.user.clone(),
         namespace: g.namespace.clone(),
         server: g.server.clone(),
-        token: g.token.clone().map(crate::secret::Secret::new),
+        token: g.token.clone().map(crate::sys::secret::Secret::new),
         as_user: g.as_user.clone(),
         as_groups: g.as_groups.clone(),
         as_uid: g.as_uid.clone(),
@@ -214,10 +115,10 @@ pub fn connect(p: &plan::Plan) -> Result<Connection, RunError> {
         insecure_skip_tls_verify: g.insecure_skip_tls_verify,
         tls_server_name: g.tls_server_name.clone(),
         username: g.username.clone(),
-        password: g.password.clone().map(crate::secret::Secret::new),
+        password: g.password.clone().map(crate::sys::secret::Secret::new),
     };
     let cfg = kubeconfig::resolve(&overrides).map_err(|e| RunError::Config(e.kubectl_message()))?;
-    let client = crate::credentials::client(&cfg, p.request_timeout, p.verbosity)
+    let client = crate::client::credentials::client(&cfg, p.request_timeout, p.verbosity)
         .map_err(RunError::Config)?;
     Ok(Connection {
         client: std::sync::Arc::new(client),
@@ -226,31 +127,9 @@ pub fn connect(p: &plan::Plan) -> Result<Connection, RunError> {
     })
 }
 
-/// Parses `--timeout`/`--older-than` style values: Go durations or bare seconds.
-pub fn duration_flag(flag: &str, v: &str) -> Result<Duration, CliError> {
-    crate::cli::duration::parse_request_timeout(v).ok_or_else(|| {
-        CliError::InvalidValue(
-            flag.into(),
-            v.into(),
-            "expected a duration such as 30s, 5m or 1h".into(),
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flag_errors_point_to_the_usage_like_kubectl() {
-        let e = RunError::Cli(CliError::MissingValue("image".into()));
-        assert_eq!(
-            e.to_string(),
-            "error: flag needs an argument: --image\nSee 'kdebug --help' for usage."
-        );
-        let e = RunError::Cli(CliError::Invalid("unknown profile: foo".into()));
-        assert_eq!(e.to_string(), "error: unknown profile: foo");
-    }
 
     fn at(args: &[&str]) -> Option<usize> {
         config_verb(&args.iter().map(OsString::from).collect::<Vec<_>>())

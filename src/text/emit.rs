@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::yaml;
+use crate::text::yaml;
 
 /// go-yaml's preferred line width: a plain scalar breaks at the first space past it.
 const BEST_WIDTH: usize = 80;

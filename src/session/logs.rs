@@ -1,10 +1,7 @@
 //! Container logs: kubectl's fallback when attach is impossible, and kdebug's way of running
 //! a non-interactive command without losing the output printed before an attach could start.
 
-use std::fs::File;
 use std::io::{Read, Write};
-use std::mem::ManuallyDrop;
-use std::os::fd::FromRawFd;
 
 use crate::client::{ApiError, Client};
 
@@ -17,7 +14,7 @@ pub fn copy(
     follow: bool,
     out: &mut dyn Write,
 ) -> Result<(), ApiError> {
-    let path = format!("{}/log", crate::api::pod_path(ns, pod));
+    let path = format!("{}/log", crate::kube::pod_path(ns, pod));
     let mut q = vec![("container", container)];
     if follow {
         q.push(("follow", "true"));
@@ -39,31 +36,5 @@ pub fn copy(
             // Whoever reads our output went away; stop quietly.
             return Ok(());
         }
-    }
-}
-
-/// Standard output or error, unbuffered: every chunk is written through as it arrives, with
-/// no line buffering between the container and the reader.
-pub struct RawOut(ManuallyDrop<File>);
-
-pub fn stdout() -> RawOut {
-    raw(1)
-}
-
-pub fn stderr() -> RawOut {
-    raw(2)
-}
-
-fn raw(fd: i32) -> RawOut {
-    // SAFETY: fds 1 and 2 stay open for the life of the process; ManuallyDrop never closes them.
-    RawOut(ManuallyDrop::new(unsafe { File::from_raw_fd(fd) }))
-}
-
-impl Write for RawOut {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }

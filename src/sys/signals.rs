@@ -63,7 +63,7 @@ pub fn init() {
             continue;
         }
         EXITING.store(true, std::sync::atomic::Ordering::SeqCst);
-        crate::term::restore();
+        crate::sys::term::restore();
         run_cleanups();
         std::process::exit(128 + sig);
     });

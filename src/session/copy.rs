@@ -1,0 +1,70 @@
+//! The copy journey (`--copy-to`): create a modified copy of the pod (optionally deleting the
+//! original with `--replace`), then follow the debug container in it.
+
+use crate::cli::plan::Plan;
+use crate::debug;
+use crate::kube as api;
+use crate::sys::output::print_messages;
+
+use super::create::{create_pod, finish_cleanup};
+use super::follow::follow;
+use super::targets::Resolved;
+use super::{options_for, print_request, Connection, RunError, Sink};
+
+pub fn copy_journey(
+    conn: &Connection,
+    p: &Plan,
+    target: &Resolved,
+    sink: &mut Sink,
+) -> Result<u8, RunError> {
+    let client = &conn.client;
+    let original = &target.object;
+    let ns = match api::namespace(original) {
+        "" => conn.namespace.clone(),
+        n => n.to_string(),
+    };
+    let opts = options_for(p, target);
+    let mut names = debug::names::generator();
+    let plan = debug::copy::build(original, &opts, &mut names)?;
+    print_messages(&plan.messages, p.quiet || !sink.interactive());
+    let orig_path = api::pod_path(&ns, api::name(original));
+    let Some(created) = create_pod(conn, p, &ns, &plan.pod)? else {
+        if plan.delete_original {
+            print_request(
+                p,
+                "DELETE",
+                &orig_path,
+                "application/json",
+                &plan.delete_options,
+            );
+        }
+        return Ok(0);
+    };
+    let copy_name = created.name.clone();
+    let result = (|| {
+        if plan.delete_original {
+            client.delete(&orig_path, &plan.delete_options)?;
+        }
+        let Some(container) = plan.container_name.clone() else {
+            return Ok(0);
+        };
+        sink.container = Some(container.clone());
+        if !p.attach && !p.fan_out() {
+            return Ok(0);
+        }
+        let ended = (api::str_at(&created.pod, &["spec", "restartPolicy"]) == "Always").then(|| {
+            format!("Session ended, resume using 'kdebug attach {copy_name} -c {container} -i -t' command when the pod is running")
+        });
+        follow(
+            conn,
+            p,
+            &ns,
+            &copy_name,
+            &container,
+            ended,
+            sink,
+            created.early,
+        )
+    })();
+    finish_cleanup(created.cleanup, result)
+}

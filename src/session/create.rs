@@ -1,0 +1,85 @@
+//! The step the copy and node journeys share: create the pod, with its watch opened
+//! alongside, and the `--rm` cleanup registered for it.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::cli::plan::Plan;
+use crate::client::Client;
+use crate::kube as api;
+
+use super::{print_request, wait, Connection, RunError};
+
+/// A pod this run created, what waits on it, and the cleanup registered for it.
+pub struct Created {
+    pub name: String,
+    pub pod: Value,
+    pub early: Option<wait::EarlyWatch>,
+    pub cleanup: Option<u64>,
+}
+
+/// The step the copy and node journeys share: POST the pod, with the watch opened alongside,
+/// and register its deletion for `--rm`. With `--dry-run` it prints the request instead.
+pub fn create_pod(
+    conn: &Connection,
+    p: &Plan,
+    ns: &str,
+    pod: &Value,
+) -> Result<Option<Created>, RunError> {
+    let path = api::pods_path(ns);
+    if p.dry_run {
+        print_request(p, "POST", &path, "application/json", pod);
+        return Ok(None);
+    }
+    let early = open_early(conn, p, ns, pod);
+    let created = conn.client.post(&path, pod)?;
+    let name = api::name(&created).to_string();
+    let cleanup =
+        p.rm.then(|| remove_on_exit(&conn.client, ns, &name, p.quiet));
+    // The early watch selects by the name we asked for; a server that named the pod
+    // otherwise gets a fresh list and watch.
+    let early = early.filter(|_| name == api::name(pod));
+    Ok(Some(Created {
+        name,
+        pod: created,
+        early,
+        cleanup,
+    }))
+}
+
+/// Opens the watch on a pod about to be created alongside the POST, when the run will wait
+/// for it (see [`wait::EarlyWatch`]).
+fn open_early(conn: &Connection, p: &Plan, ns: &str, pod: &Value) -> Option<wait::EarlyWatch> {
+    let name = api::name(pod);
+    (!name.is_empty() && (p.attach || p.fan_out()))
+        .then(|| wait::watch_early(&conn.client, ns, name, p.timeout))
+}
+
+/// Registers the deletion of a created pod, to run at the end or on a signal.
+fn remove_on_exit(client: &Arc<Client>, ns: &str, name: &str, quiet: bool) -> u64 {
+    let client = Arc::clone(client);
+    let (ns, name) = (ns.to_string(), name.to_string());
+    crate::sys::signals::on_exit(move || delete_created(&client, &ns, &name, quiet))
+}
+
+fn delete_created(client: &Client, ns: &str, name: &str, quiet: bool) {
+    match crate::kube::delete_pod(client, ns, name) {
+        Ok(_) => {
+            if !quiet {
+                eprintln!("pod/{name} deleted");
+            }
+        }
+        Err(e) if e.is_not_found() => {}
+        Err(e) => {
+            eprintln!("warning: created pod {ns}/{name}, could not delete it: {e}; run `kdebug gc`")
+        }
+    }
+}
+
+pub fn finish_cleanup(cleanup: Option<u64>, result: Result<u8, RunError>) -> Result<u8, RunError> {
+    if let Some(f) = cleanup.and_then(crate::sys::signals::take) {
+        f();
+    }
+    result
+}

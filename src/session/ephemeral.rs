@@ -1,0 +1,88 @@
+//! The ephemeral journey: add a debug container to a running pod with one PATCH of
+//! `pods/NAME/ephemeralcontainers`, then follow it.
+
+use crate::cli::plan::Plan;
+use crate::client::ApiError;
+use crate::debug;
+use crate::kube as api;
+use crate::sys::output::print_messages;
+
+use super::follow::follow;
+use super::targets::Resolved;
+use super::{options_for, print_request, wait, Connection, RunError, Sink};
+
+/// How many times a 409 Conflict on the patch is retried with the pod read again.
+const CONFLICT_RETRIES: u32 = 3;
+
+pub fn ephemeral_journey(
+    conn: &Connection,
+    p: &Plan,
+    target: &Resolved,
+    sink: &mut Sink,
+) -> Result<u8, RunError> {
+    let client = &conn.client;
+    let mut pod = target.object.clone();
+    let ns = match api::namespace(&pod) {
+        "" => conn.namespace.clone(),
+        n => n.to_string(),
+    };
+    let name = api::name(&pod).to_string();
+    let opts = options_for(p, target);
+    let mut names = debug::names::generator();
+    let path = format!("{}/ephemeralcontainers", api::pod_path(&ns, &name));
+    let mut early = None;
+    let mut attempt = 0;
+    let container = loop {
+        attempt += 1;
+        let plan = debug::ephemeral::build(&pod, &opts, &mut names)?;
+        print_messages(&plan.messages, p.quiet || !sink.interactive());
+        if p.dry_run {
+            print_request(
+                p,
+                "PATCH",
+                &path,
+                debug::ephemeral::PATCH_CONTENT_TYPE,
+                &plan.patch,
+            );
+            return Ok(0);
+        }
+        if early.is_none() && (p.attach || p.fan_out()) {
+            early = Some(wait::watch_early(client, &ns, &name, p.timeout));
+        }
+        match client.patch_raw(
+            &path,
+            debug::ephemeral::PATCH_CONTENT_TYPE,
+            plan.patch_body().as_bytes(),
+        ) {
+            Ok(_) => {
+                sink.container = Some(plan.container_name.clone());
+                break plan.container_name;
+            }
+            // kubectl: a 404 that names no object means the subresource itself is missing.
+            // kubectl quotes the server's message (a StatusError's text).
+            Err(ApiError::Status(s)) if s.code == 404 && s.details_name.is_empty() => {
+                return Err(RunError::Other(format!(
+                    "ephemeral containers are disabled for this cluster (error from server: {:?})",
+                    s.message
+                )));
+            }
+            Err(e) if e.code() == Some(409) && attempt <= CONFLICT_RETRIES => {
+                pod = client.get(&api::pod_path(&ns, &name))?;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if !p.attach && !p.fan_out() {
+        return Ok(0);
+    }
+    let restart_always = api::str_at(&pod, &["spec", "restartPolicy"]) == "Always";
+    let ended = if restart_always {
+        Some(format!(
+            "Session ended, the ephemeral container will not be restarted but may be reattached using 'kdebug attach {name} -c {container} -i -t' if it is still running"
+        ))
+    } else {
+        None
+    };
+    follow(conn, p, &ns, &name, &container, ended, sink, early)
+}

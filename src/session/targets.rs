@@ -1,0 +1,258 @@
+//! Which objects a run debugs: the named pods and nodes, the pods of named workloads, the
+//! `-f` objects, and what a selector picks, read in kubectl's order.
+
+use serde_json::Value;
+
+use crate::cli::plan::Plan;
+use crate::kube::{self as api, target::Kind};
+
+use super::{Connection, RunError};
+
+/// A debug target once read from the server (or a file).
+pub struct Resolved {
+    pub kind: Kind,
+    pub object: Value,
+    /// Where it came from, for messages and the kdebug.io/target annotation.
+    pub label: String,
+}
+
+/// Reads the targets named on the command line, in order, all of them before returning
+/// (fan-out), then those a selector picks.
+pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, RunError> {
+    let mut out = Vec::new();
+    visit_targets(conn, p, &mut |r| {
+        out.push(r);
+        Ok(())
+    })?;
+    if let Some(sel) = &p.selector {
+        // `node/` with -l selects nodes; otherwise the selector picks pods.
+        let nodes = p.targets.iter().any(|t| t.kind == Kind::Node);
+        let (path, kind, singular) = if nodes {
+            ("/api/v1/nodes".to_string(), Kind::Node, "node")
+        } else if p.all_namespaces {
+            ("/api/v1/pods".to_string(), Kind::Pod, "pod")
+        } else {
+            (api::pods_path(&conn.namespace), Kind::Pod, "pod")
+        };
+        let list = conn.client.get_query(&path, &[("labelSelector", sel)])?;
+        for object in api::items(&list) {
+            let label = format!("{singular}/{}", api::name(&object));
+            out.push(Resolved {
+                kind,
+                object,
+                label,
+            });
+        }
+        if out.is_empty() {
+            return Err(RunError::Other(format!(
+                "no {} match the selector {sel:?}",
+                if nodes { "nodes" } else { "pods" }
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// GET a named pod. On a 404 outside `default`, kubectl (cli-runtime's Info.Get) asks whether
+/// the namespace exists, and reports `namespaces "x" not found` when it does not.
+fn get_pod(conn: &Connection, ns: &str, name: &str) -> Result<Value, RunError> {
+    match conn.client.get(&api::pod_path(ns, name)) {
+        Err(e) if e.is_not_found() && !ns.is_empty() && ns != "default" => {
+            match conn.client.get(&format!("/api/v1/namespaces/{ns}")) {
+                Err(missing) if missing.is_not_found() => Err(missing.into()),
+                _ => Err(e.into()),
+            }
+        }
+        r => Ok(r?),
+    }
+}
+
+/// Reads the named targets, then the `-f` objects, one at a time and in order, handing each
+/// to `f` before reading the next: kubectl's visitor does the same, so with `web-0 nope`
+/// web-0 is debugged before `nope` turns out to be missing.
+pub fn visit_targets(
+    conn: &Connection,
+    p: &Plan,
+    f: &mut dyn FnMut(Resolved) -> Result<(), RunError>,
+) -> Result<(), RunError> {
+    let ns = conn.namespace.as_str();
+    // With -l, `node/` only says "select nodes"; the selector names them below.
+    for t in p
+        .targets
+        .iter()
+        .filter(|t| !(p.selector.is_some() && t.kind == Kind::Node))
+    {
+        match t.kind {
+            Kind::Pod => f(Resolved {
+                kind: Kind::Pod,
+                object: get_pod(conn, ns, &t.name)?,
+                label: t.to_string(),
+            })?,
+            Kind::Node => f(Resolved {
+                kind: Kind::Node,
+                object: conn.client.get(&format!("/api/v1/nodes/{}", t.name))?,
+                label: t.to_string(),
+            })?,
+            _ => {
+                let pods = super::workload::pods(&conn.client, ns, t)?;
+                let take = if p.all_pods { pods.len() } else { 1 };
+                if !p.all_pods && pods.len() > 1 && !p.quiet {
+                    eprintln!(
+                        "Found {} pods, using pod/{}",
+                        pods.len(),
+                        api::name(&pods[0])
+                    );
+                }
+                for pod in pods.into_iter().take(take) {
+                    let label = format!("pod/{}", api::name(&pod));
+                    f(Resolved {
+                        kind: Kind::Pod,
+                        object: pod,
+                        label,
+                    })?;
+                }
+            }
+        }
+    }
+    for file in &p.filenames {
+        for object in read_objects(file)? {
+            let kind = match object.get("kind").and_then(Value::as_str) {
+                Some("Pod") => Kind::Pod,
+                Some("Node") => Kind::Node,
+                other => {
+                    let api_version = object
+                        .get("apiVersion")
+                        .and_then(Value::as_str)
+                        .unwrap_or("");
+                    let gv = if api_version.contains('/') {
+                        api_version.to_string()
+                    } else {
+                        format!("/{api_version}")
+                    };
+                    return Err(RunError::Other(format!(
+                        "\"{gv}, Kind={}\" not supported by debug",
+                        other.unwrap_or("")
+                    )));
+                }
+            };
+            let obj_ns = api::namespace(&object);
+            if kind == Kind::Pod
+                && conn.namespace_explicit
+                && !obj_ns.is_empty()
+                && obj_ns != conn.namespace
+            {
+                return Err(RunError::Other(format!(
+                    "the namespace from the provided object {obj_ns:?} does not match the namespace {:?}. You must pass '--namespace={obj_ns}' to perform this operation.",
+                    conn.namespace
+                )));
+            }
+            let label = format!(
+                "{}/{}",
+                if kind == Kind::Pod { "pod" } else { "node" },
+                api::name(&object)
+            );
+            f(Resolved {
+                kind,
+                object,
+                label,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// `-f FILE`: JSON or a YAML stream (our own reader), `-` for stdin; one object per document.
+fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let limit = crate::MAX_INPUT_BYTES as u64 + 1;
+    let read = if path == "-" {
+        std::io::stdin().lock().take(limit).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+    };
+    read.map_err(|e| RunError::Other(format!("failed to read {path}: {e}")))?;
+    if bytes.len() > crate::MAX_INPUT_BYTES {
+        return Err(RunError::Other(format!(
+            "{path} is larger than {} bytes",
+            crate::MAX_INPUT_BYTES
+        )));
+    }
+    // JSON, else YAML documents split at `---` lines, as kubectl's reader does. A `List` is
+    // not flattened: kubectl's builder hands it to debug, which refuses its kind.
+    let docs = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v) => vec![v],
+        Err(_) => yaml_documents(&bytes)
+            .into_iter()
+            .map(|doc| {
+                crate::text::yaml::parse_value(doc, path)
+                    .map_err(|e| RunError::Other(format!("error parsing {path}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    let mut out = Vec::new();
+    for v in docs {
+        if v.is_null() {
+            continue; // an empty document
+        }
+        if !v.is_object() {
+            return Err(RunError::Other(format!(
+                "{path} does not contain a Kubernetes object"
+            )));
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// Splits a YAML stream into documents at lines that start with `---` (apimachinery's
+/// YAMLReader: only spaces or a comment may follow the marker).
+fn yaml_documents(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let end = bytes[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| pos + i + 1);
+        let line = &bytes[pos..end];
+        let rest = line
+            .strip_prefix(b"---")
+            .map(|r| String::from_utf8_lossy(r).trim().to_string());
+        if rest.is_some_and(|r| r.is_empty() || r.starts_with('#')) {
+            if pos > start {
+                docs.push(&bytes[start..pos]);
+            }
+            start = end;
+        }
+        pos = end;
+    }
+    if start < bytes.len() {
+        docs.push(&bytes[start..]);
+    }
+    docs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::yaml_documents;
+
+    #[test]
+    fn yaml_streams_split_at_document_markers() {
+        let docs = |s: &'static str| -> Vec<String> {
+            yaml_documents(s.as_bytes())
+                .into_iter()
+                .map(|d| String::from_utf8_lossy(d).into_owned())
+                .collect()
+        };
+        assert_eq!(docs("a: 1\n"), ["a: 1\n"]);
+        assert_eq!(
+            docs("---\na: 1\n--- # two\nb: 2\n---\n"),
+            ["a: 1\n", "b: 2\n"]
+        );
+        // Not a marker: something else follows the dashes.
+        assert_eq!(docs("a: |\n  ---x\n"), ["a: |\n  ---x\n"]);
+        assert_eq!(docs("---x: 1\n"), ["---x: 1\n"]);
+    }
+}

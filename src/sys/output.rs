@@ -1,0 +1,89 @@
+//! What kdebug itself prints: builder messages (honouring `-q` and `--dry-run`), and raw
+//! writers on the process's stdout and stderr.
+
+use std::fs::File;
+use std::io::Write;
+use std::mem::ManuallyDrop;
+use std::os::fd::FromRawFd;
+
+/// Which output stream a message belongs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// One user-visible line (without its trailing newline).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub stream: Stream,
+    /// True when `-q` suppresses it (kubectl's `if !o.Quiet`).
+    pub quiet_suppressed: bool,
+    pub text: String,
+}
+
+impl Message {
+    pub(crate) fn info(text: String) -> Message {
+        Message {
+            stream: Stream::Stdout,
+            quiet_suppressed: true,
+            text,
+        }
+    }
+    pub(crate) fn warning(text: String) -> Message {
+        Message {
+            stream: Stream::Stderr,
+            quiet_suppressed: false,
+            text,
+        }
+    }
+}
+
+/// Prints builder messages, honouring `-q`.
+pub fn print_messages(messages: &[Message], quiet: bool) {
+    for m in messages {
+        if quiet && m.quiet_suppressed {
+            continue;
+        }
+        // With --dry-run, stdout carries only the requests, so it can be piped to a parser.
+        match m.stream {
+            Stream::Stdout if !DATA_ON_STDOUT.load(std::sync::atomic::Ordering::Relaxed) => {
+                println!("{}", m.text);
+            }
+            _ => {
+                let _ = std::io::stdout().flush();
+                eprintln!("{}", m.text);
+            }
+        }
+    }
+}
+
+/// Set for `--dry-run`: stdout is for the printed requests only.
+pub static DATA_ON_STDOUT: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Standard output or error, unbuffered: every chunk is written through as it arrives, with
+/// no line buffering between the container and the reader.
+pub struct RawOut(ManuallyDrop<File>);
+
+pub fn stdout() -> RawOut {
+    raw(1)
+}
+
+pub fn stderr() -> RawOut {
+    raw(2)
+}
+
+fn raw(fd: i32) -> RawOut {
+    // SAFETY: fds 1 and 2 stay open for the life of the process; ManuallyDrop never closes them.
+    RawOut(ManuallyDrop::new(unsafe { File::from_raw_fd(fd) }))
+}
+
+impl Write for RawOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
