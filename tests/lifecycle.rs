@@ -185,9 +185,10 @@ fn a_dropped_connection_still_cleans_up() {
 #[test]
 fn a_failed_cleanup_says_what_it_left() {
     let env = Env::new("rm-fails");
-    // The copy's own path: its log (so the run fails) and then its DELETE both get a 500.
+    // The copy's own path: its attach and the log fallback (so the run fails, 126: cannot
+    // attach) and then its DELETE all get a 500.
     env.cluster.set_fault_on(
-        fakecluster::Fault::InternalError { requests: 2 },
+        fakecluster::Fault::InternalError { requests: 3 },
         "/pods/web-left",
     );
     let r = env.run(&[
@@ -202,7 +203,7 @@ fn a_failed_cleanup_says_what_it_left() {
         "-c",
         "echo ran",
     ]);
-    r.assert_code(1);
+    r.assert_code(126);
     r.assert_stderr_contains("warning: created pod default/web-left, could not delete it: Error from server (InternalError)");
     r.assert_stderr_contains("run `kdebug gc`");
     assert!(env.cluster.pod("default", "web-left").is_some());

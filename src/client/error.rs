@@ -25,14 +25,7 @@ impl Status {
             return Status {
                 code,
                 reason: reason_for(code).into(),
-                message: if text.trim().is_empty() {
-                    format!("the server responded with status {code}")
-                } else {
-                    format!(
-                        "the server responded with status {code}: {}",
-                        truncate(text.trim(), 200)
-                    )
-                },
+                message: generic_message(code, &text),
                 ..Status::default()
             };
         };
@@ -56,12 +49,23 @@ impl Status {
         };
         if st.reason.is_empty() && v.get("kind").and_then(Value::as_str) != Some("Status") {
             st.reason = reason_for(code).into();
-            st.message = format!(
-                "the server responded with status {code}: {}",
-                truncate(text.trim(), 200)
-            );
+            st.message = generic_message(code, &text);
         }
         st
+    }
+}
+
+/// The message of an error answer that carries no Status.
+fn generic_message(code: u16, text: &str) -> String {
+    match (code, text.trim()) {
+        // client-go's NewGenericServerResponse: a 401 without a Status (an authenticating
+        // proxy in front of the server answers so) gets this fixed text, body or not.
+        (401, _) => "the server has asked for the client to provide credentials".into(),
+        (_, "") => format!("the server responded with status {code}"),
+        (_, t) => format!(
+            "the server responded with status {code}: {}",
+            truncate(t, 200)
+        ),
     }
 }
 
@@ -206,6 +210,16 @@ mod tests {
             ),
             "error: You must be logged in to the server (Unauthorized)"
         );
+        for body in [
+            "",
+            "Unauthorized\n",
+            "<html>401 Authorization Required</html>",
+        ] {
+            assert_eq!(
+                err(body, 401),
+                "error: You must be logged in to the server (the server has asked for the client to provide credentials)"
+            );
+        }
         assert_eq!(
             err("<html>oops</html>", 500),
             "Error from server (InternalError): the server responded with status 500: <html>oops</html>"

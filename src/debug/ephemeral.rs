@@ -35,6 +35,38 @@ impl EphemeralPlan {
     }
 }
 
+/// An ephemeral container named `name` already in the pod is refused, naming its state.
+fn refuse_used_name(pod: &Value, spec: &Value, name: &str) -> Result<(), DebugError> {
+    let used = spec
+        .get("ephemeralContainers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| c.get("name").and_then(Value::as_str) == Some(name));
+    if !used {
+        return Ok(());
+    }
+    let status = pod
+        .pointer("/status/ephemeralContainerStatuses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|s| s.get("name").and_then(Value::as_str) == Some(name));
+    let state = status
+        .and_then(|s| s.get("state"))
+        .and_then(Value::as_object)
+        .and_then(|m| m.keys().next())
+        .map_or("not started", String::as_str);
+    Err(DebugError::EphemeralNameInUse {
+        namespace: super::meta_str(pod, "namespace")
+            .unwrap_or("default")
+            .into(),
+        pod: super::meta_str(pod, "name").unwrap_or("").into(),
+        container: name.into(),
+        state: state.into(),
+    })
+}
+
 /// Builds the ephemeral debug container for `pod` (the object as the API server returned it).
 pub fn build(
     pod: &Value,
@@ -47,9 +79,13 @@ pub fn build(
         .ok_or_else(|| DebugError::MalformedObject("pod has no spec".into()))?;
     let mut messages = Vec::new();
 
-    // -c is used verbatim (no client-side collision check); otherwise a fresh name.
+    // -c is used verbatim, unless an ephemeral container already has that name: the server
+    // would keep the old one and start nothing (R1 of real-cluster.md). Otherwise a fresh name.
     let name = match opts.container() {
-        Some(c) => c.to_string(),
+        Some(c) => {
+            refuse_used_name(pod, spec, c)?;
+            c.to_string()
+        }
         None => {
             let n = generate_container_name(spec, names);
             messages.push(defaulting_message(&n));
@@ -548,6 +584,34 @@ mod tests {
             plan.patch_body(),
             testdata::request_raw("err-target-not-found", "PATCH", 0)
         );
+    }
+
+    #[test]
+    fn a_used_ephemeral_name_is_refused_naming_its_state() {
+        let pod = json!({
+            "metadata": {"name": "q1", "namespace": "team"},
+            "spec": {"containers": [{"name": "app"}], "ephemeralContainers": [{"name": "dbg"}]},
+            "status": {"ephemeralContainerStatuses": [
+                {"name": "dbg", "state": {"terminated": {"exitCode": 0}}}
+            ]}
+        });
+        let Err(err) = build(&pod, &opts("busybox", "dbg"), &mut fixed_names(&[])) else {
+            panic!("a used name was accepted");
+        };
+        assert_eq!(
+            err.to_string(),
+            "pod team/q1 already has an ephemeral container \"dbg\" (it is terminated; choose another -c, or reattach with: kdebug attach q1 -c dbg -i)"
+        );
+        let mut unstarted = pod.clone();
+        unstarted["status"] = json!({});
+        let err = build(&unstarted, &opts("busybox", "dbg"), &mut fixed_names(&[]));
+        assert!(err
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("(it is not started;"));
+        // Another name is fine.
+        assert!(build(&pod, &opts("busybox", "dbg2"), &mut fixed_names(&[])).is_ok());
     }
 
     #[test]

@@ -280,6 +280,15 @@ pub enum DebugError {
         pod: String,
     },
     MirrorOnNode,
+    /// `-c` names an ephemeral container the pod already has. The API server would answer
+    /// 200 and change nothing, or 422 if the fields differ (real-cluster.md R1).
+    EphemeralNameInUse {
+        namespace: String,
+        pod: String,
+        container: String,
+        /// `running`, `terminated`, `waiting` or `not started`.
+        state: String,
+    },
 }
 
 impl fmt::Display for DebugError {
@@ -355,6 +364,15 @@ impl fmt::Display for DebugError {
                 validate::go_quote(pod)
             ),
             MirrorOnNode => f.write_str("--mirror only applies to pod targets, not nodes"),
+            EphemeralNameInUse {
+                namespace,
+                pod,
+                container,
+                state,
+            } => write!(
+                f,
+                "pod {namespace}/{pod} already has an ephemeral container {container:?} (it is {state}; choose another -c, or reattach with: kdebug attach {pod} -c {container} -i)"
+            ),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::kube as api;
 use crate::sys::output::print_messages;
 
 use super::create::{create_pod, finish_cleanup};
-use super::follow::follow;
+use super::follow::{follow, Container};
 use super::targets::Resolved;
 use super::{options_for, print_request, Connection, RunError, Sink};
 
@@ -55,16 +55,12 @@ pub fn copy_journey(
         let ended = (api::str_at(&created.pod, &["spec", "restartPolicy"]) == "Always").then(|| {
             format!("Session ended, resume using 'kdebug attach {copy_name} -c {container} -i -t' command when the pod is running")
         });
-        follow(
-            conn,
-            p,
-            &ns,
-            &copy_name,
-            &container,
-            ended,
-            sink,
-            created.early,
-        )
+        let c = Container {
+            ns: &ns,
+            pod: &copy_name,
+            name: &container,
+        };
+        follow(conn, p, c, ended, sink, created.early)
     })();
     finish_cleanup(created.cleanup, result)
 }

@@ -7,7 +7,7 @@ use crate::debug;
 use crate::kube as api;
 use crate::sys::output::print_messages;
 
-use super::follow::follow;
+use super::follow::{follow, Container};
 use super::targets::Resolved;
 use super::{options_for, print_request, wait, Connection, RunError, Sink};
 
@@ -84,5 +84,10 @@ pub fn ephemeral_journey(
     } else {
         None
     };
-    follow(conn, p, &ns, &name, &container, ended, sink, early)
+    let c = Container {
+        ns: &ns,
+        pod: &name,
+        name: &container,
+    };
+    follow(conn, p, c, ended, sink, early)
 }

@@ -1,28 +1,37 @@
 //! After the container was created: wait for it, attach or follow its log, and report its
 //! exit code.
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::cli::plan::Plan;
-use crate::client::Client;
+use crate::client::{ApiError, Client};
 use crate::kube::{self as api, State};
 
 use super::attach::{self, frames::Outcome, AttachError, AttachOptions};
 use super::wait::{self, WaitOptions};
 use super::{Connection, RunError, Sink};
 
-/// Waits for the container, then attaches (with `-i`) or follows its logs from the start
-/// (without `-i`, so nothing printed before an attach could start is lost), and returns the
-/// container's exit code.
-#[allow(clippy::too_many_arguments)]
+/// One container of one pod: what the steps after its creation work on.
+#[derive(Clone, Copy)]
+pub struct Container<'a> {
+    pub ns: &'a str,
+    pub pod: &'a str,
+    pub name: &'a str,
+}
+
+/// How long the exit code may take to show after the session ended: the kubelet notices an
+/// exit on its next relist, about a second later (R4 of real-cluster.md).
+const EXIT_STATUS_GRACE: Duration = Duration::from_secs(3);
+
+/// Waits for the container, then attaches and returns the container's exit code. In fan-out
+/// (a captured sink) it follows the log instead, from the start.
 pub fn follow(
     conn: &Connection,
     p: &Plan,
-    ns: &str,
-    pod: &str,
-    container: &str,
+    c: Container,
     ended: Option<String>,
     sink: &mut Sink,
     early: Option<wait::EarlyWatch>,
@@ -30,9 +39,9 @@ pub fn follow(
     let client = &conn.client;
     let ready = wait::until_started_with(
         client,
-        ns,
-        pod,
-        container,
+        c.ns,
+        c.pod,
+        c.name,
         &WaitOptions {
             timeout: p.timeout,
             quiet: p.quiet || !sink.interactive(),
@@ -40,58 +49,61 @@ pub fn follow(
         early,
     )?;
     if let State::Terminated { exit_code, .. } = ready.state {
-        super::logs::copy(client, ns, pod, container, false, &mut *sink.writer())?;
+        super::logs::copy(client, c.ns, c.pod, c.name, false, 0, &mut *sink.writer())?;
         return Ok(exit_code as u8);
     }
-    if !p.opts.stdin || !sink.interactive() {
-        super::logs::copy(client, ns, pod, container, true, &mut *sink.writer())?;
-        return final_exit_code(
-            client,
-            ns,
-            pod,
-            container,
-            ready.watch,
-            Duration::from_secs(10),
-        );
+    if !sink.interactive() {
+        super::logs::copy(client, c.ns, c.pod, c.name, true, 0, &mut *sink.writer())?;
+        return final_exit_code(client, c, ready.watch, Duration::from_secs(10));
     }
-    attach_and_report(
-        conn,
-        p.quiet,
-        ns,
-        pod,
-        container,
-        p.opts.tty,
+    let how = Attach {
+        quiet: p.quiet,
+        stdin: p.opts.stdin,
+        tty: p.opts.tty,
         ended,
-        &ready.pod,
-        ready.watch,
-    )
+        print_earlier: true,
+    };
+    attach_and_report(conn, c, &how, &ready.pod, ready.watch)
 }
 
-/// Attaches to a running container with stdin; kubectl's TTY rules, messages and fallback.
-#[allow(clippy::too_many_arguments)]
+/// What an attach asks for and says.
+pub struct Attach {
+    pub quiet: bool,
+    pub stdin: bool,
+    pub tty: bool,
+    /// Printed after a TTY session (kubectl's "Session ended ..." line).
+    pub ended: Option<String>,
+    /// Without a TTY, print what the container wrote before the attach connected (a new
+    /// container), or leave it out (`kdebug attach`, like kubectl attach).
+    pub print_earlier: bool,
+}
+
+/// Attaches to a running container; kubectl's TTY rules, messages and fallback. Without a
+/// TTY, the output the attach cannot carry (written before it connected, after stdin closed)
+/// comes from the container's log, so none is lost or printed twice.
 pub fn attach_and_report(
     conn: &Connection,
-    quiet: bool,
-    ns: &str,
-    pod: &str,
-    container: &str,
-    want_tty: bool,
-    ended: Option<String>,
+    c: Container,
+    how: &Attach,
     pod_obj: &Value,
     watch: Option<wait::Rest>,
 ) -> Result<u8, RunError> {
     let client = &conn.client;
-    let mut tty = want_tty;
-    let container_tty = api::container_spec(pod_obj, container)
+    let quiet = how.quiet;
+    let mut tty = how.tty;
+    let container_tty = api::container_spec(pod_obj, c.name)
         .and_then(|c| c.get("tty"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
     if tty && !container_tty {
         if !quiet {
-            eprintln!("error: Unable to use a TTY - container {container} did not allocate one");
+            eprintln!(
+                "error: Unable to use a TTY - container {} did not allocate one",
+                c.name
+            );
         }
         tty = false;
-    } else if !tty && container_tty {
+    } else if !tty && container_tty && how.stdin {
         tty = true;
     }
     if tty && !crate::sys::term::is_terminal(0) {
@@ -104,44 +116,101 @@ pub fn attach_and_report(
         eprintln!("If you don't see a command prompt, try pressing enter.");
     }
     let opts = AttachOptions {
-        container: container.to_string(),
-        stdin: true,
+        container: c.name.to_string(),
+        stdin: how.stdin,
         tty,
+        measure: !tty,
     };
-    match attach::run(client, ns, pod, &opts) {
-        Ok(outcome) => {
+    match attach::run(client, c.ns, c.pod, &opts, how.print_earlier) {
+        Ok(session) => {
             if tty && !quiet {
-                if let Some(msg) = ended {
+                if let Some(msg) = &how.ended {
                     println!("{msg}");
                 }
             }
-            match outcome {
+            if !tty {
+                recover_rest(client, c, &session, how.print_earlier)?;
+            }
+            match session.outcome {
                 Outcome::ExitCode(n) => Ok(n),
                 Outcome::Failure(msg) => Err(RunError::Other(msg)),
-                Outcome::Success => {
-                    final_exit_code(client, ns, pod, container, watch, Duration::from_secs(2))
-                }
+                Outcome::Success => final_exit_code(client, c, watch, EXIT_STATUS_GRACE),
             }
         }
+        // Too late: the container ended before the attach (R5); its log holds everything.
+        Err(AttachError::Connect(e)) if ended_before_attach(&e) => {
+            super::logs::copy(client, c.ns, c.pod, c.name, true, 0, &mut stdout())?;
+            final_exit_code(client, c, watch, EXIT_STATUS_GRACE)
+        }
         Err(AttachError::Connect(e)) => {
-            eprintln!("warning: couldn't attach to pod/{pod}, falling back to streaming logs: {e}");
-            super::logs::copy(
-                client,
-                ns,
-                pod,
-                container,
-                false,
-                &mut crate::sys::output::stdout(),
-            )
-            .map_err(|le| {
-                RunError::Attach(AttachError::Lost(format!(
-                    "{e}; and the logs failed too: {le}"
-                )))
-            })?;
-            final_exit_code(client, ns, pod, container, watch, Duration::from_secs(2))
+            eprintln!(
+                "warning: couldn't attach to pod/{}, falling back to streaming logs: {e}",
+                c.pod
+            );
+            super::logs::copy(client, c.ns, c.pod, c.name, false, 0, &mut stdout()).map_err(
+                |le| {
+                    RunError::Attach(AttachError::Lost(format!(
+                        "{e}; and the logs failed too: {le}"
+                    )))
+                },
+            )?;
+            final_exit_code(client, c, watch, EXIT_STATUS_GRACE)
         }
         Err(e) => Err(e.into()),
     }
+}
+
+fn stdout() -> crate::sys::output::RawOut {
+    crate::sys::output::stdout()
+}
+
+/// The kubelet's answer to an attach on a container that has already ended (R5):
+/// `container dw not found in pod rk-s05_default`.
+fn ended_before_attach(e: &ApiError) -> bool {
+    e.status()
+        .is_some_and(|s| s.message.contains("not found in pod"))
+}
+
+/// After a non-TTY session: the output the attach did not carry, from the log (merged
+/// stdout and stderr, to stdout). When the earlier output was measured, the rest follows the
+/// part the attach delivered (containerd stops an attach's output once stdin closes, R2);
+/// otherwise the attach ended first, with everything after it connected, and the log, read
+/// once the container ended, gives the earlier part and the held output follows it.
+fn recover_rest(
+    client: &Client,
+    c: Container,
+    session: &attach::Session,
+    print_earlier: bool,
+) -> Result<(), RunError> {
+    let mut out = stdout();
+    match session.earlier {
+        Some(len) => {
+            super::logs::copy(
+                client,
+                c.ns,
+                c.pod,
+                c.name,
+                true,
+                len + session.delivered,
+                &mut out,
+            )?;
+        }
+        None => {
+            let log = super::logs::read_to_end(client, c.ns, c.pod, c.name)?;
+            let earlier = attach::earlier::split(&log, session.delivered);
+            if print_earlier {
+                let _ = out.write_all(&earlier.bytes);
+            }
+            let mut err = crate::sys::output::stderr();
+            for h in &session.held {
+                let _ = match h {
+                    attach::Held::Stdout(d) => out.write_all(d),
+                    attach::Held::Stderr(d) => err.write_all(d),
+                };
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The container's exit code once it has terminated; 0 if it is still running after `grace`
@@ -150,20 +219,17 @@ pub fn attach_and_report(
 /// pod is read until then.
 pub fn final_exit_code(
     client: &Client,
-    ns: &str,
-    pod: &str,
-    container: &str,
+    c: Container,
     watch: Option<wait::Rest>,
     grace: Duration,
 ) -> Result<u8, RunError> {
     let start = Instant::now();
-    if let Some(code) = watch.and_then(|w| w.exit_code(pod, container, grace)) {
+    if let Some(code) = watch.and_then(|w| w.exit_code(c.pod, c.name, grace)) {
         return Ok(code as u8);
     }
     loop {
-        let obj = client.get(&api::pod_path(ns, pod))?;
-        if let State::Terminated { exit_code, .. } =
-            api::state(api::container_status(&obj, container))
+        let obj = client.get(&api::pod_path(c.ns, c.pod))?;
+        if let State::Terminated { exit_code, .. } = api::state(api::container_status(&obj, c.name))
         {
             return Ok(exit_code as u8);
         }

@@ -1,40 +1,97 @@
-//! Container logs: kubectl's fallback when attach is impossible, and kdebug's way of running
-//! a non-interactive command without losing the output printed before an attach could start.
+//! Container logs: kubectl's fallback when attach is impossible, and what recovers the output
+//! an attach cannot carry (written before it connected, or after stdin closed).
 
 use std::io::{Read, Write};
 
 use crate::client::{ApiError, Client};
 
-/// Copies the container's log to `out`. With `follow`, it streams until the container ends.
+/// The largest log [`read`] keeps; a longer one is an error rather than unbounded memory.
+const MAX_READ: u64 = 64 << 20;
+
+fn open(
+    client: &Client,
+    ns: &str,
+    pod: &str,
+    container: &str,
+    follow: bool,
+) -> Result<Box<dyn Read + Send + Sync>, ApiError> {
+    let path = format!("{}/log", crate::kube::pod_path(ns, pod));
+    let mut q = vec![("container", container)];
+    if follow {
+        q.push(("follow", "true"));
+    }
+    client.stream(&path, &q, None)
+}
+
+fn read_failed(pod: &str, container: &str, e: std::io::Error) -> ApiError {
+    ApiError::Transport(format!("failed to read the logs of {pod}/{container}: {e}"))
+}
+
+/// Copies the container's log to `out`, leaving out its first `skip` bytes. With `follow`, it
+/// streams until the container ends.
 pub fn copy(
     client: &Client,
     ns: &str,
     pod: &str,
     container: &str,
     follow: bool,
+    skip: u64,
     out: &mut dyn Write,
 ) -> Result<(), ApiError> {
-    let path = format!("{}/log", crate::kube::pod_path(ns, pod));
-    let mut q = vec![("container", container)];
-    if follow {
-        q.push(("follow", "true"));
-    }
-    let mut body = client.stream(&path, &q, None)?;
+    let mut body = open(client, ns, pod, container, follow)?;
+    let mut skip = skip;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = match body.read(&mut buf) {
             Ok(0) => return Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(ApiError::Transport(format!(
-                    "failed to read the logs of {pod}/{container}: {e}"
-                )))
-            }
+            Err(e) => return Err(read_failed(pod, container, e)),
         };
-        if out.write_all(&buf[..n]).and_then(|_| out.flush()).is_err() {
+        let from = (skip.min(n as u64)) as usize;
+        skip -= from as u64;
+        if out
+            .write_all(&buf[from..n])
+            .and_then(|_| out.flush())
+            .is_err()
+        {
             // Whoever reads our output went away; stop quietly.
             return Ok(());
         }
     }
+}
+
+/// The container's log as it is now (at most [`MAX_READ`] bytes).
+pub fn read(client: &Client, ns: &str, pod: &str, container: &str) -> Result<Vec<u8>, ApiError> {
+    read_log(client, ns, pod, container, false)
+}
+
+/// The container's whole log, once it has ended (the log follows until then).
+pub fn read_to_end(
+    client: &Client,
+    ns: &str,
+    pod: &str,
+    container: &str,
+) -> Result<Vec<u8>, ApiError> {
+    read_log(client, ns, pod, container, true)
+}
+
+fn read_log(
+    client: &Client,
+    ns: &str,
+    pod: &str,
+    container: &str,
+    follow: bool,
+) -> Result<Vec<u8>, ApiError> {
+    let body = open(client, ns, pod, container, follow)?;
+    let mut log = Vec::new();
+    body.take(MAX_READ + 1)
+        .read_to_end(&mut log)
+        .map_err(|e| read_failed(pod, container, e))?;
+    if log.len() as u64 > MAX_READ {
+        return Err(ApiError::Transport(format!(
+            "the log of {pod}/{container} is larger than {MAX_READ} bytes"
+        )));
+    }
+    Ok(log)
 }

@@ -6,7 +6,7 @@ use crate::debug;
 use crate::sys::output::print_messages;
 
 use super::create::{create_pod, finish_cleanup};
-use super::follow::follow;
+use super::follow::{follow, Container};
 use super::targets::Resolved;
 use super::{options_for, Connection, RunError, Sink};
 
@@ -27,16 +27,12 @@ pub fn node_journey(
     sink.container = Some(plan.container_name.clone());
     let result = if p.attach || p.fan_out() {
         let container = &plan.container_name;
-        follow(
-            conn,
-            p,
-            &ns,
-            &created.name,
-            container,
-            None,
-            sink,
-            created.early,
-        )
+        let c = Container {
+            ns: &ns,
+            pod: &created.name,
+            name: container,
+        };
+        follow(conn, p, c, None, sink, created.early)
     } else {
         Ok(0)
     };

@@ -8,8 +8,9 @@ use crate::cli::plan::Plan;
 use crate::kube::target::{Kind, Target};
 use crate::kube::{self as api, State};
 
-use super::follow::{attach_and_report, final_exit_code};
+use super::follow::{attach_and_report, final_exit_code, Attach, Container};
 use super::{Connection, RunError};
+use crate::sys::output::stdout;
 
 pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
     let [target] = p.targets.as_slice() else {
@@ -39,46 +40,31 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
             target.name
         )));
     }
+    let c = Container {
+        ns,
+        pod: &target.name,
+        name: &container,
+    };
+    let client = &conn.client;
     match api::state(api::container_status(&pod, &container)) {
         State::Terminated { exit_code, .. } => {
-            super::logs::copy(
-                &conn.client,
-                ns,
-                &target.name,
-                &container,
-                false,
-                &mut crate::sys::output::stdout(),
-            )?;
+            super::logs::copy(client, ns, c.pod, c.name, false, 0, &mut stdout())?;
             Ok(exit_code as u8)
         }
         _ if !p.opts.stdin => {
-            super::logs::copy(
-                &conn.client,
-                ns,
-                &target.name,
-                &container,
-                true,
-                &mut crate::sys::output::stdout(),
-            )?;
-            final_exit_code(
-                &conn.client,
-                ns,
-                &target.name,
-                &container,
-                None,
-                Duration::from_secs(2),
-            )
+            super::logs::copy(client, ns, c.pod, c.name, true, 0, &mut stdout())?;
+            final_exit_code(client, c, None, Duration::from_secs(2))
         }
-        _ => attach_and_report(
-            conn,
-            p.quiet,
-            ns,
-            &target.name,
-            &container,
-            p.opts.tty,
-            None,
-            &pod,
-            None,
-        ),
+        _ => {
+            let how = Attach {
+                quiet: p.quiet,
+                stdin: true,
+                tty: p.opts.tty,
+                ended: None,
+                // Like kubectl attach: only what comes after the attach.
+                print_earlier: false,
+            };
+            attach_and_report(conn, c, &how, &pod, None)
+        }
     }
 }

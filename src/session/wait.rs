@@ -168,17 +168,20 @@ enum Check {
     Pending(String),
 }
 
-/// Shows progress without repeating itself: on a terminal one line updated in place,
-/// elsewhere kubectl's `Warning: container X: message` once per distinct message.
+/// Shows progress without repeating itself: on a terminal one line updated in place, naming
+/// the container's own state (not the pod's phase, R4 of real-cluster.md) and the time
+/// waited; elsewhere kubectl's `Warning: container X: message` once per distinct message.
 struct Progress {
     tty: bool,
     quiet: bool,
+    started: Instant,
+    container: String,
     last: String,
     shown: bool,
 }
 
 impl Progress {
-    fn update(&mut self, container: &str, pending: &str, message: &str) {
+    fn update(&mut self, pending: &str, message: &str) {
         if self.quiet {
             return;
         }
@@ -191,14 +194,33 @@ impl Progress {
             return;
         }
         self.last = line;
-        let mut err = std::io::stderr().lock();
         if self.tty {
-            let _ = write!(err, "\r\x1b[2Kwaiting for {container}: {}", self.last);
-            self.shown = true;
+            self.render();
         } else if !message.is_empty() {
-            let _ = writeln!(err, "Warning: container {container}: {message}");
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "Warning: container {}: {message}", self.container);
+            let _ = err.flush();
         }
+    }
+
+    /// Redraws the terminal line with the time waited so far (on every watch line, so at
+    /// least on each bookmark).
+    fn tick(&mut self) {
+        if self.shown {
+            self.render();
+        }
+    }
+
+    fn render(&mut self) {
+        let mut err = std::io::stderr().lock();
+        let waited = self.started.elapsed().as_secs_f64();
+        let _ = write!(
+            err,
+            "\r\x1b[2Kwaiting for {}: {} ({waited:.1}s)",
+            self.container, self.last
+        );
         let _ = err.flush();
+        self.shown = true;
     }
 
     fn finish(&mut self) {
@@ -238,12 +260,9 @@ fn check(pod: &Value, container: &str) -> Result<Check, WaitError> {
     if let Some(err) = pod_failure(&pod_name, status) {
         return Err(err);
     }
-    let phase = status.map(|s| api::str_at(s, &["phase"])).unwrap_or("");
-    Ok(Check::Pending(if phase.is_empty() {
-        "Pending".into()
-    } else {
-        phase.into()
-    }))
+    // In the spec, but the kubelet has not reported it yet (R4's first event): say so rather
+    // than the pod's phase, which is `Running` for a running pod's new ephemeral container.
+    Ok(Check::Pending("not started yet".into()))
 }
 
 fn pod_failure(pod: &str, status: Option<&Value>) -> Option<WaitError> {
@@ -338,6 +357,8 @@ pub fn until_started_with(
     let mut progress = Progress {
         tty: crate::sys::term::is_terminal(2),
         quiet: opts.quiet,
+        started,
+        container: container.to_string(),
         last: String::new(),
         shown: false,
     };
@@ -404,7 +425,7 @@ fn watch_loop(
                             _ => String::new(),
                         };
                         let short = p.split(':').next().unwrap_or("").to_string();
-                        progress.update(container, &short, &message);
+                        progress.update(&short, &message);
                     }
                 }
             }
@@ -429,6 +450,7 @@ fn watch_loop(
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
                 }
+                progress.tick();
                 match decode_event(line.as_bytes()) {
                     Decoded::Blank => continue,
                     // Half a line or a broken stream: resume from `rv`.
@@ -471,7 +493,7 @@ fn watch_loop(
                                             _ => String::new(),
                                         };
                                     let short = p.split(':').next().unwrap_or("").to_string();
-                                    progress.update(container, &short, &message);
+                                    progress.update(&short, &message);
                                 }
                             }
                         }

@@ -1,7 +1,13 @@
 //! Attaching to a container over WebSocket. One thread owns the socket and alternates between
 //! sending what the stdin thread and SIGWINCH queued and reading with a short timeout; the
 //! stdin thread only reads the local input. No async runtime.
+//!
+//! Without a TTY, an attach only carries what the container writes after it connected, and
+//! (containerd, R2 of real-cluster.md) nothing after the client closes stdin. So a non-TTY
+//! session also measures, from the container log, how much was written before it connected
+//! ([`earlier`]); the caller recovers both ends from the log (`session::follow`).
 
+pub mod earlier;
 pub mod frames;
 
 use std::fmt;
@@ -12,6 +18,7 @@ use std::time::{Duration, Instant};
 use tungstenite::Message;
 
 use crate::client::{ApiError, Client};
+use earlier::Meter;
 use frames::{Frame, Outcome};
 
 pub struct AttachOptions {
@@ -19,6 +26,26 @@ pub struct AttachOptions {
     pub stdin: bool,
     /// Raw TTY session: the local terminal is in raw mode and resizes are forwarded.
     pub tty: bool,
+    /// Measure the output written before the attach connected (non-TTY sessions).
+    pub measure: bool,
+}
+
+/// A chunk of output held back while the earlier output is measured.
+pub enum Held {
+    Stdout(Vec<u8>),
+    Stderr(Vec<u8>),
+}
+
+/// How a session ended, and what it delivered.
+pub struct Session {
+    pub outcome: Outcome,
+    /// Bytes of stdout and stderr the attach delivered (printed or held).
+    pub delivered: u64,
+    /// The log the container wrote before the attach connected, when it was measured
+    /// (already written out by the session when `print_earlier` is set).
+    pub earlier: Option<u64>,
+    /// Output not yet written because the earlier output was not measured in time.
+    pub held: Vec<Held>,
 }
 
 #[derive(Debug)]
@@ -68,13 +95,16 @@ pub fn query(opts: &AttachOptions) -> Vec<(&'static str, String)> {
     q
 }
 
-/// Attaches and runs the session until the remote side ends it.
+/// Attaches and runs the session until the remote side ends it. With `opts.measure`, the
+/// output written before the attach is measured alongside and, with `print_earlier`, written
+/// to stdout ahead of what the attach delivers.
 pub fn run(
     client: &Client,
     ns: &str,
     pod: &str,
     opts: &AttachOptions,
-) -> Result<Outcome, AttachError> {
+    print_earlier: bool,
+) -> Result<Session, AttachError> {
     let q = query(opts);
     let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let path = format!("{}/attach", crate::kube::pod_path(ns, pod));
@@ -105,7 +135,32 @@ pub fn run(
     } else {
         None
     };
-    let result = pump(&mut socket.ws, input, &winch_rx, v5, opts.tty);
+    let meter = Meter::default();
+    let result = std::thread::scope(|s| {
+        let (tx, rx) = mpsc::channel();
+        if opts.measure {
+            let target = earlier::Target {
+                client,
+                ns,
+                pod,
+                container: &opts.container,
+            };
+            let meter = &meter;
+            s.spawn(move || earlier::measure(&target, meter, &tx));
+        }
+        let r = pump(
+            &mut socket.ws,
+            input,
+            &winch_rx,
+            v5,
+            opts,
+            &meter,
+            rx,
+            print_earlier,
+        );
+        meter.stop();
+        r
+    });
     crate::sys::signals::stop_winch();
     drop(_raw);
     let _ = socket.ws.close(None);
@@ -160,29 +215,114 @@ fn send(ws: &mut Ws, frame: Vec<u8>) -> Result<(), AttachError> {
     })
 }
 
+/// Where the session's output goes: straight to the descriptors (no line buffering between
+/// the container and the user), or held while the earlier output is being measured.
+struct Out {
+    stdout: crate::sys::output::RawOut,
+    stderr: crate::sys::output::RawOut,
+    /// Some until the earlier output is measured (only when measuring).
+    held: Option<Vec<Held>>,
+    held_bytes: usize,
+    earlier: Option<u64>,
+}
+
+/// Output held beyond this stops the reading until the measurement is in (at most
+/// `earlier::MAX_WAIT`), so a chatty container cannot grow our memory.
+const MAX_HELD: usize = 8 << 20;
+
+impl Out {
+    /// Writes stdout; false when the reader went away (a closed pipe).
+    fn stdout(&mut self, d: &[u8]) -> bool {
+        match &mut self.held {
+            Some(h) => {
+                self.held_bytes += d.len();
+                h.push(Held::Stdout(d.to_vec()));
+                true
+            }
+            None => self.stdout.write_all(d).is_ok(),
+        }
+    }
+
+    fn stderr(&mut self, d: &[u8]) {
+        match &mut self.held {
+            Some(h) => {
+                self.held_bytes += d.len();
+                h.push(Held::Stderr(d.to_vec()));
+            }
+            None => {
+                let _ = self.stderr.write_all(d);
+            }
+        }
+    }
+
+    /// The measurement is in: the earlier output first, then what was held, in order.
+    fn release(&mut self, m: earlier::Measured, print: bool) {
+        self.earlier = Some(m.len);
+        if print {
+            let _ = self.stdout.write_all(&m.bytes);
+        }
+        for h in self.held.take().unwrap_or_default() {
+            let _ = match h {
+                Held::Stdout(d) => self.stdout.write_all(&d),
+                Held::Stderr(d) => self.stderr.write_all(&d),
+            };
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn pump(
     ws: &mut Ws,
     input: Option<Receiver<Input>>,
     winch: &Receiver<()>,
     v5: bool,
-    tty: bool,
-) -> Result<Outcome, AttachError> {
-    // Written straight to the descriptors: no line buffering between the container and the
-    // user, and no copy beyond the frame itself.
-    let mut stdout = crate::sys::output::stdout();
-    let mut stderr = crate::sys::output::stderr();
+    opts: &AttachOptions,
+    meter: &Meter,
+    measured: Receiver<earlier::Measured>,
+    print_earlier: bool,
+) -> Result<Session, AttachError> {
+    let tty = opts.tty;
+    let mut out = Out {
+        stdout: crate::sys::output::stdout(),
+        stderr: crate::sys::output::stderr(),
+        held: opts.measure.then(Vec::new),
+        held_bytes: 0,
+        earlier: None,
+    };
     let mut status = Vec::new();
     let mut input = input;
+    // Closing stdin ends the container's output on this attach (R2), so the close waits
+    // until the earlier output is measured: what comes after is then known to be the rest.
+    let mut close_pending = false;
     let mut last_ping = Instant::now();
     let mut last_heard = Instant::now();
+    let end = |outcome: Outcome, out: Out| -> Result<Session, AttachError> {
+        Ok(Session {
+            outcome,
+            delivered: meter.count(),
+            earlier: out.earlier,
+            held: out.held.unwrap_or_default(),
+        })
+    };
     loop {
+        if out.held.is_some() {
+            if let Ok(m) = measured.try_recv() {
+                out.release(m, print_earlier);
+            }
+        }
+        if close_pending && out.held.is_none() {
+            send(ws, frames::close_stdin())?;
+            close_pending = false;
+        }
         if let Some(rx) = &input {
             loop {
                 match rx.try_recv() {
                     Ok(Input::Data(d)) => send(ws, frames::stdin(&d))?,
                     Ok(Input::Eof) | Err(TryRecvError::Disconnected) => {
                         // v5 can half-close stdin; v4 has no way to say it, so stdin stays open.
-                        if v5 {
+                        if v5 && out.held.is_some() {
+                            close_pending = true;
+                        } else if v5 {
                             send(ws, frames::close_stdin())?;
                         }
                         input = None;
@@ -191,6 +331,10 @@ fn pump(
                     Err(TryRecvError::Empty) => break,
                 }
             }
+        }
+        if out.held_bytes > MAX_HELD && out.held.is_some() {
+            std::thread::sleep(POLL);
+            continue;
         }
         if tty && winch.try_recv().is_ok() {
             if let Some((w, h)) = crate::sys::term::size(0) {
@@ -213,19 +357,21 @@ fn pump(
                 last_heard = Instant::now();
                 match frames::split(&data) {
                     Frame::Stdout(d) => {
-                        if stdout.write_all(d).is_err() {
+                        meter.add(d.len());
+                        if !out.stdout(d) {
                             // The reader went away (a closed pipe): nothing more to show.
-                            return Ok(Outcome::Success);
+                            return end(Outcome::Success, out);
                         }
                     }
                     Frame::Stderr(d) => {
-                        let _ = stderr.write_all(d);
+                        meter.add(d.len());
+                        out.stderr(d);
                     }
                     Frame::Status(d) => status.extend_from_slice(d),
                     Frame::Ignored => {}
                 }
             }
-            Ok(Message::Close(_)) => return Ok(frames::decode_status(&status)),
+            Ok(Message::Close(_)) => return end(frames::decode_status(&status), out),
             Ok(_) => last_heard = Instant::now(),
             Err(tungstenite::Error::Io(e))
                 if matches!(
@@ -233,13 +379,13 @@ fn pump(
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) => {}
             Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
-                return Ok(frames::decode_status(&status))
+                return end(frames::decode_status(&status), out)
             }
             Err(e) => {
                 // A status already received means the session ended; the rest is teardown.
                 // Without one, the link broke under a live session.
                 if !status.is_empty() {
-                    return Ok(frames::decode_status(&status));
+                    return end(frames::decode_status(&status), out);
                 }
                 let why = match e {
                     tungstenite::Error::Protocol(
@@ -264,6 +410,7 @@ mod tests {
                 container: "dbg".into(),
                 stdin,
                 tty,
+                measure: false,
             })
             .into_iter()
             .map(|(k, v)| format!("{k}={v}"))

@@ -1,0 +1,124 @@
+//! How much the container wrote before the attach connected. The container log holds all of
+//! its output (stdout and stderr merged, R3 of real-cluster.md); the attach holds what came
+//! after it connected. Read at a quiet moment (nothing arriving on the attach just before and
+//! during the read), the log is the earlier output followed by exactly what the attach has
+//! delivered so far, so the difference of the two lengths is the earlier output's.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::client::Client;
+
+/// How long the attach must have been silent before the log is read.
+const QUIET: Duration = Duration::from_millis(50);
+/// After this, the log is read even if the container has not been quiet, and taken as is.
+pub const MAX_WAIT: Duration = Duration::from_secs(2);
+/// The largest earlier output recovered; a longer log is cut to its last part.
+const MAX_EARLIER: usize = 16 << 20;
+
+/// What the session's reader tells the measurer: bytes delivered, and when the last came.
+#[derive(Default)]
+pub struct Meter {
+    delivered: AtomicU64,
+    last: Mutex<Option<Instant>>,
+    stopped: AtomicBool,
+}
+
+impl Meter {
+    pub fn add(&self, n: usize) {
+        self.delivered.fetch_add(n as u64, Ordering::SeqCst);
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
+    pub fn count(&self) -> u64 {
+        self.delivered.load(Ordering::SeqCst)
+    }
+
+    /// The session is over: whatever the measurer finds is no longer needed.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+    }
+
+    fn quiet_for(&self) -> Duration {
+        self.last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map_or(Duration::MAX, |t| t.elapsed())
+    }
+}
+
+/// The earlier output: its length in the log, and its bytes (at most [`MAX_EARLIER`]).
+pub struct Measured {
+    pub len: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// Whose log to read.
+pub struct Target<'a> {
+    pub client: &'a Client,
+    pub ns: &'a str,
+    pub pod: &'a str,
+    pub container: &'a str,
+}
+
+/// The earlier output, given the log read and what the attach had delivered by then.
+pub fn split(log: &[u8], delivered: u64) -> Measured {
+    let len = (log.len() as u64).saturating_sub(delivered);
+    let end = len as usize;
+    let start = end.saturating_sub(MAX_EARLIER);
+    Measured {
+        len,
+        bytes: log[start..end].to_vec(),
+    }
+}
+
+/// Reads the log at a quiet moment and sends the measurement; gives up quietly when the
+/// session ends first or the log cannot be read (the caller then measures after the end).
+pub fn measure(t: &Target, meter: &Meter, tx: &Sender<Measured>) {
+    let started = Instant::now();
+    loop {
+        if meter.stopped.load(Ordering::SeqCst) {
+            return;
+        }
+        let late = started.elapsed() >= MAX_WAIT;
+        if meter.quiet_for() < QUIET && !late {
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        }
+        let before = meter.count();
+        let Ok(log) = super::super::logs::read(t.client, t.ns, t.pod, t.container) else {
+            return;
+        };
+        let after = meter.count();
+        if (before == after && meter.quiet_for() >= QUIET) || late {
+            let _ = tx.send(split(&log, after));
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_earlier_output_is_the_log_less_what_the_attach_delivered() {
+        let m = split(b"early\nlate\n", 5);
+        assert_eq!((m.len, m.bytes.as_slice()), (6, &b"early\n"[..]));
+        let m = split(b"abc", 3);
+        assert_eq!((m.len, m.bytes.len()), (0, 0));
+        // A log shorter than the delivered output (a log that lags) means nothing earlier.
+        assert_eq!(split(b"ab", 5).len, 0);
+    }
+
+    #[test]
+    fn a_quiet_meter_reports_no_recent_output() {
+        let m = Meter::default();
+        assert_eq!(m.quiet_for(), Duration::MAX);
+        m.add(3);
+        assert!(m.quiet_for() < QUIET);
+        assert_eq!(m.count(), 3);
+    }
+}
