@@ -12,6 +12,7 @@ use tungstenite::{Message, WebSocket};
 
 use crate::api::Target;
 use crate::fault::Fault;
+use crate::http::Response;
 use crate::kubelet::{self, annotation, container_status, ANN_ATTACH, ANN_STDIN_CLOSE};
 use crate::logs::pick_container;
 use crate::process::{self, Output, Process, Spec};
@@ -71,6 +72,26 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
     if !ctx.req.is_upgrade() {
         return ctx.respond_error(&status::bad_request("Upgrade request required"));
     }
+    // R5: the API server proxies the upgrade to the kubelet, whose GetAttach finds no running
+    // container once it has exited (or before it started) and answers with its plain-text
+    // error, which the proxy passes on as the failed upgrade. The kubelet writes it through
+    // streaming.WriteError: a non-gRPC error is 500 (the 500 is read from that code and
+    // kubernetes/kubernetes#38188, not seen in R5). SPDY and WebSocket get the same answer,
+    // so kubectl's SPDY fallback prints `unable to upgrade connection: <body>` as in R5.
+    let attach_proc = if exec {
+        None
+    } else {
+        match kubelet::process_for(ctx.shared, &ns, &name, &cname) {
+            Some(p) if p.exit_code().is_none() => Some(p),
+            _ => {
+                return ctx.respond(Response::text(
+                    500,
+                    "text/plain; charset=utf-8",
+                    format!("container {cname} not found in pod {name}_{ns}").into_bytes(),
+                ));
+            }
+        }
+    };
     if ctx.req.method == "POST"
         || !ctx
             .req
@@ -150,14 +171,7 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
             Box::new(|_| {}),
         )
     } else {
-        match kubelet::process_for(ctx.shared, &ns, &name, &cname) {
-            Some(p) if p.exit_code().is_none() => p,
-            _ => {
-                return ctx.respond_error(&status::bad_request(&format!(
-                    "unable to upgrade connection: container not found (\"{cname}\")"
-                )))
-            }
-        }
+        attach_proc.expect("looked up above")
     };
     let Some(key) = ctx.req.header("Sec-WebSocket-Key").map(String::from) else {
         return ctx.respond_error(&status::bad_request("missing Sec-WebSocket-Key"));
@@ -176,7 +190,14 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
         Some(Fault::CloseWebSocketAfter { frames }) => Some(frames),
         _ => None,
     };
-    let stdin_close_ignored = annotation(&pod, ANN_STDIN_CLOSE) == Some("ignore");
+    let on_stdin_close = match annotation(&pod, ANN_STDIN_CLOSE) {
+        Some("ignore") => StdinClose::Ignore,
+        Some("close") => StdinClose::CloseStdin,
+        _ if exec || tty || proc.stdin_once => StdinClose::CloseStdin,
+        // A container without `stdin: true` has no stdin for an attach to end.
+        _ if !proc.stdin_enabled => StdinClose::Ignore,
+        _ => StdinClose::Detach,
+    };
     let session = Session {
         proto: proto.clone(),
         stdin,
@@ -185,7 +206,7 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
         tty,
         exec,
         close_after,
-        stdin_close_ignored,
+        on_stdin_close,
     };
     let log = session.run(ctx, &proc);
     let mut ws_log = log;
@@ -203,7 +224,28 @@ struct Session {
     tty: bool,
     exec: bool,
     close_after: Option<usize>,
-    stdin_close_ignored: bool,
+    on_stdin_close: StdinClose,
+}
+
+/// What the runtime does when the client says its stdin has ended (the v5 close frame
+/// `[255, 0]`; v4 and older have no such signal, so nothing happens there).
+///
+/// containerd's CRI `ContainerIO.Attach`: when the attach's stdin copy ends, a non-TTY
+/// container with `stdinOnce` gets its stdin closed and the output keeps flowing until it
+/// exits; otherwise the attach's stdout and stderr are removed from the container's output
+/// and the attach ends, the container's stdin staying open (R2: `stdin: true` without
+/// `stdinOnce`, as kubectl debug makes it). A TTY takes containerd's second branch as well,
+/// but only the non-TTY case was observed (R2), so TTY attaches keep closing the process's
+/// stdin as before (a guess kept for the interactive tests). exec closes its process's stdin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StdinClose {
+    /// R2: stop forwarding output to this attach at once and end it (status Success).
+    Detach,
+    /// Close the process's stdin; output continues until it exits (`stdinOnce`, exec, TTY,
+    /// or the annotation `fake.kdebug/stdin-close: close`).
+    CloseStdin,
+    /// Nothing happens (annotation `fake.kdebug/stdin-close: ignore`).
+    Ignore,
 }
 
 fn is_timeout(e: &tungstenite::Error) -> bool {
@@ -222,6 +264,13 @@ fn parse_resize(data: &[u8]) -> Option<(u16, u16)> {
 }
 
 impl Session {
+    /// The channel output of `stream` (1 stdout, 2 stderr) goes to, if the client wants it.
+    fn out_channel(&self, stream: u8) -> Option<u8> {
+        let ch = if self.tty || stream == 1 { 1 } else { 2 };
+        let wanted = if ch == 1 { self.stdout } else { self.stderr };
+        wanted.then_some(ch)
+    }
+
     fn run(&self, ctx: &mut Ctx, proc: &Arc<Process>) -> Map<String, Value> {
         let started = Instant::now();
         let ms = || started.elapsed().as_millis() as u64;
@@ -274,6 +323,7 @@ impl Session {
             }
         }
         let mut fault_hit = false;
+        let mut detached = false;
         'session: loop {
             if !alive {
                 ended = "client-gone";
@@ -292,11 +342,11 @@ impl Session {
             loop {
                 match rx.try_recv() {
                     Ok(Output::Data(stream, data)) => {
-                        let ch = if self.tty || stream == 1 { 1 } else { 2 };
-                        let wanted = if ch == 1 { self.stdout } else { self.stderr };
-                        if wanted && !send(&mut ws, ch, &data, &mut sent) {
-                            ended = "client-gone";
-                            break 'session;
+                        if let Some(ch) = self.out_channel(stream) {
+                            if !send(&mut ws, ch, &data, &mut sent) {
+                                ended = "client-gone";
+                                break 'session;
+                            }
                         }
                         if self.close_after.map(|n| sent >= n).unwrap_or(false) {
                             continue 'session;
@@ -320,8 +370,35 @@ impl Session {
                     let payload = &b[1..];
                     if v5 && ch == 255 && payload.len() == 1 {
                         closes.push(json!({"t_ms": ms(), "channel": payload[0]}));
-                        if payload[0] == 0 && !self.stdin_close_ignored {
-                            proc.close_stdin();
+                        if payload[0] == 0 && self.stdin {
+                            match self.on_stdin_close {
+                                StdinClose::CloseStdin => proc.close_stdin(),
+                                StdinClose::Ignore => {}
+                                StdinClose::Detach => {
+                                    // What the process wrote before the signal arrived has
+                                    // been broadcast already; flush it, then detach (R2).
+                                    loop {
+                                        match rx.try_recv() {
+                                            Ok(Output::Data(stream, data)) => {
+                                                if let Some(ch) = self.out_channel(stream) {
+                                                    if !send(&mut ws, ch, &data, &mut sent) {
+                                                        ended = "client-gone";
+                                                        break 'session;
+                                                    }
+                                                }
+                                            }
+                                            Ok(Output::Exit(code)) => {
+                                                exit_code = Some(code);
+                                                break 'session;
+                                            }
+                                            Err(_) => break,
+                                        }
+                                    }
+                                    ended = "stdin-closed-detached";
+                                    detached = true;
+                                    break 'session;
+                                }
+                            }
                         }
                         continue;
                     }
@@ -363,8 +440,9 @@ impl Session {
         if fault_hit {
             drop(ws);
             ctx.conn.stream.shutdown();
-        } else if exit_code.is_some() {
-            // Status on channel 3, then a normal close.
+        } else if exit_code.is_some() || detached {
+            // Status on channel 3, then a normal close. A detached attach ends without error
+            // on the kubelet (ServeAttach writes Success), the process still running.
             let status = if !v45 {
                 None
             } else if !self.exec || exit_code == Some(0) {

@@ -619,7 +619,8 @@ pub fn start_container(shared: &Arc<Shared>, ns: &str, pod_name: &str, cname: &s
     let (proc, go) = process::spawn_gated(
         spec,
         Box::new(move |code| {
-            if shared2.stopped() {
+            // R4: the exit shows in the status only on the kubelet's next relist.
+            if !sleep_ms(&shared2, shared2.opts.relist_ms) {
                 return;
             }
             update_pod(&shared2, &ns2, &pod2, |p| {
@@ -660,6 +661,26 @@ fn image_pull_loop(
             "Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{r}\": failed to resolve reference \"{r}\": {r}: not found"
         );
         let backoff = format!("Back-off pulling image \"{image}\"");
+        // R6: the pull is tried for a while (about 15 s on a real node) with the status
+        // still `waiting ContainerCreating` (set before the start), then fails.
+        let creating = shared
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get("pods", &ns, &pod)
+            .and_then(|p| container_status(p, c["name"].as_str().unwrap_or("")))
+            .map(|st| st.pointer("/state/waiting/reason") == Some(&json!("ContainerCreating")))
+            .unwrap_or(false);
+        if !creating {
+            update_pod(&shared, &ns, &pod, |p| {
+                if meta_str(p, "uid") == uid {
+                    set_status(p, kind, waiting(&c, "ContainerCreating", None));
+                }
+            });
+        }
+        if !sleep_ms(&shared, shared.opts.image_pull_fail_ms) {
+            return;
+        }
         let mut wait = shared.opts.kubelet_delay_ms.max(50) * 2;
         let mut err_turn = true;
         loop {
@@ -728,7 +749,8 @@ pub fn process_for(
     let (proc, go) = process::spawn_gated(
         spec,
         Box::new(move |code| {
-            if shared2.stopped() {
+            // R4: as above, the exit is seen on the next relist.
+            if !sleep_ms(&shared2, shared2.opts.relist_ms) {
                 return;
             }
             update_pod(&shared2, &ns2, &pod2, |p| {

@@ -83,6 +83,13 @@ pub struct Options {
     pub bookmark_interval_ms: u64,
     /// Serve a server certificate that has expired (signed by the same CA).
     pub expired_server_cert: bool,
+    /// Time from a container's exit to its `terminated` status (R4: the kubelet notices
+    /// exits on its relist, every second; seen 0.5-1 s after the exit).
+    pub relist_ms: u64,
+    /// Time an unpullable image (`does-not-exist` in its name) stays `waiting
+    /// ContainerCreating` before `ErrImagePull` (R6: about 15 s on a real node with no
+    /// reachable registry; kept small by default for tests).
+    pub image_pull_fail_ms: u64,
 }
 
 impl Default for Options {
@@ -98,6 +105,8 @@ impl Default for Options {
             request_log: None,
             bookmark_interval_ms: 1000,
             expired_server_cert: false,
+            relist_ms: 1000,
+            image_pull_fail_ms: 300,
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::http::Response;
 use crate::kubelet::{self, container_status};
 use crate::process::{LogLine, Output};
 use crate::server::Ctx;
-use crate::status;
+use crate::status::{self, FieldError, FieldErrorKind};
 
 fn container_names(pod: &Value, list: &str) -> Vec<String> {
     pod.pointer(&format!("/spec/{list}"))
@@ -101,6 +101,21 @@ fn render(lines: &[(i64, u32, Vec<u8>)], timestamps: bool) -> Vec<u8> {
 pub fn serve(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
     let ns = target.ns.clone().unwrap_or_default();
     let name = target.name.clone().unwrap_or_default();
+    // R3: the split-streams feature (PodLogsQuerySplitStreams) is off, so any `stream` is
+    // refused by ValidatePodLogOptions, before the pod is looked up.
+    if ctx.req.q("stream").is_some() {
+        let e = status::invalid(
+            "PodLogOptions",
+            &name,
+            &[FieldError::new(
+                FieldErrorKind::Forbidden,
+                "stream",
+                None,
+                "may not be specified",
+            )],
+        );
+        return ctx.respond_error(&e);
+    }
     let pod = ctx
         .shared
         .store

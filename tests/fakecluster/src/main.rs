@@ -2,8 +2,8 @@
 //!
 //! Usage: fakecluster [--listen 127.0.0.1:0] [--plain] [--fixture FILE]
 //!        [--write-kubeconfig FILE] [--request-log FILE] [--latency-ms N]
-//!        [--container shell|echo] [--kubelet-delay-ms N] [--legacy-discovery]
-//!        [--fault SPEC]...
+//!        [--container shell|echo] [--kubelet-delay-ms N] [--relist-ms N]
+//!        [--image-pull-fail-ms N] [--legacy-discovery] [--fault SPEC]...
 //! Prints `ready <server-url>` on stdout once serving; SIGTERM/SIGINT stop it.
 
 use std::io::Write;
@@ -19,7 +19,7 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-const USAGE: &str = "usage: fakecluster [--listen ADDR] [--plain] [--fixture FILE] [--write-kubeconfig FILE] [--request-log FILE] [--latency-ms N] [--container shell|echo] [--kubelet-delay-ms N] [--legacy-discovery] [--fault SPEC]...
+const USAGE: &str = "usage: fakecluster [--listen ADDR] [--plain] [--fixture FILE] [--write-kubeconfig FILE] [--request-log FILE] [--latency-ms N] [--container shell|echo] [--kubelet-delay-ms N] [--relist-ms N] [--image-pull-fail-ms N] [--legacy-discovery] [--fault SPEC]...
 fault SPEC: latency:MS | drop-watch:N | conflict | gone | gone-http | 429:K[:RETRY] | 503:K[:RETRY] | 500:K | slow-body:K:MS | garbage:K | ws-close:N | upgrade-hang | upgrade-refuse | 404:K, optionally @PATH-SUBSTRING";
 
 fn main() {
@@ -72,6 +72,16 @@ fn run() -> Result<(), String> {
                 opts.kubelet_delay_ms = value("--kubelet-delay-ms")?
                     .parse()
                     .map_err(|e| format!("bad --kubelet-delay-ms: {e}"))?
+            }
+            "--relist-ms" => {
+                opts.relist_ms = value("--relist-ms")?
+                    .parse()
+                    .map_err(|e| format!("bad --relist-ms: {e}"))?
+            }
+            "--image-pull-fail-ms" => {
+                opts.image_pull_fail_ms = value("--image-pull-fail-ms")?
+                    .parse()
+                    .map_err(|e| format!("bad --image-pull-fail-ms: {e}"))?
             }
             "--container" => opts.container = value("--container")?.parse()?,
             "--legacy-discovery" => opts.legacy_discovery = true,

@@ -570,6 +570,14 @@ fn ephemeral_update(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
     if let Err(errs) = validate::ephemeral_update(&old, &candidate) {
         return ctx.respond_error(&status::invalid("Pod", &name, &errs));
     }
+    // R1: a merge that leaves the pod as it is (the same container sent again) is 200 with
+    // the stored pod: no write, so the same resourceVersion, no watch event, nothing started.
+    if candidate == old {
+        ctx.entry
+            .insert("ephemeral_containers_added".into(), json!([]));
+        ctx.entry.insert("unchanged".into(), json!(true));
+        return ctx.respond_json(200, &old);
+    }
     let before = names(&old["spec"], "ephemeralContainers");
     let added: Vec<String> = names(&candidate["spec"], "ephemeralContainers")
         .into_iter()

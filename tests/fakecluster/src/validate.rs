@@ -275,9 +275,11 @@ pub fn ephemeral_update(old: &Value, new: &Value) -> Result<(), Vec<FieldError>>
                 None,
                 &format!("existing ephemeral containers \"{name}\" may not be removed\n"),
             )),
+            // R1: the field is the list itself (upstream's specPath), the detail the
+            // sentence, a newline and a diff of the container.
             Some(n) if n != o => errs.push(FieldError::new(
                 FieldErrorKind::Forbidden,
-                &format!("spec.ephemeralContainers[{name}]"),
+                "spec.ephemeralContainers",
                 None,
                 &format!(
                     "existing ephemeral containers \"{name}\" may not be changed\n{}",

@@ -264,6 +264,18 @@ impl Kube {
 
     /// Run kubectl with `stdin` piped in (or /dev/null), killing it after `timeout`.
     pub fn run_with(&self, args: &[&str], stdin: Option<&str>, timeout: Duration) -> Run {
+        self.run_holding_stdin(args, stdin, Duration::ZERO, timeout)
+    }
+
+    /// As `run_with`, keeping stdin open for `hold` after writing it (`(printf ...; sleep
+    /// N) | kubectl ...`).
+    pub fn run_holding_stdin(
+        &self,
+        args: &[&str],
+        stdin: Option<&str>,
+        hold: Duration,
+        timeout: Duration,
+    ) -> Run {
         let mut c = self.command(args);
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
         c.stdin(if stdin.is_some() {
@@ -277,6 +289,7 @@ impl Kube {
             let input = input.to_string();
             std::thread::spawn(move || {
                 let _ = w.write_all(input.as_bytes());
+                std::thread::sleep(hold);
             });
         }
         let mut out = child.stdout.take().unwrap();
