@@ -708,7 +708,9 @@ fn upgrade_never_answered() {
             "--",
             "sh",
             "-c",
-            "echo from-logs; exit 4",
+            // Still running when the attach fails: a container that has already exited is
+            // answered with "not found" (R5), which is no fallback but a finished run.
+            "echo from-logs; sleep 1; exit 4",
         ],
         Some(""),
     );
@@ -741,7 +743,9 @@ fn upgrade_refused() {
             "--",
             "sh",
             "-c",
-            "echo from-logs; exit 4",
+            // Still running when the attach fails: a container that has already exited is
+            // answered with "not found" (R5), which is no fallback but a finished run.
+            "echo from-logs; sleep 1; exit 4",
         ],
         Some(""),
     );

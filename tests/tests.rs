@@ -7,6 +7,7 @@ mod faults;
 mod journeys;
 mod lifecycle;
 mod pty;
+mod real;
 mod security;
 mod util;
 

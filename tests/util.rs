@@ -227,24 +227,60 @@ impl Env {
     }
 }
 
-/// Waits for a child, killing it (and failing loudly) if it runs past `limit`.
+/// Waits for a child, killing it (and failing loudly) if it runs past `limit`. Its pipes are
+/// drained meanwhile, so a child writing more than a pipe holds cannot stall.
 pub fn wait_with_timeout(mut child: std::process::Child, limit: std::time::Duration) -> Output {
+    fn drain<R: std::io::Read + Send + 'static>(
+        pipe: Option<R>,
+    ) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
     let start = std::time::Instant::now();
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => return child.wait_with_output().expect("collect output"),
+            Ok(Some(status)) => break status,
             Ok(None) if start.elapsed() > limit => {
                 let _ = child.kill();
-                let out = child.wait_with_output().expect("collect output");
+                let _ = child.wait();
                 panic!(
                     "kdebug ran past {limit:?}\nstdout:\n{}\nstderr:\n{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
+                    String::from_utf8_lossy(&out.join().unwrap_or_default()),
+                    String::from_utf8_lossy(&err.join().unwrap_or_default())
                 );
             }
-            _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(e) => panic!("waiting for kdebug: {e}"),
         }
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
     }
+}
+
+#[test]
+fn wait_with_timeout_drains_large_output() {
+    // 1 MiB on each stream, far more than a pipe buffer: without draining this would stall.
+    let child = Command::new("sh")
+        .args([
+            "-c",
+            "head -c 1048576 /dev/zero; head -c 1048576 /dev/zero >&2",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_with_timeout(child, std::time::Duration::from_secs(20));
+    assert_eq!((out.stdout.len(), out.stderr.len()), (1 << 20, 1 << 20));
 }
 
 /// The versioned kubectl beside `kubectl`, if installed (never the plain dispatcher).

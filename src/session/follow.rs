@@ -11,6 +11,7 @@ use crate::client::{ApiError, Client};
 use crate::kube::{self as api, State};
 
 use super::attach::{self, frames::Outcome, AttachError, AttachOptions};
+use super::logs::Followed;
 use super::wait::{self, WaitOptions};
 use super::{Connection, RunError, Sink};
 
@@ -25,6 +26,10 @@ pub struct Container<'a> {
 /// How long the exit code may take to show after the session ended: the kubelet notices an
 /// exit on its next relist, about a second later (R4 of real-cluster.md).
 const EXIT_STATUS_GRACE: Duration = Duration::from_secs(3);
+
+/// After a session, how long the log may stay silent while the container still runs before
+/// kdebug leaves it running (a process waiting for input that can no longer come, R2).
+const IDLE_AFTER_INPUT: Duration = Duration::from_secs(5);
 
 /// Waits for the container, then attaches and returns the container's exit code. In fan-out
 /// (a captured sink) it follows the log instead, from the start.
@@ -128,8 +133,12 @@ pub fn attach_and_report(
                     println!("{msg}");
                 }
             }
-            if !tty {
-                recover_rest(client, c, &session, how.print_earlier)?;
+            if !tty && recover_rest(client, c, &session, how.print_earlier)? == Followed::Idle {
+                eprintln!(
+                    "kdebug: container {} is still running with nothing more to show since its input ended (its stdin stays open); reattach with: kdebug attach {} -c {} -i",
+                    c.name, c.pod, c.name
+                );
+                return Ok(0);
             }
             match session.outcome {
                 Outcome::ExitCode(n) => Ok(n),
@@ -181,19 +190,32 @@ fn recover_rest(
     c: Container,
     session: &attach::Session,
     print_earlier: bool,
-) -> Result<(), RunError> {
+) -> Result<Followed, RunError> {
     let mut out = stdout();
     match session.earlier {
         Some(len) => {
-            super::logs::copy(
+            let still_running = || {
+                client
+                    .get(&api::pod_path(c.ns, c.pod))
+                    .map(|pod| {
+                        !matches!(
+                            api::state(api::container_status(&pod, c.name)),
+                            State::Terminated { .. }
+                        )
+                    })
+                    .unwrap_or(false)
+            };
+            let followed = super::logs::follow_while_active(
                 client,
                 c.ns,
                 c.pod,
                 c.name,
-                true,
                 len + session.delivered,
+                IDLE_AFTER_INPUT,
+                &still_running,
                 &mut out,
             )?;
+            return Ok(followed);
         }
         None => {
             let log = super::logs::read_to_end(client, c.ns, c.pod, c.name)?;
@@ -210,7 +232,7 @@ fn recover_rest(
             }
         }
     }
-    Ok(())
+    Ok(Followed::Ended)
 }
 
 /// The container's exit code once it has terminated; 0 if it is still running after `grace`

@@ -95,3 +95,69 @@ fn read_log(
     }
     Ok(log)
 }
+
+/// How a followed log ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Followed {
+    /// The log ended: the container has exited.
+    Ended,
+    /// Nothing new for the idle limit while the container still runs.
+    Idle,
+}
+
+/// Like [`copy`] with `follow`, but gives up when nothing new arrives for `idle` and
+/// `still_running` says the container runs on (a process waiting for input that will never
+/// come: stdin stays open on the container once kubectl debug's attach leaves, R2).
+#[allow(clippy::too_many_arguments)]
+pub fn follow_while_active(
+    client: &Client,
+    ns: &str,
+    pod: &str,
+    container: &str,
+    skip: u64,
+    idle: std::time::Duration,
+    still_running: &dyn Fn() -> bool,
+    out: &mut dyn Write,
+) -> Result<Followed, ApiError> {
+    let mut body = open(client, ns, pod, container, true)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(4);
+    // The reader blocks in the socket; when we give up it is left to end with the process.
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let r = match body.read(&mut buf) {
+                Ok(n) => Ok(buf[..n].to_vec()),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => Err(e),
+            };
+            let last = !matches!(&r, Ok(d) if !d.is_empty());
+            if tx.send(r).is_err() || last {
+                return;
+            }
+        }
+    });
+    let mut skip = skip;
+    loop {
+        let chunk = match rx.recv_timeout(idle) {
+            Ok(Ok(d)) if d.is_empty() => return Ok(Followed::Ended),
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => return Err(read_failed(pod, container, e)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(Followed::Ended),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if still_running() {
+                    return Ok(Followed::Idle);
+                }
+                continue;
+            }
+        };
+        let from = skip.min(chunk.len() as u64) as usize;
+        skip -= from as u64;
+        if out
+            .write_all(&chunk[from..])
+            .and_then(|_| out.flush())
+            .is_err()
+        {
+            return Ok(Followed::Ended);
+        }
+    }
+}
