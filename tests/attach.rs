@@ -140,11 +140,15 @@ fn attach_with(bin: &std::path::Path, env: &Env, extra: &[&str]) -> Value {
         stdin.write_all(b"line one\nline two\n").unwrap();
     }
     let out = wait_with_timeout(child, std::time::Duration::from_secs(60));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("line two"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // kubectl loses the output: its stdin close detaches the attach on containerd (R2 of
+    // real-cluster.md, which the fake now reproduces), so only kdebug must show it.
+    if bin.ends_with("kdebug") {
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("line two"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     env.attach_request().expect("an attach request")
 }
 

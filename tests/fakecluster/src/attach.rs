@@ -72,6 +72,24 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
     if !ctx.req.is_upgrade() {
         return ctx.respond_error(&status::bad_request("Upgrade request required"));
     }
+    let websocket = ctx.req.method != "POST"
+        && ctx
+            .req
+            .header("Upgrade")
+            .map(|u| u.eq_ignore_ascii_case("websocket"))
+            .unwrap_or(false);
+    if websocket && take_fault(ctx, |f| matches!(f, Fault::UpgradeNeverAnswers)).is_some() {
+        ctx.entry.insert("fault".into(), json!("upgrade-hang"));
+        ctx.log_response(0, "", None);
+        while !ctx.shared.stopped() && !ctx.peer_closed() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        return Ok(false);
+    }
+    if websocket && take_fault(ctx, |f| matches!(f, Fault::RefuseUpgrade)).is_some() {
+        ctx.entry.insert("fault".into(), json!("upgrade-refuse"));
+        return ctx.respond_error(&status::bad_request("fakecluster: upgrade refused"));
+    }
     // R5: the API server proxies the upgrade to the kubelet, whose GetAttach finds no running
     // container once it has exited (or before it started) and answers with its plain-text
     // error, which the proxy passes on as the failed upgrade. The kubelet writes it through
@@ -92,28 +110,10 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
             }
         }
     };
-    if ctx.req.method == "POST"
-        || !ctx
-            .req
-            .header("Upgrade")
-            .map(|u| u.eq_ignore_ascii_case("websocket"))
-            .unwrap_or(false)
-    {
+    if !websocket {
         return ctx.respond_error(&status::bad_request(
             "fakecluster: only WebSocket upgrades are supported (SPDY is not)",
         ));
-    }
-    if take_fault(ctx, |f| matches!(f, Fault::UpgradeNeverAnswers)).is_some() {
-        ctx.entry.insert("fault".into(), json!("upgrade-hang"));
-        ctx.log_response(0, "", None);
-        while !ctx.shared.stopped() && !ctx.peer_closed() {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        return Ok(false);
-    }
-    if take_fault(ctx, |f| matches!(f, Fault::RefuseUpgrade)).is_some() {
-        ctx.entry.insert("fault".into(), json!("upgrade-refuse"));
-        return ctx.respond_error(&status::bad_request("fakecluster: upgrade refused"));
     }
     let offers = offered(ctx);
     // `fake.kdebug/protocols: v4.channel.k8s.io` plays an API server older than 1.30, whose
@@ -324,6 +324,7 @@ impl Session {
         }
         let mut fault_hit = false;
         let mut detached = false;
+        let mut last_was_stdin = false;
         'session: loop {
             if !alive {
                 ended = "client-gone";
@@ -363,79 +364,88 @@ impl Session {
                     }
                 }
             }
-            // Frames from the client.
-            match ws.read() {
-                Ok(Message::Binary(b)) if !b.is_empty() => {
-                    let ch = b[0];
-                    let payload = &b[1..];
-                    if v5 && ch == 255 && payload.len() == 1 {
-                        closes.push(json!({"t_ms": ms(), "channel": payload[0]}));
-                        if payload[0] == 0 && self.stdin {
-                            match self.on_stdin_close {
-                                StdinClose::CloseStdin => proc.close_stdin(),
-                                StdinClose::Ignore => {}
-                                StdinClose::Detach => {
-                                    // What the process wrote before the signal arrived has
-                                    // been broadcast already; flush it, then detach (R2).
-                                    loop {
-                                        match rx.try_recv() {
-                                            Ok(Output::Data(stream, data)) => {
-                                                if let Some(ch) = self.out_channel(stream) {
-                                                    if !send(&mut ws, ch, &data, &mut sent) {
-                                                        ended = "client-gone";
-                                                        break 'session;
-                                                    }
-                                                }
-                                            }
-                                            Ok(Output::Exit(code)) => {
-                                                exit_code = Some(code);
-                                                break 'session;
-                                            }
-                                            Err(_) => break,
-                                        }
+            // Frames from the client: all that arrive close together, before any more output
+            // is forwarded, so that stdin followed at once by its close signal is handled as
+            // on a real node, where the process has not answered through the kubelet and
+            // containerd yet when the close arrives (R2). Where the close detaches, a stdin
+            // frame waits 50 ms for it (a client's second small write can sit that long in
+            // Nagle's algorithm; the node's round trip is a guess of the same order). At
+            // most a burst of 64, then the output gets its turn.
+            for burst in 0..64 {
+                if burst > 0 {
+                    let wait = if last_was_stdin && self.on_stdin_close == StdinClose::Detach {
+                        50
+                    } else {
+                        2
+                    };
+                    ws.get_mut()
+                        .set_read_timeout(Some(Duration::from_millis(wait)));
+                }
+                last_was_stdin = false;
+                match ws.read() {
+                    Ok(Message::Binary(b)) if !b.is_empty() => {
+                        let ch = b[0];
+                        let payload = &b[1..];
+                        if v5 && ch == 255 && payload.len() == 1 {
+                            closes.push(json!({"t_ms": ms(), "channel": payload[0]}));
+                            if payload[0] == 0 && self.stdin {
+                                match self.on_stdin_close {
+                                    StdinClose::CloseStdin => proc.close_stdin(),
+                                    StdinClose::Ignore => {}
+                                    StdinClose::Detach => {
+                                        // containerd takes the attach out of the
+                                        // output at once: what is still queued here
+                                        // (written while this burst of frames was read,
+                                        // so after the signal on a real node) is dropped.
+                                        ended = "stdin-closed-detached";
+                                        detached = true;
+                                        break 'session;
                                     }
-                                    ended = "stdin-closed-detached";
-                                    detached = true;
-                                    break 'session;
                                 }
                             }
+                            continue;
                         }
-                        continue;
-                    }
-                    frames_received.push(json!({"t_ms": ms(), "channel": ch, "data": String::from_utf8_lossy(payload)}));
-                    let key = ch.to_string();
-                    let prev = by_channel
-                        .get(&key)
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("")
-                        .to_string();
-                    by_channel.insert(key, json!(prev + &String::from_utf8_lossy(payload)));
-                    match ch {
-                        0 if self.stdin => proc.write_stdin(payload),
-                        4 => {
-                            if let Some((w, h)) = parse_resize(payload) {
-                                resizes.push(json!({"t_ms": ms(), "Width": w, "Height": h}));
-                                proc.resize(w, h);
-                            } else {
-                                resizes.push(json!({"t_ms": ms(), "invalid": String::from_utf8_lossy(payload)}));
+                        frames_received.push(json!({"t_ms": ms(), "channel": ch, "data": String::from_utf8_lossy(payload)}));
+                        let key = ch.to_string();
+                        let prev = by_channel
+                            .get(&key)
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("")
+                            .to_string();
+                        by_channel.insert(key, json!(prev + &String::from_utf8_lossy(payload)));
+                        match ch {
+                            0 if self.stdin => {
+                                proc.write_stdin(payload);
+                                last_was_stdin = true;
                             }
+                            4 => {
+                                if let Some((w, h)) = parse_resize(payload) {
+                                    resizes.push(json!({"t_ms": ms(), "Width": w, "Height": h}));
+                                    proc.resize(w, h);
+                                } else {
+                                    resizes.push(json!({"t_ms": ms(), "invalid": String::from_utf8_lossy(payload)}));
+                                }
+                            }
+                            _ => {}
                         }
-                        _ => {}
                     }
-                }
-                Ok(Message::Close(_)) => {
-                    ended = "client-closed";
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) if is_timeout(&e) => {
-                    let _ = ws.flush();
-                }
-                Err(_) => {
-                    ended = "client-gone";
-                    break;
+                    Ok(Message::Close(_)) => {
+                        ended = "client-closed";
+                        break 'session;
+                    }
+                    Ok(_) => {}
+                    Err(e) if is_timeout(&e) => {
+                        let _ = ws.flush();
+                        break;
+                    }
+                    Err(_) => {
+                        ended = "client-gone";
+                        break 'session;
+                    }
                 }
             }
+            ws.get_mut()
+                .set_read_timeout(Some(Duration::from_millis(10)));
         }
         if fault_hit {
             drop(ws);

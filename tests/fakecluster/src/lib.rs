@@ -4,6 +4,9 @@
 //! client certificates, serves discovery, pods (get/list/watch/create/delete, the
 //! ephemeralcontainers subresource, log, attach over WebSocket), nodes and a few workload kinds,
 //! and simulates a kubelet that starts containers and runs a scripted or real process in them.
+//! By default it behaves as the real node of `real-cluster.md` did (R1-R6: no-op merges, the
+//! containerd attach detach at stdin's end, `stream=` refused, the relist delay, the
+//! kubelet's answer for a gone container, the delayed pull failure); see the README.
 
 use std::collections::HashMap;
 use std::fs::File;

@@ -254,6 +254,25 @@ fn r2_stdin_once_closes_stdin_and_keeps_the_output() {
     };
     assert_eq!(session("c1"), b"after-eof\n", "stdinOnce: stdin closed");
     assert_eq!(session("c2"), b"", "no stdinOnce: detached");
+    // Stdin followed at once by its close (`printf 'hi\n' | ...`): the answer to it is lost,
+    // as kubectl's and kdebug's output was on the node; it is in the log.
+    let (mut ws, _) = ws_connect(
+        &fc,
+        &format!("{NS}/pods/once/attach?container=c2&stdin=true&stdout=true&stderr=true"),
+        "v5.channel.k8s.io",
+    )
+    .unwrap();
+    ws.send(Message::Binary(b"\x00hi\n".to_vec())).unwrap();
+    ws.send(Message::Binary(vec![255, 0])).unwrap();
+    let (frames, _) = ws_drain(&mut ws);
+    assert!(
+        frames.iter().all(|(ch, d)| *ch == 3 || d.is_empty()),
+        "{frames:?}"
+    );
+    assert!(wait_until(Duration::from_secs(5), || fc
+        .container_log("default", "once", "c2")
+        .as_deref()
+        == Some("hi\n")));
     let p = fc.pod("default", "once").unwrap();
     assert_eq!(
         state_of(&p, "c2").as_deref(),
