@@ -4,6 +4,7 @@
 //! The binary (`main.rs`) is a thin wrapper around [`run`].
 
 pub mod api;
+pub mod archive;
 pub mod attach;
 pub mod cli;
 pub mod client;
