@@ -326,6 +326,25 @@ impl Unpacker<'_> {
             }
             return Ok(Ok(()));
         };
+        // Refusals that need no look at the disk come first: a refused entry creates nothing.
+        let pure = match e.kind {
+            Kind::Symlink if !link_stays_inside(&e.link, parents.len()) => Err(
+                Reason::SymlinkEscapes(String::from_utf8_lossy(&e.link).into_owned()),
+            ),
+            Kind::File if e.size > self.opts.limits.max_entry_bytes => Err(Reason::TooLarge {
+                size: e.size,
+                limit: self.opts.limits.max_entry_bytes,
+            }),
+            Kind::Char => Err(Reason::Special("character device")),
+            Kind::Block => Err(Reason::Special("block device")),
+            Kind::Fifo => Err(Reason::Special("fifo")),
+            Kind::Sparse => Err(Reason::Unsupported(b'S')),
+            Kind::Other(c) => Err(Reason::Unsupported(c)),
+            _ => Ok(()),
+        };
+        if let Err(r) = pure {
+            return Ok(Err(r));
+        }
         let p = match walk(&root, parents, true) {
             Ok(d) => d.join(OsStr::from_bytes(name)),
             Err(r) => return Ok(Err(r)),
@@ -333,18 +352,10 @@ impl Unpacker<'_> {
         Ok(match e.kind {
             Kind::File => return self.file(rd, &p, e),
             Kind::Dir => self.dir(&p, &rel, e),
-            Kind::Symlink if !link_stays_inside(&e.link, parents.len()) => Err(
-                Reason::SymlinkEscapes(String::from_utf8_lossy(&e.link).into_owned()),
-            ),
             Kind::Symlink => clear(&p).and_then(|()| {
                 std::os::unix::fs::symlink(OsStr::from_bytes(&e.link), &p).map_err(Reason::Local)
             }),
-            Kind::HardLink => self.hard_link(&root, &p, e),
-            Kind::Char => Err(Reason::Special("character device")),
-            Kind::Block => Err(Reason::Special("block device")),
-            Kind::Fifo => Err(Reason::Special("fifo")),
-            Kind::Sparse => Err(Reason::Unsupported(b'S')),
-            Kind::Other(c) => Err(Reason::Unsupported(c)),
+            _ => self.hard_link(&root, &p, e),
         })
     }
 
@@ -430,5 +441,300 @@ impl Unpacker<'_> {
         }
         clear(p)?;
         fs::hard_link(&target, p).map_err(Reason::Local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::tar::tests::member;
+    use crate::archive::tests::{listing, TempDir};
+    use std::os::unix::fs::MetadataExt;
+
+    fn end(mut a: Vec<u8>) -> Vec<u8> {
+        a.extend([0; 1024]);
+        a
+    }
+
+    /// Extracts `a` into `t/dest` and returns the summary and the warnings, as printed.
+    fn extract(
+        t: &TempDir,
+        a: &[u8],
+        layout: Layout,
+    ) -> (Result<Summary, ArchiveError>, Vec<String>) {
+        let mut w = Vec::new();
+        let dest = t.0.join("dest");
+        let r = unpack(a, &dest, layout, &UnpackOptions::default(), &mut |x| {
+            w.push(x.to_string())
+        });
+        (r, w)
+    }
+
+    fn dest_dir(tag: &str) -> TempDir {
+        let t = TempDir::new(tag);
+        fs::create_dir(t.0.join("dest")).unwrap();
+        t
+    }
+
+    #[test]
+    fn path_rules() {
+        assert_eq!(components(b"./a//b/", false).unwrap(), [&b"a"[..], b"b"]);
+        assert!(matches!(
+            components(b"/etc/x", false),
+            Err(Reason::Absolute)
+        ));
+        assert!(matches!(
+            components(b"a/../../x", false),
+            Err(Reason::DotDot)
+        ));
+        assert_eq!(components(b"/../a/./b", true).unwrap(), [&b"a"[..], b"b"]);
+        assert!(link_stays_inside(b"../x", 1));
+        assert!(link_stays_inside(b"sub/./x/", 0));
+        assert!(link_stays_inside(b".", 0));
+        assert!(!link_stays_inside(b"../x", 0));
+        assert!(!link_stays_inside(b"/etc", 3));
+        assert!(!link_stays_inside(b"", 3));
+        // `b/..` is not `.` when `b` is itself a symlink: refused whatever the depth.
+        assert!(!link_stays_inside(b"b/../x", 5));
+    }
+
+    /// Every classic escape, each refused by name; the good entries around them land, and
+    /// nothing appears outside `dest` (the only other thing in `t` is the `outside` file).
+    #[test]
+    fn hostile_archive_is_refused_entry_by_entry() {
+        let t = dest_dir("hostile");
+        fs::write(t.0.join("outside"), b"keep").unwrap();
+        let mut a = Vec::new();
+        member(&mut a, b"first", b'0', b"1", b"");
+        member(&mut a, b"/abs", b'0', b"x", b"");
+        member(&mut a, b"../outside", b'0', b"pwned", b"");
+        member(&mut a, b"a/../../outside", b'0', b"pwned", b"");
+        member(&mut a, b"esc", b'2', b"", b"..");
+        member(&mut a, b"abs", b'2', b"", b"/");
+        member(&mut a, b"dir/sneaky", b'2', b"", b"../../outside");
+        member(&mut a, b"sub", b'2', b"", b"first_dir");
+        member(&mut a, b"first_dir/", b'5', b"", b"");
+        member(&mut a, b"sub/through", b'0', b"no", b"");
+        member(&mut a, b"hard", b'1', b"", b"../outside");
+        member(&mut a, b"hard2", b'1', b"", b"/etc/passwd");
+        member(&mut a, b"hard3", b'1', b"", b"sub");
+        member(&mut a, b"null", b'3', b"", b"");
+        member(&mut a, b"sda", b'4', b"", b"");
+        member(&mut a, b"fifo", b'6', b"", b"");
+        member(&mut a, b"odd", b'V', b"", b"");
+        member(&mut a, b"first/x", b'0', b"", b"");
+        member(&mut a, b"last", b'0', b"2", b"");
+        member(&mut a, b"ok-link", b'1', b"", b"last");
+        let (r, w) = extract(&t, &end(a), Layout::Into);
+        let s = r.unwrap();
+        assert_eq!(
+            w,
+            [
+                r#""/abs": refused: absolute path"#,
+                r#""../outside": refused: path contains "..""#,
+                r#""a/../../outside": refused: path contains "..""#,
+                r#""esc": refused: symlink target ".." leaves the destination"#,
+                r#""abs": refused: symlink target "/" leaves the destination"#,
+                r#""dir/sneaky": refused: symlink target "../../outside" leaves the destination"#,
+                r#""sub/through": refused: its path goes through the symlink "sub""#,
+                r#""hard": refused: hard link to "../outside" outside the destination"#,
+                r#""hard2": refused: hard link to "/etc/passwd" outside the destination"#,
+                r#""hard3": refused: hard link target "sub" is not a file extracted here"#,
+                r#""null": skipped: character device files are not copied"#,
+                r#""sda": skipped: block device files are not copied"#,
+                r#""fifo": skipped: fifo files are not copied"#,
+                r#""odd": refused: unsupported tar entry type 'V'"#,
+                r#""first/x": refused: "first" is not a directory"#,
+            ]
+        );
+        assert_eq!((s.entries, s.warnings), (5, 15));
+        assert_eq!(fs::read(t.0.join("outside")).unwrap(), b"keep");
+        let names: Vec<_> = fs::read_dir(&t.0)
+            .unwrap()
+            .map(|d| d.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        let got: Vec<_> = listing(&t.0.join("dest"))
+            .into_iter()
+            .map(|e| (e.0, e.1))
+            .collect();
+        let want = [
+            ("first", 'f'),
+            ("first_dir", 'd'),
+            ("last", 'f'),
+            ("ok-link", 'f'),
+            ("sub", 'l'),
+        ];
+        assert_eq!(got, want.map(|(n, k)| (n.to_string(), k)));
+        let (l, o) = (t.0.join("dest/last"), t.0.join("dest/ok-link"));
+        assert_eq!(
+            fs::metadata(l).unwrap().ino(),
+            fs::metadata(o).unwrap().ino()
+        );
+    }
+
+    /// What is already in the destination cannot redirect writes either: a symlink there is
+    /// never walked through, and a file entry replaces a symlink instead of writing to its target.
+    #[test]
+    fn existing_symlinks_in_the_destination_are_not_followed() {
+        let t = dest_dir("preexisting");
+        fs::create_dir(t.0.join("elsewhere")).unwrap();
+        fs::write(t.0.join("elsewhere/target"), b"keep").unwrap();
+        std::os::unix::fs::symlink("../elsewhere", t.0.join("dest/dirlink")).unwrap();
+        std::os::unix::fs::symlink("../elsewhere/target", t.0.join("dest/filelink")).unwrap();
+        let mut a = Vec::new();
+        member(&mut a, b"dirlink/target", b'0', b"pwned", b"");
+        member(&mut a, b"dirlink/", b'5', b"", b"");
+        member(&mut a, b"filelink", b'0', b"new", b"");
+        let (r, w) = extract(&t, &end(a), Layout::Into);
+        assert_eq!(r.unwrap().warnings, 2, "{w:?}");
+        assert!(
+            w[0].contains("goes through the symlink \"dirlink\""),
+            "{w:?}"
+        );
+        assert_eq!(fs::read(t.0.join("elsewhere/target")).unwrap(), b"keep");
+        assert_eq!(fs::read(t.0.join("dest/filelink")).unwrap(), b"new");
+        assert!(!fs::symlink_metadata(t.0.join("dest/filelink"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
+    #[test]
+    fn bounds_and_broken_streams_stop_or_refuse() {
+        let t = dest_dir("bounds");
+        let mut a = Vec::new();
+        member(&mut a, b"big", b'0', &[1; 3000], b"");
+        member(&mut a, b"small", b'0', b"ok", b"");
+        let a = end(a);
+        let mut opts = UnpackOptions::default();
+        opts.limits.max_entry_bytes = 1000;
+        let dest = t.0.join("dest");
+        let mut w = Vec::new();
+        let s = unpack(&a[..], &dest, Layout::Into, &opts, &mut |x| {
+            w.push(x.to_string())
+        })
+        .unwrap();
+        assert_eq!(
+            w,
+            [r#""big": refused: 3000 bytes is over the limit of 1000"#]
+        );
+        assert_eq!(fs::read(dest.join("small")).unwrap(), b"ok");
+        assert!(!dest.join("big").exists());
+        assert_eq!(s.entries, 1);
+
+        opts.limits.max_entries = 1;
+        let e = unpack(&a[..], &dest, Layout::Into, &opts, &mut |_| {}).unwrap_err();
+        assert_eq!(e.to_string(), "archive exceeds the limit of 1 entries");
+        opts.limits = Limits {
+            max_total_bytes: 2048,
+            ..Limits::default()
+        };
+        let e = unpack(&a[..], &dest, Layout::Into, &opts, &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(e, ArchiveError::Limit { what: "bytes", .. }),
+            "{e}"
+        );
+
+        // Cut inside the first member's data, and a corrupt header.
+        let (r, _) = extract(&t, &a[..1500], Layout::Into);
+        assert_eq!(r.unwrap_err().to_string(), "archive truncated at byte 1500");
+        let mut bad = a.clone();
+        bad[3584 + 1] ^= 1;
+        let (r, _) = extract(&t, &bad, Layout::Into);
+        assert_eq!(
+            r.unwrap_err().to_string(),
+            "bad tar header checksum at byte 3584: corrupted or not a tar archive"
+        );
+        let (r, _) = extract(&t, b"", Layout::Into);
+        assert!(matches!(r, Err(ArchiveError::Truncated { offset: 0 })));
+        let e = unpack(&a[..], &t.0.join("nope"), Layout::Into, &opts, &mut |_| {}).unwrap_err();
+        assert!(e.to_string().ends_with("/nope: not a directory"), "{e}");
+    }
+
+    #[test]
+    fn no_preserve_applies_the_umask_and_keeps_copy_times() {
+        let t = dest_dir("nopreserve");
+        let mut a = Vec::new();
+        let mut e = Entry::new(b"x", Kind::File);
+        (e.mode, e.mtime, e.size) = (0o777, 1000, 1);
+        crate::archive::tar::write_header(&mut a, &e).unwrap();
+        a.extend(b"1");
+        a.resize(1024, 0);
+        let opts = UnpackOptions {
+            preserve: false,
+            ..UnpackOptions::default()
+        };
+        let dest = t.0.join("dest");
+        unpack(&end(a)[..], &dest, Layout::Into, &opts, &mut |_| panic!()).unwrap();
+        let m = fs::metadata(dest.join("x")).unwrap();
+        let umask = unsafe { libc::umask(0o022) };
+        unsafe { libc::umask(umask) };
+        assert_eq!(m.mode() & 0o777, 0o777 & !umask);
+        assert!(m.mtime() > 1000);
+    }
+
+    /// kubectl cp's naming: the copied path (`prefix`) becomes the destination.
+    #[test]
+    fn rename_layout_follows_kubectl_cp() {
+        let mut file = Vec::new();
+        member(&mut file, b"f.txt", b'0', b"data", b"");
+        let file = end(file);
+        let into_dir = dest_dir("rn-file-dir");
+        let (r, w) = extract(&into_dir, &file, Layout::Rename { prefix: "f.txt" });
+        assert_eq!((r.unwrap().entries, w.len()), (1, 0));
+        assert_eq!(fs::read(into_dir.0.join("dest/f.txt")).unwrap(), b"data");
+        let new_name = TempDir::new("rn-file-new");
+        let (r, _) = extract(&new_name, &file, Layout::Rename { prefix: "f.txt" });
+        r.unwrap();
+        assert_eq!(fs::read(new_name.0.join("dest")).unwrap(), b"data");
+
+        let mut dir = Vec::new();
+        member(&mut dir, b"d/", b'5', b"", b"");
+        member(&mut dir, b"d/a", b'0', b"A", b"");
+        member(&mut dir, b"d/s/b", b'0', b"B", b"");
+        member(&mut dir, b"dx/evil", b'0', b"", b"");
+        member(&mut dir, b"other", b'0', b"", b"");
+        member(&mut dir, b"d/l", b'2', b"", b"../escape");
+        let dir = end(dir);
+        for t in [TempDir::new("rn-dir-new"), dest_dir("rn-dir-merge")] {
+            let (r, w) = extract(&t, &dir, Layout::Rename { prefix: "d" });
+            assert_eq!(r.unwrap().entries, 3);
+            assert_eq!(
+                w,
+                [
+                    r#""dx/evil": refused: not under the copied path "d""#,
+                    r#""other": refused: not under the copied path "d""#,
+                    r#""d/l": refused: symlink target "../escape" leaves the destination"#,
+                ]
+            );
+            assert_eq!(fs::read(t.0.join("dest/s/b")).unwrap(), b"B");
+        }
+        // A file where a directory must go, a file followed by more, a symlink as the top.
+        let t = TempDir::new("rn-odd");
+        fs::write(t.0.join("dest"), b"").unwrap();
+        let (r, _) = extract(&t, &dir, Layout::Rename { prefix: "d" });
+        assert!(r.unwrap_err().to_string().contains("not a directory"));
+        let mut more = file[..1024].to_vec();
+        member(&mut more, b"f.txt/x", b'0', b"", b"");
+        let t = TempDir::new("rn-more");
+        let (r, w) = extract(&t, &end(more), Layout::Rename { prefix: "/f.txt" });
+        assert_eq!(
+            (r.unwrap().entries, w[0].as_str()),
+            (
+                1,
+                r#""f.txt/x": refused: the copied path is a file, not a directory"#
+            )
+        );
+        let mut top = Vec::new();
+        member(&mut top, b"l", b'2', b"", b"x");
+        let (r, w) = extract(&t, &end(top), Layout::Rename { prefix: "l" });
+        assert_eq!(
+            (r.unwrap().warnings, w[0].as_str()),
+            (
+                1,
+                r#""l": refused: the copied path must be a file or a directory"#
+            )
+        );
     }
 }
