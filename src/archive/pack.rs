@@ -35,7 +35,8 @@ struct Packer<'a, W: Write> {
 }
 
 /// Writes `src` (a file, directory tree or symlink) to `w` as a tar stream whose top entry
-/// is named `name` (the name it gets on the other side, e.g. the destination's base name).
+/// is named `name` (the name it gets on the other side, e.g. the destination's base name;
+/// `""` or `.` archives a directory's contents as `./...`).
 /// Directories are walked in name order, so the same tree gives the same archive.
 pub fn pack<W: Write>(
     w: W,
@@ -56,7 +57,12 @@ pub fn pack<W: Write>(
         warn,
         sum: Summary::default(),
     };
-    p.walk(src, md, name.trim_end_matches('/').as_bytes().to_vec())?;
+    // As tar does: no leading `/` in the archive, and "" or "/" is the directory itself.
+    let name = match name.trim_matches('/') {
+        "" => ".",
+        n => n,
+    };
+    p.walk(src, md, name.as_bytes().to_vec())?;
     tar::write_end(&mut p.out).map_err(ArchiveError::Write)?;
     p.out.flush().map_err(ArchiveError::Write)?;
     Ok(p.sum)
@@ -171,5 +177,63 @@ impl<W: Write> Packer<'_, W> {
             None => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::tar::Reader;
+    use crate::archive::tests::TempDir;
+
+    fn names(src: &Path, name: &str) -> Vec<String> {
+        let mut a = Vec::new();
+        pack(&mut a, src, name, PackOptions::default(), &mut |w| {
+            panic!("{w}")
+        })
+        .unwrap();
+        let mut r = Reader::new(&a[..], u64::MAX);
+        let mut v = Vec::new();
+        while let Some(e) = r.next_entry().unwrap() {
+            v.push(e.name());
+        }
+        v
+    }
+
+    #[test]
+    fn archive_names_are_relative_and_ordered() {
+        let t = TempDir::new("names");
+        for f in ["b", "a", "c"] {
+            fs::write(t.0.join(f), f).unwrap();
+        }
+        assert_eq!(names(&t.0, "/x/"), ["x/", "x/a", "x/b", "x/c"]);
+        assert_eq!(names(&t.0, ""), ["./", "./a", "./b", "./c"]);
+        assert_eq!(names(&t.0.join("a"), "dst/f"), ["dst/f"]);
+    }
+
+    /// A file that shrinks after its size went into the header is padded, not cut short.
+    #[test]
+    fn a_shrinking_file_keeps_the_stream_well_formed() {
+        let t = TempDir::new("shrink");
+        let p = t.0.join("f");
+        fs::write(&p, [5u8; 600]).unwrap();
+        let md = fs::symlink_metadata(&p).unwrap();
+        fs::write(&p, [5u8; 100]).unwrap();
+        let mut w = Vec::new();
+        let mut packer = Packer {
+            out: BufWriter::new(Vec::new()),
+            buf: vec![0; BUF],
+            opts: PackOptions::default(),
+            warn: &mut |x: &Warning| w.push(x.to_string()),
+            sum: Summary::default(),
+        };
+        packer.walk(&p, md, b"f".to_vec()).unwrap();
+        let a = packer.out.into_inner().unwrap();
+        assert_eq!(a.len(), 512 + 1024);
+        assert_eq!(&a[512 + 99..512 + 101], [5, 0]);
+        assert_eq!(
+            w,
+            ["\"f\": file shrank by 500 bytes while being read; padded with zeros"]
+        );
     }
 }

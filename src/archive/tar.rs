@@ -399,8 +399,11 @@ impl<R: Read> Reader<R> {
                     parse_pax(&d, target).ok_or(bad("pax record"))?;
                     if flag == b'g' {
                         // A global path or size makes no sense for every entry that follows.
-                        (self.global.path, self.global.link, self.global.size) = (None, None, None);
-                        parse_pax(&d, &mut local);
+                        let g = &mut self.global;
+                        (g.path, g.link, g.size) = (None, None, None);
+                        local.mtime = g.mtime.or(local.mtime);
+                        local.uid = g.uid.or(local.uid);
+                        local.gid = g.gid.or(local.gid);
                     }
                     continue;
                 }

@@ -397,15 +397,22 @@ impl Unpacker<'_> {
             Ok(f) => f,
             Err(err) => return Ok(Err(Reason::Local(err))),
         };
+        // On any failure no half file is left to pass for a whole one.
+        let gone = |f: File| {
+            drop(f);
+            let _ = fs::remove_file(p);
+        };
         loop {
-            let n = rd.read(&mut self.buf).map_err(|err| rd.eof_err(err))?;
-            if n == 0 {
-                break;
-            }
+            let n = match rd.read(&mut self.buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(err) => {
+                    gone(f);
+                    return Err(rd.eof_err(err));
+                }
+            };
             if let Err(err) = f.write_all(&self.buf[..n]) {
-                // The reader skips the rest; no half file is left to pass for a whole one.
-                drop(f);
-                let _ = fs::remove_file(p);
+                gone(f);
                 return Ok(Err(Reason::Local(err)));
             }
             self.sum.bytes += n as u64;
@@ -639,6 +646,7 @@ mod tests {
         // Cut inside the first member's data, and a corrupt header.
         let (r, _) = extract(&t, &a[..1500], Layout::Into);
         assert_eq!(r.unwrap_err().to_string(), "archive truncated at byte 1500");
+        assert!(!dest.join("big").exists(), "no partial file");
         let mut bad = a.clone();
         bad[3584 + 1] ^= 1;
         let (r, _) = extract(&t, &bad, Layout::Into);
