@@ -478,6 +478,22 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(u.warnings, 0);
         assert_eq!(listing(&ours), listing(&src), "ours extracting {c:?}");
+
+        // A single file, as `kdebug cp POD:/dir/run.sh local-name` gets it.
+        let c = [tool, &["cf", "-", "-C", src.to_str().unwrap(), "run.sh"]].concat();
+        let theirs = Command::new(c[0]).args(&c[1..]).output().unwrap();
+        let one = t.0.join("one");
+        let layout = Layout::Rename { prefix: "run.sh" };
+        unpack(&theirs.stdout[..], &one, layout, &opts, &mut no_warn).unwrap();
+        let (a, b) = (
+            fs::metadata(&one).unwrap(),
+            fs::metadata(src.join("run.sh")).unwrap(),
+        );
+        assert_eq!((a.mode(), a.mtime()), (b.mode(), b.mtime()));
+        assert_eq!(
+            fs::read(&one).unwrap(),
+            fs::read(src.join("run.sh")).unwrap()
+        );
     }
 
     #[test]
