@@ -12,9 +12,11 @@
 //! - [`kubeconfig`]: reading, merging and resolving kubeconfig files.
 //! - [`debug`]: pure builders of the bodies sent (profiles, custom, mirror, names).
 //! - [`sys`]: signals, the terminal, output, secrets.
+//! - [`archive`]: tar streams written and safely extracted (for `kdebug cp`).
 //! - [`text`]: YAML, Go JSON, base64, times, durations, tables.
 
 pub mod app;
+pub mod archive;
 pub mod cli;
 pub mod client;
 pub mod debug;
