@@ -49,6 +49,14 @@ const LONG_FILES: &[(&str, &str)] = &[
         "the kubeconfig file model with kubectl's strict decoding",
     ),
     (
+        "archive/unpack.rs",
+        "safe extraction, with the hostile-archive tests entry by entry",
+    ),
+    (
+        "archive/tar.rs",
+        "the tar header formats (ustar, GNU, pax) and their tests",
+    ),
+    (
         "session/wait.rs",
         "the list+watch wait, its decoder and their tests",
     ),

@@ -343,3 +343,44 @@ fn signals_in_a_tty_copy_session_restore_and_clean_up() {
         );
     }
 }
+
+/// R4: a new ephemeral container is first in the spec with no status, then ContainerCreating,
+/// then running. The live line names the container's own state and the time waited, never
+/// the pod's phase (`Running`, for a running pod).
+#[test]
+fn the_wait_line_names_the_containers_own_state() {
+    let env = Env::with(
+        "pty-wait-line",
+        fakecluster::Options {
+            kubelet_delay_ms: 600,
+            ..Default::default()
+        },
+    );
+    let pty = openpty(120, 30);
+    let (child, seen) = pty.spawn(
+        &env,
+        &[
+            "web-0",
+            "--image=busybox",
+            "-c",
+            "dbg",
+            "--attach",
+            "--",
+            "sh",
+            "-c",
+            "echo done",
+        ],
+    );
+    let out = wait_with_timeout(child, Duration::from_secs(30));
+    let shown = text(&seen);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("waiting for dbg: ContainerCreating ("),
+        "no ContainerCreating line: {shown:?}"
+    );
+    assert!(shown.contains("s)"), "no time waited: {shown:?}");
+    assert!(
+        !shown.contains("waiting for dbg: Running"),
+        "the pod's phase shown as the container's state: {shown:?}"
+    );
+}
