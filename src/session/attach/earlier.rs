@@ -1,8 +1,10 @@
 //! How much the container wrote before the attach connected. The container log holds all of
 //! its output (stdout and stderr merged, R3 of real-cluster.md); the attach holds what came
-//! after it connected. Read at a quiet moment (nothing arriving on the attach just before and
-//! during the read), the log is the earlier output followed by exactly what the attach has
-//! delivered so far, so the difference of the two lengths is the earlier output's.
+//! after it connected. Read at a quiet moment, the log is the earlier output followed by
+//! exactly what the attach has delivered so far, so the difference of the two lengths is the
+//! earlier output's. A moment counts as quiet when two reads of the log, `QUIET` apart, agree
+//! and nothing arrived on the attach from before the first to after the second: output still
+//! on its way to the attach would otherwise be counted as earlier (and shown twice).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
@@ -87,13 +89,20 @@ pub fn measure(t: &Target, meter: &Meter, tx: &Sender<Measured>) {
             std::thread::sleep(Duration::from_millis(10));
             continue;
         }
+        let read = || super::super::logs::read(t.client, t.ns, t.pod, t.container).ok();
         let before = meter.count();
-        let Ok(log) = super::super::logs::read(t.client, t.ns, t.pod, t.container) else {
+        let Some(first) = read() else { return };
+        if late {
+            let _ = tx.send(split(&first, meter.count()));
             return;
-        };
-        let after = meter.count();
-        if (before == after && meter.quiet_for() >= QUIET) || late {
-            let _ = tx.send(split(&log, after));
+        }
+        if meter.count() != before {
+            continue;
+        }
+        std::thread::sleep(QUIET);
+        let Some(second) = read() else { return };
+        if meter.count() == before && second.len() == first.len() {
+            let _ = tx.send(split(&second, before));
             return;
         }
     }

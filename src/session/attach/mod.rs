@@ -291,9 +291,6 @@ fn pump(
     };
     let mut status = Vec::new();
     let mut input = input;
-    // Closing stdin ends the container's output on this attach (R2), so the close waits
-    // until the earlier output is measured: what comes after is then known to be the rest.
-    let mut close_pending = false;
     let mut last_ping = Instant::now();
     let mut last_heard = Instant::now();
     let end = |outcome: Outcome, out: Out| -> Result<Session, AttachError> {
@@ -310,19 +307,16 @@ fn pump(
                 out.release(m, print_earlier);
             }
         }
-        if close_pending && out.held.is_none() {
-            send(ws, frames::close_stdin())?;
-            close_pending = false;
-        }
-        if let Some(rx) = &input {
+        // Input waits until the earlier output is measured: what it makes the container write
+        // could otherwise be in the log before it reaches us and be counted as earlier; and
+        // closing stdin ends the container's output on this attach (R2).
+        if let Some(rx) = input.as_ref().filter(|_| out.held.is_none()) {
             loop {
                 match rx.try_recv() {
                     Ok(Input::Data(d)) => send(ws, frames::stdin(&d))?,
                     Ok(Input::Eof) | Err(TryRecvError::Disconnected) => {
                         // v5 can half-close stdin; v4 has no way to say it, so stdin stays open.
-                        if v5 && out.held.is_some() {
-                            close_pending = true;
-                        } else if v5 {
+                        if v5 {
                             send(ws, frames::close_stdin())?;
                         }
                         input = None;
