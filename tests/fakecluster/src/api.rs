@@ -555,13 +555,18 @@ fn watch(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
                 let interval = Duration::from_millis(ctx.shared.opts.bookmark_interval_ms.max(10));
                 if bookmarks && last_bookmark.elapsed() >= interval {
                     last_bookmark = Instant::now();
-                    let rv = ctx
-                        .shared
-                        .store
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .rv
-                        .max(last_rv);
+                    // A bookmark may not pass an event this watch has not been sent yet (a
+                    // real apiserver sends its bookmarks through the same queue as the
+                    // events): stop just before the first pending one (issue 14).
+                    let rv = {
+                        let s = ctx.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+                        s.history
+                            .iter()
+                            .find(|e| e.rv > last_rv && e.resource == target.t.resource)
+                            .map(|e| e.rv - 1)
+                            .unwrap_or(s.rv)
+                            .max(last_rv)
+                    };
                     last_rv = rv;
                     let bm = bookmark(target.t, rv, false);
                     sent.push(json!({"type":"BOOKMARK","resourceVersion":rv.to_string()}));
