@@ -42,6 +42,8 @@ pub struct Plan {
     pub all_namespaces: bool,
     pub all_pods: bool,
     pub max_parallel: usize,
+    /// Fan-out: start no more pods after the first failure.
+    pub fail_fast: bool,
     pub output_dir: Option<PathBuf>,
     pub older_than: Duration,
     pub global: GlobalArgs,
@@ -190,6 +192,7 @@ pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
         all_namespaces: raw.all_namespaces,
         all_pods: raw.all_pods,
         max_parallel,
+        fail_fast: raw.fail_fast,
         output_dir: raw.output_dir.map(PathBuf::from),
         older_than,
         global: raw.global,
@@ -333,6 +336,11 @@ fn kdebug_checks(p: &Plan) -> Result<(), CliError> {
     if p.output_dir.is_some() && !p.fan_out() {
         return Err(CliError::Invalid(
             "--output-dir is for fan-out runs (-l/--selector or --all-pods)".into(),
+        ));
+    }
+    if p.fail_fast && !p.fan_out() {
+        return Err(CliError::Invalid(
+            "--fail-fast is for fan-out runs (-l/--selector or --all-pods)".into(),
         ));
     }
     Ok(())
