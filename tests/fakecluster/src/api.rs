@@ -1,6 +1,7 @@
 //! Routing and the REST handlers: discovery, get/list/watch/create/delete/patch/update.
 
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
@@ -301,28 +302,142 @@ pub fn strip_type_meta(mut o: Value) -> Value {
     o
 }
 
+/// A list continue token: base64url (no padding) of `{"v":"meta.k8s.io/v1","rv":N,"start":K}`
+/// where K is the key after the last item returned plus a NUL, the real server's format
+/// (it is opaque to clients). rv -1 continues at the current resourceVersion.
+fn encode_continue(rv: i64, key: &(String, String)) -> String {
+    use base64::Engine;
+    let start = if key.0.is_empty() {
+        format!("{}\u{0}", key.1)
+    } else {
+        format!("{}/{}\u{0}", key.0, key.1)
+    };
+    let j = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": start});
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(j.to_string())
+}
+
+fn decode_continue(token: &str, namespaced: bool) -> Result<(i64, (String, String)), ApiError> {
+    use base64::Engine;
+    // Guess (not observed here): the wording of the real server's errors for a bad token.
+    let bad = |why: &str| status::bad_request(&format!("invalid continue token: {why}"));
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .map_err(|_| bad("continue key is not valid: illegal base64 data"))?;
+    let j: Value = serde_json::from_slice(&raw)
+        .map_err(|_| bad("continue key is not valid: malformed JSON"))?;
+    if j["v"] != "meta.k8s.io/v1" {
+        return Err(bad(
+            "continue key is not valid: server does not recognize this encoded version",
+        ));
+    }
+    let rv = j["rv"]
+        .as_i64()
+        .filter(|rv| *rv != 0)
+        .ok_or_else(|| bad("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"))?;
+    let start = j["start"].as_str().unwrap_or("");
+    let start = start.strip_suffix('\u{0}').unwrap_or(start);
+    if start.is_empty() || start.contains("..") {
+        return Err(bad(
+            "continue key is not valid: encoded start key is not valid",
+        ));
+    }
+    let key = if namespaced {
+        match start.split_once('/') {
+            Some((ns, name)) => (ns.to_string(), name.to_string()),
+            None => {
+                return Err(bad(
+                    "continue key is not valid: encoded start key is not valid",
+                ))
+            }
+        }
+    } else {
+        (String::new(), start.to_string())
+    };
+    Ok((rv, key))
+}
+
+/// `limit`/`continue` paging as the real server does it from etcd (documented API behaviour,
+/// not observed on the reference cluster): at most `limit` items in key order, a `continue`
+/// token while more remain, every page read at the first page's resourceVersion (the list's
+/// `resourceVersion` stays that one), `remainingItemCount` when there is no selector, and 410
+/// Expired once that version has left the retained history.
 fn list(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
     let f = match filters(ctx) {
         Ok(f) => f,
         Err(e) => return ctx.respond_error(&e),
     };
-    let (items, rv) = {
-        let s = ctx.shared.store.lock().unwrap_or_else(|e| e.into_inner());
-        let items: Vec<Value> = s
-            .list(target.t.resource, target.ns.as_deref())
-            .into_iter()
-            .filter(|o| f.matches(o))
-            .collect();
-        (items, s.rv.to_string())
+    let limit = ctx
+        .req
+        .q("limit")
+        .and_then(|l| l.parse::<i64>().ok())
+        .filter(|l| *l > 0)
+        .map(|l| l as usize);
+    let cont = match ctx.req.q("continue").filter(|c| !c.is_empty()) {
+        Some(tok) => match decode_continue(tok, target.t.namespaced) {
+            Ok(c) => Some(c),
+            Err(e) => return ctx.respond_error(&e),
+        },
+        None => None,
     };
+    let no_selector = f.labels.is_empty() && f.fields.is_empty();
+    let page = {
+        let s = ctx.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+        let at = match &cont {
+            Some((rv, _)) if *rv > 0 => *rv as u64,
+            _ => s.rv,
+        };
+        let after = cont.as_ref().map(|(_, k)| k);
+        s.list_at(
+            target.t.resource,
+            target.ns.as_deref(),
+            at,
+            after,
+            |o| f.matches(o),
+            limit,
+            no_selector,
+        )
+        .map(|(items, rest)| (items, rest, at))
+    };
+    let (items, rest, at) = match page {
+        Ok(p) => p,
+        Err(_) => {
+            // Guess from the apiserver's source: the Status carries a token that continues
+            // (inconsistently) at the current resourceVersion.
+            let mut e = status::err(
+                410,
+                "Expired",
+                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+                None,
+            );
+            if let Some((_, key)) = &cont {
+                e.body["metadata"] = json!({"continue": encode_continue(-1, key)});
+            }
+            return ctx.respond_error(&e);
+        }
+    };
+    let rv = at.to_string();
+    let mut meta = json!({"resourceVersion": rv});
+    if rest > 0 {
+        if let Some(last) = items.last() {
+            let key = (
+                meta_str(last, "namespace").to_string(),
+                meta_str(last, "name").to_string(),
+            );
+            meta["continue"] = json!(encode_continue(at as i64, &key));
+            if no_selector {
+                meta["remainingItemCount"] = json!(rest);
+            }
+        }
+    }
     if wants_table(&ctx.req) {
-        let t = table::table(target.t, &items, &rv, ctx.req.q("includeObject"), true);
+        let mut t = table::table(target.t, &items, &rv, ctx.req.q("includeObject"), true);
+        t["metadata"] = meta;
         return ctx.respond_json(200, &t);
     }
     let list = json!({
         "kind": format!("{}List", target.t.kind),
         "apiVersion": store::api_version(target.t),
-        "metadata": {"resourceVersion": rv},
+        "metadata": meta,
         "items": items.into_iter().map(strip_type_meta).collect::<Vec<_>>(),
     });
     ctx.respond_json(200, &list)
@@ -357,6 +472,30 @@ fn container_states(obj: &Value) -> Value {
         }
     }
     Value::Object(m)
+}
+
+/// The name a `fieldSelector` pins a watch to (`metadata.name=X`), used to route events.
+fn pinned_name(f: &Filters) -> Option<String> {
+    f.fields.iter().find_map(|r| match r {
+        store::Req::Eq(k, v) if k == "metadata.name" => Some(v.clone()),
+        _ => None,
+    })
+}
+
+/// Unregisters a watch's queue from the store however the handler ends.
+struct WatchGuard<'a> {
+    shared: &'a crate::Shared,
+    queue: Arc<store::WatchQueue>,
+}
+
+impl Drop for WatchGuard<'_> {
+    fn drop(&mut self) {
+        self.shared
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwatch(&self.queue);
+    }
 }
 
 fn watch(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
@@ -395,30 +534,52 @@ fn watch(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
     let as_table = wants_table(&ctx.req);
     let include = ctx.req.q("includeObject").map(String::from);
 
-    let too_old = |rv: u64, oldest: u64| rv < oldest;
-    let (start_rv, initial, expired) = {
-        let s = ctx.shared.store.lock().unwrap_or_else(|e| e.into_inner());
-        let current: Vec<Value> = s
-            .list(target.t.resource, target.ns.as_deref())
-            .into_iter()
-            .filter(|o| f.matches(o))
-            .collect();
-        match rv_param.as_str() {
-            "" | "0" => (s.rv, current, None),
-            other => match other.parse::<u64>() {
-                Ok(rv) if gone || too_old(rv, s.oldest_rv) => {
-                    (s.rv, vec![], Some((rv, s.oldest_rv)))
-                }
-                Ok(rv) => (rv, if send_initial { current } else { vec![] }, None),
-                Err(_) => {
-                    drop(s);
-                    return ctx.respond_error(&status::bad_request(&format!(
-                        "invalid resource version: {other}"
-                    )));
-                }
-            },
-        }
+    // The watch is registered under the same lock as the snapshot it starts from, so no
+    // event falls between the two. From then on it gets only the events routed to it (by
+    // resource, namespace and pinned name), not a scan of the whole history.
+    let from = match rv_param.as_str() {
+        "" | "0" => None,
+        other => match other.parse::<u64>() {
+            Ok(rv) => Some(rv),
+            Err(_) => {
+                return ctx.respond_error(&status::bad_request(&format!(
+                    "invalid resource version: {other}"
+                )))
+            }
+        },
     };
+    let (start_rv, initial, registered) = {
+        let mut s = ctx.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+        let current = |s: &store::Store| -> Vec<Value> {
+            s.list(target.t.resource, target.ns.as_deref())
+                .into_iter()
+                .filter(|o| f.matches(o))
+                .collect()
+        };
+        let (start, initial) = match from {
+            // sendInitialEvents: the current state, then changes after that snapshot.
+            None => (s.rv, current(&s)),
+            Some(_) if send_initial => (s.rv, current(&s)),
+            Some(rv) => (rv, vec![]),
+        };
+        let reg = if let (true, Some(rv)) = (gone, from) {
+            Err(store::TooOld {
+                rv,
+                oldest: s.oldest_rv,
+            })
+        } else {
+            s.watch(target.t.resource, target.ns.clone(), pinned_name(&f), start)
+        };
+        (start, initial, reg)
+    };
+    let (queue, expired) = match registered {
+        Ok(q) => (Some(q), None),
+        Err(t) => (None, Some((t.rv, t.oldest))),
+    };
+    let _guard = queue.clone().map(|queue| WatchGuard {
+        shared: ctx.shared,
+        queue,
+    });
     if gone_http {
         let e = status::err(
             410,
@@ -462,8 +623,8 @@ fn watch(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
         sent.push(json!({"type":"ERROR","code":410}));
         result = ctx.chunk(&b);
         end = "expired";
-    } else {
-        let mut last_rv = start_rv;
+    } else if let Some(queue) = &queue {
+        let interval = Duration::from_millis(ctx.shared.opts.bookmark_interval_ms.max(10));
         let mut last_bookmark = Instant::now();
         let mut count = 0usize;
         'outer: {
@@ -498,48 +659,63 @@ fn watch(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
                     end = "timeout";
                     break;
                 }
-                let events: Vec<store::Event> = {
-                    let s = ctx.shared.store.lock().unwrap_or_else(|e| e.into_inner());
-                    let pending: Vec<store::Event> = s
-                        .history
-                        .iter()
-                        .filter(|e| e.rv > last_rv && e.resource == target.t.resource)
-                        .cloned()
-                        .collect();
-                    if pending.is_empty() {
-                        let wait = Duration::from_millis(200)
-                            .min(Duration::from_secs_f64((timeout - elapsed).max(0.001)));
-                        let (s2, _) = ctx
-                            .shared
-                            .changed
-                            .wait_timeout(s, wait)
+                // Wait on this watch's own queue until it has events, a bookmark is due or
+                // the timeout passes.
+                let bookmark_due = || bookmarks && last_bookmark.elapsed() >= interval;
+                let mut wait = Duration::from_millis(200)
+                    .min(Duration::from_secs_f64((timeout - elapsed).max(0.001)));
+                if bookmarks {
+                    wait = wait.min(interval.saturating_sub(last_bookmark.elapsed()));
+                }
+                {
+                    let st = queue.state.lock().unwrap_or_else(|e| e.into_inner());
+                    if st.events.is_empty() && !st.overflowed && !st.woken && !wait.is_zero() {
+                        let _ = queue
+                            .cv
+                            .wait_timeout(st, wait)
                             .unwrap_or_else(|e| e.into_inner());
-                        s2.history
-                            .iter()
-                            .filter(|e| e.rv > last_rv && e.resource == target.t.resource)
-                            .cloned()
-                            .collect()
-                    } else {
-                        pending
                     }
+                }
+                // Take the batch; with a bookmark due, take it together with the store's
+                // resourceVersion (store lock first, as the writers do): every event up to
+                // that version is then either in the batch or already sent, so the bookmark
+                // written after the batch never passes an event this watch has not had
+                // (issue 14; the real cacher sends bookmarks through the watcher's queue).
+                let (batch, bookmark_rv, overflowed) = if bookmark_due() {
+                    let s = ctx.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut st = queue.state.lock().unwrap_or_else(|e| e.into_inner());
+                    (std::mem::take(&mut st.events), Some(s.rv), st.overflowed)
+                } else {
+                    let mut st = queue.state.lock().unwrap_or_else(|e| e.into_inner());
+                    (std::mem::take(&mut st.events), None, st.overflowed)
                 };
-                for ev in events {
-                    last_rv = ev.rv;
-                    if let Some(ns) = &target.ns {
-                        if &ev.namespace != ns {
-                            continue;
-                        }
-                    }
-                    if !f.matches(&ev.object) {
+                if overflowed {
+                    end = "overflow";
+                    break;
+                }
+                for ev in batch {
+                    let obj = ev.object();
+                    if !f.matches(&obj) {
                         continue;
                     }
-                    let b = encode(ev.kind, &ev.object, &mut first_table);
+                    let b = if as_table {
+                        encode(ev.kind, &obj, &mut first_table)
+                    } else {
+                        // The committed bytes, as event_json would write them.
+                        let mut b = Vec::with_capacity(ev.json.len() + 40);
+                        b.extend_from_slice(b"{\"type\":\"");
+                        b.extend_from_slice(ev.kind.as_bytes());
+                        b.extend_from_slice(b"\",\"object\":");
+                        b.extend_from_slice(&ev.json);
+                        b.extend_from_slice(b"}\n");
+                        b
+                    };
                     sent.push(json!({
                         "type": ev.kind,
-                        "name": meta_str(&ev.object, "name"),
+                        "name": ev.name,
                         "resourceVersion": ev.rv.to_string(),
                         "t_ms": started.elapsed().as_millis() as u64,
-                        "container_states": container_states(&ev.object),
+                        "container_states": container_states(&obj),
                     }));
                     if let Err(e) = ctx.chunk(&b) {
                         result = Err(e);
@@ -552,22 +728,8 @@ fn watch(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
                         break 'outer;
                     }
                 }
-                let interval = Duration::from_millis(ctx.shared.opts.bookmark_interval_ms.max(10));
-                if bookmarks && last_bookmark.elapsed() >= interval {
+                if let Some(rv) = bookmark_rv {
                     last_bookmark = Instant::now();
-                    // A bookmark may not pass an event this watch has not been sent yet (a
-                    // real apiserver sends its bookmarks through the same queue as the
-                    // events): stop just before the first pending one (issue 14).
-                    let rv = {
-                        let s = ctx.shared.store.lock().unwrap_or_else(|e| e.into_inner());
-                        s.history
-                            .iter()
-                            .find(|e| e.rv > last_rv && e.resource == target.t.resource)
-                            .map(|e| e.rv - 1)
-                            .unwrap_or(s.rv)
-                            .max(last_rv)
-                    };
-                    last_rv = rv;
                     let bm = bookmark(target.t, rv, false);
                     sent.push(json!({"type":"BOOKMARK","resourceVersion":rv.to_string()}));
                     if let Err(e) = ctx.chunk(&event_json("BOOKMARK", &bm)) {

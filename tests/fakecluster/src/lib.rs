@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -38,6 +38,12 @@ mod validate;
 mod world;
 
 pub use fault::Fault;
+
+/// `n` running pods `audit-0000`... in `default` on node-1, labelled `app=audit`, one
+/// container `main` running `sleep infinity` each: put them in a fixture's `"pods"`.
+pub fn audit_pods(n: usize) -> Vec<Value> {
+    world::audit_pods(n)
+}
 pub use tls::ClientCert;
 
 /// What runs inside a started container.
@@ -83,6 +89,15 @@ pub struct Options {
     pub bookmark_interval_ms: u64,
     /// Serve a server certificate that has expired (signed by the same CA).
     pub expired_server_cert: bool,
+    /// Events kept for watches and paged lists (the watch cache window): a watch from an
+    /// older resourceVersion, or a list continued from an older page, gets 410 Expired.
+    pub watch_cache_size: usize,
+    /// Running pods `audit-0000`... (`app=audit`, one `sleep infinity` container, node-1) added
+    /// to the world (default or fixture); see [`audit_pods`].
+    pub pods: usize,
+    /// Keep the request log in memory for [`FakeCluster::requests`] (the binary, which has no
+    /// reader for it, turns this off; `request_log` still gets every entry).
+    pub keep_requests: bool,
 }
 
 impl Default for Options {
@@ -98,6 +113,9 @@ impl Default for Options {
             request_log: None,
             bookmark_interval_ms: 1000,
             expired_server_cert: false,
+            watch_cache_size: store::HISTORY,
+            pods: 0,
+            keep_requests: true,
         }
     }
 }
@@ -118,7 +136,6 @@ pub(crate) struct Shared {
     pub token: String,
     pub readonly_token: String,
     pub store: Mutex<store::Store>,
-    pub changed: Condvar,
     pub log: Mutex<Vec<Value>>,
     pub log_file: Mutex<Option<File>>,
     pub seq: AtomicU64,
@@ -135,16 +152,18 @@ impl Shared {
         self.stop.load(Ordering::SeqCst)
     }
 
-    /// Mutate the store and wake every watcher.
+    /// Mutate the store (its changes are routed to the watches they concern).
     pub fn with_store<R>(&self, f: impl FnOnce(&mut store::Store) -> R) -> R {
         let mut s = self.store.lock().unwrap_or_else(|e| e.into_inner());
         let r = f(&mut s);
         drop(s);
-        self.changed.notify_all();
         r
     }
 
     pub fn record(&self, entry: Value) -> usize {
+        if !self.opts.keep_requests {
+            return 0;
+        }
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         log.push(entry);
         log.len() - 1
@@ -159,6 +178,9 @@ impl Shared {
         {
             let _ = writeln!(f, "{}", entry);
             let _ = f.flush();
+        }
+        if !self.opts.keep_requests {
+            return;
         }
         let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
         // The log may have been cleared since the request started (a watch outliving a
@@ -193,17 +215,18 @@ impl FakeCluster {
             Some(p) => Some(File::create(p)?),
             None => None,
         };
-        let world = match &opts.fixture {
+        let mut world = match &opts.fixture {
             Some(f) => world::from_fixture(f).map_err(io::Error::other)?,
             None => world::default_world(),
         };
+        world.history_cap = opts.watch_cache_size;
+        world::seed_audit_pods(&mut world, opts.pods);
         let shared = Arc::new(Shared {
             opts: opts.clone(),
             addr,
             token: format!("fake-token-{}", util::rand_hex(24)),
             readonly_token: format!("fake-readonly-{}", util::rand_hex(24)),
             store: Mutex::new(world),
-            changed: Condvar::new(),
             log: Mutex::new(Vec::new()),
             log_file: Mutex::new(log_file),
             seq: AtomicU64::new(0),
@@ -360,6 +383,11 @@ impl FakeCluster {
         r
     }
 
+    /// Watches being served right now (each holds a queue in the store until it ends).
+    pub fn open_watches(&self) -> usize {
+        self.shared.store.lock().unwrap().watcher_count()
+    }
+
     /// Switch a fault on (see [`Fault`]). Faults apply to the next matching requests.
     pub fn set_fault(&self, fault: Fault) {
         self.shared.faults.lock().unwrap().add(fault, None);
@@ -392,7 +420,11 @@ impl FakeCluster {
         if self.shared.stop.swap(true, Ordering::SeqCst) {
             return;
         }
-        self.shared.changed.notify_all();
+        self.shared
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .wake_watchers();
         // Wake the accept loop.
         let _ = std::net::TcpStream::connect_timeout(&self.shared.addr, Duration::from_millis(200));
         if let Some(h) = self.accept.take() {

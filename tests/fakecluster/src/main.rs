@@ -3,7 +3,7 @@
 //! Usage: fakecluster [--listen 127.0.0.1:0] [--plain] [--fixture FILE]
 //!        [--write-kubeconfig FILE] [--request-log FILE] [--latency-ms N]
 //!        [--container shell|echo] [--kubelet-delay-ms N] [--legacy-discovery]
-//!        [--fault SPEC]...
+//!        [--pods N] [--watch-cache-size N] [--fault SPEC]...
 //! Prints `ready <server-url>` on stdout once serving; SIGTERM/SIGINT stop it.
 
 use std::io::Write;
@@ -19,7 +19,7 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-const USAGE: &str = "usage: fakecluster [--listen ADDR] [--plain] [--fixture FILE] [--write-kubeconfig FILE] [--request-log FILE] [--latency-ms N] [--container shell|echo] [--kubelet-delay-ms N] [--legacy-discovery] [--fault SPEC]...
+const USAGE: &str = "usage: fakecluster [--listen ADDR] [--plain] [--fixture FILE] [--write-kubeconfig FILE] [--request-log FILE] [--latency-ms N] [--container shell|echo] [--kubelet-delay-ms N] [--legacy-discovery] [--pods N] [--watch-cache-size N] [--fault SPEC]...
 fault SPEC: latency:MS | drop-watch:N | conflict | gone | gone-http | 429:K[:RETRY] | 503:K[:RETRY] | 500:K | slow-body:K:MS | garbage:K | ws-close:N | upgrade-hang | upgrade-refuse | 404:K, optionally @PATH-SUBSTRING";
 
 fn main() {
@@ -30,7 +30,11 @@ fn main() {
 }
 
 fn run() -> Result<(), String> {
-    let mut opts = Options::default();
+    let mut opts = Options {
+        // Nobody can read the in-memory log of the binary: --request-log has it all.
+        keep_requests: false,
+        ..Options::default()
+    };
     let mut kubeconfig: Option<PathBuf> = None;
     let mut faults = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -75,6 +79,16 @@ fn run() -> Result<(), String> {
             }
             "--container" => opts.container = value("--container")?.parse()?,
             "--legacy-discovery" => opts.legacy_discovery = true,
+            "--pods" => {
+                opts.pods = value("--pods")?
+                    .parse()
+                    .map_err(|e| format!("bad --pods: {e}"))?
+            }
+            "--watch-cache-size" => {
+                opts.watch_cache_size = value("--watch-cache-size")?
+                    .parse()
+                    .map_err(|e| format!("bad --watch-cache-size: {e}"))?
+            }
             "--fault" => faults.push(Fault::parse(&value("--fault")?)?),
             "-h" | "--help" => {
                 println!("{USAGE}");

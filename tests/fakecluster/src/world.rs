@@ -365,6 +365,28 @@ pub fn default_world() -> Store {
     s
 }
 
+/// `n` running pods `audit-0000`, `audit-0001`, ... in `default` on node-1, labelled
+/// `app=audit`, each with one container `main` (busybox:1.36, `sleep infinity`): the fleet of
+/// issue 14's fan-out, for tests and benchmarks.
+pub fn audit_pods(n: usize) -> Vec<Value> {
+    let width = n.saturating_sub(1).to_string().len().max(4);
+    (0..n)
+        .map(|i| {
+            json!({
+                "metadata": {"name": format!("audit-{i:0width$}"), "namespace": "default", "labels": {"app": "audit"}},
+                "spec": {"nodeName": "node-1", "containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "infinity"]}]}
+            })
+        })
+        .collect()
+}
+
+/// Add `n` audit pods (see `audit_pods`) to a store as initial state.
+pub fn seed_audit_pods(store: &mut Store, n: usize) {
+    for p in audit_pods(n) {
+        seed(store, "Pod", p);
+    }
+}
+
 const LIST_KEYS: &[(&str, &str)] = &[
     ("namespaces", "Namespace"),
     ("nodes", "Node"),

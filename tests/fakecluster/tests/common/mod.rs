@@ -137,12 +137,22 @@ pub fn raw(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Resp {
-    let mut s = TcpStream::connect(fc.addr()).expect("connect");
+    raw_at(fc.addr(), fc.token(), method, path, headers, body)
+}
+
+/// `raw` against any server address (e.g. the fakecluster binary) with a bearer token.
+pub fn raw_at(
+    addr: std::net::SocketAddr,
+    token: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        fc.addr(),
-        fc.token(),
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
     for (k, v) in headers {
@@ -325,13 +335,22 @@ pub struct Stream {
 
 impl Stream {
     pub fn open(fc: &FakeCluster, path: &str) -> Stream {
-        let s = TcpStream::connect(fc.addr()).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Stream::open_at(fc.addr(), fc.token(), path, Duration::from_secs(10))
+    }
+
+    /// `open` against any server address with a bearer token and a read timeout.
+    pub fn open_at(
+        addr: std::net::SocketAddr,
+        token: &str,
+        path: &str,
+        read_timeout: Duration,
+    ) -> Stream {
+        let s = TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(read_timeout)).unwrap();
         let mut w = s.try_clone().unwrap();
         write!(
             w,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
-            fc.token()
+            "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
         )
         .unwrap();
         let mut r = BufReader::new(s);
@@ -397,16 +416,25 @@ pub fn ws_connect(
     path_and_query: &str,
     protocols: &str,
 ) -> Result<(tungstenite::WebSocket<TcpStream>, String), tungstenite::Error> {
+    ws_connect_at(fc.addr(), fc.token(), path_and_query, protocols)
+}
+
+/// `ws_connect` against any server address with a bearer token.
+#[allow(clippy::result_large_err)]
+pub fn ws_connect_at(
+    addr: std::net::SocketAddr,
+    token: &str,
+    path_and_query: &str,
+    protocols: &str,
+) -> Result<(tungstenite::WebSocket<TcpStream>, String), tungstenite::Error> {
     use tungstenite::client::IntoClientRequest;
-    let url = format!("ws://{}{}", fc.addr(), path_and_query);
+    let url = format!("ws://{addr}{path_and_query}");
     let mut req = url.into_client_request()?;
-    req.headers_mut().insert(
-        "Authorization",
-        format!("Bearer {}", fc.token()).parse().unwrap(),
-    );
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
     req.headers_mut()
         .insert("Sec-WebSocket-Protocol", protocols.parse().unwrap());
-    let s = TcpStream::connect(fc.addr()).unwrap();
+    let s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let (ws, resp) = tungstenite::client::client(req, s).map_err(|e| match e {
         tungstenite::HandshakeError::Failure(e) => e,
