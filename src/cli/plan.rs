@@ -358,6 +358,17 @@ mod tests {
     }
 
     #[test]
+    fn fail_fast_is_for_fan_out() {
+        let p = plan(&["-l", "app=web", "--image=b", "--fail-fast"]).unwrap();
+        assert!(p.fail_fast && kdebug_checks(&p).is_ok());
+        let p = plan(&["web", "--image=b", "--fail-fast"]).unwrap();
+        assert_eq!(
+            kdebug_checks(&p).unwrap_err().to_string(),
+            "--fail-fast is for fan-out runs (-l/--selector or --all-pods)"
+        );
+    }
+
+    #[test]
     fn stdin_implies_attach_unless_explicit() {
         assert!(plan(&["web", "-i", "--image=b"]).unwrap().attach);
         assert!(

@@ -224,6 +224,10 @@ fn worker(
         };
         let _ = tx.send(Event::Started(i));
         let outcome = one(conn, p, t, console);
+        // Set here, not by the driver, so that this worker cannot take another pod first.
+        if p.fail_fast && outcome.failed() {
+            stop.store(true, Ordering::SeqCst);
+        }
         let _ = tx.send(Event::Finished(i, outcome));
     }
     let _ = tx.send(Event::Exited);
@@ -262,7 +266,6 @@ fn drive(
                     tally.failed += 1;
                     if p.fail_fast && g.why == Stop::No {
                         g.why = Stop::FailFast;
-                        stop.store(true, Ordering::SeqCst);
                     }
                 }
                 g.results.push((i, o));
