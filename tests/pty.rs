@@ -384,3 +384,54 @@ fn the_wait_line_names_the_containers_own_state() {
         "the pod's phase shown as the container's state: {shown:?}"
     );
 }
+
+/// A fan-out on a terminal keeps one live line on stderr (`N/M done, F failed, R running`),
+/// rewritten in place and erased before the summary; without a terminal there is none
+/// (`tests/fleet.rs`).
+#[test]
+fn fan_out_shows_a_live_progress_line_on_a_terminal() {
+    let env = Env::with(
+        "pty-fanout",
+        fakecluster::Options {
+            pods: 6,
+            ..fakecluster::Options::default()
+        },
+    );
+    let pty = openpty(100, 30);
+    let args = [
+        "-l",
+        "app=audit",
+        "--image=busybox",
+        "--max-parallel=2",
+        "--",
+        "sh",
+        "-c",
+        "echo ok",
+    ];
+    let (child, seen) = pty.spawn(&env, &args);
+    let out = wait_with_timeout(child, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(200));
+    let printed = text(&seen);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    const ERASE: &str = "\r\x1b[2K";
+    assert!(
+        printed.contains(&format!("{ERASE}0/6 done, 0 failed, 1 running")),
+        "{printed:?}"
+    );
+    assert!(
+        printed.contains(&format!("{ERASE}6/6 done, 0 failed, 0 running")),
+        "{printed:?}"
+    );
+    // Erased before the summary, and never left in the middle of an output line.
+    let summary = printed.find("TARGET").expect("summary");
+    assert!(
+        printed[..summary].ends_with(&format!("{ERASE}\r\n")),
+        "{printed:?}"
+    );
+    for line in printed.split("\r\n").filter(|l| l.contains(": ok")) {
+        assert!(
+            line.rsplit(ERASE).next().unwrap().starts_with("audit-"),
+            "{line:?} in {printed:?}"
+        );
+    }
+}

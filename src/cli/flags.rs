@@ -309,6 +309,14 @@ pub static FLAGS: &[Flag] = &[
         "Fan-out workers (default 10).",
     ),
     f(
+        "fail-fast",
+        None,
+        B,
+        K,
+        "",
+        "Fan out: start no more pods after the first one fails.",
+    ),
+    f(
         "output-dir",
         None,
         V,

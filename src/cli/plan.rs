@@ -42,6 +42,8 @@ pub struct Plan {
     pub all_namespaces: bool,
     pub all_pods: bool,
     pub max_parallel: usize,
+    /// Fan-out: start no more pods after the first failure.
+    pub fail_fast: bool,
     pub output_dir: Option<PathBuf>,
     pub older_than: Duration,
     pub global: GlobalArgs,
@@ -190,6 +192,7 @@ pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
         all_namespaces: raw.all_namespaces,
         all_pods: raw.all_pods,
         max_parallel,
+        fail_fast: raw.fail_fast,
         output_dir: raw.output_dir.map(PathBuf::from),
         older_than,
         global: raw.global,
@@ -335,6 +338,11 @@ fn kdebug_checks(p: &Plan) -> Result<(), CliError> {
             "--output-dir is for fan-out runs (-l/--selector or --all-pods)".into(),
         ));
     }
+    if p.fail_fast && !p.fan_out() {
+        return Err(CliError::Invalid(
+            "--fail-fast is for fan-out runs (-l/--selector or --all-pods)".into(),
+        ));
+    }
     Ok(())
 }
 
@@ -347,6 +355,17 @@ mod tests {
         build(super::super::args::parse(
             args.iter().map(OsString::from).collect(),
         )?)
+    }
+
+    #[test]
+    fn fail_fast_is_for_fan_out() {
+        let p = plan(&["-l", "app=web", "--image=b", "--fail-fast"]).unwrap();
+        assert!(p.fail_fast && kdebug_checks(&p).is_ok());
+        let p = plan(&["web", "--image=b", "--fail-fast"]).unwrap();
+        assert_eq!(
+            kdebug_checks(&p).unwrap_err().to_string(),
+            "--fail-fast is for fan-out runs (-l/--selector or --all-pods)"
+        );
     }
 
     #[test]

@@ -159,6 +159,18 @@ impl Client {
         self.json("GET", path, query, None, None)
     }
 
+    /// A GET decoded straight into `T`: fields `T` does not name are skipped while decoding,
+    /// so a page of 500 pods costs its bytes, not a tree of every field (fan-out's list).
+    pub fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, ApiError> {
+        let resp = self.send("GET", path, query, None, None, false)?;
+        let buf = self.read_body("GET", path, resp)?;
+        serde_json::from_slice(&buf).map_err(|e| decode_error("GET", path, e))
+    }
+
     pub fn post(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
         self.json("POST", path, &[], Some("application/json"), Some(body))
     }
@@ -208,6 +220,16 @@ impl Client {
     }
 
     fn read_json(&self, method: &str, path: &str, resp: ureq::Response) -> Result<Value, ApiError> {
+        let buf = self.read_body(method, path, resp)?;
+        serde_json::from_slice(&buf).map_err(|e| decode_error(method, path, e))
+    }
+
+    fn read_body(
+        &self,
+        method: &str,
+        path: &str,
+        resp: ureq::Response,
+    ) -> Result<Vec<u8>, ApiError> {
         let mut buf = Vec::new();
         resp.into_reader()
             .take(256 << 20)
@@ -219,10 +241,7 @@ impl Client {
                 String::from_utf8_lossy(&buf)
             );
         }
-        serde_json::from_slice(&buf).map_err(|e| ApiError::Decode {
-            what: format!("the response to {method} {path}"),
-            cause: e.to_string(),
-        })
+        Ok(buf)
     }
 
     fn url(&self, path: &str, query: &[(&str, &str)], stream: bool) -> String {
@@ -585,8 +604,15 @@ fn status_text(code: u16) -> &'static str {
     }
 }
 
+fn decode_error(method: &str, path: &str, e: serde_json::Error) -> ApiError {
+    ApiError::Decode {
+        what: format!("the response to {method} {path}"),
+        cause: e.to_string(),
+    }
+}
+
 /// Percent-encodes a query component (RFC 3986 unreserved characters stay).
-pub fn encode(s: &str) -> String {
+fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {

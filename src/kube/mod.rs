@@ -34,6 +34,57 @@ pub fn items(list: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// Page size for lists read in pages, kubectl's (`--chunk-size`, 500).
+pub const PAGE_SIZE: &str = "500";
+
+/// One page of a list as fan-out reads it: each item's name and namespace, and the token
+/// for the next page. Every other field is skipped while decoding.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct NamesPage {
+    #[serde(default)]
+    pub metadata: PageMeta,
+    #[serde(default)]
+    items: Option<Vec<ItemName>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageMeta {
+    /// Empty on the last page.
+    #[serde(default, rename = "continue")]
+    pub continue_token: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ItemName {
+    metadata: ItemMeta,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ItemMeta {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    namespace: String,
+}
+
+impl NamesPage {
+    /// (namespace, name) of each item, in the server's order.
+    pub fn names(self) -> impl Iterator<Item = (String, String)> {
+        self.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| (i.metadata.namespace, i.metadata.name))
+    }
+
+    /// The token for the next page; None on the last.
+    pub fn next(&self) -> Option<String> {
+        self.metadata
+            .continue_token
+            .clone()
+            .filter(|c| !c.is_empty())
+    }
+}
+
 pub fn name(obj: &Value) -> &str {
     str_at(obj, &["metadata", "name"])
 }
@@ -125,5 +176,23 @@ mod tests {
             matches!(state(container_status(&pod, "init")), State::Waiting { reason, .. } if reason == "PodInitializing")
         );
         assert_eq!(state(container_status(&pod, "nope")), State::Unknown);
+    }
+
+    #[test]
+    fn a_names_page_keeps_names_and_the_continue_token() {
+        let page: NamesPage = serde_json::from_value(json!({
+            "kind": "PodList", "metadata": {"resourceVersion": "9", "continue": "abc"},
+            "items": [{"metadata": {"name": "a", "namespace": "ns", "labels": {"x": "y"}}, "spec": {"containers": []}}]
+        }))
+        .unwrap();
+        assert_eq!(page.next().as_deref(), Some("abc"));
+        assert_eq!(
+            page.names().collect::<Vec<_>>(),
+            [("ns".into(), "a".into())]
+        );
+        let last: NamesPage =
+            serde_json::from_value(json!({"metadata": {"continue": ""}, "items": null})).unwrap();
+        assert_eq!(last.next(), None);
+        assert_eq!(last.names().count(), 0);
     }
 }

@@ -1,24 +1,44 @@
 //! Fan-out: one non-interactive debug per pod (or node), `--max-parallel` workers sharing one
 //! client and its connection pool, every output line prefixed with the pod name (or written
-//! to `--output-dir/<pod>.log`), and a summary table with each exit code at the end.
+//! to `--output-dir/<pod>.log`), a live `done/failed/running` line on a terminal, and a
+//! summary table with each exit code at the end. Memory follows `--max-parallel`: a listed
+//! pod is read by the worker that takes it, and a finished one is kept as its summary row.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cli::plan::Plan;
-use crate::kube as api;
+use crate::sys::live::Console;
 
+use super::targets::Pending;
 use super::{Connection, Resolved, RunError, Sink};
 
-/// One pod's result.
+/// One pod's result: a summary row, all that is kept of a finished pod.
 pub struct Outcome {
     pub name: String,
     pub container: String,
     pub exit_code: Option<u8>,
     pub duration: Duration,
     pub error: Option<String>,
+}
+
+impl Outcome {
+    fn failed(&self) -> bool {
+        self.error.is_some() || self.exit_code != Some(0)
+    }
+
+    /// A pod still running when a second Ctrl-C stopped the wait.
+    fn interrupted(name: &str) -> Outcome {
+        Outcome {
+            name: name.to_string(),
+            container: String::new(),
+            exit_code: None,
+            duration: Duration::ZERO,
+            error: Some("interrupted".into()),
+        }
+    }
 }
 
 /// Writes whole lines, each prefixed, to a shared output; keeps a partial last line until
@@ -72,7 +92,59 @@ impl<W: Write> Drop for Prefixed<'_, W> {
     }
 }
 
-pub fn run(conn: &Connection, p: &Plan, targets: Vec<Resolved>) -> Result<u8, RunError> {
+/// Stack of a fan-out worker. A worker runs one debug at a time (TLS, JSON, a watch), which
+/// needs far less than the 2 MiB default; the smaller size bounds what 50 workers can touch.
+const WORKER_STACK: usize = 512 << 10;
+
+/// What the workers and the signal thread tell the driver.
+enum Event {
+    Started(usize),
+    Finished(usize, Outcome),
+    /// A worker found nothing more to start.
+    Exited,
+    Interrupt,
+}
+
+/// Why pods were left unstarted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    No,
+    FailFast,
+    Interrupted,
+}
+
+/// Counts for the live line: `37/1000 done, 2 failed, 50 running`.
+#[derive(Default)]
+struct Tally {
+    total: usize,
+    done: usize,
+    failed: usize,
+    running: usize,
+}
+
+impl Tally {
+    fn line(&self) -> String {
+        format!(
+            "{}/{} done, {} failed, {} running",
+            self.done, self.total, self.failed, self.running
+        )
+    }
+}
+
+/// What the driver gathered: outcomes by target index, why pods were left unstarted, and
+/// (after a second Ctrl-C) the targets still running, which are not waited for.
+struct Gathered {
+    results: Vec<(usize, Outcome)>,
+    why: Stop,
+    abandoned: Option<Vec<usize>>,
+}
+
+type Screen = Console<io::Stdout, io::Stderr>;
+
+/// The driver: `--max-parallel` workers take the targets in order; this thread counts what
+/// they report, keeps the live line, and stops starting new pods after a failure
+/// (`--fail-fast`) or a Ctrl-C. A second Ctrl-C stops waiting for the running ones.
+pub fn run(conn: &Connection, p: &Plan, targets: Vec<Pending>) -> Result<u8, RunError> {
     if let Some(dir) = &p.output_dir {
         std::fs::create_dir_all(dir).map_err(|e| {
             RunError::Other(format!(
@@ -81,34 +153,171 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Resolved>) -> Result<u8, Ru
             ))
         })?;
     }
-    let stdout = Mutex::new(io::stdout());
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Outcome)>> = Mutex::new(Vec::new());
-    let workers = p.max_parallel.min(targets.len()).max(1);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(t) = targets.get(i) else { return };
-                let outcome = one(conn, p, t, &stdout);
-                results
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((i, outcome));
-            });
-        }
+    let total = targets.len();
+    let names: Vec<String> = targets.iter().map(|t| t.name().to_string()).collect();
+    let queue = Mutex::new(targets.into_iter().enumerate());
+    let stop = AtomicBool::new(false);
+    let console = Mutex::new(Console::new(
+        io::stdout(),
+        io::stderr(),
+        crate::sys::term::is_terminal(2),
+    ));
+    let (tx, rx) = mpsc::channel();
+    let workers = p.max_parallel.min(total).max(1);
+    let interrupts = tx.clone();
+    crate::sys::signals::on_interrupt(move || {
+        let _ = interrupts.send(Event::Interrupt);
     });
-    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    results.sort_by_key(|(i, _)| *i);
-    let mut rows = vec![["TARGET", "CONTAINER", "EXIT", "DURATION", "ERROR"]
-        .map(String::from)
-        .to_vec()];
-    let mut failed = 0;
-    for (_, o) in &results {
-        if o.error.is_some() || o.exit_code != Some(0) {
-            failed += 1;
+    std::thread::scope(|s| {
+        let mut started = 0;
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (queue, stop, console) = (&queue, &stop, &console);
+            let spawned = std::thread::Builder::new()
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(s, move || worker(conn, p, queue, stop, console, &tx));
+            started += usize::from(spawned.is_ok());
         }
-        rows.push(vec![
+        drop(tx);
+        if started == 0 {
+            crate::sys::signals::stop_interrupt();
+            return Err(RunError::Other(
+                "failed to start the fan-out workers".into(),
+            ));
+        }
+        let mut g = drive(&rx, p, total, started, &stop, &console);
+        crate::sys::signals::stop_interrupt();
+        lock(&console).finish();
+        let abandoned = g.abandoned.take();
+        for &i in abandoned.iter().flatten() {
+            g.results.push((i, Outcome::interrupted(&names[i])));
+        }
+        let failed = summarize(&mut *lock(&console), total, g.results, g.why);
+        if abandoned.is_some() {
+            // The workers are blocked on the network; they are not waited for.
+            crate::sys::signals::exit_now(130);
+        }
+        Ok(match (g.why, failed) {
+            (Stop::Interrupted, _) => 130,
+            (_, 0) => 0,
+            _ => 1,
+        })
+    })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One worker: takes the next target until there is none or the run stops starting pods.
+fn worker(
+    conn: &Connection,
+    p: &Plan,
+    queue: &Mutex<impl Iterator<Item = (usize, Pending)>>,
+    stop: &AtomicBool,
+    console: &Mutex<Screen>,
+    tx: &mpsc::Sender<Event>,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let Some((i, t)) = lock(queue).next() else {
+            break;
+        };
+        let _ = tx.send(Event::Started(i));
+        let outcome = one(conn, p, t, console);
+        // Set here, not by the driver, so that this worker cannot take another pod first.
+        if p.fail_fast && outcome.failed() {
+            stop.store(true, Ordering::SeqCst);
+        }
+        let _ = tx.send(Event::Finished(i, outcome));
+    }
+    let _ = tx.send(Event::Exited);
+}
+
+/// Counts the workers' reports until all have exited, or a second Ctrl-C.
+fn drive(
+    rx: &mpsc::Receiver<Event>,
+    p: &Plan,
+    total: usize,
+    workers: usize,
+    stop: &AtomicBool,
+    console: &Mutex<Screen>,
+) -> Gathered {
+    let mut tally = Tally {
+        total,
+        ..Tally::default()
+    };
+    let mut g = Gathered {
+        results: Vec::new(),
+        why: Stop::No,
+        abandoned: None,
+    };
+    let mut running = std::collections::BTreeSet::new();
+    let mut exited = 0;
+    while exited < workers {
+        let Ok(event) = rx.recv() else { break };
+        match event {
+            Event::Started(i) => {
+                running.insert(i);
+            }
+            Event::Finished(i, o) => {
+                running.remove(&i);
+                tally.done += 1;
+                if o.failed() {
+                    tally.failed += 1;
+                    if p.fail_fast && g.why == Stop::No {
+                        g.why = Stop::FailFast;
+                    }
+                }
+                g.results.push((i, o));
+            }
+            Event::Exited => exited += 1,
+            Event::Interrupt if g.why == Stop::Interrupted => {
+                g.abandoned = Some(running.into_iter().collect());
+                return g;
+            }
+            Event::Interrupt => {
+                g.why = Stop::Interrupted;
+                stop.store(true, Ordering::SeqCst);
+                lock(console).message(&format!(
+                    "Interrupted: starting no more pods; waiting for the {} running (Ctrl-C again to stop)",
+                    running.len()
+                ));
+            }
+        }
+        tally.running = running.len();
+        lock(console).set_status(tally.line());
+    }
+    g
+}
+
+/// Writes the summary table (in target order) and its last line; returns how many failed.
+fn summarize(
+    out: &mut dyn Write,
+    total: usize,
+    mut results: Vec<(usize, Outcome)>,
+    why: Stop,
+) -> usize {
+    results.sort_by_key(|(i, _)| *i);
+    let rows: Vec<&Outcome> = results.iter().map(|(_, o)| o).collect();
+    let failed = rows.iter().filter(|o| o.failed()).count();
+    let _ = writeln!(out);
+    write_summary(out, &rows);
+    let _ = write!(out, "{} of {} succeeded", rows.len() - failed, rows.len());
+    let unstarted = total - rows.len();
+    let _ = match (unstarted, why) {
+        (0, _) | (_, Stop::No) => writeln!(out),
+        (n, Stop::FailFast) => writeln!(out, "; {n} not started (--fail-fast)"),
+        (n, Stop::Interrupted) => writeln!(out, "; {n} not started (interrupted)"),
+    };
+    let _ = out.flush();
+    failed
+}
+
+/// The summary table, written row by row from the outcomes (no copy of every cell).
+fn write_summary(out: &mut dyn Write, rows: &[&Outcome]) {
+    const HEAD: [&str; 5] = ["TARGET", "CONTAINER", "EXIT", "DURATION", "ERROR"];
+    let cells = |o: &Outcome| -> [String; 4] {
+        [
             o.name.clone(),
             if o.container.is_empty() {
                 "-".into()
@@ -117,25 +326,65 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Resolved>) -> Result<u8, Ru
             },
             o.exit_code.map_or("-".into(), |c| c.to_string()),
             format!("{:.1}s", o.duration.as_secs_f64()),
-            o.error.clone().unwrap_or_default(),
-        ]);
+        ]
+    };
+    let mut widths = HEAD.map(str::len);
+    for o in rows {
+        for (w, c) in widths.iter_mut().zip(cells(o)) {
+            *w = (*w).max(c.chars().count());
+        }
     }
-    let mut out = stdout.lock().unwrap_or_else(|e| e.into_inner());
-    let _ = writeln!(out);
-    crate::text::table::write_table(&mut *out, &rows);
-    let _ = writeln!(
-        out,
-        "{} of {} succeeded",
-        results.len() - failed,
-        results.len()
-    );
-    Ok(if failed == 0 { 0 } else { 1 })
+    let line = |out: &mut dyn Write, cols: [&str; 4], last: &str| {
+        let mut s = String::new();
+        for (c, w) in cols.iter().zip(widths) {
+            s.push_str(&format!("{c:<w$}   "));
+        }
+        s.push_str(last);
+        let _ = writeln!(out, "{}", s.trim_end());
+    };
+    line(out, [HEAD[0], HEAD[1], HEAD[2], HEAD[3]], HEAD[4]);
+    for o in rows {
+        let c = cells(o);
+        line(
+            out,
+            [&c[0], &c[1], &c[2], &c[3]],
+            o.error.as_deref().unwrap_or(""),
+        );
+    }
 }
 
-fn one(conn: &Connection, p: &Plan, t: &Resolved, stdout: &Mutex<io::Stdout>) -> Outcome {
-    let name = api::name(&t.object).to_string();
+fn one(conn: &Connection, p: &Plan, t: Pending, console: &Mutex<Screen>) -> Outcome {
+    let name = t.name().to_string();
     let started = Instant::now();
-    let (result, container) = match &p.output_dir {
+    let (result, container) = match t.resolve(conn) {
+        Ok(t) => run_captured(conn, p, &t, &name, console),
+        Err(e) => (Err(e), None),
+    };
+    let (exit_code, error) = match result {
+        Ok(c) => (Some(c), None),
+        Err(e) => (
+            None,
+            Some(e.to_string().trim_start_matches("error: ").to_string()),
+        ),
+    };
+    Outcome {
+        name,
+        container: container.unwrap_or_default(),
+        exit_code,
+        duration: started.elapsed(),
+        error,
+    }
+}
+
+/// Runs one journey with its output prefixed on the console, or in `--output-dir/<pod>.log`.
+fn run_captured(
+    conn: &Connection,
+    p: &Plan,
+    t: &Resolved,
+    name: &str,
+    console: &Mutex<Screen>,
+) -> (Result<u8, RunError>, Option<String>) {
+    match &p.output_dir {
         Some(dir) => {
             let path = dir.join(format!("{name}.log"));
             match std::fs::File::create(&path) {
@@ -154,25 +403,11 @@ fn one(conn: &Connection, p: &Plan, t: &Resolved, stdout: &Mutex<io::Stdout>) ->
             }
         }
         None => {
-            let mut w = Prefixed::new(format!("{name}: "), stdout);
+            let mut w = Prefixed::new(format!("{name}: "), console);
             let mut sink = Sink::captured(&mut w);
             let r = super::debug_one(conn, p, t, &mut sink);
             (r, sink.container.take())
         }
-    };
-    let (exit_code, error) = match result {
-        Ok(c) => (Some(c), None),
-        Err(e) => (
-            None,
-            Some(e.to_string().trim_start_matches("error: ").to_string()),
-        ),
-    };
-    Outcome {
-        name,
-        container: container.unwrap_or_default(),
-        exit_code,
-        duration: started.elapsed(),
-        error,
     }
 }
 

@@ -29,7 +29,7 @@ use crate::kube::{self as api, target::Kind};
 
 pub use error::RunError;
 pub use reattach::reattach;
-pub use targets::{resolve_targets, Resolved};
+pub use targets::{resolve_targets, Pending, Resolved};
 
 /// A client and the namespace to work in.
 pub struct Connection {

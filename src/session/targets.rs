@@ -16,33 +16,73 @@ pub struct Resolved {
     pub label: String,
 }
 
+/// A fan-out target: read already (named targets, a workload's pods), or only listed by a
+/// selector and read by the worker that takes it, so that memory follows `--max-parallel`
+/// and not the size of the fleet.
+pub enum Pending {
+    Read(Resolved),
+    Listed {
+        kind: Kind,
+        namespace: String,
+        name: String,
+    },
+}
+
+impl Pending {
+    pub fn name(&self) -> &str {
+        match self {
+            Pending::Read(r) => api::name(&r.object),
+            Pending::Listed { name, .. } => name,
+        }
+    }
+
+    /// The target as the journeys need it: a listed one is read now (GET).
+    pub fn resolve(self, conn: &Connection) -> Result<Resolved, RunError> {
+        let (kind, ns, name) = match self {
+            Pending::Read(r) => return Ok(r),
+            Pending::Listed {
+                kind,
+                namespace,
+                name,
+            } => (kind, namespace, name),
+        };
+        let (object, singular) = match kind {
+            Kind::Node => (conn.client.get(&format!("/api/v1/nodes/{name}"))?, "node"),
+            _ => (conn.client.get(&api::pod_path(&ns, &name))?, "pod"),
+        };
+        Ok(Resolved {
+            kind,
+            object,
+            label: format!("{singular}/{name}"),
+        })
+    }
+}
+
 /// Reads the targets named on the command line, in order, all of them before returning
-/// (fan-out), then those a selector picks.
-pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, RunError> {
+/// (fan-out), then lists those a selector picks, in pages.
+pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Pending>, RunError> {
     let mut out = Vec::new();
     visit_targets(conn, p, &mut |r| {
-        out.push(r);
+        out.push(Pending::Read(r));
         Ok(())
     })?;
     if let Some(sel) = &p.selector {
         // `node/` with -l selects nodes; otherwise the selector picks pods.
         let nodes = p.targets.iter().any(|t| t.kind == Kind::Node);
-        let (path, kind, singular) = if nodes {
-            ("/api/v1/nodes".to_string(), Kind::Node, "node")
+        let (path, kind) = if nodes {
+            ("/api/v1/nodes".to_string(), Kind::Node)
         } else if p.all_namespaces {
-            ("/api/v1/pods".to_string(), Kind::Pod, "pod")
+            ("/api/v1/pods".to_string(), Kind::Pod)
         } else {
-            (api::pods_path(&conn.namespace), Kind::Pod, "pod")
+            (api::pods_path(&conn.namespace), Kind::Pod)
         };
-        let list = conn.client.get_query(&path, &[("labelSelector", sel)])?;
-        for object in api::items(&list) {
-            let label = format!("{singular}/{}", api::name(&object));
-            out.push(Resolved {
+        list_names(conn, &path, sel, &mut |namespace, name| {
+            out.push(Pending::Listed {
                 kind,
-                object,
-                label,
-            });
-        }
+                namespace,
+                name,
+            })
+        })?;
         if out.is_empty() {
             return Err(RunError::Other(format!(
                 "no {} match the selector {sel:?}",
@@ -51,6 +91,31 @@ pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Resolved>, Run
         }
     }
     Ok(out)
+}
+
+/// Lists what `selector` picks at `path` in pages of 500, as kubectl does (`limit`, then
+/// `continue` until the server sends no token), handing each item's namespace and name to `f`.
+fn list_names(
+    conn: &Connection,
+    path: &str,
+    selector: &str,
+    f: &mut dyn FnMut(String, String),
+) -> Result<(), RunError> {
+    let mut token: Option<String> = None;
+    loop {
+        let mut query = vec![("labelSelector", selector), ("limit", api::PAGE_SIZE)];
+        if let Some(t) = &token {
+            query.push(("continue", t));
+        }
+        let page: api::NamesPage = conn.client.get_as(path, &query)?;
+        token = page.next();
+        for (ns, name) in page.names() {
+            f(ns, name);
+        }
+        if token.is_none() {
+            return Ok(());
+        }
+    }
 }
 
 /// GET a named pod. On a 404 outside `default`, kubectl (cli-runtime's Info.Get) asks whether

@@ -1,7 +1,8 @@
 //! Waiting for the debug container: a watch (`fieldSelector=metadata.name=POD`) opened
 //! together with the PATCH/POST when it can be, else a list and a watch from the list's
-//! resourceVersion; re-watching when a watch ends or drops and relisting on 410 Gone, until
-//! the container runs or terminates. Unlike kubectl it never hangs: a
+//! resourceVersion; re-watching when a watch ends or drops, relisting on 410 Gone, and
+//! reading the pod when a watch brings no news (a server may lose an update), until the
+//! container runs or terminates. Unlike kubectl it never hangs: a
 //! deadline (`--timeout`) and fail-fast on the kubelet's start failures.
 
 use std::fmt;
@@ -14,6 +15,18 @@ use serde_json::Value;
 
 use crate::client::{ApiError, Client};
 use crate::kube::{self as api, State};
+
+/// The longest a watch is kept open without news before the pod is read (GET) instead: a
+/// server that lost an update (issue 14) costs this long, not the whole `--timeout`.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// How long one watch runs before the pod is read, for a wait of `timeout`: a quarter of it,
+/// 1 s to [`PATIENCE`].
+fn patience(timeout: Option<Duration>) -> Duration {
+    timeout.map_or(PATIENCE, |t| {
+        (t / 4).clamp(Duration::from_secs(1), PATIENCE)
+    })
+}
 
 /// Waiting reasons after which the container will not start without someone changing
 /// something, so waiting longer only hides the problem (k/k#108135).
@@ -298,6 +311,10 @@ fn pod_failure(pod: &str, status: Option<&Value>) -> Option<WaitError> {
 
 type Body = Box<dyn Read + Send + Sync>;
 
+/// How long past its `timeoutSeconds` a watch may run before we end it: a server that goes
+/// silent (or a link that drops without a word) cannot hold the wait longer than that.
+const WATCH_SLACK_SECS: u64 = 2;
+
 /// A watch on one pod opened on another thread just before the request that creates or
 /// changes the pod (the PATCH or POST), so that the two round trips overlap and no list is
 /// needed. It is opened without a resourceVersion: the server first sends the pod as it is at
@@ -317,7 +334,7 @@ pub fn watch_early(
     let client = Arc::clone(client);
     let path = api::pods_path(ns);
     let selector = format!("metadata.name={name}");
-    let secs = timeout.map_or(300, |t| t.as_secs().clamp(1, 300));
+    let secs = patience(timeout).as_secs();
     let opened = std::thread::spawn(move || {
         let secs_s = secs.to_string();
         let query = [
@@ -326,7 +343,11 @@ pub fn watch_early(
             ("timeoutSeconds", secs_s.as_str()),
             ("watch", "true"),
         ];
-        client.stream(&path, &query, Some(Duration::from_secs(secs + 5)))
+        client.stream(
+            &path,
+            &query,
+            Some(Duration::from_secs(secs + WATCH_SLACK_SECS)),
+        )
     });
     EarlyWatch { opened }
 }
@@ -354,6 +375,7 @@ pub fn until_started_with(
 ) -> Result<Ready, WaitError> {
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
+    let patience = patience(opts.timeout);
     let mut progress = Progress {
         tty: crate::sys::term::is_terminal(2),
         quiet: opts.quiet,
@@ -362,7 +384,13 @@ pub fn until_started_with(
         last: String::new(),
         shown: false,
     };
-    let result = watch_loop(client, ns, name, container, deadline, &mut progress, early);
+    let result = watch_loop(
+        client,
+        (ns, name, container),
+        (deadline, patience),
+        &mut progress,
+        early,
+    );
     progress.finish();
     match result {
         Err(WaitError::Timeout {
@@ -378,10 +406,8 @@ pub fn until_started_with(
 
 fn watch_loop(
     client: &Client,
-    ns: &str,
-    name: &str,
-    container: &str,
-    deadline: Option<Instant>,
+    (ns, name, container): (&str, &str, &str),
+    (deadline, patience): (Option<Instant>, Duration),
     progress: &mut Progress,
     mut early: Option<EarlyWatch>,
 ) -> Result<Ready, WaitError> {
@@ -433,7 +459,7 @@ fn watch_loop(
                 Some(body) => body,
                 // An early watch that ended before it showed the pod: start over with a list.
                 None if rv.is_empty() => continue 'relist,
-                None => match open_watch(client, &path, &selector, &rv, deadline) {
+                None => match open_watch(client, &path, &selector, &rv, deadline, patience) {
                     Ok(b) => b,
                     Err(OpenError::Relist) => continue 'relist,
                     Err(OpenError::Retry) => continue,
@@ -443,6 +469,7 @@ fn watch_loop(
             };
             let mut reader = BufReader::new(body);
             let mut line = String::new();
+            let mut news = false;
             loop {
                 line.clear();
                 // A read error is a dropped or expired watch: resume from `rv`.
@@ -477,6 +504,7 @@ fn watch_loop(
                             rv = resource_version;
                         }
                         if api::name(&object) == name {
+                            news = true;
                             match check(&object, container)? {
                                 Check::Done(state) => {
                                     return Ok(Ready {
@@ -501,10 +529,23 @@ fn watch_loop(
                     Decoded::Event(WatchEvent::Other) => {}
                 }
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(timed_out(progress));
+            // A whole watch without news, or the deadline here: the server may have lost an
+            // update, so the pod itself is read (and checked above) before watching again
+            // or giving up.
+            if !news || deadline.is_some_and(|d| Instant::now() >= d) {
+                let pod = get_pod(client, ns, name)?;
+                rv = api::str_at(&pod, &["metadata", "resourceVersion"]).to_string();
+                last_pod = Some(pod);
             }
         }
+    }
+}
+
+/// Reads the pod itself (a quorum read, unlike the list from the watch cache).
+fn get_pod(client: &Client, ns: &str, name: &str) -> Result<Value, WaitError> {
+    match client.get(&api::pod_path(ns, name)) {
+        Err(e) if e.is_not_found() => Err(WaitError::Deleted { pod: name.into() }),
+        r => Ok(r?),
     }
 }
 
@@ -546,6 +587,7 @@ fn open_watch(
     selector: &str,
     rv: &str,
     deadline: Option<Instant>,
+    patience: Duration,
 ) -> Result<Body, OpenError> {
     let remaining = match deadline {
         Some(d) => match d.checked_duration_since(Instant::now()) {
@@ -554,7 +596,10 @@ fn open_watch(
         },
         None => None,
     };
-    let secs = remaining.map_or(300, |r| r.as_secs().clamp(1, 300));
+    let secs = remaining
+        .map_or(patience, |r| r.min(patience))
+        .as_secs()
+        .max(1);
     let secs_s = secs.to_string();
     let query = [
         ("allowWatchBookmarks", "true"),
@@ -565,7 +610,8 @@ fn open_watch(
     ];
     // The whole watch is bounded a little past the server's own timeout, so a server or link
     // that goes silent cannot hang us.
-    let limit = Duration::from_secs(secs + 5).min(remaining.unwrap_or(Duration::MAX));
+    let limit =
+        Duration::from_secs(secs + WATCH_SLACK_SECS).min(remaining.unwrap_or(Duration::MAX));
     match client.stream(path, &query, Some(limit)) {
         Ok(b) => Ok(b),
         Err(e) if e.code() == Some(410) => Err(OpenError::Relist),

@@ -1,7 +1,8 @@
 //! Signals. SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGWINCH are blocked in every thread and
 //! taken by one thread with `sigwait`, so no work happens in a signal handler: on a terminating
 //! signal that thread restores the terminal, runs the registered cleanups (deleting the pods
-//! this run created with `--rm`) and exits; SIGWINCH is forwarded to the attach session.
+//! this run created with `--rm`) and exits; SIGWINCH is forwarded to the attach session, and
+//! SIGINT to a fan-out while it has asked for it ([`on_interrupt`]), which stops gracefully.
 //!
 //! [`init`] must run before any other thread is started, so that they inherit the mask.
 
@@ -13,6 +14,7 @@ type Cleanup = Box<dyn FnOnce() + Send>;
 static CLEANUPS: Mutex<Vec<(u64, Cleanup)>> = Mutex::new(Vec::new());
 static NEXT_ID: Mutex<u64> = Mutex::new(0);
 static WINCH: Mutex<Option<Sender<()>>> = Mutex::new(None);
+static INTERRUPT: Mutex<Option<Box<dyn Fn() + Send>>> = Mutex::new(None);
 
 /// Set once a terminating signal arrived: the signal thread owns the exit from then on.
 pub static EXITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -62,11 +64,31 @@ pub fn init() {
             }
             continue;
         }
-        EXITING.store(true, std::sync::atomic::Ordering::SeqCst);
-        crate::sys::term::restore();
-        run_cleanups();
-        std::process::exit(128 + sig);
+        if sig == libc::SIGINT {
+            if let Some(f) = INTERRUPT.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                f();
+                continue;
+            }
+        }
+        exit_now(128 + sig);
     });
+}
+
+/// Ends the process as a terminating signal does: terminal restored, cleanups run.
+pub fn exit_now(code: i32) -> ! {
+    EXITING.store(true, std::sync::atomic::Ordering::SeqCst);
+    crate::sys::term::restore();
+    run_cleanups();
+    std::process::exit(code)
+}
+
+/// Calls `f` at each SIGINT instead of ending the process, until [`stop_interrupt`].
+pub fn on_interrupt(f: impl Fn() + Send + 'static) {
+    *INTERRUPT.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
+}
+
+pub fn stop_interrupt() {
+    *INTERRUPT.lock().unwrap_or_else(|p| p.into_inner()) = None;
 }
 
 /// Registers work to do if the process is ended by a signal. Returns a handle that removes it.

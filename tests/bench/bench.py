@@ -44,6 +44,8 @@ MIB = 1 << 20
 THROUGHPUT_BYTES = 200 * MB
 LATENCY_MS = 50
 FANOUT_PODS = 100
+FLEET_PODS = 1000
+FLEET_PARALLEL = 50
 
 # The container script for runs to completion: kubectl attaches (it does not read logs), so
 # the output must come after its attach has had time to connect, or it takes its fallback path.
@@ -64,7 +66,14 @@ def median(xs):
 class Fake:
     """One fakecluster process on the bench's port; its kubeconfig and request log."""
 
-    def __init__(self, bench: "Bench", latency_ms: int = 0, fixture: dict | None = None):
+    def __init__(
+        self,
+        bench: "Bench",
+        latency_ms: int = 0,
+        fixture: dict | None = None,
+        pods: int = 0,
+        kubelet_delay_ms: int | None = None,
+    ):
         self.bench = bench
         self.dir = Path(tempfile.mkdtemp(prefix="fake-", dir=bench.tmp))
         self.kubeconfig = self.dir / "kubeconfig"
@@ -80,6 +89,10 @@ class Fake:
         ]
         if latency_ms:
             args += ["--latency-ms", str(latency_ms)]
+        if pods:
+            args += ["--pods", str(pods)]
+        if kubelet_delay_ms is not None:
+            args += ["--kubelet-delay-ms", str(kubelet_delay_ms)]
         if fixture is not None:
             path = self.dir / "fixture.json"
             path.write_text(json.dumps(fixture))
@@ -112,6 +125,13 @@ class Fake:
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def peak_rss_kib(self) -> int:
+        """The fake's own high-water mark so far (VmHWM), while it still runs."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return 0
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the fakecluster process has used so far."""
@@ -710,6 +730,85 @@ class Bench:
             "\"$p\" --image busybox --attach -- sh -c 'echo ok'; done",
         ]
 
+    def audit_run(self, fake: Fake, pods: int, parallel: int) -> Run:
+        """One fan-out over `pods` audit pods under GNU time; fails unless every pod answered."""
+        args = ["-l", "app=audit", "--image", "busybox", "--max-parallel", str(parallel), "--",
+                "sh", "-c", "echo ok"]
+        r = self.run(self.with_time(self.kd.debug(fake.kubeconfig, *args)), capture=True,
+                     timeout=900)
+        oks = r.stdout.count(b": ok\n")
+        if r.code != 0 or f"{pods} of {pods} succeeded".encode() not in r.stdout or oks != pods:
+            raise RuntimeError(f"kdebug fan-out over {pods}: exit {r.code}, {oks} ok: "
+                               f"{r.stdout[-800:]!r} {r.stderr[-800:]!r}")
+        return r
+
+    def fig_fanout_parallel(self):
+        """The 100-pod audit at N=10 and N=50, each with fakecluster's kubelet at its usual
+        100 ms steps and at 0 ms: the second is what the client (and the fake's request
+        handling) adds, the difference the fake's container starts."""
+        f = self.add(
+            Figure(
+                "fanout_n50",
+                f"{FANOUT_PODS}-pod audit at --max-parallel 50 (kdebug only)",
+                "s",
+                "all answer; client time at N=50 <= at N=10",
+            )
+        )
+        walls = {}
+        for n in (10, 50):
+            for delay in (100, 0):
+                key = f"N={n} kubelet {delay} ms"
+                walls[key] = []
+                for _ in range(self.fanout_runs):
+                    with self.fake(pods=FANOUT_PODS, kubelet_delay_ms=delay) as fake:
+                        walls[key].append(self.audit_run(fake, FANOUT_PODS, n).wall)
+        med = {k: median(v) for k, v in walls.items()}
+        f.kdebug = med["N=50 kubelet 100 ms"]
+        f.met = med["N=50 kubelet 0 ms"] <= med["N=10 kubelet 0 ms"] * 1.1
+        f.samples = walls
+        f.note = (
+            f"{self.fanout_runs} runs each, a fresh fakecluster (`--pods {FANOUT_PODS}`) every run. "
+            + "; ".join(
+                f"N={n}: {med[f'N={n} kubelet 100 ms']:.2f} s with the fake's 100 ms kubelet "
+                f"steps, {med[f'N={n} kubelet 0 ms']:.2f} s with 0 ms (the client's share), so "
+                f"{med[f'N={n} kubelet 100 ms'] - med[f'N={n} kubelet 0 ms']:.2f} s is the fake "
+                "starting containers"
+                for n in (10, 50)
+            )
+        )
+        f.commands = [
+            "fakecluster --pods 100 [--kubelet-delay-ms 0]",
+            "kdebug -l app=audit --image busybox --max-parallel {10,50} -- sh -c 'echo ok'",
+        ]
+
+    def fig_fleet(self):
+        f = self.add(
+            Figure(
+                "fleet",
+                f"{FLEET_PODS}-pod audit at --max-parallel {FLEET_PARALLEL}: peak RSS",
+                "MiB",
+                "every pod answers; <= 30 MiB",
+            )
+        )
+        runs = []
+        for _ in range(self.fanout_runs):
+            with self.fake(pods=FLEET_PODS) as fake:
+                r = self.audit_run(fake, FLEET_PODS, FLEET_PARALLEL)
+                runs.append((r.wall, self.maxrss(r) / 1024, fake.peak_rss_kib() / 1024))
+        f.kdebug = median([m for _, m, _ in runs])
+        f.met = f.kdebug <= 30
+        f.samples = {"wall_s": [w for w, _, _ in runs], "rss_mib": [m for _, m, _ in runs],
+                     "fake_rss_mib": [x for _, _, x in runs]}
+        f.note = (
+            f"{self.fanout_runs} runs, a fresh fakecluster (`--pods {FLEET_PODS}`) each; all "
+            f"{FLEET_PODS} answered `ok` and the summary said `{FLEET_PODS} of {FLEET_PODS} "
+            f"succeeded` every time; wall {median(f.samples['wall_s']):.1f} s (median); "
+            f"fakecluster's own peak RSS {median(f.samples['fake_rss_mib']):.0f} MiB"
+        )
+        f.commands = [
+            f"kdebug -l app=audit --image busybox --max-parallel {FLEET_PARALLEL} -- sh -c 'echo ok'"
+        ]
+
 
 # --------------------------------------------------------------------------- helpers
 
@@ -896,7 +995,8 @@ def write_markdown(path: Path, block: str) -> None:
     path.write_text("# Benchmarks: kdebug and kubectl\n\n## Results\n\n" + block + "\n")
 
 
-FIGURES = ["size", "startup", "rss", "requests", "latency", "throughput", "fanout", "copy_node"]
+FIGURES = ["size", "startup", "rss", "requests", "latency", "throughput", "fanout",
+           "fanout_parallel", "fleet", "copy_node"]
 
 
 def main() -> int:
