@@ -155,7 +155,7 @@ fn attach_with(bin: &std::path::Path, env: &Env, extra: &[&str]) -> Value {
 #[test]
 fn the_attach_request_and_stdin_frames_match_kubectl() {
     let Some(kubectl) = kubectl("1.33") else {
-        eprintln!("skipped: kubectl.1.33 is not installed");
+        fakecluster::kubectl_missing("kubectl.1.33");
         return;
     };
     let theirs = attach_with(&kubectl, &Env::new("attach-kubectl"), &[]);
@@ -224,7 +224,7 @@ fn kdebug_attach_reattaches_to_a_running_debug_container() {
 #[test]
 fn works_as_a_kubectl_plugin() {
     let Some(kubectl) = kubectl("1.33") else {
-        eprintln!("skipped: kubectl.1.33 is not installed");
+        fakecluster::kubectl_missing("kubectl.1.33");
         return;
     };
     let dir = crate::util::Dir::new("plugin");

@@ -2262,7 +2262,7 @@ fn kubectl_available() -> Option<PathBuf> {
 #[test]
 fn kdebug_matches_kubectl_on_the_wire() {
     if kubectl_available().is_none() {
-        println!("differential test skipped: {KUBECTL} is not installed");
+        fakecluster::kubectl_missing(KUBECTL);
         return;
     }
     let all = scenarios();
@@ -2340,7 +2340,7 @@ fn name_normalisation() {
 #[test]
 fn harness_detects_differences() {
     if kubectl_available().is_none() {
-        println!("differential test skipped: {KUBECTL} is not installed");
+        fakecluster::kubectl_missing(KUBECTL);
         return;
     }
     let base = ["web-0", IMG, "-c", "dbg", "--profile=general"];

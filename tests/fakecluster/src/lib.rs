@@ -454,3 +454,13 @@ impl Drop for FakeCluster {
         self.stop();
     }
 }
+
+/// Said by every test that needs a kubectl it cannot find: a skip on a developer's machine,
+/// a failure under CI (`CI=true`), where a silent skip would hide a whole layer of tests.
+pub fn kubectl_missing(what: &str) {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    if ci {
+        panic!("{what} is not installed, and CI is set: the kubectl tests must run in CI");
+    }
+    eprintln!("skipped: {what} is not installed");
+}

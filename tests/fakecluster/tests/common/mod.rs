@@ -230,7 +230,7 @@ pub fn kubectls() -> Vec<PathBuf> {
 pub fn kubectl() -> Option<PathBuf> {
     let k = kubectls().into_iter().next();
     if k.is_none() {
-        eprintln!("skipping: no versioned kubectl in /usr/lib/google-cloud-sdk/bin");
+        fakecluster::kubectl_missing("a versioned kubectl in /usr/lib/google-cloud-sdk/bin");
     }
     k
 }
