@@ -8,13 +8,12 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use crate::client::{ApiError, Client};
+use crate::debug::marks::{
+    CREATED_ANNOTATION, MANAGED_BY_LABEL as MANAGED_BY, MANAGED_BY_SELECTOR as SELECTOR,
+    MANAGED_BY_VALUE, TARGET_ANNOTATION,
+};
 use crate::kube::{self as api, delete_pod};
 use crate::text::table::write_table;
-
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const SELECTOR: &str = "app.kubernetes.io/managed-by=kdebug";
-pub const TARGET_ANNOTATION: &str = "kdebug.io/target";
-pub const CREATED_ANNOTATION: &str = "kdebug.io/created";
 
 /// One thing kdebug made.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +57,7 @@ pub fn find(pods: &[Value]) -> Vec<Leftover> {
     for pod in pods {
         let ns = api::namespace(pod).to_string();
         let name = api::name(pod).to_string();
-        if api::str_at(pod, &["metadata", "labels", MANAGED_BY]) == "kdebug" {
+        if api::str_at(pod, &["metadata", "labels", MANAGED_BY]) == MANAGED_BY_VALUE {
             let target =
                 api::str_at(pod, &["metadata", "annotations", TARGET_ANNOTATION]).to_string();
             let container = pod
@@ -186,7 +185,7 @@ pub fn gc(
     for pod in &pods {
         // The server filtered by label already; check again so a server that ignores the
         // selector cannot make us delete someone else's pod.
-        if api::str_at(pod, &["metadata", "labels", MANAGED_BY]) != "kdebug" {
+        if api::str_at(pod, &["metadata", "labels", MANAGED_BY]) != MANAGED_BY_VALUE {
             continue;
         }
         let age = created(pod)

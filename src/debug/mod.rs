@@ -9,6 +9,10 @@
 //! several targets prints them once.
 
 pub use crate::sys::output::{Message, Stream};
+pub use marks::{
+    Mark, CREATED_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_SELECTOR, MANAGED_BY_VALUE, MARK_ENV,
+    TARGET_ANNOTATION,
+};
 use std::fmt;
 use std::str::FromStr;
 
@@ -17,6 +21,7 @@ use serde_json::{Map, Value};
 pub mod copy;
 pub mod custom;
 pub mod ephemeral;
+pub mod marks;
 pub mod mirror;
 pub mod names;
 pub mod node;
@@ -75,23 +80,6 @@ impl fmt::Display for Profile {
         f.write_str(self.as_str())
     }
 }
-
-/// kdebug's own marking of what it creates (issue "Leave nothing behind").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mark {
-    /// What is being debugged, e.g. `pod/web-0` or `node/node-1`.
-    pub target: String,
-    /// RFC3339 creation time.
-    pub created: String,
-}
-
-/// Label put on every copy/node pod kdebug creates when marking is on.
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-pub const MANAGED_BY_VALUE: &str = "kdebug";
-pub const TARGET_ANNOTATION: &str = "kdebug.io/target";
-pub const CREATED_ANNOTATION: &str = "kdebug.io/created";
-/// Env var put on ephemeral containers when marking is on (they have no labels).
-pub const MARK_ENV: &str = "KDEBUG";
 
 /// Everything the builders need from the command line.
 #[derive(Debug, Clone, PartialEq)]
