@@ -4,6 +4,7 @@ mod attach;
 mod connect;
 mod fanout;
 mod faults;
+mod hostshell;
 mod journeys;
 mod lifecycle;
 mod pty;

@@ -65,6 +65,7 @@ pub struct RawArgs {
     pub output_dir: Option<String>,
     pub mirror: Option<String>,
     pub older_than: Option<String>,
+    pub host_shell: bool,
 
     pub global: GlobalArgs,
 }
@@ -180,6 +181,7 @@ fn set_bool(raw: &mut RawArgs, long: &str, v: bool) {
         "dry-run" => raw.dry_run = v,
         "all-namespaces" => raw.all_namespaces = v,
         "all-pods" => raw.all_pods = v,
+        "host-shell" => raw.host_shell = v,
         "insecure-skip-tls-verify" => raw.global.insecure_skip_tls_verify = Some(v),
         "help" => raw.help = v,
         "version" => raw.version = v,

@@ -325,6 +325,14 @@ pub static FLAGS: &[Flag] = &[
         "Copy volumes, env and/or user from the target container (or all).",
     ),
     f(
+        "host-shell",
+        None,
+        B,
+        K,
+        "",
+        "node/NAME: a shell in the node's own namespaces (nsenter -t 1; sysadmin profile).",
+    ),
+    f(
         "older-than",
         None,
         V,
