@@ -1,6 +1,7 @@
 //! Integration tests: the real binary against the fake cluster.
 
 mod attach;
+mod completion;
 mod connect;
 mod fanout;
 mod faults;

@@ -517,6 +517,7 @@ kdebug attach POD [-c CONTAINER] [-i] [-t]\n  \
 kdebug list [-A | -n NS]\n  \
 kdebug gc [--older-than DURATION] [-A] [--dry-run]\n  \
 kdebug config view|current-context|get-contexts\n  \
+kdebug completion bash|zsh|fish\n  \
 kdebug version\n\n\
 Targets: NAME or pod/NAME, node/NAME, deploy/, rs/, sts/, ds/, job/, svc/ NAME.\n\n\
 Examples:\n  \

@@ -312,9 +312,11 @@ fn host_shell(p: &mut Plan) -> Result<(), CliError> {
     }
     match p.profile_name.as_deref() {
         None | Some("sysadmin") => p.opts.profile = Profile::Sysadmin,
-        Some(other) => return Err(CliError::Invalid(format!(
+        Some(other) => {
+            return Err(CliError::Invalid(format!(
             "--host-shell needs the sysadmin profile (privileged, hostPID), not --profile={other}"
-        ))),
+        )))
+        }
     }
     if p.opts.image.is_none() {
         p.opts.image = Some(HOST_SHELL_IMAGE.into());
