@@ -8,6 +8,7 @@ mod faults;
 mod hostshell;
 mod journeys;
 mod lifecycle;
+mod oidc;
 mod pty;
 mod real;
 mod security;
