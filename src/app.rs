@@ -12,6 +12,17 @@ use crate::session::{Connection, RunError};
 
 /// Runs kdebug with `argv` (without the program name) and returns the exit code.
 pub fn main(argv: Vec<OsString>) -> u8 {
+    match argv.first().and_then(|a| a.to_str()) {
+        Some("__complete") => {
+            let words = argv[1..]
+                .iter()
+                .map(|w| w.to_string_lossy().into_owned())
+                .collect();
+            return crate::completion::run(words, &connect, &mut std::io::stdout());
+        }
+        Some("completion") => return completion_script(&argv[1..]),
+        _ => {}
+    }
     // `config` has its own small command line (kubectl config's); like kubectl, the
     // kubeconfig flags may come before it (`kdebug --context x config view`).
     if let Some(i) = config_verb(&argv) {
@@ -31,6 +42,21 @@ pub fn main(argv: Vec<OsString>) -> u8 {
             let _ = std::io::stdout().flush();
             eprintln!("{e}");
             e.exit_code()
+        }
+    }
+}
+
+/// `kdebug completion bash|zsh|fish`: prints the script.
+fn completion_script(rest: &[OsString]) -> u8 {
+    let shell = rest.first().and_then(|s| s.to_str()).unwrap_or("");
+    match (crate::cli::scripts::script(shell), rest.len()) {
+        (Some(script), 1) => {
+            print!("{script}");
+            0
+        }
+        _ => {
+            eprintln!("error: kdebug completion needs one shell: bash, zsh or fish");
+            EXIT_ERROR
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Data flows one way: argv -> plan -> requests -> wait -> attach -> cleanup -> exit code,
 //! and so do the modules (each uses only those listed after it):
 //! - [`app`]: dispatch by verb, connect, the one place errors are printed.
+//! - [`completion`]: `kdebug __complete`, names for the shell completion scripts.
 //! - [`session`]: the journeys (ephemeral, copy, node, attach; fan-out), one file each,
 //!   and the steps they share: targets, wait, attach, logs, cleanup.
 //! - [`leftovers`]: `kdebug list` and `kdebug gc`.
@@ -19,6 +20,7 @@ pub mod app;
 pub mod archive;
 pub mod cli;
 pub mod client;
+pub mod completion;
 pub mod debug;
 pub mod kube;
 pub mod kubeconfig;

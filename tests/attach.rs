@@ -253,3 +253,42 @@ fn works_as_a_kubectl_plugin() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn kdebug_attach_without_c_picks_kubectls_container_not_the_debug_one() {
+    let env = Env::new("reattach-default");
+    env.run(&[
+        "web-0",
+        "--image=busybox",
+        "-c",
+        "dbg",
+        "-i",
+        "--attach=false",
+        "--",
+        "cat",
+    ])
+    .assert_code(0);
+    // No -i: kdebug follows the picked container's log; the request names it.
+    let mut child = env.spawn(&["attach", "web-0"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let log = loop {
+        let found = env.cluster.requests().into_iter().find(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/pods/web-0/log"))
+        });
+        if let Some(r) = found {
+            break r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no log request: {:?}",
+            env.request_lines()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    // web-0's kubectl.kubernetes.io/default-container annotation names `app`.
+    assert_eq!(log["query"]["container"], "app", "{log}");
+}

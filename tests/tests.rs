@@ -1,12 +1,15 @@
 //! Integration tests: the real binary against the fake cluster.
 
 mod attach;
+mod completion;
 mod connect;
 mod fanout;
 mod faults;
 mod fleet;
+mod hostshell;
 mod journeys;
 mod lifecycle;
+mod oidc;
 mod pty;
 mod real;
 mod security;

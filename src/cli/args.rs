@@ -66,6 +66,7 @@ pub struct RawArgs {
     pub output_dir: Option<String>,
     pub mirror: Option<String>,
     pub older_than: Option<String>,
+    pub host_shell: bool,
 
     pub global: GlobalArgs,
 }
@@ -182,6 +183,7 @@ fn set_bool(raw: &mut RawArgs, long: &str, v: bool) {
         "all-namespaces" => raw.all_namespaces = v,
         "all-pods" => raw.all_pods = v,
         "fail-fast" => raw.fail_fast = v,
+        "host-shell" => raw.host_shell = v,
         "insecure-skip-tls-verify" => raw.global.insecure_skip_tls_verify = Some(v),
         "help" => raw.help = v,
         "version" => raw.version = v,

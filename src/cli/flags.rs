@@ -333,6 +333,14 @@ pub static FLAGS: &[Flag] = &[
         "Copy volumes, env and/or user from the target container (or all).",
     ),
     f(
+        "host-shell",
+        None,
+        B,
+        K,
+        "",
+        "node/NAME: a shell in the node's own namespaces (nsenter -t 1; sysadmin profile).",
+    ),
+    f(
         "older-than",
         None,
         V,
@@ -517,6 +525,7 @@ kdebug attach POD [-c CONTAINER] [-i] [-t]\n  \
 kdebug list [-A | -n NS]\n  \
 kdebug gc [--older-than DURATION] [-A] [--dry-run]\n  \
 kdebug config view|current-context|get-contexts\n  \
+kdebug completion bash|zsh|fish\n  \
 kdebug version\n\n\
 Targets: NAME or pod/NAME, node/NAME, deploy/, rs/, sts/, ds/, job/, svc/ NAME.\n\n\
 Examples:\n  \

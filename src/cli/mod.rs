@@ -2,8 +2,10 @@
 //! ([`plan`]) checks it the way kubectl does, in kubectl's order and with its messages.
 
 pub mod args;
+pub mod complete;
 pub mod flags;
 pub mod plan;
+pub mod scripts;
 
 use std::fmt;
 

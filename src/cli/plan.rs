@@ -172,6 +172,7 @@ pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
         keep_init_containers: raw.keep_init_containers.unwrap_or(true),
         mirror: Mirror::default(),
         mark: None,
+        host_shell: raw.host_shell,
     };
     Ok(Plan {
         verb: raw.verb,
@@ -269,6 +270,9 @@ pub fn finish(p: &mut Plan) -> Result<Vec<crate::debug::Message>, CliError> {
         if let Some(path) = p.custom_path.clone() {
             p.opts.custom = read_custom(&path)?;
         }
+        if p.opts.host_shell {
+            host_shell(p)?;
+        }
     }
     let messages = if p.verb == Verb::Debug {
         let has_targets = !p.targets.is_empty() || !p.filenames.is_empty() || p.selector.is_some();
@@ -290,6 +294,37 @@ pub fn finish(p: &mut Plan) -> Result<Vec<crate::debug::Message>, CliError> {
         kdebug_checks(p)?;
     }
     Ok(messages)
+}
+
+/// The image `--host-shell` uses when none is given: busybox has an `nsenter` applet.
+pub const HOST_SHELL_IMAGE: &str = "busybox";
+
+/// `--host-shell`: only for nodes, always the sysadmin profile (privileged, hostPID), and an
+/// image by default. The builder puts the command behind nsenter.
+fn host_shell(p: &mut Plan) -> Result<(), CliError> {
+    let nodes = !p.targets.is_empty() && p.targets.iter().all(|t| t.kind == target::Kind::Node);
+    if !nodes {
+        return Err(CliError::Invalid(
+            "--host-shell needs node/NAME targets: it enters a node's own namespaces".into(),
+        ));
+    }
+    if p.opts.copy_to.is_some() {
+        return Err(CliError::Invalid(
+            "--host-shell cannot be used with --copy-to".into(),
+        ));
+    }
+    match p.profile_name.as_deref() {
+        None | Some("sysadmin") => p.opts.profile = Profile::Sysadmin,
+        Some(other) => {
+            return Err(CliError::Invalid(format!(
+            "--host-shell needs the sysadmin profile (privileged, hostPID), not --profile={other}"
+        )))
+        }
+    }
+    if p.opts.image.is_none() {
+        p.opts.image = Some(HOST_SHELL_IMAGE.into());
+    }
+    Ok(())
 }
 
 fn kdebug_checks(p: &Plan) -> Result<(), CliError> {
@@ -473,6 +508,26 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("Invalid timeout value"));
+    }
+
+    #[test]
+    fn host_shell_is_for_nodes_with_sysadmin() {
+        let finished = |args: &[&str]| {
+            let mut p = plan(args).unwrap();
+            finish(&mut p).map(|_| p).map_err(|e| e.to_string())
+        };
+        let p = finished(&["node/n1", "--host-shell", "-it"]).unwrap();
+        assert_eq!(p.opts.profile, Profile::Sysadmin);
+        assert_eq!(p.opts.image.as_deref(), Some(HOST_SHELL_IMAGE));
+        assert!(p.opts.host_shell);
+        let p = finished(&["node/n1", "--host-shell", "--image=alpine:3"]).unwrap();
+        assert_eq!(p.opts.image.as_deref(), Some("alpine:3"));
+        assert!(finished(&["web-0", "--host-shell"])
+            .unwrap_err()
+            .contains("node/NAME"));
+        assert!(finished(&["node/n1", "--host-shell", "--profile=general"])
+            .unwrap_err()
+            .contains("sysadmin"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub fn client(
     } else if let Some((user, pass)) = &cfg.basic {
         Auth::Basic(user.clone(), pass.clone())
     } else if let Some(ap) = &cfg.auth_provider {
-        auth_provider(ap)?
+        auth_provider(ap, cfg, verbosity)?
     } else if let (Some(exec), false) = (&cfg.exec, has_cert) {
         let exec = exec.clone();
         let cluster = cfg.exec_cluster.clone();
@@ -69,14 +69,46 @@ pub fn client(
     })
 }
 
-/// The deprecated auth-provider block: only `oidc` still works in kubectl, and only its
-/// unexpired `id-token` is used here (kdebug does not write refreshed tokens back).
-fn auth_provider(ap: &crate::kubeconfig::model::AuthProviderConfig) -> Result<Auth, String> {
+/// The deprecated auth-provider block: only `oidc` still works in kubectl. Its id-token is
+/// refreshed at the first request when expired, and the new tokens written back into the
+/// file that defined the user (src/client/oidc.rs).
+fn auth_provider(
+    ap: &crate::kubeconfig::model::AuthProviderConfig,
+    cfg: &ClientConfig,
+    verbosity: u8,
+) -> Result<Auth, String> {
     match ap.name.as_str() {
-        "oidc" => match ap.config.as_ref().and_then(|c| c.get("id-token")).filter(|t| !t.expose().is_empty()) {
-            Some(t) => Ok(Auth::Token(t.clone())),
-            None => Err("the oidc auth-provider has no id-token; log in again with your OIDC helper (kubectl oidc-login or similar)".into()),
-        },
+        "oidc" => {
+            let origin = cfg.user_origin.clone();
+            let user = cfg.user_name.clone();
+            let persist: client::oidc::Persister = Box::new(move |updates| {
+                if origin.as_os_str().is_empty() {
+                    return Err("the user comes from no kubeconfig file".into());
+                }
+                crate::kubeconfig::persist::write_auth_provider_config(&origin, &user, updates)
+                    .map_err(|e| e.to_string())
+            });
+            let oidc = client::oidc::Oidc::new(
+                ap.config.clone().unwrap_or_default(),
+                persist,
+                verbosity,
+            )?;
+            let oidc = Mutex::new(oidc);
+            // The exec-plugin slot gives the caching: asked at the first request, again only
+            // once the token nears its expiry (or after a 401, when it is still the same one).
+            Ok(Auth::Exec {
+                run: Box::new(move || {
+                    let mut o = oidc.lock().unwrap_or_else(|p| p.into_inner());
+                    let (token, expiration) = o.token()?;
+                    Ok(PluginCredential {
+                        token: Some(token),
+                        expiration,
+                        ..Default::default()
+                    })
+                }),
+                cached: Mutex::new(None),
+            })
+        }
         "gcp" => Err("The gcp auth plugin has been removed.\nPlease use the \"gke-gcloud-auth-plugin\" kubectl/client-go credential plugin instead.".into()),
         "azure" => Err("The azure auth plugin has been removed.\nPlease use the https://github.com/Azure/kubelogin kubectl/client-go credential plugin instead.".into()),
         other => Err(format!("no Auth Provider found for name {other:?}")),

@@ -5,6 +5,7 @@
 
 pub mod credentials;
 pub mod error;
+pub mod oidc;
 pub mod proxy;
 pub mod tls;
 pub mod ws;

@@ -114,6 +114,9 @@ pub struct DebugOptions {
     pub mirror: Mirror,
     /// `None` reproduces kubectl's bodies byte for byte.
     pub mark: Option<Mark>,
+    /// `--host-shell` (node journey): the command runs through `nsenter` in PID 1's
+    /// namespaces, under the sysadmin profile.
+    pub host_shell: bool,
 }
 
 impl Default for DebugOptions {
@@ -143,6 +146,7 @@ impl Default for DebugOptions {
             keep_init_containers: true,
             mirror: Mirror::default(),
             mark: None,
+            host_shell: false,
         }
     }
 }

@@ -24,6 +24,21 @@ pub struct NodePlan {
     pub messages: Vec<Message>,
 }
 
+/// `nsenter` into PID 1's mount, UTS, IPC, network and PID namespaces (kubectl-node-shell's
+/// way): the command then runs in the node's own root with its own tools, not in the image.
+pub const HOST_SHELL_PREFIX: &[&str] = &["nsenter", "-t", "1", "-m", "-u", "-i", "-n", "-p", "--"];
+
+/// The container command for `--host-shell`: the given command, or `sh`, behind nsenter.
+pub fn host_shell_command(args: &[String]) -> Vec<String> {
+    let mut cmd: Vec<String> = HOST_SHELL_PREFIX.iter().map(|s| s.to_string()).collect();
+    if args.is_empty() {
+        cmd.push("sh".into());
+    } else {
+        cmd.extend(args.iter().cloned());
+    }
+    cmd
+}
+
 /// Builds the node debugging pod for `node` (the Node object).
 pub fn build(
     node: &Value,
@@ -38,6 +53,18 @@ pub fn build(
     if !opts.mirror.is_empty() {
         return Err(DebugError::MirrorOnNode);
     }
+    // nsenter into PID 1 needs the host's PID namespace and privilege: sysadmin gives both.
+    let host_shell_opts;
+    let opts = if opts.host_shell {
+        let mut o = opts.clone();
+        o.profile = super::Profile::Sysadmin;
+        o.args = host_shell_command(&opts.args);
+        o.arguments_only = false;
+        host_shell_opts = o;
+        &host_shell_opts
+    } else {
+        opts
+    };
     let container_name = opts.container().unwrap_or("debugger").to_string();
     // No existence check and no truncation, like kubectl: collisions are rare enough.
     let pod_name = format!("node-debugger-{node_name}-{}", names());
@@ -239,6 +266,48 @@ mod tests {
             order::go_json(&plan.pod),
             r#"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"node-debugger-node-1-abcde","creationTimestamp":null,"labels":{"app.kubernetes.io/managed-by":"kdebug"},"annotations":{"kdebug.io/target":"node/node-1","kdebug.io/created":"2025-01-01T00:00:00Z"}},"spec":{"volumes":[{"name":"host-root","hostPath":{"path":"/"}}],"containers":[{"name":"debugger","image":"busybox:1.36","command":["chroot","/host"],"env":[{"name":"A","value":"1"}],"resources":{},"volumeMounts":[{"name":"host-root","mountPath":"/host"}],"terminationMessagePolicy":"File","imagePullPolicy":"IfNotPresent","securityContext":{"privileged":true},"stdin":true,"tty":true}],"restartPolicy":"Never","nodeName":"node-1","hostNetwork":true,"hostPID":true,"hostIPC":true,"tolerations":[{"operator":"Exists"}]},"status":{}}"#
         );
+    }
+
+    #[test]
+    fn host_shell_enters_pid_1_privileged() {
+        let mut o = opts();
+        o.host_shell = true;
+        o.stdin = true;
+        o.tty = true;
+        let pod = build(
+            &testdata::node("node-1"),
+            "default",
+            &o,
+            &mut fixed_names(&["abcde"]),
+        )
+        .unwrap()
+        .pod;
+        let spec = &pod["spec"];
+        assert_eq!(spec["hostPID"], true);
+        assert_eq!(spec["hostNetwork"], true);
+        assert_eq!(spec["hostIPC"], true);
+        let c = &spec["containers"][0];
+        assert_eq!(c["securityContext"]["privileged"], true);
+        assert_eq!(
+            c["command"],
+            serde_json::json!(["nsenter", "-t", "1", "-m", "-u", "-i", "-n", "-p", "--", "sh"])
+        );
+        assert_eq!(c["stdin"], true);
+        // A command given after -- runs on the node instead of sh.
+        o.args = vec!["systemctl".into(), "status".into(), "kubelet".into()];
+        o.arguments_only = true;
+        let pod = build(
+            &testdata::node("node-1"),
+            "default",
+            &o,
+            &mut fixed_names(&["abcde"]),
+        )
+        .unwrap()
+        .pod;
+        let c = &pod["spec"]["containers"][0];
+        assert_eq!(c["command"][9], "systemctl");
+        assert_eq!(c["command"][11], "kubelet");
+        assert!(c.get("args").is_none());
     }
 
     #[test]

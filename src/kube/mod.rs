@@ -115,6 +115,65 @@ pub fn container_spec<'a>(pod: &'a Value, name: &str) -> Option<&'a Value> {
         .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
 }
 
+/// The container kubectl picks when no `-c` is given (kubectl's
+/// podcmd.FindOrDefaultContainerByName): the one the `kubectl.kubernetes.io/default-container`
+/// annotation names, else the first regular container. The message is kubectl's "Defaulted
+/// container" note, given only when the first container was picked out of several.
+pub fn default_container(pod: &Value) -> Result<(String, Option<String>), String> {
+    let names = |list: &str| -> Vec<&str> {
+        pod.pointer(&format!("/spec/{list}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|c| str_at(c, &["name"]))
+            .collect()
+    };
+    let (regular, init, ephemeral) = (
+        names("containers"),
+        names("initContainers"),
+        names("ephemeralContainers"),
+    );
+    let Some(first) = regular.first() else {
+        return Err(format!(
+            "pod {}/{} does not have any containers",
+            namespace(pod),
+            name(pod)
+        ));
+    };
+    let wanted = str_at(
+        pod,
+        &[
+            "metadata",
+            "annotations",
+            "kubectl.kubernetes.io/default-container",
+        ],
+    );
+    if !wanted.is_empty() && container_spec(pod, wanted).is_some() {
+        return Ok((wanted.to_string(), None));
+    }
+    let note = (regular.len() > 1 || !init.is_empty() || !ephemeral.is_empty()).then(|| {
+        // kubectl's AllContainerNames order: regular, ephemeral, init.
+        let all: Vec<String> = regular
+            .iter()
+            .map(|n| n.to_string())
+            .chain(ephemeral.iter().map(|n| format!("{n} (ephem)")))
+            .chain(init.iter().map(|n| format!("{n} (init)")))
+            .collect();
+        format!("Defaulted container {first:?} out of: {}", all.join(", "))
+    });
+    Ok((first.to_string(), note))
+}
+
+/// The ephemeral containers' names, in the order they were added.
+pub fn ephemeral_names(pod: &Value) -> Vec<String> {
+    pod.pointer("/spec/ephemeralContainers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| str_at(c, &["name"]).to_string())
+        .collect()
+}
+
 /// Where a container stands, from its status.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum State {
@@ -194,5 +253,39 @@ mod tests {
             serde_json::from_value(json!({"metadata": {"continue": ""}, "items": null})).unwrap();
         assert_eq!(last.next(), None);
         assert_eq!(last.names().count(), 0);
+    }
+
+    #[test]
+    fn default_container_is_kubectls() {
+        let mut pod = json!({
+            "metadata": {"name": "web-0", "namespace": "default",
+                "annotations": {"kubectl.kubernetes.io/default-container": "sidecar"}},
+            "spec": {
+                "containers": [{"name": "app"}, {"name": "sidecar"}],
+                "initContainers": [{"name": "init"}],
+                "ephemeralContainers": [{"name": "dbg"}, {"name": "dbg2"}]
+            }
+        });
+        // The annotation wins, silently; never the last ephemeral container.
+        assert_eq!(default_container(&pod).unwrap(), ("sidecar".into(), None));
+        pod["metadata"]["annotations"] = json!({"kubectl.kubernetes.io/default-container": "gone"});
+        assert_eq!(
+            default_container(&pod).unwrap(),
+            (
+                "app".into(),
+                Some(
+                    "Defaulted container \"app\" out of: app, sidecar, dbg (ephem), dbg2 (ephem), init (init)"
+                        .into()
+                )
+            )
+        );
+        assert_eq!(ephemeral_names(&pod), ["dbg", "dbg2"]);
+        let lonely = json!({"spec": {"containers": [{"name": "main"}]}});
+        assert_eq!(default_container(&lonely).unwrap(), ("main".into(), None));
+        let empty = json!({"metadata": {"name": "p", "namespace": "ns"}, "spec": {}});
+        assert_eq!(
+            default_container(&empty).unwrap_err(),
+            "pod ns/p does not have any containers"
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! - [`resolve`]: context/cluster/user selection and flag overrides -> [`ClientConfig`].
 //! - [`incluster`]: the service-account fallback inside a pod.
 //! - [`exec`]: exec credential plugins.
+//! - [`persist`]: refreshed OIDC tokens written back into their file.
 //!
 //! The YAML reader and writer are in `text`.
 
@@ -13,6 +14,7 @@ pub mod exec;
 pub mod incluster;
 pub mod load;
 pub mod model;
+pub mod persist;
 pub mod resolve;
 pub mod view;
 

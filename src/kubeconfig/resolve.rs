@@ -72,6 +72,10 @@ pub struct ClientConfig {
     pub exec_cluster: Option<ClusterInfo>,
     /// The deprecated auth-provider (only `oidc` still works in kubectl).
     pub auth_provider: Option<AuthProviderConfig>,
+    /// The user entry's name and the file that defined it: where refreshed auth-provider
+    /// tokens are written back (client-go's persister).
+    pub user_name: String,
+    pub user_origin: PathBuf,
     pub impersonate: Impersonation,
     pub proxy_url: Option<String>,
     pub disable_compression: bool,
@@ -372,6 +376,8 @@ pub fn resolve_config(
     }
 
     let mut cc = build(&cluster, &user)?;
+    cc.user_name = context.auth_info.clone();
+    cc.user_origin = user.location_of_origin.clone();
     cc.context_name = (!context_name.is_empty()).then_some(context_name.clone());
 
     // The in-cluster fallback: used when the kubeconfig gives nothing beyond the defaults.

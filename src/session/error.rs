@@ -28,6 +28,8 @@ pub enum RunError {
     Workload(WorkloadError),
     /// A message already worded for the user (printed after `error: `).
     Other(String),
+    /// An error and what to do about it (printed on the next line, after `hint: `).
+    Hinted(Box<RunError>, String),
 }
 
 impl RunError {
@@ -38,6 +40,7 @@ impl RunError {
                 EXIT_CANNOT_START
             }
             RunError::Attach(_) => EXIT_CANNOT_ATTACH,
+            RunError::Hinted(e, _) => e.exit_code(),
             _ => EXIT_ERROR,
         }
     }
@@ -62,6 +65,7 @@ impl fmt::Display for RunError {
             RunError::Attach(e) => write!(f, "{e}"),
             RunError::Workload(e) => write!(f, "{e}"),
             RunError::Other(msg) => write!(f, "error: {msg}"),
+            RunError::Hinted(e, hint) => write!(f, "{e}\nhint: {hint}"),
         }
     }
 }

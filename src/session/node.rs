@@ -36,5 +36,62 @@ pub fn node_journey(
     } else {
         Ok(0)
     };
+    let result = if p.opts.host_shell {
+        host_shell_outcome(result)
+    } else {
+        result
+    };
     finish_cleanup(created.cleanup, result)
+}
+
+const NO_NSENTER: &str = "--host-shell runs nsenter from the image: use an image that has it (busybox, alpine, or one with util-linux)";
+
+/// Says clearly when the image has no `nsenter`: the runtime then cannot start the container
+/// (a start error naming nsenter, or exit 128 with StartError), and a missing command behind
+/// nsenter exits 127.
+fn host_shell_outcome(result: Result<u8, RunError>) -> Result<u8, RunError> {
+    match result {
+        Err(e) if e.to_string().contains("nsenter") => {
+            Err(RunError::Hinted(Box::new(e), NO_NSENTER.into()))
+        }
+        Ok(code) => {
+            if let Some(hint) = exit_hint(code) {
+                eprintln!("hint: {hint}");
+            }
+            Ok(code)
+        }
+        other => other,
+    }
+}
+
+fn exit_hint(code: u8) -> Option<String> {
+    match code {
+        127 => Some("exit code 127: a command was not found: nsenter in the image, or the command on the node".into()),
+        128 => Some(format!("exit code 128: the container could not start its command; {NO_NSENTER}")),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::wait::WaitError;
+
+    #[test]
+    fn a_missing_nsenter_is_named() {
+        let start = RunError::Wait(WaitError::CannotStart {
+            container: "debugger".into(),
+            reason: "RunContainerError".into(),
+            message: "exec: \"nsenter\": executable file not found in $PATH".into(),
+        });
+        let e = host_shell_outcome(Err(start)).unwrap_err();
+        assert_eq!(e.exit_code(), crate::session::error::EXIT_CANNOT_START);
+        assert!(
+            e.to_string().ends_with(&format!("\nhint: {NO_NSENTER}")),
+            "{e}"
+        );
+        assert!(exit_hint(127).unwrap().contains("nsenter"));
+        assert!(exit_hint(0).is_none());
+        assert_eq!(host_shell_outcome(Ok(3)).unwrap(), 3);
+    }
 }

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::cli::plan::Plan;
 use crate::kube::target::{Kind, Target};
 use crate::kube::{self as api, State};
@@ -24,15 +22,17 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
     }
     let ns = &conn.namespace;
     let pod = conn.client.get(&api::pod_path(ns, &target.name))?;
+    // Without -c, the container kubectl attach picks (not the newest debug container:
+    // `kdebug attach POD -c <TAB>` lists those).
     let container = match &p.opts.container {
         Some(c) => c.clone(),
-        None => pod
-            .pointer("/spec/ephemeralContainers")
-            .and_then(Value::as_array)
-            .and_then(|a| a.last())
-            .or_else(|| pod.pointer("/spec/containers/0"))
-            .map(|c| api::str_at(c, &["name"]).to_string())
-            .unwrap_or_default(),
+        None => {
+            let (name, note) = api::default_container(&pod).map_err(RunError::Other)?;
+            if let Some(note) = note.filter(|_| !p.quiet) {
+                eprintln!("{note}");
+            }
+            name
+        }
     };
     if api::container_spec(&pod, &container).is_none() {
         return Err(RunError::Other(format!(

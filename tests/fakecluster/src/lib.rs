@@ -147,6 +147,8 @@ pub(crate) struct Shared {
     pub addr: SocketAddr,
     pub token: String,
     pub readonly_token: String,
+    /// More tokens of `fake-admin` (`add_token`), e.g. the id-tokens an OIDC test issues.
+    pub extra_tokens: Mutex<Vec<String>>,
     pub store: Mutex<store::Store>,
     pub log: Mutex<Vec<Value>>,
     pub log_file: Mutex<Option<File>>,
@@ -238,6 +240,7 @@ impl FakeCluster {
             addr,
             token: format!("fake-token-{}", util::rand_hex(24)),
             readonly_token: format!("fake-readonly-{}", util::rand_hex(24)),
+            extra_tokens: Mutex::new(Vec::new()),
             store: Mutex::new(world),
             log: Mutex::new(Vec::new()),
             log_file: Mutex::new(log_file),
@@ -279,6 +282,15 @@ impl FakeCluster {
     /// A bearer token with full access (user `fake-admin`).
     pub fn token(&self) -> &str {
         &self.shared.token
+    }
+
+    /// Accepts `token` too, as user `fake-admin` (an OIDC id-token a test's issuer hands out).
+    pub fn add_token(&self, token: &str) {
+        self.shared
+            .extra_tokens
+            .lock()
+            .unwrap()
+            .push(token.to_string());
     }
 
     /// A bearer token whose user (`fake-viewer`) may only get, list and watch (403 otherwise).
