@@ -6,6 +6,7 @@ mod fanout;
 mod faults;
 mod journeys;
 mod lifecycle;
+mod proxies;
 mod pty;
 mod real;
 mod security;
