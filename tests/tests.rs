@@ -10,6 +10,7 @@ mod hostshell;
 mod journeys;
 mod lifecycle;
 mod oidc;
+mod proxies;
 mod pty;
 mod real;
 mod security;

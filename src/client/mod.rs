@@ -4,9 +4,11 @@
 //! and threads are simpler and smaller than an async runtime.
 
 pub mod credentials;
+pub mod dial;
 pub mod error;
 pub mod oidc;
 pub mod proxy;
+pub mod socks;
 pub mod tls;
 pub mod ws;
 
@@ -119,7 +121,7 @@ impl Client {
             server_name: tls_settings.server_name.clone(),
             tunnel: proxy
                 .as_ref()
-                .map(|p| (p.url.clone(), proxy::host_port_of(&base))),
+                .map(|p| (p.clone(), proxy::host_port_of(&base))),
         });
         let builder = ureq::AgentBuilder::new()
             .tls_connector(connector.clone())
@@ -522,8 +524,11 @@ impl Client {
                 return ApiError::Transport(tls.to_string());
             }
             if let Some(io) = s.downcast_ref::<io::Error>() {
+                if let Some(msg) = dial::proxy_failure(io) {
+                    return ApiError::Transport(msg);
+                }
                 if io.kind() == io::ErrorKind::ConnectionRefused {
-                    return ApiError::Refused { host };
+                    return self.refused(host);
                 }
                 if matches!(
                     io.kind(),
@@ -561,7 +566,7 @@ impl Client {
                 proxy::host_of(&self.base)
             )),
             ureq::ErrorKind::ConnectionFailed if t.to_string().contains("refused") => {
-                ApiError::Refused { host }
+                self.refused(host)
             }
             _ => {
                 let msg = t.to_string();
@@ -570,6 +575,14 @@ impl Client {
                     _ => msg,
                 })
             }
+        }
+    }
+
+    /// A refused TCP connection: with a proxy it is the proxy that refused.
+    fn refused(&self, host: String) -> ApiError {
+        match &self.proxy {
+            Some(p) => ApiError::Transport(dial::unreachable(p)),
+            None => ApiError::Refused { host },
         }
     }
 

@@ -1,44 +1,118 @@
 //! Proxies (kubeconfig `proxy-url`, else HTTPS_PROXY/HTTP_PROXY with NO_PROXY, as Go's
-//! net/http does) and name resolution that reads /etc/hosts itself, because a static glibc
+//! net/http does; http, https and socks5 URLs, the tunnels themselves in dial.rs) and name resolution that reads /etc/hosts itself, because a static glibc
 //! binary cannot count on the system's NSS modules.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Proxy {
-    pub url: String,
-    pub host: String,
-    pub port: u16,
+pub use super::socks::Credentials;
+use crate::sys::secret::Secret;
+
+/// How we talk to the proxy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// CONNECT over plain TCP.
+    Http,
+    /// TLS to the proxy, then CONNECT inside it.
+    Https,
+    /// SOCKS5 CONNECT with the host name unresolved (kubectl's socks5 dialer does the same).
+    Socks5,
 }
 
-/// Asks an http proxy on `tcp` for a tunnel to `target` (`host:port`) with CONNECT.
-pub fn tunnel(tcp: &mut std::net::TcpStream, target: &str, proxy_url: &str) -> io::Result<()> {
-    use std::io::{BufRead, BufReader, Write};
-    write!(tcp, "CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n")?;
-    let old = tcp.read_timeout()?;
-    tcp.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(tcp.try_clone()?);
-    let mut status = String::new();
-    reader.read_line(&mut status)?;
-    if status.split_whitespace().nth(1).is_none_or(|c| c != "200") {
-        return Err(io::Error::other(format!(
-            "proxy {proxy_url} refused CONNECT to {target}: {}",
-            status.trim()
-        )));
-    }
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
-            break;
+#[derive(Clone, Debug, PartialEq)]
+pub struct Proxy {
+    /// The URL as it is shown: scheme, host and port, never the credentials.
+    pub url: String,
+    pub kind: Kind,
+    pub host: String,
+    pub port: u16,
+    pub credentials: Option<Credentials>,
+}
+
+impl Proxy {
+    /// `host:port` to connect to (an IPv6 address in brackets).
+    pub fn addr(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
         }
     }
-    if !reader.buffer().is_empty() {
-        return Err(io::Error::other(format!(
-            "proxy {proxy_url} sent data before the tunnel was open"
-        )));
+
+    /// Parses `scheme://[user[:password]@]host[:port][/]`, with Go's default ports (80,
+    /// 443, 1080). `socks5h` is taken as `socks5`: the name goes to the proxy either way.
+    pub fn parse(url: &str) -> Result<Proxy, String> {
+        let bad = |why: &str| format!("failed to parse proxy-url {url:?}: {why}");
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
+        let scheme = scheme.to_ascii_lowercase();
+        let (kind, default_port) = match scheme.as_str() {
+            "http" => (Kind::Http, 80),
+            "https" => (Kind::Https, 443),
+            "socks5" | "socks5h" => (Kind::Socks5, 1080),
+            other => {
+                return Err(bad(&format!(
+                    "unsupported scheme {other:?}, must be http, https, or socks5"
+                )))
+            }
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let (userinfo, hostport) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        let credentials = userinfo.map(|u| {
+            let (user, pass) = u.split_once(':').unwrap_or((u, ""));
+            Credentials {
+                user: percent_decode(user),
+                password: Secret::new(percent_decode(pass)),
+            }
+        });
+        let (host, port) = match hostport.rfind(':') {
+            Some(i) if !hostport[i..].contains(']') => {
+                let port = hostport[i + 1..]
+                    .parse::<u16>()
+                    .map_err(|_| bad("invalid port"))?;
+                (&hostport[..i], port)
+            }
+            _ => (hostport, default_port),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let shown = if host.contains(':') {
+            format!("{scheme}://[{host}]:{port}")
+        } else {
+            format!("{scheme}://{host}:{port}")
+        };
+        Ok(Proxy {
+            url: shown,
+            kind,
+            host: host.to_string(),
+            port,
+            credentials,
+        })
     }
-    tcp.set_read_timeout(old)
+}
+
+/// `%XX` escapes in the user name and password of a URL.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `https://host:port/path` -> `host` (brackets of an IPv6 address removed).
@@ -97,23 +171,7 @@ pub fn choose(proxy_url: Option<&str>, server: &str, host: &str) -> Result<Optio
             }
         }
     };
-    let (scheme, _) = url.split_once("://").unwrap_or(("", ""));
-    match scheme {
-        "http" => {}
-        // The tunnel carries TLS to the API server either way; TLS to the proxy itself is
-        // not implemented.
-        "https" => return Err(format!("proxy {url:?}: https:// proxies are not supported by kdebug; use an http:// proxy")),
-        "socks5" => return Err(format!("proxy {url:?}: socks5 proxies are not supported by kdebug; use an http proxy")),
-        other => return Err(format!("failed to parse proxy-url {url:?}: unsupported scheme {other:?}, must be http, https, or socks5")),
-    }
-    let hp = host_port_of(&url);
-    let host = host_of(&url);
-    let port = hp
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(80);
-    Ok(Some(Proxy { url, host, port }))
+    Proxy::parse(&url).map(Some)
 }
 
 /// NO_PROXY matching as Go's httpproxy does: `*`, exact hosts, domain suffixes (with or
@@ -170,8 +228,9 @@ fn in_cidr(ip: IpAddr, net: IpAddr, bits: u32) -> bool {
 }
 
 /// Resolves from /etc/hosts first, then the system resolver. With a proxy, every connection
-/// goes to the proxy instead, and the TLS connector opens the CONNECT tunnel on it (ureq's own
-/// proxy support drops the query string of requests it tunnels).
+/// goes to the proxy instead (the server's name is never resolved here), and the TLS
+/// connector opens the tunnel on it (ureq's own proxy support drops the query string of
+/// requests it tunnels).
 pub struct Resolver {
     pub proxy: Option<Proxy>,
 }
@@ -179,7 +238,7 @@ pub struct Resolver {
 impl ureq::Resolver for Resolver {
     fn resolve(&self, netloc: &str) -> io::Result<Vec<SocketAddr>> {
         match &self.proxy {
-            Some(p) => resolve(&format!("{}:{}", p.host, p.port)),
+            Some(p) => resolve(&p.addr()),
             None => resolve(netloc),
         }
     }
@@ -262,13 +321,45 @@ mod tests {
 
     #[test]
     fn proxy_url_schemes() {
-        assert!(choose(Some("socks5://p:1080"), "https://a", "a").is_err());
         assert!(choose(Some("ftp://p"), "https://a", "a")
             .unwrap_err()
             .contains("unsupported scheme"));
         let p = choose(Some("http://proxy:3128"), "https://a", "a")
             .unwrap()
             .unwrap();
-        assert_eq!((p.host.as_str(), p.port), ("proxy", 3128));
+        assert_eq!(
+            (p.host.as_str(), p.port, p.kind),
+            ("proxy", 3128, Kind::Http)
+        );
+    }
+
+    #[test]
+    fn proxy_urls_parse_with_go_default_ports_and_hidden_credentials() {
+        let p = Proxy::parse("socks5://ann:p%40ss@jump.example").unwrap();
+        assert_eq!(p.kind, Kind::Socks5);
+        assert_eq!((p.host.as_str(), p.port), ("jump.example", 1080));
+        assert_eq!(p.url, "socks5://jump.example:1080");
+        let c = p.credentials.unwrap();
+        assert_eq!(
+            (c.user.as_str(), c.password.expose().as_str()),
+            ("ann", "p@ss")
+        );
+        assert_eq!(
+            Proxy::parse("SOCKS5H://[::1]:9050/").unwrap().addr(),
+            "[::1]:9050"
+        );
+        let p = Proxy::parse("https://proxy.corp").unwrap();
+        assert_eq!((p.kind, p.port, p.credentials), (Kind::Https, 443, None));
+        assert_eq!(Proxy::parse("http://p").unwrap().port, 80);
+        assert!(Proxy::parse("socks5://p:x")
+            .unwrap_err()
+            .contains("invalid port"));
+        assert!(Proxy::parse("socks4://p")
+            .unwrap_err()
+            .contains("unsupported scheme"));
+        assert!(Proxy::parse("socks5://").unwrap_err().contains("no host"));
+        assert!(
+            !format!("{:?}", Proxy::parse("socks5://u:hunter2@p").unwrap()).contains("hunter2")
+        );
     }
 }

@@ -7,6 +7,8 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, RwLock};
 
+use super::dial::Conn;
+use super::proxy::Proxy;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
@@ -448,15 +450,15 @@ pub fn remote_alert(a: rustls::AlertDescription) -> String {
 }
 
 /// The TLS stream type used for API requests and WebSocket attach.
-pub type TlsStream = StreamOwned<ClientConnection, TcpStream>;
+pub type TlsStream = StreamOwned<ClientConnection, Conn>;
 
 /// Opens TLS over `sock` and completes the handshake now, so that certificate problems are
 /// reported as such rather than as a failed read later.
-pub fn handshake(
+pub fn handshake<S: Read + Write>(
     config: Arc<ClientConfig>,
     sni: &str,
-    mut sock: TcpStream,
-) -> io::Result<TlsStream> {
+    mut sock: S,
+) -> io::Result<StreamOwned<ClientConnection, S>> {
     let name = ServerName::try_from(sni.to_string()).map_err(|_| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -485,8 +487,8 @@ pub fn handshake(
 pub struct Connector {
     pub config: RwLock<Arc<ClientConfig>>,
     pub server_name: Option<String>,
-    /// With a proxy: the proxy's URL and the `host:port` to ask it to tunnel to.
-    pub tunnel: Option<(String, String)>,
+    /// With a proxy: the proxy and the `host:port` to ask it to tunnel to.
+    pub tunnel: Option<(Proxy, String)>,
 }
 
 impl Connector {
@@ -522,7 +524,7 @@ impl Write for Wrapped {
 
 impl ureq::ReadWrite for Wrapped {
     fn socket(&self) -> Option<&TcpStream> {
-        Some(self.0.get_ref())
+        Some(self.0.get_ref().tcp())
     }
 }
 
@@ -532,14 +534,15 @@ impl ureq::TlsConnector for Connector {
         dns_name: &str,
         io: Box<dyn ureq::ReadWrite>,
     ) -> Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
-        let mut sock = io
+        let sock = io
             .socket()
             .ok_or_else(|| io::Error::other("TLS needs a TCP socket"))?
             .try_clone()?;
-        if let Some((proxy_url, target)) = &self.tunnel {
-            super::proxy::tunnel(&mut sock, target, proxy_url)?;
-        }
-        let stream = handshake(self.current(), self.sni(dns_name), sock)?;
+        let conn = match &self.tunnel {
+            Some((proxy, target)) => super::dial::through(proxy, sock, target, self)?,
+            None => Conn::Plain(sock),
+        };
+        let stream = handshake(self.current(), self.sni(dns_name), conn)?;
         Ok(Box::new(Wrapped(stream)))
     }
 }

@@ -1,4 +1,4 @@
-//! The WebSocket upgrade for attach: TCP (through an http proxy's CONNECT when one is set),
+//! The WebSocket upgrade for attach: TCP (through the proxy's tunnel when one is set, dial.rs),
 //! TLS with the client's configuration, then the RFC 6455 handshake, checked with care
 //! (101, Upgrade, Connection, Sec-WebSocket-Accept, and a subprotocol we offered). The
 //! handshake is written here rather than taken from tungstenite (its `handshake` feature
@@ -13,7 +13,7 @@ use base64::Engine;
 use tungstenite::protocol::Role;
 use tungstenite::WebSocket;
 
-use super::{proxy, tls, ApiError, Client, Status};
+use super::{dial, proxy, tls, ApiError, Client, Status};
 
 /// The byte stream under the WebSocket.
 pub enum Stream {
@@ -25,7 +25,7 @@ impl Stream {
     pub fn tcp(&self) -> &TcpStream {
         match self {
             Stream::Plain(s) => s,
-            Stream::Tls(s) => s.get_ref(),
+            Stream::Tls(s) => s.get_ref().tcp(),
         }
     }
 }
@@ -72,9 +72,15 @@ pub(super) fn connect(
     let host_port = proxy::host_port_of(url);
     let host = proxy::host_of(url);
     let transport = |e: io::Error| -> ApiError {
+        if let Some(msg) = dial::proxy_failure(&e) {
+            return ApiError::Transport(msg);
+        }
         if e.kind() == io::ErrorKind::ConnectionRefused {
-            return ApiError::Refused {
-                host: host_port.clone(),
+            return match client.proxy() {
+                Some(p) => ApiError::Transport(dial::unreachable(p)),
+                None => ApiError::Refused {
+                    host: host_port.clone(),
+                },
             };
         }
         match e
@@ -85,23 +91,29 @@ pub(super) fn connect(
             None => ApiError::Transport(format!("failed to connect to {host_port}: {e}")),
         }
     };
-    let tcp = match client.proxy() {
-        Some(p) => connect_via_proxy(p, &host_port).map_err(transport)?,
-        None => dial(&host_port).map_err(transport)?,
-    };
+    let first_hop = client
+        .proxy()
+        .map_or_else(|| host_port.clone(), |p| p.addr());
+    let tcp = dial::dial(&first_hop).map_err(transport)?;
     tcp.set_nodelay(true).ok();
     // --request-timeout bounds the upgrade too.
     let handshake_timeout = client
         .request_timeout
         .map_or(HANDSHAKE_TIMEOUT, |t| t.min(HANDSHAKE_TIMEOUT));
     tcp.set_read_timeout(Some(handshake_timeout)).ok();
-    let stream = if client.is_https() {
-        let c = client.connector();
-        Stream::Tls(Box::new(
-            tls::handshake(c.current(), c.sni(&host), tcp).map_err(transport)?,
-        ))
-    } else {
-        Stream::Plain(tcp)
+    let c = client.connector();
+    let stream = match client.proxy() {
+        // Client::new allows a proxy only for https servers.
+        Some(p) => {
+            let conn = dial::through(p, tcp, &host_port, c).map_err(transport)?;
+            Stream::Tls(Box::new(
+                tls::handshake(c.current(), c.sni(&host), conn).map_err(transport)?,
+            ))
+        }
+        None if client.is_https() => Stream::Tls(Box::new(
+            tls::handshake(c.current(), c.sni(&host), dial::Conn::Plain(tcp)).map_err(transport)?,
+        )),
+        None => Stream::Plain(tcp),
     };
 
     let mut request_headers = vec![("User-Agent".to_string(), super::user_agent())];
@@ -310,28 +322,6 @@ fn parse_head(head: &[u8]) -> Option<Head> {
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .collect();
     Some(Head { status, headers })
-}
-
-fn dial(host_port: &str) -> io::Result<TcpStream> {
-    let addrs = proxy::resolve(host_port)?;
-    let mut last = io::Error::new(
-        io::ErrorKind::NotFound,
-        format!("no address for {host_port}"),
-    );
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, Duration::from_secs(30)) {
-            Ok(s) => return Ok(s),
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
-}
-
-/// Opens a tunnel through an http proxy with CONNECT.
-fn connect_via_proxy(p: &proxy::Proxy, target: &str) -> io::Result<TcpStream> {
-    let mut tcp = dial(&format!("{}:{}", p.host, p.port))?;
-    proxy::tunnel(&mut tcp, target, &p.url)?;
-    Ok(tcp)
 }
 
 #[cfg(test)]

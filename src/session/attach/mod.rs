@@ -197,7 +197,7 @@ type Ws = tungstenite::WebSocket<crate::client::ws::Stream>;
 const CLOSED_EARLY: &str = "the server closed the connection without ending the session";
 
 fn send(ws: &mut Ws, frame: Vec<u8>) -> Result<(), AttachError> {
-    ws.send(Message::Binary(frame)).map_err(|e| {
+    ws.send(Message::Binary(frame.into())).map_err(|e| {
         AttachError::Lost(match e {
             tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
                 CLOSED_EARLY.to_string()
@@ -336,7 +336,7 @@ fn pump(
             }
         }
         if last_ping.elapsed() >= PING_EVERY {
-            ws.send(Message::Ping(Vec::new()))
+            ws.send(Message::Ping(Default::default()))
                 .map_err(|e| AttachError::Lost(format!("failed to send keepalive: {e}")))?;
             last_ping = Instant::now();
         }

@@ -313,7 +313,7 @@ impl Session {
             f.push(ch);
             f.extend_from_slice(data);
             *sent += 1;
-            ws.send(Message::Binary(f)).is_ok()
+            ws.send(Message::Binary(f.into())).is_ok()
         };
         let mut alive = send(&mut ws, first, &[], &mut sent);
         for l in backlog {

@@ -279,6 +279,12 @@ impl FakeCluster {
         self.pki.as_ref().map(|p| p.ca_pem.clone())
     }
 
+    /// The server side of the TLS the fake serves (its certificate is for 127.0.0.1 and
+    /// localhost, signed by [`Self::ca_pem`]): tests put it on their own https proxies.
+    pub fn server_tls_config(&self) -> Option<Arc<rustls::ServerConfig>> {
+        self.pki.as_ref().map(|p| p.server_config.clone())
+    }
+
     /// A bearer token with full access (user `fake-admin`).
     pub fn token(&self) -> &str {
         &self.shared.token

@@ -37,19 +37,20 @@ fn v5_session_with_close_signal_status_and_resize() {
     assert_eq!(proto, "v5.channel.k8s.io");
     assert_eq!(
         ws.read().unwrap(),
-        Message::Binary(vec![1]),
+        Message::Binary(vec![1].into()),
         "initial empty stdout frame"
     );
     ws.send(Message::Binary(
-        b"\x04{\"Width\":121,\"Height\":41}\n".to_vec(),
+        b"\x04{\"Width\":121,\"Height\":41}\n".to_vec().into(),
     ))
     .unwrap();
     ws.send(Message::Binary(
-        b"\x04{\"Width\":120,\"Height\":40}\n".to_vec(),
+        b"\x04{\"Width\":120,\"Height\":40}\n".to_vec().into(),
     ))
     .unwrap();
-    ws.send(Message::Binary(b"\x00hi\r".to_vec())).unwrap();
-    ws.send(Message::Binary(vec![255, 0])).unwrap();
+    ws.send(Message::Binary(b"\x00hi\r".to_vec().into()))
+        .unwrap();
+    ws.send(Message::Binary(vec![255, 0].into())).unwrap();
     let (frames, clean) = ws_drain(&mut ws);
     assert!(clean);
     let out: Vec<u8> = frames
@@ -98,11 +99,11 @@ fn v4_negotiation_stderr_channel_and_detach() {
     assert_eq!(proto, "v4.channel.k8s.io");
     assert_eq!(
         ws.read().unwrap(),
-        Message::Binary(vec![2]),
+        Message::Binary(vec![2].into()),
         "no stdout: first frame on stderr"
     );
     // v4 has no close signal: [255, 0] is just an unknown channel.
-    ws.send(Message::Binary(vec![255, 0])).unwrap();
+    ws.send(Message::Binary(vec![255, 0].into())).unwrap();
     ws.close(None).unwrap();
     let _ = ws_drain(&mut ws);
     std::thread::sleep(Duration::from_millis(200));
@@ -123,7 +124,8 @@ fn v4_negotiation_stderr_channel_and_detach() {
         "v5.channel.k8s.io",
     )
     .unwrap();
-    ws.send(Message::Binary(b"\x00exit 7\n".to_vec())).unwrap();
+    ws.send(Message::Binary(b"\x00exit 7\n".to_vec().into()))
+        .unwrap();
     let (frames, _) = ws_drain(&mut ws);
     let st = frames.iter().find(|(c, _)| *c == 3).unwrap();
     assert_eq!(

@@ -203,9 +203,9 @@ fn websocket_closed_mid_stream() {
     start_talker(&fc);
     fc.set_fault(Fault::CloseWebSocketAfter { frames: 2 });
     let (mut ws, _) = ws_connect(&fc, ATTACH, "v5.channel.k8s.io").unwrap();
-    ws.send(tungstenite::Message::Binary(b"\x00one\n".to_vec()))
+    ws.send(tungstenite::Message::Binary(b"\x00one\n".to_vec().into()))
         .unwrap();
-    ws.send(tungstenite::Message::Binary(b"\x00two\n".to_vec()))
+    ws.send(tungstenite::Message::Binary(b"\x00two\n".to_vec().into()))
         .unwrap();
     let (frames, clean) = ws_drain(&mut ws);
     assert_eq!(frames.len(), 2, "{frames:?}");

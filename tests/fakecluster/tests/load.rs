@@ -178,7 +178,8 @@ fn debug_one(srv: &Server, pod: &str) -> Result<(), String> {
     let hello = format!("hello-{pod}\n");
     let mut stdin = vec![0u8];
     stdin.extend_from_slice(hello.as_bytes());
-    ws.send(Message::Binary(stdin)).map_err(|e| e.to_string())?;
+    ws.send(Message::Binary(stdin.into()))
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !String::from_utf8_lossy(&out).contains(hello.trim()) {
@@ -191,7 +192,7 @@ fn debug_one(srv: &Server, pod: &str) -> Result<(), String> {
             Err(e) => return Err(format!("attach read: {e}")),
         }
     }
-    ws.send(Message::Binary(b"\x00exit 0\n".to_vec()))
+    ws.send(Message::Binary(b"\x00exit 0\n".to_vec().into()))
         .map_err(|e| e.to_string())?;
     let _ = ws_drain(&mut ws);
     let code = wait_for(&mut w, "terminated", &mut states)?;

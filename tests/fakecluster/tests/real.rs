@@ -175,10 +175,12 @@ fn r2_stdin_close_detaches_a_non_tty_attach() {
     .unwrap();
     assert_eq!(proto, "v5.channel.k8s.io");
     ws.send(Message::Binary(
-        b"\x00echo early; sleep 2; echo late; exit 4\n".to_vec(),
+        b"\x00echo early; sleep 2; echo late; exit 4\n"
+            .to_vec()
+            .into(),
     ))
     .unwrap();
-    ws.send(Message::Binary(vec![255, 0])).unwrap();
+    ws.send(Message::Binary(vec![255, 0].into())).unwrap();
     let (frames, clean) = ws_drain(&mut ws);
     assert!(clean, "a normal close");
     let out: Vec<u8> = frames
@@ -244,7 +246,7 @@ fn r2_stdin_once_closes_stdin_and_keeps_the_output() {
             "v5.channel.k8s.io",
         )
         .unwrap();
-        ws.send(Message::Binary(vec![255, 0])).unwrap();
+        ws.send(Message::Binary(vec![255, 0].into())).unwrap();
         let (frames, _) = ws_drain(&mut ws);
         frames
             .iter()
@@ -262,8 +264,9 @@ fn r2_stdin_once_closes_stdin_and_keeps_the_output() {
         "v5.channel.k8s.io",
     )
     .unwrap();
-    ws.send(Message::Binary(b"\x00hi\n".to_vec())).unwrap();
-    ws.send(Message::Binary(vec![255, 0])).unwrap();
+    ws.send(Message::Binary(b"\x00hi\n".to_vec().into()))
+        .unwrap();
+    ws.send(Message::Binary(vec![255, 0].into())).unwrap();
     let (frames, _) = ws_drain(&mut ws);
     assert!(
         frames.iter().all(|(ch, d)| *ch == 3 || d.is_empty()),

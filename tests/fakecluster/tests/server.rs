@@ -452,12 +452,15 @@ fn shell_mode_runs_a_real_shell_in_a_pty() {
     )
     .unwrap();
     ws.send(Message::Binary(
-        b"\x04{\"Width\":77,\"Height\":33}\n".to_vec(),
+        b"\x04{\"Width\":77,\"Height\":33}\n".to_vec().into(),
     ))
     .unwrap();
-    ws.send(Message::Binary(b"\x00echo $((6*7)); stty size\n".to_vec()))
+    ws.send(Message::Binary(
+        b"\x00echo $((6*7)); stty size\n".to_vec().into(),
+    ))
+    .unwrap();
+    ws.send(Message::Binary(b"\x00exit 3\n".to_vec().into()))
         .unwrap();
-    ws.send(Message::Binary(b"\x00exit 3\n".to_vec())).unwrap();
     let (frames, _) = ws_drain(&mut ws);
     let out: String = frames
         .iter()
