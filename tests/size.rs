@@ -1,12 +1,13 @@
-//! The release binary stays small and static: at most 3 MB and statically linked. MB as in
-//! "kubectl is about 57 MB" (60,121,896 bytes, 57.3 MiB), so 3 MiB, 3,145,728 bytes; see
-//! BENCHMARKS.md for where the bytes go. Needs `make release` first; without its output the
+//! The release binary stays small and static: at most 3.25 MiB (3,407,872 bytes) and statically
+//! linked. The limit was 3 MiB until the jump-host features (SOCKS5/HTTPS proxies, OIDC refresh,
+//! completion) and `kdebug cp` came; issue 15 allows 3.25 MiB for them. BENCHMARKS.md says
+//! what each addition cost. Needs `make release` first; without its output the
 //! test is skipped (plain `cargo test` does not build it).
 
 use std::path::PathBuf;
 use std::process::Command;
 
-const LIMIT: u64 = 3 * 1024 * 1024;
+const LIMIT: u64 = 3 * 1024 * 1024 + 256 * 1024;
 
 fn release_binary() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
