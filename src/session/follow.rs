@@ -225,10 +225,7 @@ fn recover_rest(
             }
             let mut err = crate::sys::output::stderr();
             for h in &session.held {
-                let _ = match h {
-                    attach::Held::Stdout(d) => out.write_all(d),
-                    attach::Held::Stderr(d) => err.write_all(d),
-                };
+                let _ = h.write_to(&mut out, &mut err);
             }
         }
     }

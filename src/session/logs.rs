@@ -48,17 +48,18 @@ pub fn copy(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(read_failed(pod, container, e)),
         };
-        let from = (skip.min(n as u64)) as usize;
-        skip -= from as u64;
-        if out
-            .write_all(&buf[from..n])
-            .and_then(|_| out.flush())
-            .is_err()
-        {
+        if write_after(&buf[..n], &mut skip, out).is_err() {
             // Whoever reads our output went away; stop quietly.
             return Ok(());
         }
     }
+}
+
+/// Writes what of `chunk` lies past the `skip` bytes still to be left out.
+fn write_after(chunk: &[u8], skip: &mut u64, out: &mut dyn Write) -> std::io::Result<()> {
+    let from = (*skip).min(chunk.len() as u64) as usize;
+    *skip -= from as u64;
+    out.write_all(&chunk[from..]).and_then(|_| out.flush())
 }
 
 /// The container's log as it is now (at most [`MAX_READ`] bytes).
@@ -150,13 +151,7 @@ pub fn follow_while_active(
                 continue;
             }
         };
-        let from = skip.min(chunk.len() as u64) as usize;
-        skip -= from as u64;
-        if out
-            .write_all(&chunk[from..])
-            .and_then(|_| out.flush())
-            .is_err()
-        {
+        if write_after(&chunk, &mut skip, out).is_err() {
             return Ok(Followed::Ended);
         }
     }

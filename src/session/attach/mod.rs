@@ -36,6 +36,16 @@ pub enum Held {
     Stderr(Vec<u8>),
 }
 
+impl Held {
+    /// Writes the chunk to the stream it came on.
+    pub fn write_to(&self, stdout: &mut dyn Write, stderr: &mut dyn Write) -> io::Result<()> {
+        match self {
+            Held::Stdout(d) => stdout.write_all(d),
+            Held::Stderr(d) => stderr.write_all(d),
+        }
+    }
+}
+
 /// How a session ended, and what it delivered.
 pub struct Session {
     pub outcome: Outcome,
@@ -262,10 +272,7 @@ impl Out {
             let _ = self.stdout.write_all(&m.bytes);
         }
         for h in self.held.take().unwrap_or_default() {
-            let _ = match h {
-                Held::Stdout(d) => self.stdout.write_all(&d),
-                Held::Stderr(d) => self.stderr.write_all(&d),
-            };
+            let _ = h.write_to(&mut self.stdout, &mut self.stderr);
         }
     }
 }
