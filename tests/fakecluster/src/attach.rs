@@ -167,6 +167,7 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
                 banner: String::new(),
                 initial_log: String::new(),
                 name: name.clone(),
+                target_root: None,
             },
             Box::new(|_| {}),
         )

@@ -1,0 +1,141 @@
+//! `kdebug cp` against fakecluster with root filesystems (`Options::rootfs`): the target's
+//! files sit in `ROOTFS/NS/POD/CONTAINER`, which has no `tar`; the copy container reaches
+//! them at `/proc/1/root` and runs the host's tar for real.
+
+use std::fs;
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use fakecluster::Options;
+
+use crate::util::{Dir, Env};
+
+/// A fake cluster whose pod web-0 (container app) has its root in the returned directory.
+fn env(name: &str) -> (Env, PathBuf) {
+    let roots = Dir::new(&format!("{name}-roots"));
+    let root = roots.path().join("default/web-0/app");
+    fs::create_dir_all(&root).unwrap();
+    let env = Env::with(
+        name,
+        Options {
+            rootfs: Some(roots.path().to_path_buf()),
+            ..Options::default()
+        },
+    );
+    std::mem::forget(roots);
+    (env, root)
+}
+
+/// Every entry under `root`: path, kind, permission bits, size, contents of files.
+fn listing(root: &Path) -> Vec<(String, char, u32, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let md = fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let (kind, data) = if md.file_type().is_symlink() {
+                (
+                    'l',
+                    fs::read_link(&p)
+                        .unwrap()
+                        .to_string_lossy()
+                        .as_bytes()
+                        .to_vec(),
+                )
+            } else if md.is_dir() {
+                stack.push(p.clone());
+                ('d', Vec::new())
+            } else {
+                ('f', fs::read(&p).unwrap())
+            };
+            out.push((rel, kind, md.mode() & 0o7777, data));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn tree(root: &Path) {
+    fs::create_dir_all(root.join("sub/deeper")).unwrap();
+    fs::write(root.join("a.txt"), "alpha\n").unwrap();
+    fs::write(root.join("sub/run.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    fs::set_permissions(root.join("sub/run.sh"), fs::Permissions::from_mode(0o750)).unwrap();
+    fs::write(root.join("sub/deeper/bin"), (0..=255u8).collect::<Vec<_>>()).unwrap();
+    symlink("../a.txt", root.join("sub/link")).unwrap();
+}
+
+#[test]
+fn a_file_and_a_tree_come_out_of_a_container_without_tar() {
+    let (env, root) = env("cp-out");
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::write(root.join("etc/app.conf"), "key=value\n").unwrap();
+    fs::set_permissions(root.join("etc/app.conf"), fs::Permissions::from_mode(0o640)).unwrap();
+    let r = env.run(&["cp", "web-0:/etc/app.conf", "app.conf"]);
+    r.assert_code(0);
+    r.assert_stderr_contains("kdebug: copying through ephemeral container kdebug-cp-");
+    let got = env.dir.path().join("app.conf");
+    assert_eq!(fs::read_to_string(&got).unwrap(), "key=value\n");
+    assert_eq!(fs::metadata(&got).unwrap().mode() & 0o777, 0o640);
+
+    tree(&root.join("srv/data"));
+    let r = env.run(&["cp", "default/web-0:/srv/data", "out"]);
+    r.assert_code(0);
+    assert_eq!(
+        listing(&env.dir.path().join("out")),
+        listing(&root.join("srv/data"))
+    );
+
+    // The copy containers target app, wait on stdin, and carry kdebug's mark.
+    let pod = env.cluster.pod("default", "web-0").unwrap();
+    let ecs = pod["spec"]["ephemeralContainers"].as_array().unwrap();
+    assert_eq!(ecs.len(), 2);
+    for c in ecs {
+        assert!(c["name"].as_str().unwrap().starts_with("kdebug-cp-"), "{c}");
+        assert_eq!(c["targetContainerName"], "app");
+        assert_eq!(c["stdin"], true);
+        assert_eq!(c["stdinOnce"], true);
+        assert_eq!(c["securityContext"]["capabilities"]["add"][0], "SYS_PTRACE");
+    }
+}
+
+#[test]
+fn a_file_and_a_tree_go_into_a_container() {
+    let (env, root) = env("cp-in");
+    let src = env.dir.path().join("payload");
+    tree(&src);
+    fs::create_dir_all(root.join("srv")).unwrap();
+    // An existing directory: the copy goes inside it, under its own name.
+    env.run(&["cp", "payload", "web-0:/srv"]).assert_code(0);
+    assert_eq!(listing(&root.join("srv/payload")), listing(&src));
+    // A new name: the copy becomes it.
+    env.run(&["cp", "payload/a.txt", "web-0:/srv/renamed.txt"])
+        .assert_code(0);
+    assert_eq!(
+        fs::read_to_string(root.join("srv/renamed.txt")).unwrap(),
+        "alpha\n"
+    );
+    // Under a directory that does not exist: the container's message and its exit code.
+    let r = env.run(&["cp", "payload/a.txt", "web-0:/nope/x.txt"]);
+    r.assert_code(1);
+    r.assert_stderr_contains("kdebug: /nope/x.txt: No such file or directory in the container");
+    r.assert_stderr_contains("command terminated with exit code 1");
+}
+
+#[test]
+fn a_missing_path_gets_kubectls_message() {
+    let (env, _root) = env("cp-missing");
+    let r = env.run(&["cp", "web-0:/no/such/file", "x"]);
+    r.assert_code(2);
+    r.assert_stderr_contains("tar: /no/such/file: Cannot stat: No such file or directory");
+    r.assert_stderr_contains("command terminated with exit code 2");
+    assert!(!env.dir.path().join("x").exists());
+    let r = env.run(&["cp", "missing-local", "web-0:/tmp"]);
+    r.assert_code(1);
+    r.assert_stderr_contains("error: missing-local doesn't exist in local filesystem");
+}
