@@ -139,3 +139,112 @@ fn a_missing_path_gets_kubectls_message() {
     r.assert_code(1);
     r.assert_stderr_contains("error: missing-local doesn't exist in local filesystem");
 }
+
+/// One ustar member (GNU and busybox read these).
+fn member(out: &mut Vec<u8>, name: &str, flag: u8, data: &[u8], link: &str) {
+    let mut h = [0u8; 512];
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    let octal = |h: &mut [u8; 512], at: usize, len: usize, v: u64| {
+        let s = format!("{v:0w$o}\0", w = len - 1);
+        h[at..at + len].copy_from_slice(s.as_bytes());
+    };
+    octal(&mut h, 100, 8, if flag == b'5' { 0o755 } else { 0o644 });
+    octal(&mut h, 108, 8, 0);
+    octal(&mut h, 116, 8, 0);
+    octal(&mut h, 124, 12, data.len() as u64);
+    octal(&mut h, 136, 12, 1_700_000_000);
+    h[156] = flag;
+    h[157..157 + link.len()].copy_from_slice(link.as_bytes());
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    out.extend_from_slice(&h);
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+}
+
+/// A debug image whose `tar` sends `archive` whatever it is asked (a compromised pod).
+fn hostile_image(env_root: &Path, archive: &[u8]) {
+    let roots = env_root.ancestors().nth(3).unwrap();
+    let bin = roots.join(".images/evil_1/bin");
+    fs::create_dir_all(&bin).unwrap();
+    fs::write(roots.join("hostile.tar"), archive).unwrap();
+    let tar = bin.join("tar");
+    fs::write(&tar, format!("#!/bin/sh\ncat '{}'\n", roots.join("hostile.tar").display())).unwrap();
+    fs::set_permissions(&tar, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_hostile_archive_from_the_pod_is_refused_entry_by_entry() {
+    let (env, root) = env("cp-hostile");
+    fs::create_dir_all(root.join("data")).unwrap();
+    let mut a = Vec::new();
+    member(&mut a, "data/", b'5', b"", "");
+    member(&mut a, "data/ok.txt", b'0', b"fine\n", "");
+    member(&mut a, "/etc/evil", b'0', b"x", "");
+    member(&mut a, "data/../../escape.txt", b'0', b"x", "");
+    member(&mut a, "data/up", b'2', b"", "../../outside");
+    member(&mut a, "data/etc", b'2', b"", "/etc");
+    member(&mut a, "data/etc/passwd", b'0', b"x", "");
+    member(&mut a, "data/tty", b'3', b"", "");
+    member(&mut a, "data/sub/ok2.txt", b'0', b"also fine\n", "");
+    a.extend_from_slice(&[0u8; 1024]);
+    hostile_image(&root, &a);
+
+    let base = env.dir.path().join("dest");
+    fs::create_dir_all(&base).unwrap();
+    let r = env.run(&["cp", "--image=evil:1", "web-0:/data", "dest/got"]);
+    r.assert_code(1);
+    for refused in [
+        "warning: \"/etc/evil\": refused: absolute path",
+        "warning: \"data/../../escape.txt\": refused: path contains \"..\"",
+        "warning: \"data/up\": refused: symlink target \"../../outside\" leaves the destination",
+        "warning: \"data/etc\": refused: symlink target \"/etc\" leaves the destination",
+        "warning: \"data/tty\": skipped:",
+    ] {
+        r.assert_stderr_contains(refused);
+    }
+    // What was fine is there (`etc/passwd` inside the destination, as the symlink that
+    // would have sent it out was not made); nothing else anywhere under the test's directory.
+    assert_eq!(
+        listing(&base),
+        vec![
+            ("got".into(), 'd', 0o755, vec![]),
+            ("got/etc".into(), 'd', 0o755, vec![]),
+            ("got/etc/passwd".into(), 'f', 0o644, b"x".to_vec()),
+            ("got/ok.txt".into(), 'f', 0o644, b"fine\n".to_vec()),
+            ("got/sub".into(), 'd', 0o755, vec![]),
+            ("got/sub/ok2.txt".into(), 'f', 0o644, b"also fine\n".to_vec()),
+        ]
+    );
+    for outside in ["escape.txt", "outside", "etc", "dest/escape.txt"] {
+        assert!(!env.dir.path().join(outside).exists(), "{outside}");
+    }
+}
+
+/// Deterministic bytes that do not compress.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn a_hundred_megabytes_come_out_in_one_piece() {
+    let (env, root) = env("cp-100mb");
+    let data = noise(100 << 20);
+    fs::write(root.join("big.bin"), &data).unwrap();
+    let r = env.run(&["cp", "web-0:/big.bin", "big.bin"]);
+    r.assert_code(0);
+    let got = fs::read(env.dir.path().join("big.bin")).unwrap();
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "the copy differs from the original");
+}

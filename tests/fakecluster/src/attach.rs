@@ -168,6 +168,7 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
                 initial_log: String::new(),
                 name: name.clone(),
                 target_root: None,
+                image_bin: None,
             },
             Box::new(|_| {}),
         )

@@ -547,7 +547,19 @@ fn spec_for(shared: &Shared, pod: &Value, c: &Value) -> Spec {
         mode: shared.opts.container,
         name: meta_str(pod, "name").to_string(),
         target_root: target_root(shared, pod, c),
+        image_bin: image_bin(shared, image),
     }
+}
+
+/// `ROOTFS/.images/IMAGE/bin` (the image name with `/` and `:` as `_`), if it exists: a
+/// test gives a debug image its own programs there (a tar that misbehaves, say).
+fn image_bin(shared: &Shared, image: &str) -> Option<std::path::PathBuf> {
+    let name: String = image
+        .chars()
+        .map(|c| if c == '/' || c == ':' { '_' } else { c })
+        .collect();
+    let dir = shared.opts.rootfs.as_ref()?.join(".images").join(name).join("bin");
+    dir.is_dir().then_some(dir)
 }
 
 /// `ROOTFS/NS/POD/CONTAINER` for a container that targets another (`targetContainerName`),

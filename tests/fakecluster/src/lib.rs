@@ -112,7 +112,8 @@ pub struct Options {
     /// Root filesystems: `ROOTFS/NS/POD/CONTAINER` is that container's root. A container
     /// that targets it (`targetContainerName`) and names `/proc/1/root` in its command runs
     /// for real with that path on the directory (what `kdebug cp` needs; a real node gives a
-    /// process sharing the target's PID namespace its root at `/proc/1/root`).
+    /// process sharing the target's PID namespace its root at `/proc/1/root`), with
+    /// `ROOTFS/.images/IMAGE/bin` first on its PATH when that exists.
     pub rootfs: Option<std::path::PathBuf>,
 }
 

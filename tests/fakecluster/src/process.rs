@@ -67,6 +67,9 @@ pub struct Spec {
     /// The root filesystem of the container this one targets (`targetContainerName`), when
     /// the server has a `--rootfs`: what the container reaches at `/proc/1/root`.
     pub target_root: Option<std::path::PathBuf>,
+    /// Programs of the container's own image, when the server's `--rootfs` has them
+    /// (`ROOTFS/.images/IMAGE/bin`): first on its PATH.
+    pub image_bin: Option<std::path::PathBuf>,
 }
 
 impl Process {
@@ -581,6 +584,10 @@ fn run_real(p: &Arc<Process>, rx: Receiver<Vec<u8>>, spec: &Spec) -> std::io::Re
         };
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
+    if let Some(bin) = &spec.image_bin {
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.env("PATH", format!("{}:{path}", bin.display()));
+    }
     cmd.env("TERM", "xterm")
         .env("HOSTNAME", &spec.name)
         .env("PS1", format!("{}:$PWD# ", spec.name));
@@ -749,6 +756,7 @@ mod tests {
             initial_log: String::new(),
             name: "t".into(),
             target_root: None,
+            image_bin: None,
         }
     }
 
