@@ -172,7 +172,11 @@ fn hostile_image(env_root: &Path, archive: &[u8]) {
     fs::create_dir_all(&bin).unwrap();
     fs::write(roots.join("hostile.tar"), archive).unwrap();
     let tar = bin.join("tar");
-    fs::write(&tar, format!("#!/bin/sh\ncat '{}'\n", roots.join("hostile.tar").display())).unwrap();
+    fs::write(
+        &tar,
+        format!("#!/bin/sh\ncat '{}'\n", roots.join("hostile.tar").display()),
+    )
+    .unwrap();
     fs::set_permissions(&tar, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
@@ -216,7 +220,12 @@ fn a_hostile_archive_from_the_pod_is_refused_entry_by_entry() {
             ("got/etc/passwd".into(), 'f', 0o644, b"x".to_vec()),
             ("got/ok.txt".into(), 'f', 0o644, b"fine\n".to_vec()),
             ("got/sub".into(), 'd', 0o755, vec![]),
-            ("got/sub/ok2.txt".into(), 'f', 0o644, b"also fine\n".to_vec()),
+            (
+                "got/sub/ok2.txt".into(),
+                'f',
+                0o644,
+                b"also fine\n".to_vec()
+            ),
         ]
     );
     for outside in ["escape.txt", "outside", "etc", "dest/escape.txt"] {
@@ -247,4 +256,47 @@ fn a_hundred_megabytes_come_out_in_one_piece() {
     let got = fs::read(env.dir.path().join("big.bin")).unwrap();
     assert_eq!(got.len(), data.len());
     assert!(got == data, "the copy differs from the original");
+}
+
+#[test]
+fn retries_resume_a_broken_copy_where_it_stopped() {
+    let (env, root) = env("cp-retries");
+    let data = noise(3 << 20);
+    fs::write(root.join("big.bin"), &data).unwrap();
+    // The first attach breaks after 20 frames; kubectl's --retries resumes from that byte.
+    env.cluster.set_fault_on(
+        fakecluster::Fault::CloseWebSocketAfter { frames: 20 },
+        "/attach",
+    );
+    let r = env.run(&["cp", "--retries=2", "web-0:/big.bin", "big.bin"]);
+    r.assert_code(0);
+    r.assert_stderr_contains("Resuming copy at ");
+    r.assert_stderr_contains(" bytes, retry 1/2");
+    let got = fs::read(env.dir.path().join("big.bin")).unwrap();
+    assert!(
+        got == data,
+        "the resumed copy differs ({} bytes)",
+        got.len()
+    );
+    let pod = env.cluster.pod("default", "web-0").unwrap();
+    let ecs = pod["spec"]["ephemeralContainers"].as_array().unwrap();
+    assert_eq!(ecs.len(), 2, "one copy container per attempt");
+    assert!(ecs[1]["command"][2]
+        .as_str()
+        .unwrap()
+        .contains("| tail -c +"));
+
+    // Without --retries the same break fails the copy, naming what happened.
+    env.cluster.set_fault_on(
+        fakecluster::Fault::CloseWebSocketAfter { frames: 20 },
+        "/attach",
+    );
+    let r = env.run(&["cp", "web-0:/big.bin", "again.bin"]);
+    r.assert_code(1);
+    r.assert_stderr_contains(
+        "error: failed to read the archive: lost the connection to the copy container: ",
+    );
+    r.assert_stderr_contains(
+        "hint: --retries=N resumes a copy out of a pod whose connection broke",
+    );
 }

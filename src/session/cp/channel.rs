@@ -212,7 +212,7 @@ impl Read for Channel {
             match self.poll(true) {
                 Ok(true) => {}
                 Ok(false) => return Ok(0),
-                Err(e) => return Err(io::Error::other(e.to_string())),
+                Err(e) => return Err(lost(e)),
             }
         }
         let n = buf.len().min(self.pending.len() - self.pos);
@@ -229,9 +229,7 @@ pub struct Stdin<'a>(pub &'a mut Channel);
 impl Write for Stdin<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = buf.len().min(FRAME);
-        self.0
-            .send_stdin(&buf[..n])
-            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.0.send_stdin(&buf[..n]).map_err(lost)?;
         self.0.progress.add(n);
         self.0.progress.show();
         Ok(n)
@@ -240,6 +238,15 @@ impl Write for Stdin<'_> {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// An attach failure inside the archive's reading or writing, worded for the
+/// `failed to read the archive: ...` it ends up in.
+fn lost(e: AttachError) -> io::Error {
+    io::Error::other(match e {
+        AttachError::Lost(why) => format!("lost the connection to the copy container: {why}"),
+        AttachError::Connect(e) => e.to_string(),
+    })
 }
 
 /// `12.3 MB copied, 45.6 MB/s` on stderr when it is a terminal and the copy passed a few MB.

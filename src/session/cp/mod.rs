@@ -49,49 +49,193 @@ pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
         .namespace
         .clone()
         .unwrap_or_else(|| conn.namespace.clone());
-    let pod_name = copy.remote.pod.as_str();
-    let pod = conn.client.get(&api::pod_path(&ns, pod_name))?;
+    let pod = conn.client.get(&api::pod_path(&ns, &copy.remote.pod))?;
     let target = target_container(p, &pod)?;
-    let command = match copy.direction {
-        Direction::FromPod => builder::out_command(&copy.remote.path, 0),
-        Direction::ToPod => builder::in_command(
-            &copy.remote.path,
-            copy.preserve,
-            copy.local == Local::Stream,
-        ),
-    };
-    let name = add_copy_container(conn, p, &ns, &pod, &target, command)?;
-    if !p.quiet {
-        eprintln!(
-            "kdebug: copying through ephemeral container {name}; it stays in pod {ns}/{pod_name}'s spec once it ends (the API cannot remove one; `kdebug list` shows it)"
-        );
-    }
-    let c = Container {
+    let mut side = Side {
+        conn,
+        p,
         ns: &ns,
-        pod: pod_name,
-        name: &name,
+        pod: &pod,
+        target: &target,
     };
-    let ready = wait::until_started_with(
-        &conn.client,
-        &ns,
-        pod_name,
-        &name,
-        &WaitOptions {
-            timeout: p.timeout,
-            quiet: p.quiet,
-        },
-        None,
-    )?;
-    let mut ch = Channel::open(&conn.client, &ns, pod_name, &name)?;
-    ch.send_stdin(builder::GO)?;
-    let result = match copy.direction {
-        Direction::FromPod => copy_out(&mut ch, copy),
-        Direction::ToPod => copy_in(&mut ch, copy),
-    };
-    let stderr = std::mem::take(&mut ch.stderr);
-    ch.close();
-    let result = result?;
-    finish(conn, c, ready.watch, result, stderr)
+    match copy.direction {
+        Direction::FromPod => {
+            let first = side.start(builder::out_command(&copy.remote.path, 0))?;
+            let mut from = Resuming {
+                cur: first,
+                got: 0,
+                tries: 0,
+                max: copy.retries,
+                side: &mut side,
+            };
+            let moved = copy_out(&mut from, copy);
+            let Resuming { cur, side, .. } = from;
+            side.finish(cur, moved?)
+        }
+        Direction::ToPod => {
+            let command = builder::in_command(
+                &copy.remote.path,
+                copy.preserve,
+                copy.local == Local::Stream,
+            );
+            let mut cur = side.start(command)?;
+            let moved = copy_in(&mut cur.ch, copy);
+            side.finish(cur, moved?)
+        }
+    }
+}
+
+/// The pod side of a copy: which container of which pod, reached how.
+struct Side<'a> {
+    conn: &'a Connection,
+    p: &'a Plan,
+    ns: &'a str,
+    pod: &'a serde_json::Value,
+    target: &'a str,
+}
+
+/// A copy container, running, attached, told to go.
+struct Started {
+    name: String,
+    watch: Option<wait::Rest>,
+    ch: Channel,
+}
+
+impl Side<'_> {
+    fn start(&mut self, command: Vec<String>) -> Result<Started, RunError> {
+        let pod_name = api::name(self.pod);
+        let name = add_copy_container(self.conn, self.p, self.ns, self.pod, self.target, command)?;
+        if !self.p.quiet {
+            eprintln!(
+                "kdebug: copying through ephemeral container {name}; it stays in pod {}/{pod_name}'s spec once it ends (the API cannot remove one; `kdebug list` shows it)",
+                self.ns
+            );
+        }
+        let ready = wait::until_started_with(
+            &self.conn.client,
+            self.ns,
+            pod_name,
+            &name,
+            &WaitOptions {
+                timeout: self.p.timeout,
+                quiet: self.p.quiet,
+            },
+            None,
+        )?;
+        let mut ch = Channel::open(&self.conn.client, self.ns, pod_name, &name)?;
+        ch.send_stdin(builder::GO)?;
+        Ok(Started {
+            name,
+            watch: ready.watch,
+            ch,
+        })
+    }
+
+    fn container<'b>(&'b self, name: &'b str) -> Container<'b> {
+        Container {
+            ns: self.ns,
+            pod: api::name(self.pod),
+            name,
+        }
+    }
+
+    /// The exit code: 0 when the copy was clean; otherwise the container's own, with its
+    /// stderr (as kubectl relays the remote tar's) and kubectl's `command terminated` line.
+    fn finish(&self, mut last: Started, moved: Moved) -> Result<u8, RunError> {
+        let stderr = std::mem::take(&mut last.ch.stderr);
+        last.ch.close();
+        if moved.clean {
+            return Ok(if moved.warnings > 0 { 1 } else { 0 });
+        }
+        let c = self.container(&last.name);
+        let grace = if moved.log_skip > 0 {
+            EXTRACT_GRACE
+        } else {
+            EXIT_STATUS_GRACE
+        };
+        let client = &self.conn.client;
+        let code = exit_code_within(client, c, last.watch, grace)?;
+        let said = if moved.log_skip > 0 && code != Some(0) {
+            // Into the pod the attach carried nothing after stdin closed: the log has it.
+            let log = super::logs::read(client, c.ns, c.pod, c.name).unwrap_or_default();
+            log.get(moved.log_skip.min(log.len())..)
+                .unwrap_or_default()
+                .to_vec()
+        } else {
+            stderr
+        };
+        let _ = crate::sys::output::stderr().write_all(&said);
+        match (code, moved.error) {
+            (Some(0) | None, Some(e)) => Err(e),
+            (Some(0), None) => Ok(if moved.warnings > 0 { 1 } else { 0 }),
+            (Some(n), _) => {
+                eprintln!("command terminated with exit code {n}");
+                Ok(n as u8)
+            }
+            (None, None) => Err(RunError::Other(format!(
+                "copy container {} is still running in pod {}/{} after the copy ended",
+                c.name, c.ns, c.pod
+            ))),
+        }
+    }
+}
+
+/// The archive out of the pod, resumed by a new copy container from the byte where it broke
+/// (`--retries`, kubectl's `tail -c+N`) when the stream ends early with no error from tar.
+struct Resuming<'a, 'b> {
+    cur: Started,
+    got: u64,
+    tries: i64,
+    max: i64,
+    side: &'a mut Side<'b>,
+}
+
+impl Resuming<'_, '_> {
+    /// Whether the stream that just ended (`lost`: the link broke) may be resumed.
+    fn resumable(&mut self, lost: bool) -> bool {
+        if !(self.max < 0 || self.tries < self.max) || !self.cur.ch.stderr.is_empty() {
+            return false;
+        }
+        if lost {
+            return true;
+        }
+        // A clean end: resumed only while the container has not ended (the link went).
+        let c = self.side.container(&self.cur.name);
+        matches!(
+            exit_code_within(&self.side.conn.client, c, None, EXIT_STATUS_GRACE),
+            Ok(None)
+        )
+    }
+}
+
+impl std::io::Read for Resuming<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let r = self.cur.ch.read(buf);
+            let lost = match &r {
+                Ok(0) => false,
+                Ok(n) => {
+                    self.got += *n as u64;
+                    return r;
+                }
+                Err(_) => true,
+            };
+            if !self.resumable(lost) {
+                return r;
+            }
+            self.tries += 1;
+            eprintln!(
+                "Resuming copy at {} bytes, retry {}/{}",
+                self.got, self.tries, self.max
+            );
+            let path = &self.side.p.copy.as_ref().expect("a copy").remote.path;
+            let next = self
+                .side
+                .start(builder::out_command(path, self.got))
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            std::mem::replace(&mut self.cur, next).ch.close();
+        }
+    }
 }
 
 /// The container whose files are copied: `-c`, else kubectl's default container.
@@ -213,13 +357,13 @@ struct Moved {
     log_skip: usize,
 }
 
-fn copy_out(ch: &mut Channel, copy: &Copy) -> Result<Moved, RunError> {
+fn copy_out(from: &mut Resuming, copy: &Copy) -> Result<Moved, RunError> {
     let remote_name = builder::split(&builder::through_proc(&copy.remote.path)).1;
     let mut warn = |w: &archive::Warning| eprintln!("warning: {w}");
     let (error, warnings) = match &copy.local {
         Local::Stream => {
             let mut out = crate::sys::output::stdout();
-            let r = std::io::copy(ch, &mut out).map(|_| ()).map_err(|e| {
+            let r = std::io::copy(from, &mut out).map(|_| ()).map_err(|e| {
                 RunError::Other(format!("failed to write the archive to stdout: {e}"))
             });
             (r.err(), 0)
@@ -232,14 +376,23 @@ fn copy_out(ch: &mut Channel, copy: &Copy) -> Result<Moved, RunError> {
             let layout = Layout::Rename {
                 prefix: &remote_name,
             };
-            match archive::unpack(&mut *ch, dest, layout, &opts, &mut warn) {
+            match archive::unpack(&mut *from, dest, layout, &opts, &mut warn) {
                 Ok(sum) => (None, sum.warnings),
+                Err(e @ archive::ArchiveError::Read(_)) if copy.retries == 0 => (
+                    Some(RunError::Hinted(
+                        Box::new(RunError::Other(e.to_string())),
+                        "--retries=N resumes a copy out of a pod whose connection broke".into(),
+                    )),
+                    0,
+                ),
                 Err(e) => (Some(RunError::Other(e.to_string())), 0),
             }
         }
     };
-    ch.drain()?;
-    let clean = error.is_none() && ch.stderr.is_empty() && copy.local != Local::Stream;
+    // What follows the end-of-archive marker is padding: a link lost there loses nothing,
+    // and a failure is told by the container's exit code and stderr.
+    let _ = from.cur.ch.drain();
+    let clean = error.is_none() && from.cur.ch.stderr.is_empty() && copy.local != Local::Stream;
     Ok(Moved {
         error,
         warnings,
@@ -310,49 +463,4 @@ fn base_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| ".".into())
-}
-
-/// The exit code: 0 when the copy was clean; otherwise the container's own, with its
-/// stderr (as kubectl relays the remote tar's) and kubectl's `command terminated` line.
-fn finish(
-    conn: &Connection,
-    c: Container,
-    watch: Option<wait::Rest>,
-    moved: Moved,
-    stderr: Vec<u8>,
-) -> Result<u8, RunError> {
-    if moved.clean {
-        return Ok(if moved.warnings > 0 { 1 } else { 0 });
-    }
-    let grace = if moved.log_skip > 0 {
-        EXTRACT_GRACE
-    } else {
-        EXIT_STATUS_GRACE
-    };
-    let code = exit_code_within(&conn.client, c, watch, grace)?;
-    let mut err = crate::sys::output::stderr();
-    let said = if moved.log_skip > 0 && code != Some(0) {
-        // Into the pod the attach carried nothing after stdin closed: the log has it.
-        let log = super::logs::read(&conn.client, c.ns, c.pod, c.name).unwrap_or_default();
-        log.get(moved.log_skip.min(log.len())..)
-            .unwrap_or_default()
-            .to_vec()
-    } else {
-        stderr
-    };
-    let _ = err.write_all(&said);
-    match code {
-        Some(0) => match moved.error {
-            Some(e) => Err(e),
-            None => Ok(if moved.warnings > 0 { 1 } else { 0 }),
-        },
-        Some(n) => {
-            eprintln!("command terminated with exit code {n}");
-            Ok(n as u8)
-        }
-        None => Err(RunError::Other(format!(
-            "copy container {} is still running in pod {}/{} after the copy ended",
-            c.name, c.ns, c.pod
-        ))),
-    }
 }

@@ -558,7 +558,13 @@ fn image_bin(shared: &Shared, image: &str) -> Option<std::path::PathBuf> {
         .chars()
         .map(|c| if c == '/' || c == ':' { '_' } else { c })
         .collect();
-    let dir = shared.opts.rootfs.as_ref()?.join(".images").join(name).join("bin");
+    let dir = shared
+        .opts
+        .rootfs
+        .as_ref()?
+        .join(".images")
+        .join(name)
+        .join("bin");
     dir.is_dir().then_some(dir)
 }
 
