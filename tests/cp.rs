@@ -300,3 +300,134 @@ fn retries_resume_a_broken_copy_where_it_stopped() {
         "hint: --retries=N resumes a copy out of a pod whose connection broke",
     );
 }
+
+#[test]
+fn where_pod_security_forbids_ptrace_the_copy_runs_as_the_targets_user() {
+    let (env, root) = env("cp-podsecurity");
+    env.cluster.put_object(
+        "Namespace",
+        serde_json::json!({"metadata": {"name": "default", "labels": {
+            "kubernetes.io/metadata.name": "default",
+            "pod-security.kubernetes.io/enforce": "baseline"}},
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
+    );
+    let mut pod = env.cluster.pod("default", "web-0").unwrap();
+    pod["spec"]["containers"][0]["securityContext"] =
+        serde_json::json!({"runAsUser": 1000, "runAsGroup": 3000});
+    env.cluster.put_object("Pod", pod);
+    fs::write(root.join("notes"), "n\n").unwrap();
+
+    let r = env.run(&["cp", "web-0:/notes", "notes"]);
+    r.assert_code(0);
+    r.assert_stderr_contains("kdebug: namespace default enforces Pod Security \"baseline\", which forbids the SYS_PTRACE capability; copying as container app's own user instead");
+    assert_eq!(
+        fs::read_to_string(env.dir.path().join("notes")).unwrap(),
+        "n\n"
+    );
+    let patches: Vec<_> = env
+        .mutations()
+        .into_iter()
+        .filter(|m| m["method"] == "PATCH")
+        .collect();
+    assert_eq!(patches.len(), 2, "{patches:?}");
+    assert_eq!(patches[0]["response"]["status"], 403);
+    assert_eq!(patches[1]["response"]["status"], 200);
+    let pod = env.cluster.pod("default", "web-0").unwrap();
+    let ec = &pod["spec"]["ephemeralContainers"][0];
+    assert_eq!(ec["securityContext"]["runAsUser"], 1000, "{ec}");
+    assert_eq!(ec["securityContext"]["runAsGroup"], 3000, "{ec}");
+    assert!(
+        ec["securityContext"]["capabilities"]["add"].is_null(),
+        "{ec}"
+    );
+}
+
+#[test]
+fn dash_streams_a_tar_both_ways_and_no_preserve_drops_modes() {
+    let (env, root) = env("cp-stream");
+    tree(&root.join("srv/data"));
+    // Out: a tar on stdout, readable by GNU tar.
+    let out = env
+        .cmd(&["cp", "web-0:/srv/data", "-"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let unpacked = env.dir.path().join("unpacked");
+    fs::create_dir_all(&unpacked).unwrap();
+    let mut tar = std::process::Command::new("tar")
+        .args(["xf", "-", "-C"])
+        .arg(&unpacked)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    tar.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+    assert!(tar.wait().unwrap().success());
+    assert_eq!(
+        listing(&unpacked.join("data")),
+        listing(&root.join("srv/data"))
+    );
+
+    // In: the same tar from stdin, into an existing directory.
+    fs::create_dir_all(root.join("restore")).unwrap();
+    let mut child = env
+        .cmd(&["cp", "-", "web-0:/restore"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+    let done = child.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert_eq!(
+        listing(&root.join("restore/data")),
+        listing(&root.join("srv/data"))
+    );
+
+    // The modification time comes along, unless --no-preserve.
+    let old = root.join("srv/data/a.txt");
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "@1000000000"])
+        .arg(&old)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let mtime = |p: &Path| fs::metadata(p).unwrap().mtime();
+    env.run(&["cp", "web-0:/srv/data/a.txt", "a.txt"])
+        .assert_code(0);
+    assert_eq!(mtime(&env.dir.path().join("a.txt")), 1_000_000_000);
+    env.run(&["cp", "--no-preserve", "web-0:/srv/data/a.txt", "b.txt"])
+        .assert_code(0);
+    assert!(mtime(&env.dir.path().join("b.txt")) > 1_000_000_000);
+    // Into the pod likewise.
+    env.run(&["cp", "a.txt", "web-0:/srv/kept.txt"])
+        .assert_code(0);
+    assert_eq!(mtime(&root.join("srv/kept.txt")), 1_000_000_000);
+    env.run(&["cp", "--no-preserve", "a.txt", "web-0:/srv/fresh.txt"])
+        .assert_code(0);
+    assert!(mtime(&root.join("srv/fresh.txt")) > 1_000_000_000);
+}
+
+#[test]
+fn list_shows_the_copy_container_and_bad_flags_are_refused() {
+    let (env, root) = env("cp-list");
+    fs::write(root.join("f"), "f").unwrap();
+    env.run(&["cp", "web-0:/f", "f"]).assert_code(0);
+    let r = env.run(&["list"]);
+    r.assert_code(0);
+    r.assert_stdout_contains("kdebug-cp-");
+    let r = env.run(&["cp", "-it", "web-0:/f", "g"]);
+    r.assert_code(1);
+    r.assert_stderr_contains("error: -i/--stdin cannot be used with kdebug cp");
+    let r = env.run(&["web-0", "--no-preserve"]);
+    r.assert_code(1);
+    r.assert_stderr_contains("--no-preserve and --retries are for kdebug cp");
+    let r = env.run(&["cp", "web-0:/f"]);
+    r.assert_code(1);
+    r.assert_stderr_contains("error: source and destination are required");
+}
