@@ -431,3 +431,56 @@ fn list_shows_the_copy_container_and_bad_flags_are_refused() {
     r.assert_code(1);
     r.assert_stderr_contains("error: source and destination are required");
 }
+
+/// kubectl cp on a target that has tar (fakecluster runs its exec in the target's root) and
+/// kdebug cp on the same tree leave the same files behind, both ways.
+#[test]
+fn the_same_tree_as_kubectl_cp_leaves() {
+    let Some(kubectl) = crate::util::kubectl("1.33") else {
+        fakecluster::kubectl_missing("kubectl.1.33");
+        return;
+    };
+    let (env, root) = env("cp-kubectl");
+    tree(&root.join("srv/data"));
+    let kubectl_cp = |args: &[&str]| {
+        let out = std::process::Command::new(&kubectl)
+            .arg("--kubeconfig")
+            .arg(&env.kubeconfig)
+            .arg("cp")
+            .args(args)
+            .current_dir(env.dir.path())
+            .env("HOME", env.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    kubectl_cp(&["web-0:/srv/data", "theirs"]);
+    env.run(&["cp", "web-0:/srv/data", "ours"]).assert_code(0);
+    // Out of the pod kubectl cp skips symlinks (it warns) and writes every file 0644 (less
+    // the umask); kdebug keeps both, as the modes of the source show. The rest is the same.
+    let plain = |v: Vec<(String, char, u32, Vec<u8>)>| {
+        v.into_iter()
+            .filter(|e| e.1 != 'l')
+            .map(|(p, k, _, d)| (p, k, d))
+            .collect::<Vec<_>>()
+    };
+    let theirs = listing(&env.dir.path().join("theirs"));
+    assert!(theirs.iter().all(|e| e.1 != 'l'), "{theirs:?}");
+    assert_eq!(plain(listing(&env.dir.path().join("ours"))), plain(theirs));
+    assert_eq!(
+        listing(&env.dir.path().join("ours")),
+        listing(&root.join("srv/data"))
+    );
+
+    fs::create_dir_all(root.join("in")).unwrap();
+    kubectl_cp(&["ours", "web-0:/in/theirs"]);
+    env.run(&["cp", "ours", "web-0:/in/ours"]).assert_code(0);
+    assert_eq!(
+        listing(&root.join("in/ours")),
+        listing(&root.join("in/theirs"))
+    );
+}

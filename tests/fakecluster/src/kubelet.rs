@@ -548,6 +548,7 @@ fn spec_for(shared: &Shared, pod: &Value, c: &Value) -> Spec {
         name: meta_str(pod, "name").to_string(),
         target_root: target_root(shared, pod, c),
         image_bin: image_bin(shared, image),
+        exec_root: None,
     }
 }
 

@@ -70,6 +70,10 @@ pub struct Spec {
     /// Programs of the container's own image, when the server's `--rootfs` has them
     /// (`ROOTFS/.images/IMAGE/bin`): first on its PATH.
     pub image_bin: Option<std::path::PathBuf>,
+    /// An exec in a container whose root the server's `--rootfs` holds: run for real in that
+    /// directory, absolute paths taken inside it (a stand-in for an image that has `tar`, so
+    /// `kubectl cp` can be measured; not an observation of real-cluster.md).
+    pub exec_root: Option<std::path::PathBuf>,
 }
 
 impl Process {
@@ -242,7 +246,9 @@ pub fn spawn_gated(
     if !spec.initial_log.is_empty() {
         p.emit(1, spec.initial_log.as_bytes());
     }
-    let real = (spec.mode == ContainerMode::Shell && spec.stdin) || reaches_target_root(&spec);
+    let real = (spec.mode == ContainerMode::Shell && spec.stdin)
+        || reaches_target_root(&spec)
+        || spec.exec_root.is_some();
     // A process that starts with the interactive fallback prints its banner before anyone can
     // look at the log, so logs read right after the start see it.
     let mut spec = spec;
@@ -573,6 +579,14 @@ fn run_real(p: &Arc<Process>, rx: Receiver<Vec<u8>>, spec: &Spec) -> std::io::Re
     let argv: Vec<String> =
         if let (true, Some(root)) = (reaches_target_root(spec), &spec.target_root) {
             on_target_root(&spec.argv, root)
+        } else if spec.exec_root.is_some() {
+            let mut argv = spec.argv.clone();
+            for a in argv.iter_mut().skip(1) {
+                if a.len() > 1 && a.starts_with('/') {
+                    a.remove(0);
+                }
+            }
+            argv
         } else if spec.argv.is_empty() {
             if spec.tty {
                 vec!["/bin/sh".into(), "-i".into()]
@@ -584,6 +598,9 @@ fn run_real(p: &Arc<Process>, rx: Receiver<Vec<u8>>, spec: &Spec) -> std::io::Re
         };
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
+    if let Some(root) = &spec.exec_root {
+        cmd.current_dir(root);
+    }
     if let Some(bin) = &spec.image_bin {
         let path = std::env::var("PATH").unwrap_or_default();
         cmd.env("PATH", format!("{}:{path}", bin.display()));
@@ -757,6 +774,7 @@ mod tests {
             name: "t".into(),
             target_root: None,
             image_bin: None,
+            exec_root: None,
         }
     }
 
