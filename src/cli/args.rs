@@ -5,8 +5,8 @@ use std::ffi::OsString;
 use super::flags::{self, Kind};
 use super::CliError;
 
-/// Which verb was asked for. The verbs are reserved only as the first argument, so a pod
-/// named `list` is still reachable as `pod/list`.
+/// Which verb was asked for. The verbs are reserved only as the first positional argument
+/// (flags may come before it), so a pod named `list` is still reachable as `pod/list`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Verb {
     #[default]
@@ -101,21 +101,7 @@ pub struct GlobalArgs {
 /// Parses argv (without the program name).
 pub fn parse(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
     let mut raw = RawArgs::default();
-    let mut argv = argv.into_iter().peekable();
-    if let Some(first) = argv.peek().and_then(|a| a.to_str()) {
-        let verb = match first {
-            "attach" => Some(Verb::Attach),
-            "cp" => Some(Verb::Cp),
-            "list" | "ls" => Some(Verb::List),
-            "gc" => Some(Verb::Gc),
-            "version" => Some(Verb::Version),
-            _ => None,
-        };
-        if let Some(verb) = verb {
-            raw.verb = verb;
-            argv.next();
-        }
-    }
+    let mut argv = argv.into_iter();
     // cobra splits at the first bare `--`: what follows is the command, never flags.
     let mut before = Vec::new();
     for arg in argv.by_ref() {
@@ -134,7 +120,12 @@ pub fn parse(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
         let is_short = matches!(arg, lexopt::Arg::Short(_));
         let flag = match arg {
             lexopt::Arg::Value(v) => {
-                raw.targets.push(into_string(v)?);
+                let v = into_string(v)?;
+                // The first positional may be the verb: `kdebug -n prod cp ...` as kubectl.
+                match verb(&v).filter(|_| raw.targets.is_empty() && raw.verb == Verb::Debug) {
+                    Some(verb) => raw.verb = verb,
+                    None => raw.targets.push(v),
+                }
                 continue;
             }
             lexopt::Arg::Long(name) => flags::by_long(name).ok_or_else(|| unknown_long(name))?,
@@ -164,6 +155,17 @@ pub fn parse(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
         }
     }
     Ok(raw)
+}
+
+fn verb(word: &str) -> Option<Verb> {
+    Some(match word {
+        "attach" => Verb::Attach,
+        "cp" => Verb::Cp,
+        "list" | "ls" => Verb::List,
+        "gc" => Verb::Gc,
+        "version" => Verb::Version,
+        _ => return None,
+    })
 }
 
 fn set_bool(raw: &mut RawArgs, long: &str, v: bool) {
@@ -376,6 +378,10 @@ mod tests {
         let r = p(&["web", "list"]).unwrap();
         assert_eq!(r.verb, Verb::Debug);
         assert_eq!(r.targets, ["web", "list"]);
+        let r = p(&["-n", "prod", "--context=c", "cp", "web-0:/x", "."]).unwrap();
+        assert_eq!(r.verb, Verb::Cp);
+        assert_eq!(r.targets, ["web-0:/x", "."]);
+        assert_eq!(r.global.namespace.as_deref(), Some("prod"));
     }
 
     #[test]
