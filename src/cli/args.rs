@@ -4,6 +4,7 @@ use std::ffi::OsString;
 
 use super::flags::{self, Kind};
 use super::CliError;
+use crate::sys::secret::Secret;
 
 /// Which verb was asked for. The verbs are reserved only as the first positional argument
 /// (flags may come before it), so a pod named `list` is still reachable as `pod/list`.
@@ -83,7 +84,8 @@ pub struct GlobalArgs {
     pub user: Option<String>,
     pub namespace: Option<String>,
     pub server: Option<String>,
-    pub token: Option<String>,
+    /// Wrapped as soon as read: `Debug` of the arguments never shows it.
+    pub token: Option<Secret<String>>,
     pub as_user: Option<String>,
     pub as_groups: Vec<String>,
     pub as_uid: Option<String>,
@@ -94,7 +96,7 @@ pub struct GlobalArgs {
     pub tls_server_name: Option<String>,
     pub request_timeout: Option<String>,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret<String>>,
     pub verbosity: Option<String>,
 }
 
@@ -226,7 +228,7 @@ fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
         "user" => g.user = Some(v),
         "namespace" => g.namespace = Some(v),
         "server" => g.server = Some(v),
-        "token" => g.token = Some(v),
+        "token" => g.token = Some(Secret::new(v)),
         "as" => g.as_user = Some(v),
         "as-group" => g.as_groups.push(v),
         "as-uid" => g.as_uid = Some(v),
@@ -236,7 +238,7 @@ fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
         "tls-server-name" => g.tls_server_name = Some(v),
         "request-timeout" => g.request_timeout = Some(v),
         "username" => g.username = Some(v),
-        "password" => g.password = Some(v),
+        "password" => g.password = Some(Secret::new(v)),
         "v" => g.verbosity = Some(v),
         other => unreachable!("value flag --{other} missing from set_value"),
     }
@@ -393,6 +395,17 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let r = p(&["web", "--token=hunter2", "--password", "swordfish"]).unwrap();
+        let shown = format!("{r:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("swordfish"),
+            "{shown}"
+        );
+        assert_eq!(r.global.token.unwrap().expose(), "hunter2");
     }
 
     #[test]
