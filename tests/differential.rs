@@ -1848,20 +1848,10 @@ fn pod_of_path(path: &str) -> Option<(String, String)> {
     Some((ns.to_string(), parts.next()?.to_string()))
 }
 
+/// `METHOD path?query` is discovery (fakecluster's one definition).
 fn is_discovery(request: &str) -> bool {
-    let path = request
-        .split_once(' ')
-        .map(|(_, p)| p)
-        .unwrap_or(request)
-        .split('?')
-        .next()
-        .unwrap_or("");
-    matches!(path, "/api" | "/apis" | "/version")
-        || path.starts_with("/openapi")
-        || path.starts_with("/version/")
-        // /apis/GROUP or /apis/GROUP/VERSION without a resource is discovery too.
-        || (path.starts_with("/apis/") && path.split('/').count() <= 4)
-        || path == "/api/v1"
+    let path = request.split_once(' ').map_or(request, |(_, p)| p);
+    fakecluster::record::is_discovery_path(path)
 }
 
 // ------------------------------------------------------------------------------------------

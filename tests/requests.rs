@@ -8,32 +8,12 @@ mod util;
 use std::collections::BTreeMap;
 
 use fakecluster::Fault;
-use serde_json::Value;
 use util::Env;
-
-/// A request as `make bench` counts it.
-fn kind(r: &Value) -> &'static str {
-    let method = r["method"].as_str().unwrap_or("");
-    let path = r["path"].as_str().unwrap_or("");
-    let watch = r["query"]["watch"].as_str() == Some("true");
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match (method, parts.as_slice()) {
-        (_, ["api"] | ["apis", ..]) | (_, ["api", _]) | (_, ["version"]) => "discovery",
-        _ if path.ends_with("/attach") => "attach",
-        _ if path.ends_with("/log") => "log",
-        ("PATCH", _) => "patch",
-        ("POST", _) => "create",
-        ("DELETE", _) => "delete",
-        _ if watch => "watch",
-        (_, [.., "pods" | "nodes"]) => "list",
-        _ => "get",
-    }
-}
 
 fn kinds(env: &Env) -> BTreeMap<&'static str, usize> {
     let mut m = BTreeMap::new();
-    for r in env.cluster.requests() {
-        *m.entry(kind(&r)).or_insert(0) += 1;
+    for r in env.cluster.records() {
+        *m.entry(r.kind().as_str()).or_insert(0) += 1;
     }
     m
 }

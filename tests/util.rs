@@ -189,41 +189,28 @@ impl Env {
         }
     }
 
-    /// Requests that change the cluster (POST, PATCH, DELETE, PUT).
+    /// Requests that change the cluster (POST, PATCH, DELETE, PUT), as logged.
     pub fn mutations(&self) -> Vec<Value> {
         self.cluster
-            .requests()
+            .records()
             .into_iter()
-            .filter(|r| {
-                matches!(
-                    r["method"].as_str(),
-                    Some("POST" | "PATCH" | "DELETE" | "PUT")
-                )
-            })
+            .filter(|r| r.is_mutation())
+            .map(|r| r.raw)
             .collect()
     }
 
     /// The first attach request the server saw, with its WebSocket record.
     pub fn attach_request(&self) -> Option<Value> {
         self.cluster
-            .requests()
+            .records()
             .into_iter()
-            .find(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/attach")))
+            .find(|r| r.kind() == fakecluster::record::Kind::Attach)
+            .map(|r| r.raw)
     }
 
     /// `METHOD path` of every request so far.
     pub fn request_lines(&self) -> Vec<String> {
-        self.cluster
-            .requests()
-            .iter()
-            .map(|r| {
-                format!(
-                    "{} {}",
-                    r["method"].as_str().unwrap_or(""),
-                    r["path"].as_str().unwrap_or("")
-                )
-            })
-            .collect()
+        self.cluster.records().iter().map(|r| r.line()).collect()
     }
 }
 

@@ -32,6 +32,7 @@ mod pods;
 mod podsecurity;
 mod process;
 pub mod proto;
+pub mod record;
 mod server;
 mod status;
 mod store;
@@ -366,6 +367,17 @@ impl FakeCluster {
     /// The request log so far (one JSON object per request, in arrival order).
     pub fn requests(&self) -> Vec<Value> {
         self.shared.log.lock().unwrap().clone()
+    }
+
+    /// The requests so far, typed (see [`record::Request`]).
+    pub fn records(&self) -> Vec<record::Request> {
+        self.shared
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(record::Request::from)
+            .collect()
     }
 
     /// Forget the request log so far.
