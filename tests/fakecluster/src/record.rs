@@ -111,11 +111,13 @@ impl Request {
         }
         // A collection: /api/v1/pods, /api/v1/namespaces/NS/pods, /apis/G/V/namespaces/NS/R.
         let parts: Vec<&str> = p.trim_matches('/').split('/').collect();
-        let collection = match parts.as_slice() {
-            ["api", _, _] | ["apis", _, _, _] => true,
-            ["api", _, "namespaces", _, _] | ["apis", _, _, "namespaces", _, _] => true,
-            _ => false,
-        };
+        let collection = matches!(
+            parts.as_slice(),
+            ["api", _, _]
+                | ["apis", _, _, _]
+                | ["api", _, "namespaces", _, _]
+                | ["apis", _, _, "namespaces", _, _]
+        );
         if collection {
             Kind::List
         } else {
