@@ -11,6 +11,7 @@ use super::incluster::{read_token, InCluster};
 use super::load::{self, go_io_error, origin_dir, resolve_path, Sources};
 use super::model::{AuthInfo, AuthProviderConfig, Cluster, Config, Context, ExecConfig};
 use super::KubeconfigError;
+use crate::sys::report::Failure;
 use crate::sys::secret::Secret;
 
 /// The global connection flags (`--kubeconfig`, `--context`, `-n`, `--server`, ...).
@@ -110,20 +111,14 @@ pub enum ResolveError {
     Other(String),
 }
 
-impl ResolveError {
-    /// The whole text kubectl prints for this error (stderr, without a trailing newline).
-    pub fn kubectl_message(&self) -> String {
+/// kubectl's CheckErr prints an invalid configuration as `Error in configuration:` and its
+/// list, except a single error, which it prints after `error: ` like any other.
+impl Failure for ResolveError {
+    fn prefixed(&self) -> bool {
         match self {
-            ResolveError::Invalid(errs) if errs.len() > 1 => {
-                let mut s = String::from("Error in configuration: ");
-                for e in errs {
-                    s.push_str("\n* ");
-                    s.push_str(e);
-                }
-                s
-            }
-            ResolveError::ContextNotFound(_) => format!("Error in configuration: {self}"),
-            _ => format!("error: {self}"),
+            ResolveError::Invalid(errs) => errs.len() <= 1,
+            ResolveError::ContextNotFound(_) => false,
+            ResolveError::Load(_) | ResolveError::Other(_) => true,
         }
     }
 }
@@ -132,10 +127,18 @@ impl fmt::Display for ResolveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ResolveError::Load(e) => write!(f, "{e}"),
-            ResolveError::Invalid(errs) => write!(f, "{}", errs.join("; ")),
-            ResolveError::ContextNotFound(n) => {
-                write!(f, "context was not found for specified context: {n}")
+            ResolveError::Invalid(errs) if errs.len() > 1 => {
+                f.write_str("Error in configuration: ")?;
+                for e in errs {
+                    write!(f, "\n* {e}")?;
+                }
+                Ok(())
             }
+            ResolveError::Invalid(errs) => f.write_str(&errs.join("; ")),
+            ResolveError::ContextNotFound(n) => write!(
+                f,
+                "Error in configuration: context was not found for specified context: {n}"
+            ),
             ResolveError::Other(s) => f.write_str(s),
         }
     }
@@ -755,6 +758,7 @@ mod tests {
 
     #[test]
     fn kubectl_errors() {
+        use crate::sys::report::error_text;
         let d = tmpdir("errors");
         let c = cfg(BASE, &d);
         let e = resolve_config(
@@ -767,13 +771,13 @@ mod tests {
         )
         .err();
         assert_eq!(
-            e.map(|e| e.kubectl_message()).as_deref(),
+            e.map(|e| error_text(&e)).as_deref(),
             Some("Error in configuration: context was not found for specified context: nope")
         );
         let both = cfg("clusters:\n- name: c\n  cluster: {server: https://k, certificate-authority: /x/ca.crt, certificate-authority-data: aGk=}\nusers:\n- name: u\n  user: {token: t, username: a, password: b}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n", &d);
         let msg = resolve_config(&both, &Overrides::default(), &env())
             .err()
-            .map(|e| e.kubectl_message())
+            .map(|e| error_text(&e))
             .unwrap_or_default();
         assert!(msg.starts_with("Error in configuration: \n* "), "{msg}");
         assert!(msg.contains("more than one authentication method found for u; found [token basicAuth], only one is allowed"), "{msg}");
@@ -787,7 +791,7 @@ mod tests {
         let v1 = cfg("users:\n- name: u\n  user:\n    exec: {command: x, apiVersion: client.authentication.k8s.io/v1}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  cluster: {server: https://k}\ncurrent-context: x\n", &d);
         let msg = resolve_config(&v1, &Overrides::default(), &env())
             .err()
-            .map(|e| e.kubectl_message())
+            .map(|e| error_text(&e))
             .unwrap_or_default();
         assert_eq!(
             msg,
@@ -815,7 +819,7 @@ mod tests {
             &env(),
         )
         .err()
-        .map(|e| e.kubectl_message());
+        .map(|e| error_text(&e));
         assert_eq!(
             e.as_deref(),
             Some("error: no server found for cluster \"ghost\"")

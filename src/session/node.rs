@@ -52,7 +52,7 @@ const NO_NSENTER: &str = "--host-shell runs nsenter from the image: use an image
 fn host_shell_outcome(result: Result<u8, RunError>) -> Result<u8, RunError> {
     match result {
         Err(e) if e.to_string().contains("nsenter") => {
-            Err(RunError::Hinted(Box::new(e), NO_NSENTER.into()))
+            Err(RunError::Hinted(Box::new(e), NO_NSENTER))
         }
         Ok(code) => {
             if let Some(hint) = exit_hint(code) {
