@@ -107,8 +107,27 @@ pub enum ResolveError {
     /// `--context NAME` names no context (kubectl: `Error in configuration: context was not
     /// found for specified context: NAME`).
     ContextNotFound(String),
-    /// `--cluster`/`--user` name a missing entry, or a file could not be read.
-    Other(String),
+    /// With `-n`, `--context NAME` names no context (kubectl fails later, in getContext).
+    NoSuchContext(String),
+    /// The chosen context's user (`--user`) names no entry.
+    NoSuchUser(String),
+    /// The chosen context's cluster (`--cluster`) names no entry.
+    NoSuchCluster(String),
+    /// The namespace is not an RFC 1123 label.
+    InvalidNamespace(String),
+    /// A CA, client certificate or key file named by the kubeconfig could not be read.
+    ReadFile {
+        what: &'static str,
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    /// A token file (the kubeconfig's `tokenFile`, or the service account's) could not be read.
+    ReadToken {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    /// A CA together with `insecure-skip-tls-verify`.
+    InsecureWithCa,
 }
 
 /// kubectl's CheckErr prints an invalid configuration as `Error in configuration:` and its
@@ -118,7 +137,14 @@ impl Failure for ResolveError {
         match self {
             ResolveError::Invalid(errs) => errs.len() <= 1,
             ResolveError::ContextNotFound(_) => false,
-            ResolveError::Load(_) | ResolveError::Other(_) => true,
+            ResolveError::Load(_)
+            | ResolveError::NoSuchContext(_)
+            | ResolveError::NoSuchUser(_)
+            | ResolveError::NoSuchCluster(_)
+            | ResolveError::InvalidNamespace(_)
+            | ResolveError::ReadFile { .. }
+            | ResolveError::ReadToken { .. }
+            | ResolveError::InsecureWithCa => true,
         }
     }
 }
@@ -139,7 +165,24 @@ impl fmt::Display for ResolveError {
                 f,
                 "Error in configuration: context was not found for specified context: {n}"
             ),
-            ResolveError::Other(s) => f.write_str(s),
+            ResolveError::NoSuchContext(n) => write!(f, "context {n:?} does not exist"),
+            ResolveError::NoSuchUser(n) => write!(f, "auth info {n:?} does not exist"),
+            ResolveError::NoSuchCluster(n) => write!(f, "cluster {n:?} does not exist"),
+            ResolveError::InvalidNamespace(ns) => write!(
+                f,
+                "invalid namespace {ns:?}: a namespace must be a lowercase RFC 1123 label"
+            ),
+            ResolveError::ReadFile { what, path, cause } => write!(
+                f,
+                "failed to read {what}: {}",
+                go_io_error("open", path, cause)
+            ),
+            ResolveError::ReadToken { path, cause } => {
+                f.write_str(&go_io_error("open", path, cause))
+            }
+            ResolveError::InsecureWithCa => f.write_str(
+                "specifying a root certificates file with the insecure flag is not allowed",
+            ),
         }
     }
 }
@@ -195,10 +238,7 @@ pub fn resolve_in(o: &Overrides, env: &Environment) -> Result<ClientConfig, Reso
     );
     if let Sources::Explicit(p) = &sources {
         if std::fs::metadata(p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
-            return Err(ResolveError::Other(format!(
-                "stat {}: no such file or directory",
-                p.display()
-            )));
+            return Err(KubeconfigError::Missing { path: p.clone() }.into());
         }
     }
     let config = load::load(&sources, false)?;
@@ -305,10 +345,7 @@ pub fn resolve_config(
         user = u.clone();
         resolve_auth_paths(&mut user);
     } else if non_empty(&o.user).is_some() {
-        return Err(ResolveError::Other(format!(
-            "auth info {:?} does not exist",
-            context.auth_info
-        )));
+        return Err(ResolveError::NoSuchUser(context.auth_info.clone()));
     }
     if let Some(t) = o.token.as_ref().filter(|t| !t.expose().is_empty()) {
         user.token = t.clone();
@@ -344,9 +381,7 @@ pub fn resolve_config(
     if !context_name.is_empty() && !config.contexts.contains_key(&context_name) {
         // With -n, kubectl skips ConfirmUsable in Namespace() and fails later in getContext.
         if context_required && non_empty(&o.namespace).is_some() {
-            return Err(ResolveError::Other(format!(
-                "context {context_name:?} does not exist"
-            )));
+            return Err(ResolveError::NoSuchContext(context_name));
         }
         errors.push(format!(
             "context was not found for specified context: {context_name}"
@@ -372,10 +407,7 @@ pub fn resolve_config(
         _ => return Err(ResolveError::Invalid(errors)),
     }
     if cluster_missing {
-        return Err(ResolveError::Other(format!(
-            "cluster {:?} does not exist",
-            context.cluster
-        )));
+        return Err(ResolveError::NoSuchCluster(context.cluster.clone()));
     }
 
     let mut cc = build(&cluster, &user)?;
@@ -411,10 +443,7 @@ pub fn resolve_config(
         cc.namespace = "default".into();
     }
     if !is_dns1123_label(&cc.namespace) {
-        return Err(ResolveError::Other(format!(
-            "invalid namespace {:?}: a namespace must be a lowercase RFC 1123 label",
-            cc.namespace
-        )));
+        return Err(ResolveError::InvalidNamespace(cc.namespace.clone()));
     }
     Ok(cc)
 }
@@ -548,12 +577,11 @@ fn validate_cluster(name: &str, c: &Cluster) -> Vec<String> {
     errs
 }
 
-fn read_file(what: &str, path: &str) -> Result<Vec<u8>, ResolveError> {
-    std::fs::read(path).map_err(|e| {
-        ResolveError::Other(format!(
-            "failed to read {what}: {}",
-            go_io_error("open", Path::new(path), &e)
-        ))
+fn read_file(what: &'static str, path: &str) -> Result<Vec<u8>, ResolveError> {
+    std::fs::read(path).map_err(|cause| ResolveError::ReadFile {
+        what,
+        path: PathBuf::from(path),
+        cause,
     })
 }
 
@@ -606,18 +634,18 @@ fn build(cluster: &Cluster, user: &AuthInfo) -> Result<ClientConfig, ResolveErro
         )?);
     }
     if cc.insecure && cc.ca_pem.is_some() {
-        return Err(ResolveError::Other(
-            "specifying a root certificates file with the insecure flag is not allowed".into(),
-        ));
+        return Err(ResolveError::InsecureWithCa);
     }
     // User identification: the token file is read now; the client re-reads it later.
     if !user.token.expose().is_empty() {
         cc.token = Some(user.token.clone());
         cc.token_file = (!user.token_file.is_empty()).then(|| PathBuf::from(&user.token_file));
     } else if !user.token_file.is_empty() {
-        let t = read_token(Path::new(&user.token_file)).map_err(|e| {
-            ResolveError::Other(go_io_error("open", Path::new(&user.token_file), &e))
-        })?;
+        let t =
+            read_token(Path::new(&user.token_file)).map_err(|cause| ResolveError::ReadToken {
+                path: PathBuf::from(&user.token_file),
+                cause,
+            })?;
         cc.token = Some(Secret::new(t));
         cc.token_file = Some(PathBuf::from(&user.token_file));
     }
@@ -668,9 +696,10 @@ fn in_cluster_config(ic: &InCluster, o: &Overrides) -> Result<ClientConfig, Reso
     if let Some(t) = o.token.as_ref().filter(|t| !t.expose().is_empty()) {
         cc.token = Some(t.clone());
     } else {
-        let t = ic
-            .token()
-            .map_err(|e| ResolveError::Other(go_io_error("open", &ic.token_path(), &e)))?;
+        let t = ic.token().map_err(|cause| ResolveError::ReadToken {
+            path: ic.token_path(),
+            cause,
+        })?;
         cc.token = Some(Secret::new(t));
         cc.token_file = Some(ic.token_path());
     }
