@@ -122,6 +122,7 @@ fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
             Ok(0)
         }
         Verb::Attach => crate::session::reattach(&conn, &p),
+        Verb::Cp => crate::session::cp::run(&conn, &p),
         Verb::Debug | Verb::Version => crate::session::run(&conn, &p),
     }
 }

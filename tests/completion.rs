@@ -166,6 +166,8 @@ fn complete_asks_the_server_for_containers_and_namespaces() {
     assert_eq!(lines(&["__complete", "-n", "kube-s"]), ["kube-system"]);
     assert_eq!(lines(&["__complete", "--context", "fake-"]), ["fake-cert"]);
     assert_eq!(lines(&["__complete", "--kubeconfig", ""]), [":files"]);
+    // cp: the pods, for POD:PATH.
+    assert_eq!(lines(&["__complete", "cp", "we"]), ["web-0"]);
 }
 
 #[test]

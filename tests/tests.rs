@@ -3,6 +3,7 @@
 mod attach;
 mod completion;
 mod connect;
+mod cp;
 mod fanout;
 mod faults;
 mod fleet;

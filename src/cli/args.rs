@@ -12,6 +12,7 @@ pub enum Verb {
     #[default]
     Debug,
     Attach,
+    Cp,
     List,
     Gc,
     Version,
@@ -67,6 +68,8 @@ pub struct RawArgs {
     pub mirror: Option<String>,
     pub older_than: Option<String>,
     pub host_shell: bool,
+    pub no_preserve: bool,
+    pub retries: Option<String>,
 
     pub global: GlobalArgs,
 }
@@ -102,6 +105,7 @@ pub fn parse(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
     if let Some(first) = argv.peek().and_then(|a| a.to_str()) {
         let verb = match first {
             "attach" => Some(Verb::Attach),
+            "cp" => Some(Verb::Cp),
             "list" | "ls" => Some(Verb::List),
             "gc" => Some(Verb::Gc),
             "version" => Some(Verb::Version),
@@ -184,6 +188,7 @@ fn set_bool(raw: &mut RawArgs, long: &str, v: bool) {
         "all-pods" => raw.all_pods = v,
         "fail-fast" => raw.fail_fast = v,
         "host-shell" => raw.host_shell = v,
+        "no-preserve" => raw.no_preserve = v,
         "insecure-skip-tls-verify" => raw.global.insecure_skip_tls_verify = Some(v),
         "help" => raw.help = v,
         "version" => raw.version = v,
@@ -212,6 +217,7 @@ fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
         "output-dir" => raw.output_dir = Some(v),
         "mirror" => raw.mirror = Some(v),
         "older-than" => raw.older_than = Some(v),
+        "retries" => raw.retries = Some(v),
         "kubeconfig" => g.kubeconfig = Some(v),
         "context" => g.context = Some(v),
         "cluster" => g.cluster = Some(v),

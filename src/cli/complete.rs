@@ -55,7 +55,15 @@ impl Completion {
 }
 
 /// The verbs offered as the first word (`__complete` stays hidden).
-pub const VERBS: &[&str] = &["attach", "list", "gc", "config", "version", "completion"];
+pub const VERBS: &[&str] = &[
+    "attach",
+    "cp",
+    "list",
+    "gc",
+    "config",
+    "version",
+    "completion",
+];
 pub const SHELLS: &[&str] = &["bash", "zsh", "fish"];
 const TYPE_PREFIXES: &[&str] = &["node/", "deploy/", "rs/", "sts/", "ds/", "job/", "svc/"];
 const PROFILES: &[&str] = &[
@@ -119,7 +127,7 @@ pub fn analyze(words: &[String]) -> Completion {
         }
         _ => {}
     }
-    let verb = first.filter(|w| ["attach", "list", "ls", "gc", "version"].contains(w));
+    let verb = first.filter(|w| ["attach", "cp", "list", "ls", "gc", "version"].contains(w));
     let rest = if verb.is_some() { &before[1..] } else { before };
 
     // Walk the words: flags (and their values) apart from positionals.
@@ -222,6 +230,8 @@ pub fn analyze(words: &[String]) -> Completion {
     }
     match verb {
         Some("attach") if positionals.is_empty() => c.remote = Some(Remote::Pods),
+        // kdebug cp POD:PATH LOCAL or LOCAL POD:PATH: the pods (the user adds `:PATH`).
+        Some("cp") if positionals.len() < 2 && !cur.contains(':') => c.remote = Some(Remote::Pods),
         Some(_) => {}
         None => {
             if positionals.is_empty() {

@@ -261,6 +261,22 @@ pub static FLAGS: &[Flag] = &[
         "Give up waiting for the container after this long (default 5m, 0 = never).",
     ),
     f(
+        "no-preserve",
+        None,
+        B,
+        K,
+        "",
+        "kdebug cp: do not keep the copied files' modes and times.",
+    ),
+    f(
+        "retries",
+        None,
+        V,
+        K,
+        "N",
+        "kdebug cp: resume a copy out of a pod that broke, up to N times (negative: no limit).",
+    ),
+    f(
         "dry-run",
         None,
         B,
@@ -522,6 +538,7 @@ pub fn help() -> String {
         "kdebug: debug running pods and nodes (kubectl debug as one small binary)\n\n\
 Usage:\n  kdebug (POD | TYPE/NAME)... [-- COMMAND [args...]] [flags]\n  \
 kdebug attach POD [-c CONTAINER] [-i] [-t]\n  \
+kdebug cp [-c CONTAINER] [NAMESPACE/]POD:PATH LOCAL   (or LOCAL [NAMESPACE/]POD:PATH; - is a tar stream)\n  \
 kdebug list [-A | -n NS]\n  \
 kdebug gc [--older-than DURATION] [-A] [--dry-run]\n  \
 kdebug config view|current-context|get-contexts\n  \
@@ -531,7 +548,8 @@ Targets: NAME or pod/NAME, node/NAME, deploy/, rs/, sts/, ds/, job/, svc/ NAME.\
 Examples:\n  \
 kdebug web-0 -it --image=busybox --target=app -- sh\n  \
 kdebug web-0 -it --image=busybox --copy-to=web-debug --rm -- sh\n  \
-kdebug node/node-1 -it --image=busybox --profile=sysadmin --rm\n\n",
+kdebug node/node-1 -it --image=busybox --profile=sysadmin --rm\n  \
+kdebug cp web-0:/var/log/app ./app-logs\n\n",
     );
     for (group, title) in [
         (Group::Debug, "Debug flags (as kubectl debug):"),

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod complete;
+pub mod cp;
 pub mod flags;
 pub mod plan;
 pub mod scripts;

@@ -19,6 +19,7 @@ use std::str::FromStr;
 use serde_json::{Map, Value};
 
 pub mod copy;
+pub mod cp;
 pub mod custom;
 pub mod ephemeral;
 pub mod marks;

@@ -27,7 +27,7 @@ pub struct Container<'a> {
 
 /// How long the exit code may take to show after the session ended: the kubelet notices an
 /// exit on its next relist, about a second later (R4 of real-cluster.md).
-const EXIT_STATUS_GRACE: Duration = Duration::from_secs(3);
+pub const EXIT_STATUS_GRACE: Duration = Duration::from_secs(3);
 
 /// After a session, how long the log may stay silent while the container still runs before
 /// kdebug leaves it running (a process waiting for input that can no longer come, R2).
@@ -239,27 +239,37 @@ fn recover_rest(
 }
 
 /// The container's exit code once it has terminated; 0 if it is still running after `grace`
-/// (the session ended but the process lives on, as after a detach). The watch that saw the
-/// container start, when there is one, shows the end too; otherwise (or if it ends first) the
-/// pod is read until then.
+/// (the session ended but the process lives on, as after a detach).
 pub fn final_exit_code(
     client: &Client,
     c: Container,
     watch: Option<wait::Rest>,
     grace: Duration,
 ) -> Result<u8, RunError> {
+    Ok(exit_code_within(client, c, watch, grace)?.map_or(0, |code| code as u8))
+}
+
+/// The container's exit code once it has terminated, or None if it still runs after
+/// `grace`. The watch that saw the container start, when there is one, shows the end too;
+/// otherwise (or if it ends first) the pod is read until then.
+pub fn exit_code_within(
+    client: &Client,
+    c: Container,
+    watch: Option<wait::Rest>,
+    grace: Duration,
+) -> Result<Option<i32>, RunError> {
     let start = Instant::now();
     if let Some(code) = watch.and_then(|w| w.exit_code(c.pod, c.name, grace)) {
-        return Ok(code as u8);
+        return Ok(Some(code));
     }
     loop {
         let obj = client.get(&api::pod_path(c.ns, c.pod))?;
         if let State::Terminated { exit_code, .. } = api::state(api::container_status(&obj, c.name))
         {
-            return Ok(exit_code as u8);
+            return Ok(Some(exit_code));
         }
         if start.elapsed() >= grace {
-            return Ok(0);
+            return Ok(None);
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -5,6 +5,7 @@
 
 pub mod attach;
 pub mod copy;
+pub mod cp;
 pub mod create;
 pub mod ephemeral;
 pub mod error;

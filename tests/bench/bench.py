@@ -46,6 +46,7 @@ LATENCY_MS = 50
 FANOUT_PODS = 100
 FLEET_PODS = 1000
 FLEET_PARALLEL = 50
+CP_BYTES = 100 * MB
 
 # The container script for runs to completion: kubectl attaches (it does not read logs), so
 # the output must come after its attach has had time to connect, or it takes its fallback path.
@@ -73,6 +74,7 @@ class Fake:
         fixture: dict | None = None,
         pods: int = 0,
         kubelet_delay_ms: int | None = None,
+        rootfs: Path | None = None,
     ):
         self.bench = bench
         self.dir = Path(tempfile.mkdtemp(prefix="fake-", dir=bench.tmp))
@@ -93,6 +95,8 @@ class Fake:
             args += ["--pods", str(pods)]
         if kubelet_delay_ms is not None:
             args += ["--kubelet-delay-ms", str(kubelet_delay_ms)]
+        if rootfs is not None:
+            args += ["--rootfs", str(rootfs)]
         if fixture is not None:
             path = self.dir / "fixture.json"
             path.write_text(json.dumps(fixture))
@@ -679,6 +683,65 @@ class Bench:
         ]
         return f
 
+    def fig_cp(self):
+        """kdebug cp out of a container without tar, against kubectl cp out of one with tar
+        (fakecluster runs kubectl's exec in the container's root directory: kubectl's best
+        case, no extra container to start)."""
+        f = self.add(
+            Figure("cp", f"cp: {CP_BYTES // MB} MB file out of a pod", "MB/s", "kdebug >= kubectl")
+        )
+        roots = {}
+        for n in (0, CP_BYTES):
+            root = self.tmp / f"rootfs-{n}"
+            app = root / "default/web-0/app"
+            app.mkdir(parents=True)
+            with open(app / "big.bin", "wb") as out:
+                left = n
+                while left:
+                    chunk = os.urandom(min(left, 1 << 20))
+                    out.write(chunk)
+                    left -= len(chunk)
+            roots[n] = root
+        walls = {}
+        rounds = max(self.runs, 3)
+        for _ in range(rounds):
+            for tool in (self.kd, self.kc):
+                for n in (0, CP_BYTES):
+                    with self.fake(rootfs=roots[n]) as fake:
+                        if tool is self.kc:
+                            self.warm_kubectl(fake)
+                        dest = fake.dir / "big.bin"
+                        cmd = [str(tool.binary), "--kubeconfig", str(fake.kubeconfig), "cp",
+                               "web-0:/big.bin", str(dest)]
+                        r = self.run(cmd, timeout=300)
+                        got = dest.stat().st_size if dest.exists() else -1
+                        if r.code != 0 or got != n:
+                            raise RuntimeError(
+                                f"{tool.name} cp failed ({r.code}, {got} bytes): {r.stderr[-500:]!r}"
+                            )
+                        walls.setdefault((tool.name, n), []).append(r.wall)
+        rate, whole = {}, {}
+        for t in ("kdebug", "kubectl"):
+            whole[t] = median(walls[(t, CP_BYTES)])
+            rate[t] = CP_BYTES / MB / (whole[t] - median(walls[(t, 0)]))
+        f.kdebug, f.kubectl = rate["kdebug"], rate["kubectl"]
+        f.ratio = f.kdebug / f.kubectl
+        f.met = f.ratio >= 1.0
+        f.extra = {"walls": {f"{k[0]} {k[1]}": v for k, v in walls.items()}}
+        f.note = (
+            f"rate = {CP_BYTES // MB} MB / (median wall with the {CP_BYTES // MB} MB file - median "
+            f"wall with an empty one), {rounds} runs each, a fresh fakecluster for every run; the "
+            f"whole copy took {whole['kdebug']:.2f} s (kdebug: add the copy container, wait for "
+            f"it, attach, extract) and {whole['kubectl']:.2f} s (kubectl: exec tar in the "
+            "target); contents checked by size"
+        )
+        f.commands = [
+            display([str(self.kdebug), "--kubeconfig", "/kubeconfig", "cp", "web-0:/big.bin",
+                     "OUT"], self),
+            display([str(self.kubectl), "--kubeconfig", "/kubeconfig", "cp", "web-0:/big.bin",
+                     "OUT"], self),
+        ]
+
     def fig_fanout(self):
         f = self.add(
             Figure(
@@ -996,7 +1059,7 @@ def write_markdown(path: Path, block: str) -> None:
 
 
 FIGURES = ["size", "startup", "rss", "requests", "latency", "throughput", "fanout",
-           "fanout_parallel", "fleet", "copy_node"]
+           "fanout_parallel", "fleet", "copy_node", "cp"]
 
 
 def main() -> int:

@@ -167,6 +167,15 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
                 banner: String::new(),
                 initial_log: String::new(),
                 name: name.clone(),
+                target_root: None,
+                image_bin: None,
+                exec_root: ctx
+                    .shared
+                    .opts
+                    .rootfs
+                    .as_ref()
+                    .map(|r| r.join(&ns).join(&name).join(&cname))
+                    .filter(|d| d.is_dir()),
             },
             Box::new(|_| {}),
         )

@@ -546,7 +546,40 @@ fn spec_for(shared: &Shared, pod: &Value, c: &Value) -> Spec {
         tty: c.get("tty") == Some(&json!(true)),
         mode: shared.opts.container,
         name: meta_str(pod, "name").to_string(),
+        target_root: target_root(shared, pod, c),
+        image_bin: image_bin(shared, image),
+        exec_root: None,
     }
+}
+
+/// `ROOTFS/.images/IMAGE/bin` (the image name with `/` and `:` as `_`), if it exists: a
+/// test gives a debug image its own programs there (a tar that misbehaves, say).
+fn image_bin(shared: &Shared, image: &str) -> Option<std::path::PathBuf> {
+    let name: String = image
+        .chars()
+        .map(|c| if c == '/' || c == ':' { '_' } else { c })
+        .collect();
+    let dir = shared
+        .opts
+        .rootfs
+        .as_ref()?
+        .join(".images")
+        .join(name)
+        .join("bin");
+    dir.is_dir().then_some(dir)
+}
+
+/// `ROOTFS/NS/POD/CONTAINER` for a container that targets another (`targetContainerName`),
+/// created empty when the test did not make it: the target's root always exists.
+fn target_root(shared: &Shared, pod: &Value, c: &Value) -> Option<std::path::PathBuf> {
+    let base = shared.opts.rootfs.as_ref()?;
+    let target = c.get("targetContainerName")?.as_str()?;
+    let dir = base
+        .join(meta_str(pod, "namespace"))
+        .join(meta_str(pod, "name"))
+        .join(target);
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir)
 }
 
 fn forced_exit(pod: &Value) -> Option<i32> {

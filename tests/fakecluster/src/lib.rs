@@ -29,6 +29,7 @@ mod kubelet;
 mod logs;
 mod patch;
 mod pods;
+mod podsecurity;
 mod process;
 pub mod proto;
 mod server;
@@ -108,6 +109,12 @@ pub struct Options {
     /// Keep the request log in memory for [`FakeCluster::requests`] (the binary, which has no
     /// reader for it, turns this off; `request_log` still gets every entry).
     pub keep_requests: bool,
+    /// Root filesystems: `ROOTFS/NS/POD/CONTAINER` is that container's root. A container
+    /// that targets it (`targetContainerName`) and names `/proc/1/root` in its command runs
+    /// for real with that path on the directory (what `kdebug cp` needs; a real node gives a
+    /// process sharing the target's PID namespace its root at `/proc/1/root`), with
+    /// `ROOTFS/.images/IMAGE/bin` first on its PATH when that exists.
+    pub rootfs: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -128,6 +135,7 @@ impl Default for Options {
             watch_cache_size: store::HISTORY,
             pods: 0,
             keep_requests: true,
+            rootfs: None,
         }
     }
 }

@@ -20,7 +20,7 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-const USAGE: &str = "usage: fakecluster [--listen ADDR] [--plain] [--fixture FILE] [--write-kubeconfig FILE] [--request-log FILE] [--latency-ms N] [--container shell|echo] [--kubelet-delay-ms N] [--relist-ms N] [--image-pull-fail-ms N] [--legacy-discovery] [--pods N] [--watch-cache-size N] [--fault SPEC]...
+const USAGE: &str = "usage: fakecluster [--listen ADDR] [--plain] [--fixture FILE] [--write-kubeconfig FILE] [--request-log FILE] [--latency-ms N] [--container shell|echo] [--kubelet-delay-ms N] [--relist-ms N] [--image-pull-fail-ms N] [--legacy-discovery] [--pods N] [--watch-cache-size N] [--rootfs DIR] [--fault SPEC]...
 fault SPEC: latency:MS | drop-watch:N | conflict | gone | gone-http | 429:K[:RETRY] | 503:K[:RETRY] | 500:K | slow-body:K:MS | garbage:K | ws-close:N | upgrade-hang | upgrade-refuse | 404:K, optionally @PATH-SUBSTRING";
 
 fn main() {
@@ -100,6 +100,7 @@ fn run() -> Result<(), String> {
                     .parse()
                     .map_err(|e| format!("bad --watch-cache-size: {e}"))?
             }
+            "--rootfs" => opts.rootfs = Some(value("--rootfs")?.into()),
             "--fault" => faults.push(Fault::parse(&value("--fault")?)?),
             "-h" | "--help" => {
                 println!("{USAGE}");

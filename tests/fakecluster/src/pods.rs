@@ -583,6 +583,24 @@ fn ephemeral_update(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
         .into_iter()
         .filter(|n| !before.contains(n))
         .collect();
+    let namespace = ctx
+        .shared
+        .store
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get("namespaces", "", &ns)
+        .cloned();
+    if let Some(level) = crate::podsecurity::enforced(namespace.as_ref()) {
+        let new_ones: Vec<&Value> = candidate["spec"]["ephemeralContainers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| added.iter().any(|n| Some(n.as_str()) == c["name"].as_str()))
+            .collect();
+        if let Err(e) = crate::podsecurity::check(level, &name, &new_ones) {
+            return ctx.respond_error(&e);
+        }
+    }
     if api::dry_run(&ctx.req) {
         return ctx.respond_json(200, &candidate);
     }

@@ -64,6 +64,16 @@ pub struct Spec {
     pub banner: String,
     pub initial_log: String,
     pub name: String,
+    /// The root filesystem of the container this one targets (`targetContainerName`), when
+    /// the server has a `--rootfs`: what the container reaches at `/proc/1/root`.
+    pub target_root: Option<std::path::PathBuf>,
+    /// Programs of the container's own image, when the server's `--rootfs` has them
+    /// (`ROOTFS/.images/IMAGE/bin`): first on its PATH.
+    pub image_bin: Option<std::path::PathBuf>,
+    /// An exec in a container whose root the server's `--rootfs` holds: run for real in that
+    /// directory, absolute paths taken inside it (a stand-in for an image that has `tar`, so
+    /// `kubectl cp` can be measured; not an observation of real-cluster.md).
+    pub exec_root: Option<std::path::PathBuf>,
 }
 
 impl Process {
@@ -236,7 +246,9 @@ pub fn spawn_gated(
     if !spec.initial_log.is_empty() {
         p.emit(1, spec.initial_log.as_bytes());
     }
-    let real = spec.mode == ContainerMode::Shell && spec.stdin;
+    let real = (spec.mode == ContainerMode::Shell && spec.stdin)
+        || reaches_target_root(&spec)
+        || spec.exec_root.is_some();
     // A process that starts with the interactive fallback prints its banner before anyone can
     // look at the log, so logs read right after the start see it.
     let mut spec = spec;
@@ -544,19 +556,55 @@ fn open_pty() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) })
 }
 
+/// A command that reads the target's filesystem through `/proc/1/root` (or `/proc/1/cwd`),
+/// as `kdebug cp` does: run for real, on the target's root directory.
+fn reaches_target_root(spec: &Spec) -> bool {
+    spec.target_root.is_some() && spec.argv.iter().any(|a| a.contains("/proc/1/"))
+}
+
+/// The command with the target's `/proc/1/root` and `/proc/1/cwd` (its working directory is
+/// its root here) pointing at its root directory on this machine.
+fn on_target_root(argv: &[String], root: &std::path::Path) -> Vec<String> {
+    let root = root.to_string_lossy();
+    argv.iter()
+        .map(|a| {
+            a.replace("/proc/1/root", &root)
+                .replace("/proc/1/cwd", &root)
+        })
+        .collect()
+}
+
 fn run_real(p: &Arc<Process>, rx: Receiver<Vec<u8>>, spec: &Spec) -> std::io::Result<i32> {
     use std::os::unix::process::{CommandExt, ExitStatusExt};
-    let argv: Vec<String> = if spec.argv.is_empty() {
-        if spec.tty {
-            vec!["/bin/sh".into(), "-i".into()]
+    let argv: Vec<String> =
+        if let (true, Some(root)) = (reaches_target_root(spec), &spec.target_root) {
+            on_target_root(&spec.argv, root)
+        } else if spec.exec_root.is_some() {
+            let mut argv = spec.argv.clone();
+            for a in argv.iter_mut().skip(1) {
+                if a.len() > 1 && a.starts_with('/') {
+                    a.remove(0);
+                }
+            }
+            argv
+        } else if spec.argv.is_empty() {
+            if spec.tty {
+                vec!["/bin/sh".into(), "-i".into()]
+            } else {
+                vec!["/bin/sh".into()]
+            }
         } else {
-            vec!["/bin/sh".into()]
-        }
-    } else {
-        spec.argv.clone()
-    };
+            spec.argv.clone()
+        };
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
+    if let Some(root) = &spec.exec_root {
+        cmd.current_dir(root);
+    }
+    if let Some(bin) = &spec.image_bin {
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.env("PATH", format!("{}:{path}", bin.display()));
+    }
     cmd.env("TERM", "xterm")
         .env("HOSTNAME", &spec.name)
         .env("PS1", format!("{}:$PWD# ", spec.name));
@@ -724,6 +772,9 @@ mod tests {
             banner: "banner\n".into(),
             initial_log: String::new(),
             name: "t".into(),
+            target_root: None,
+            image_bin: None,
+            exec_root: None,
         }
     }
 

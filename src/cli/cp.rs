@@ -1,0 +1,184 @@
+//! `kdebug cp SRC DEST`: kubectl cp's file specs (`[[NAMESPACE/]POD:]PATH`), checked in
+//! kubectl's order with its messages. Pure: no I/O.
+
+use std::path::PathBuf;
+
+use super::CliError;
+
+/// The remote side: a path in a pod's container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    pub namespace: Option<String>,
+    pub pod: String,
+    pub path: String,
+}
+
+/// The local side: a path, or `-` for a tar stream on stdout (out of the pod) or stdin (in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Local {
+    Path(PathBuf),
+    Stream,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    FromPod,
+    ToPod,
+}
+
+/// One copy, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copy {
+    pub direction: Direction,
+    pub remote: Remote,
+    pub local: Local,
+    /// Modes and times kept (not `--no-preserve`).
+    pub preserve: bool,
+    /// `--retries`: how many times a broken copy out of the pod resumes; negative: forever.
+    pub retries: i64,
+}
+
+enum Spec {
+    Local(String),
+    Remote(Remote),
+}
+
+const FORMAT: &str = "filespec must match the canonical format: [[namespace/]pod:]file/path";
+
+/// kubectl's extractFileSpec: the first `:` splits pod from path; a spec that starts with
+/// one, or a pod part with more than one `/`, is not a file spec.
+fn file_spec(arg: &str) -> Result<Spec, CliError> {
+    let Some(i) = arg.find(':') else {
+        return Ok(Spec::Local(arg.to_string()));
+    };
+    if i == 0 {
+        return Err(CliError::Invalid(FORMAT.into()));
+    }
+    let (pod, path) = (&arg[..i], &arg[i + 1..]);
+    let (namespace, pod) = match pod.split('/').collect::<Vec<_>>()[..] {
+        [pod] => (None, pod),
+        [ns, pod] => (Some(ns.to_string()), pod),
+        _ => return Err(CliError::Invalid(FORMAT.into())),
+    };
+    Ok(Spec::Remote(Remote {
+        namespace,
+        pod: pod.to_string(),
+        path: path.to_string(),
+    }))
+}
+
+/// Checks `kdebug cp`'s two arguments and flags.
+pub fn parse(args: &[String], no_preserve: bool, retries: Option<&str>) -> Result<Copy, CliError> {
+    let [src, dest] = args else {
+        return Err(CliError::Invalid(
+            "source and destination are required".into(),
+        ));
+    };
+    let retries = match retries {
+        None => 0,
+        Some(v) => v.parse::<i64>().map_err(|_| {
+            CliError::InvalidValue(
+                "retries".into(),
+                v.into(),
+                format!("strconv.ParseInt: parsing {v:?}: invalid syntax"),
+            )
+        })?,
+    };
+    let (src, dest) = (file_spec(src)?, file_spec(dest)?);
+    let (direction, remote, local) = match (src, dest) {
+        (Spec::Remote(_), Spec::Remote(_)) => {
+            return Err(CliError::Invalid(
+                "one of src or dest must be a local file specification".into(),
+            ))
+        }
+        (Spec::Remote(r), Spec::Local(l)) => (Direction::FromPod, r, l),
+        (Spec::Local(l), Spec::Remote(r)) => (Direction::ToPod, r, l),
+        (Spec::Local(a), Spec::Local(b)) => {
+            if a.is_empty() || b.is_empty() {
+                return Err(CliError::Invalid("filepath can not be empty".into()));
+            }
+            return Err(CliError::Invalid(
+                "one of src or dest must be a remote file specification".into(),
+            ));
+        }
+    };
+    if remote.path.is_empty() || local.is_empty() {
+        return Err(CliError::Invalid("filepath can not be empty".into()));
+    }
+    let local = match local.as_str() {
+        "-" => Local::Stream,
+        _ => Local::Path(PathBuf::from(local)),
+    };
+    Ok(Copy {
+        direction,
+        remote,
+        local,
+        preserve: !no_preserve,
+        retries,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<Copy, CliError> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        parse(&args, false, None)
+    }
+
+    fn msg(args: &[&str]) -> String {
+        p(args).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn specs_as_kubectl_reads_them() {
+        let c = p(&["prod/web-0:/var/log", "./logs"]).unwrap();
+        assert_eq!(c.direction, Direction::FromPod);
+        assert_eq!(
+            c.remote,
+            Remote {
+                namespace: Some("prod".into()),
+                pod: "web-0".into(),
+                path: "/var/log".into()
+            }
+        );
+        assert_eq!(c.local, Local::Path("./logs".into()));
+        let c = p(&["-", "web-0:tmp/in"]).unwrap();
+        assert_eq!(c.direction, Direction::ToPod);
+        assert_eq!(c.local, Local::Stream);
+        assert_eq!(c.remote.namespace, None);
+        assert_eq!(c.remote.path, "tmp/in");
+        // Only the first colon splits.
+        assert_eq!(p(&["web:/a:b", "x"]).unwrap().remote.path, "/a:b");
+    }
+
+    #[test]
+    fn kubectls_messages() {
+        assert_eq!(msg(&["web:/a"]), "source and destination are required");
+        assert_eq!(msg(&[":/a", "x"]), FORMAT);
+        assert_eq!(msg(&["a/b/c:/x", "y"]), FORMAT);
+        assert_eq!(
+            msg(&["a:/x", "b:/y"]),
+            "one of src or dest must be a local file specification"
+        );
+        assert_eq!(
+            msg(&["a", "b"]),
+            "one of src or dest must be a remote file specification"
+        );
+        assert_eq!(msg(&["web:", "x"]), "filepath can not be empty");
+        assert_eq!(msg(&["web:/x", ""]), "filepath can not be empty");
+    }
+
+    #[test]
+    fn retries_and_preserve() {
+        let args = ["web:/x".to_string(), "y".to_string()];
+        let c = parse(&args, true, Some("-1")).unwrap();
+        assert!(!c.preserve);
+        assert_eq!(c.retries, -1);
+        assert!(matches!(
+            parse(&args, false, Some("many")),
+            Err(CliError::InvalidValue(..))
+        ));
+    }
+}

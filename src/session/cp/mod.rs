@@ -1,0 +1,466 @@
+//! `kdebug cp`: files out of and into a container through an ephemeral copy container
+//! (`debug::cp`), whatever the container's image holds. The archive travels over the attach;
+//! kdebug writes and reads it itself (`archive`), so the local side needs no tar either.
+//!
+//! Out of the pod the archive is streamed into the safe extractor as it comes. Into the pod
+//! kdebug first asks whether the destination is a directory (kubectl cp's `test -d`), then
+//! sends the archive and closes stdin; the result comes from the container's terminated
+//! state and, on failure, its log (containerd sends nothing more on an attach once its stdin
+//! closed, R2 of real-cluster.md).
+
+mod channel;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::archive::{self, Layout, PackOptions, UnpackOptions};
+use crate::cli::cp::{Copy, Direction, Local};
+use crate::cli::plan::Plan;
+use crate::client::ApiError;
+use crate::debug::cp::{self as builder, Access, CopyContainer};
+use crate::debug::{self, Mark, Profile};
+use crate::kube as api;
+use crate::sys::output::print_messages;
+
+use super::follow::{exit_code_within, Container, EXIT_STATUS_GRACE};
+use super::wait::{self, WaitOptions};
+use super::{now_rfc3339, Connection, RunError};
+use channel::{Channel, Stdin};
+
+/// After the archive went in and stdin closed: how long `tar x` may take to finish.
+const EXTRACT_GRACE: Duration = Duration::from_secs(60);
+
+pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
+    let copy = p
+        .copy
+        .as_ref()
+        .ok_or_else(|| RunError::Other("kdebug cp needs a source and a destination".into()))?;
+    if let (Direction::ToPod, Local::Path(src)) = (copy.direction, &copy.local) {
+        if std::fs::symlink_metadata(src).is_err() {
+            return Err(RunError::Other(format!(
+                "{} doesn't exist in local filesystem",
+                src.display()
+            )));
+        }
+    }
+    let ns = copy
+        .remote
+        .namespace
+        .clone()
+        .unwrap_or_else(|| conn.namespace.clone());
+    let pod = conn.client.get(&api::pod_path(&ns, &copy.remote.pod))?;
+    let target = target_container(p, &pod)?;
+    let mut side = Side {
+        conn,
+        p,
+        ns: &ns,
+        pod: &pod,
+        target: &target,
+    };
+    match copy.direction {
+        Direction::FromPod => {
+            let first = side.start(builder::out_command(&copy.remote.path, 0))?;
+            let mut from = Resuming {
+                cur: first,
+                got: 0,
+                tries: 0,
+                max: copy.retries,
+                side: &mut side,
+            };
+            let moved = copy_out(&mut from, copy);
+            let Resuming { cur, side, .. } = from;
+            side.finish(cur, moved?)
+        }
+        Direction::ToPod => {
+            let command = builder::in_command(
+                &copy.remote.path,
+                copy.preserve,
+                copy.local == Local::Stream,
+            );
+            let mut cur = side.start(command)?;
+            let moved = copy_in(&mut cur.ch, copy);
+            side.finish(cur, moved?)
+        }
+    }
+}
+
+/// The pod side of a copy: which container of which pod, reached how.
+struct Side<'a> {
+    conn: &'a Connection,
+    p: &'a Plan,
+    ns: &'a str,
+    pod: &'a serde_json::Value,
+    target: &'a str,
+}
+
+/// A copy container, running, attached, told to go.
+struct Started {
+    name: String,
+    watch: Option<wait::Rest>,
+    ch: Channel,
+}
+
+impl Side<'_> {
+    fn start(&mut self, command: Vec<String>) -> Result<Started, RunError> {
+        let pod_name = api::name(self.pod);
+        let name = add_copy_container(self.conn, self.p, self.ns, self.pod, self.target, command)?;
+        if !self.p.quiet {
+            eprintln!(
+                "kdebug: copying through ephemeral container {name}; it stays in pod {}/{pod_name}'s spec once it ends (the API cannot remove one; `kdebug list` shows it)",
+                self.ns
+            );
+        }
+        let ready = wait::until_started_with(
+            &self.conn.client,
+            self.ns,
+            pod_name,
+            &name,
+            &WaitOptions {
+                timeout: self.p.timeout,
+                quiet: self.p.quiet,
+            },
+            None,
+        )?;
+        let mut ch = Channel::open(&self.conn.client, self.ns, pod_name, &name)?;
+        ch.send_stdin(builder::GO)?;
+        Ok(Started {
+            name,
+            watch: ready.watch,
+            ch,
+        })
+    }
+
+    fn container<'b>(&'b self, name: &'b str) -> Container<'b> {
+        Container {
+            ns: self.ns,
+            pod: api::name(self.pod),
+            name,
+        }
+    }
+
+    /// The exit code: 0 when the copy was clean; otherwise the container's own, with its
+    /// stderr (as kubectl relays the remote tar's) and kubectl's `command terminated` line.
+    fn finish(&self, mut last: Started, moved: Moved) -> Result<u8, RunError> {
+        let stderr = std::mem::take(&mut last.ch.stderr);
+        last.ch.close();
+        if moved.clean {
+            return Ok(if moved.warnings > 0 { 1 } else { 0 });
+        }
+        let c = self.container(&last.name);
+        let grace = if moved.log_skip > 0 {
+            EXTRACT_GRACE
+        } else {
+            EXIT_STATUS_GRACE
+        };
+        let client = &self.conn.client;
+        let code = exit_code_within(client, c, last.watch, grace)?;
+        let said = if moved.log_skip > 0 && code != Some(0) {
+            // Into the pod the attach carried nothing after stdin closed: the log has it.
+            let log = super::logs::read(client, c.ns, c.pod, c.name).unwrap_or_default();
+            log.get(moved.log_skip.min(log.len())..)
+                .unwrap_or_default()
+                .to_vec()
+        } else {
+            stderr
+        };
+        let _ = crate::sys::output::stderr().write_all(&said);
+        match (code, moved.error) {
+            (Some(0) | None, Some(e)) => Err(e),
+            (Some(0), None) => Ok(if moved.warnings > 0 { 1 } else { 0 }),
+            (Some(n), _) => {
+                eprintln!("command terminated with exit code {n}");
+                Ok(n as u8)
+            }
+            (None, None) => Err(RunError::Other(format!(
+                "copy container {} is still running in pod {}/{} after the copy ended",
+                c.name, c.ns, c.pod
+            ))),
+        }
+    }
+}
+
+/// The archive out of the pod, resumed by a new copy container from the byte where it broke
+/// (`--retries`, kubectl's `tail -c+N`) when the stream ends early with no error from tar.
+struct Resuming<'a, 'b> {
+    cur: Started,
+    got: u64,
+    tries: i64,
+    max: i64,
+    side: &'a mut Side<'b>,
+}
+
+impl Resuming<'_, '_> {
+    /// Whether the stream that just ended (`lost`: the link broke) may be resumed.
+    fn resumable(&mut self, lost: bool) -> bool {
+        if !(self.max < 0 || self.tries < self.max) || !self.cur.ch.stderr.is_empty() {
+            return false;
+        }
+        if lost {
+            return true;
+        }
+        // A clean end: resumed only while the container has not ended (the link went).
+        let c = self.side.container(&self.cur.name);
+        matches!(
+            exit_code_within(&self.side.conn.client, c, None, EXIT_STATUS_GRACE),
+            Ok(None)
+        )
+    }
+}
+
+impl std::io::Read for Resuming<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let r = self.cur.ch.read(buf);
+            let lost = match &r {
+                Ok(0) => false,
+                Ok(n) => {
+                    self.got += *n as u64;
+                    return r;
+                }
+                Err(_) => true,
+            };
+            if !self.resumable(lost) {
+                return r;
+            }
+            self.tries += 1;
+            eprintln!(
+                "Resuming copy at {} bytes, retry {}/{}",
+                self.got, self.tries, self.max
+            );
+            let path = &self.side.p.copy.as_ref().expect("a copy").remote.path;
+            let next = self
+                .side
+                .start(builder::out_command(path, self.got))
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            std::mem::replace(&mut self.cur, next).ch.close();
+        }
+    }
+}
+
+/// The container whose files are copied: `-c`, else kubectl's default container.
+fn target_container(p: &Plan, pod: &serde_json::Value) -> Result<String, RunError> {
+    let phase = api::str_at(pod, &["status", "phase"]);
+    if phase == "Succeeded" || phase == "Failed" {
+        return Err(RunError::Other(format!(
+            "cannot copy files of a completed pod; current phase is {phase}"
+        )));
+    }
+    let target = match p.opts.container.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => c.to_string(),
+        None => {
+            let (c, note) = api::default_container(pod).map_err(RunError::Other)?;
+            if let (Some(note), false) = (note, p.quiet) {
+                eprintln!("{note}");
+            }
+            c
+        }
+    };
+    let regular = pod
+        .pointer("/spec/containers")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| api::str_at(c, &["name"]) == target);
+    if !regular {
+        return Err(RunError::Other(format!(
+            "container {target:?} not found in pod {}/{} (kdebug cp reaches the pod's regular containers)",
+            api::namespace(pod),
+            api::name(pod)
+        )));
+    }
+    Ok(target)
+}
+
+/// Adds the copy container. Where the namespace's Pod Security level refuses the added
+/// capability, it is added again without it, as the target's own user.
+fn add_copy_container(
+    conn: &Connection,
+    p: &Plan,
+    ns: &str,
+    pod: &serde_json::Value,
+    target: &str,
+    command: Vec<String>,
+) -> Result<String, RunError> {
+    let pod_name = api::name(pod);
+    let path = format!("{}/ephemeralcontainers", api::pod_path(ns, pod_name));
+    let mut names = debug::names::generator();
+    let name = format!("{}{}", builder::NAME_PREFIX, names());
+    let mut access = Access::Ptrace;
+    let mut pod = pod.clone();
+    let mut conflicts = 0;
+    loop {
+        let opts = builder::options(CopyContainer {
+            name: name.clone(),
+            target,
+            image: p.opts.image.as_deref().filter(|i| !i.is_empty()),
+            pull_policy: p.opts.image_pull_policy.as_deref(),
+            command: command.clone(),
+            access,
+            mark: Mark {
+                target: format!("pod/{pod_name}"),
+                created: now_rfc3339(),
+            },
+        });
+        let plan = debug::ephemeral::build(&pod, &opts, &mut names)?;
+        print_messages(&plan.messages, p.quiet);
+        let sent = conn.client.patch_raw(
+            &path,
+            debug::ephemeral::PATCH_CONTENT_TYPE,
+            plan.patch_body().as_bytes(),
+        );
+        match sent {
+            Ok(_) => return Ok(name),
+            Err(e) if e.code() == Some(409) && conflicts < 3 => {
+                conflicts += 1;
+                pod = conn.client.get(&api::pod_path(ns, pod_name))?;
+            }
+            Err(e) if access == Access::Ptrace => match pod_security_level(&e) {
+                Some(profile) => {
+                    if !p.quiet {
+                        eprintln!(
+                            "kdebug: namespace {ns} enforces Pod Security {:?}, which forbids the SYS_PTRACE capability; copying as container {target}'s own user instead",
+                            profile.as_str()
+                        );
+                    }
+                    access = Access::SameUser(profile);
+                }
+                None => return Err(e.into()),
+            },
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The debug profile that fits a Pod Security refusal (`violates PodSecurity
+/// "baseline:latest": ...`), if the error is one.
+fn pod_security_level(e: &ApiError) -> Option<Profile> {
+    let s = e.status().filter(|s| s.code == 403)?;
+    let level = s.message.split("violates PodSecurity \"").nth(1)?;
+    match level.split(':').next()? {
+        "restricted" => Some(Profile::Restricted),
+        "baseline" => Some(Profile::Baseline),
+        _ => None,
+    }
+}
+
+/// What the copy itself did, before the container's exit code is known.
+struct Moved {
+    /// The local side failed, or the archive could not be read.
+    error: Option<RunError>,
+    /// Entries refused or left out (named on stderr already).
+    warnings: u64,
+    /// The stream was complete and the remote side said nothing: no need to wait for the
+    /// exit code (the kubelet shows it about a second later, R4).
+    clean: bool,
+    /// The log holds this many bytes of kdebug's own protocol before the remote stderr.
+    log_skip: usize,
+}
+
+fn copy_out(from: &mut Resuming, copy: &Copy) -> Result<Moved, RunError> {
+    let remote_name = builder::split(&builder::through_proc(&copy.remote.path)).1;
+    let mut warn = |w: &archive::Warning| eprintln!("warning: {w}");
+    let (error, warnings) = match &copy.local {
+        Local::Stream => {
+            let mut out = crate::sys::output::stdout();
+            let r = std::io::copy(from, &mut out).map(|_| ()).map_err(|e| {
+                RunError::Other(format!("failed to write the archive to stdout: {e}"))
+            });
+            (r.err(), 0)
+        }
+        Local::Path(dest) => {
+            let opts = UnpackOptions {
+                preserve: copy.preserve,
+                ..UnpackOptions::default()
+            };
+            let layout = Layout::Rename {
+                prefix: &remote_name,
+            };
+            match archive::unpack(&mut *from, dest, layout, &opts, &mut warn) {
+                Ok(sum) => (None, sum.warnings),
+                Err(e @ archive::ArchiveError::Read(_)) if copy.retries == 0 => (
+                    Some(RunError::Hinted(
+                        Box::new(RunError::Other(e.to_string())),
+                        "--retries=N resumes a copy out of a pod whose connection broke".into(),
+                    )),
+                    0,
+                ),
+                Err(e) => (Some(RunError::Other(e.to_string())), 0),
+            }
+        }
+    };
+    // What follows the end-of-archive marker is padding: a link lost there loses nothing,
+    // and a failure is told by the container's exit code and stderr.
+    let _ = from.cur.ch.drain();
+    let clean = error.is_none() && from.cur.ch.stderr.is_empty() && copy.local != Local::Stream;
+    Ok(Moved {
+        error,
+        warnings,
+        clean,
+        log_skip: 0,
+    })
+}
+
+fn copy_in(ch: &mut Channel, copy: &Copy) -> Result<Moved, RunError> {
+    let answer = ch.read_line()?;
+    let into_dir = match answer.as_deref() {
+        Some("D") => true,
+        Some("F") => false,
+        // The container ended without an answer: its stderr and exit code say why.
+        _ => {
+            return Ok(Moved {
+                error: None,
+                warnings: 0,
+                clean: false,
+                log_skip: 0,
+            })
+        }
+    };
+    let remote_name = builder::split(&builder::through_proc(&copy.remote.path)).1;
+    let mut warnings = 0;
+    let error = match &copy.local {
+        Local::Stream => std::io::copy(&mut std::io::stdin().lock(), &mut Stdin(ch))
+            .err()
+            .map(|e| RunError::Other(format!("failed to send the archive: {e}"))),
+        Local::Path(src) => {
+            let name = if into_dir {
+                base_name(src)
+            } else {
+                remote_name
+            };
+            let mut warn = |w: &archive::Warning| eprintln!("warning: {w}");
+            let opts = PackOptions {
+                preserve: copy.preserve,
+            };
+            match archive::pack(Stdin(ch), src, &name, opts, &mut warn) {
+                Ok(sum) => {
+                    warnings = sum.warnings;
+                    None
+                }
+                Err(e) => Some(RunError::Other(e.to_string())),
+            }
+        }
+    };
+    ch.close_stdin()?;
+    ch.drain()?;
+    Ok(Moved {
+        error,
+        warnings,
+        clean: false,
+        log_skip: 2,
+    })
+}
+
+/// The name a local path has on the other side (`.` and `/` have none of their own).
+fn base_name(p: &Path) -> String {
+    let abs;
+    let p = if p.file_name().is_none() {
+        abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        abs.as_path()
+    } else {
+        p
+    };
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| ".".into())
+}

@@ -1,0 +1,486 @@
+//! `kdebug cp` against fakecluster with root filesystems (`Options::rootfs`): the target's
+//! files sit in `ROOTFS/NS/POD/CONTAINER`, which has no `tar`; the copy container reaches
+//! them at `/proc/1/root` and runs the host's tar for real.
+
+use std::fs;
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use fakecluster::Options;
+
+use crate::util::{Dir, Env};
+
+/// A fake cluster whose pod web-0 (container app) has its root in the returned directory.
+fn env(name: &str) -> (Env, PathBuf) {
+    let roots = Dir::new(&format!("{name}-roots"));
+    let root = roots.path().join("default/web-0/app");
+    fs::create_dir_all(&root).unwrap();
+    let env = Env::with(
+        name,
+        Options {
+            rootfs: Some(roots.path().to_path_buf()),
+            ..Options::default()
+        },
+    );
+    std::mem::forget(roots);
+    (env, root)
+}
+
+/// Every entry under `root`: path, kind, permission bits, size, contents of files.
+fn listing(root: &Path) -> Vec<(String, char, u32, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let md = fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let (kind, data) = if md.file_type().is_symlink() {
+                (
+                    'l',
+                    fs::read_link(&p)
+                        .unwrap()
+                        .to_string_lossy()
+                        .as_bytes()
+                        .to_vec(),
+                )
+            } else if md.is_dir() {
+                stack.push(p.clone());
+                ('d', Vec::new())
+            } else {
+                ('f', fs::read(&p).unwrap())
+            };
+            out.push((rel, kind, md.mode() & 0o7777, data));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn tree(root: &Path) {
+    fs::create_dir_all(root.join("sub/deeper")).unwrap();
+    fs::write(root.join("a.txt"), "alpha\n").unwrap();
+    fs::write(root.join("sub/run.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    fs::set_permissions(root.join("sub/run.sh"), fs::Permissions::from_mode(0o750)).unwrap();
+    fs::write(root.join("sub/deeper/bin"), (0..=255u8).collect::<Vec<_>>()).unwrap();
+    symlink("../a.txt", root.join("sub/link")).unwrap();
+}
+
+#[test]
+fn a_file_and_a_tree_come_out_of_a_container_without_tar() {
+    let (env, root) = env("cp-out");
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::write(root.join("etc/app.conf"), "key=value\n").unwrap();
+    fs::set_permissions(root.join("etc/app.conf"), fs::Permissions::from_mode(0o640)).unwrap();
+    let r = env.run(&["cp", "web-0:/etc/app.conf", "app.conf"]);
+    r.assert_code(0);
+    r.assert_stderr_contains("kdebug: copying through ephemeral container kdebug-cp-");
+    let got = env.dir.path().join("app.conf");
+    assert_eq!(fs::read_to_string(&got).unwrap(), "key=value\n");
+    assert_eq!(fs::metadata(&got).unwrap().mode() & 0o777, 0o640);
+
+    tree(&root.join("srv/data"));
+    let r = env.run(&["cp", "default/web-0:/srv/data", "out"]);
+    r.assert_code(0);
+    assert_eq!(
+        listing(&env.dir.path().join("out")),
+        listing(&root.join("srv/data"))
+    );
+
+    // The copy containers target app, wait on stdin, and carry kdebug's mark.
+    let pod = env.cluster.pod("default", "web-0").unwrap();
+    let ecs = pod["spec"]["ephemeralContainers"].as_array().unwrap();
+    assert_eq!(ecs.len(), 2);
+    for c in ecs {
+        assert!(c["name"].as_str().unwrap().starts_with("kdebug-cp-"), "{c}");
+        assert_eq!(c["targetContainerName"], "app");
+        assert_eq!(c["stdin"], true);
+        assert_eq!(c["stdinOnce"], true);
+        assert_eq!(c["securityContext"]["capabilities"]["add"][0], "SYS_PTRACE");
+    }
+}
+
+#[test]
+fn a_file_and_a_tree_go_into_a_container() {
+    let (env, root) = env("cp-in");
+    let src = env.dir.path().join("payload");
+    tree(&src);
+    fs::create_dir_all(root.join("srv")).unwrap();
+    // An existing directory: the copy goes inside it, under its own name.
+    env.run(&["cp", "payload", "web-0:/srv"]).assert_code(0);
+    assert_eq!(listing(&root.join("srv/payload")), listing(&src));
+    // A new name: the copy becomes it.
+    env.run(&["cp", "payload/a.txt", "web-0:/srv/renamed.txt"])
+        .assert_code(0);
+    assert_eq!(
+        fs::read_to_string(root.join("srv/renamed.txt")).unwrap(),
+        "alpha\n"
+    );
+    // Under a directory that does not exist: the container's message and its exit code.
+    let r = env.run(&["cp", "payload/a.txt", "web-0:/nope/x.txt"]);
+    r.assert_code(1);
+    r.assert_stderr_contains("kdebug: /nope/x.txt: No such file or directory in the container");
+    r.assert_stderr_contains("command terminated with exit code 1");
+}
+
+#[test]
+fn a_missing_path_gets_kubectls_message() {
+    let (env, _root) = env("cp-missing");
+    let r = env.run(&["cp", "web-0:/no/such/file", "x"]);
+    r.assert_code(2);
+    r.assert_stderr_contains("tar: /no/such/file: Cannot stat: No such file or directory");
+    r.assert_stderr_contains("command terminated with exit code 2");
+    assert!(!env.dir.path().join("x").exists());
+    let r = env.run(&["cp", "missing-local", "web-0:/tmp"]);
+    r.assert_code(1);
+    r.assert_stderr_contains("error: missing-local doesn't exist in local filesystem");
+}
+
+/// One ustar member (GNU and busybox read these).
+fn member(out: &mut Vec<u8>, name: &str, flag: u8, data: &[u8], link: &str) {
+    let mut h = [0u8; 512];
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    let octal = |h: &mut [u8; 512], at: usize, len: usize, v: u64| {
+        let s = format!("{v:0w$o}\0", w = len - 1);
+        h[at..at + len].copy_from_slice(s.as_bytes());
+    };
+    octal(&mut h, 100, 8, if flag == b'5' { 0o755 } else { 0o644 });
+    octal(&mut h, 108, 8, 0);
+    octal(&mut h, 116, 8, 0);
+    octal(&mut h, 124, 12, data.len() as u64);
+    octal(&mut h, 136, 12, 1_700_000_000);
+    h[156] = flag;
+    h[157..157 + link.len()].copy_from_slice(link.as_bytes());
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    out.extend_from_slice(&h);
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+}
+
+/// A debug image whose `tar` sends `archive` whatever it is asked (a compromised pod).
+fn hostile_image(env_root: &Path, archive: &[u8]) {
+    let roots = env_root.ancestors().nth(3).unwrap();
+    let bin = roots.join(".images/evil_1/bin");
+    fs::create_dir_all(&bin).unwrap();
+    fs::write(roots.join("hostile.tar"), archive).unwrap();
+    let tar = bin.join("tar");
+    fs::write(
+        &tar,
+        format!("#!/bin/sh\ncat '{}'\n", roots.join("hostile.tar").display()),
+    )
+    .unwrap();
+    fs::set_permissions(&tar, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_hostile_archive_from_the_pod_is_refused_entry_by_entry() {
+    let (env, root) = env("cp-hostile");
+    fs::create_dir_all(root.join("data")).unwrap();
+    let mut a = Vec::new();
+    member(&mut a, "data/", b'5', b"", "");
+    member(&mut a, "data/ok.txt", b'0', b"fine\n", "");
+    member(&mut a, "/etc/evil", b'0', b"x", "");
+    member(&mut a, "data/../../escape.txt", b'0', b"x", "");
+    member(&mut a, "data/up", b'2', b"", "../../outside");
+    member(&mut a, "data/etc", b'2', b"", "/etc");
+    member(&mut a, "data/etc/passwd", b'0', b"x", "");
+    member(&mut a, "data/tty", b'3', b"", "");
+    member(&mut a, "data/sub/ok2.txt", b'0', b"also fine\n", "");
+    a.extend_from_slice(&[0u8; 1024]);
+    hostile_image(&root, &a);
+
+    let base = env.dir.path().join("dest");
+    fs::create_dir_all(&base).unwrap();
+    let r = env.run(&["cp", "--image=evil:1", "web-0:/data", "dest/got"]);
+    r.assert_code(1);
+    for refused in [
+        "warning: \"/etc/evil\": refused: absolute path",
+        "warning: \"data/../../escape.txt\": refused: path contains \"..\"",
+        "warning: \"data/up\": refused: symlink target \"../../outside\" leaves the destination",
+        "warning: \"data/etc\": refused: symlink target \"/etc\" leaves the destination",
+        "warning: \"data/tty\": skipped:",
+    ] {
+        r.assert_stderr_contains(refused);
+    }
+    // What was fine is there (`etc/passwd` inside the destination, as the symlink that
+    // would have sent it out was not made); nothing else anywhere under the test's directory.
+    assert_eq!(
+        listing(&base),
+        vec![
+            ("got".into(), 'd', 0o755, vec![]),
+            ("got/etc".into(), 'd', 0o755, vec![]),
+            ("got/etc/passwd".into(), 'f', 0o644, b"x".to_vec()),
+            ("got/ok.txt".into(), 'f', 0o644, b"fine\n".to_vec()),
+            ("got/sub".into(), 'd', 0o755, vec![]),
+            (
+                "got/sub/ok2.txt".into(),
+                'f',
+                0o644,
+                b"also fine\n".to_vec()
+            ),
+        ]
+    );
+    for outside in ["escape.txt", "outside", "etc", "dest/escape.txt"] {
+        assert!(!env.dir.path().join(outside).exists(), "{outside}");
+    }
+}
+
+/// Deterministic bytes that do not compress.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn a_hundred_megabytes_come_out_in_one_piece() {
+    let (env, root) = env("cp-100mb");
+    let data = noise(100 << 20);
+    fs::write(root.join("big.bin"), &data).unwrap();
+    let r = env.run(&["cp", "web-0:/big.bin", "big.bin"]);
+    r.assert_code(0);
+    let got = fs::read(env.dir.path().join("big.bin")).unwrap();
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "the copy differs from the original");
+}
+
+#[test]
+fn retries_resume_a_broken_copy_where_it_stopped() {
+    let (env, root) = env("cp-retries");
+    let data = noise(3 << 20);
+    fs::write(root.join("big.bin"), &data).unwrap();
+    // The first attach breaks after 20 frames; kubectl's --retries resumes from that byte.
+    env.cluster.set_fault_on(
+        fakecluster::Fault::CloseWebSocketAfter { frames: 20 },
+        "/attach",
+    );
+    let r = env.run(&["cp", "--retries=2", "web-0:/big.bin", "big.bin"]);
+    r.assert_code(0);
+    r.assert_stderr_contains("Resuming copy at ");
+    r.assert_stderr_contains(" bytes, retry 1/2");
+    let got = fs::read(env.dir.path().join("big.bin")).unwrap();
+    assert!(
+        got == data,
+        "the resumed copy differs ({} bytes)",
+        got.len()
+    );
+    let pod = env.cluster.pod("default", "web-0").unwrap();
+    let ecs = pod["spec"]["ephemeralContainers"].as_array().unwrap();
+    assert_eq!(ecs.len(), 2, "one copy container per attempt");
+    assert!(ecs[1]["command"][2]
+        .as_str()
+        .unwrap()
+        .contains("| tail -c +"));
+
+    // Without --retries the same break fails the copy, naming what happened.
+    env.cluster.set_fault_on(
+        fakecluster::Fault::CloseWebSocketAfter { frames: 20 },
+        "/attach",
+    );
+    let r = env.run(&["cp", "web-0:/big.bin", "again.bin"]);
+    r.assert_code(1);
+    r.assert_stderr_contains(
+        "error: failed to read the archive: lost the connection to the copy container: ",
+    );
+    r.assert_stderr_contains(
+        "hint: --retries=N resumes a copy out of a pod whose connection broke",
+    );
+}
+
+#[test]
+fn where_pod_security_forbids_ptrace_the_copy_runs_as_the_targets_user() {
+    let (env, root) = env("cp-podsecurity");
+    env.cluster.put_object(
+        "Namespace",
+        serde_json::json!({"metadata": {"name": "default", "labels": {
+            "kubernetes.io/metadata.name": "default",
+            "pod-security.kubernetes.io/enforce": "baseline"}},
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
+    );
+    let mut pod = env.cluster.pod("default", "web-0").unwrap();
+    pod["spec"]["containers"][0]["securityContext"] =
+        serde_json::json!({"runAsUser": 1000, "runAsGroup": 3000});
+    env.cluster.put_object("Pod", pod);
+    fs::write(root.join("notes"), "n\n").unwrap();
+
+    let r = env.run(&["cp", "web-0:/notes", "notes"]);
+    r.assert_code(0);
+    r.assert_stderr_contains("kdebug: namespace default enforces Pod Security \"baseline\", which forbids the SYS_PTRACE capability; copying as container app's own user instead");
+    assert_eq!(
+        fs::read_to_string(env.dir.path().join("notes")).unwrap(),
+        "n\n"
+    );
+    let patches: Vec<_> = env
+        .mutations()
+        .into_iter()
+        .filter(|m| m["method"] == "PATCH")
+        .collect();
+    assert_eq!(patches.len(), 2, "{patches:?}");
+    assert_eq!(patches[0]["response"]["status"], 403);
+    assert_eq!(patches[1]["response"]["status"], 200);
+    let pod = env.cluster.pod("default", "web-0").unwrap();
+    let ec = &pod["spec"]["ephemeralContainers"][0];
+    assert_eq!(ec["securityContext"]["runAsUser"], 1000, "{ec}");
+    assert_eq!(ec["securityContext"]["runAsGroup"], 3000, "{ec}");
+    assert!(
+        ec["securityContext"]["capabilities"]["add"].is_null(),
+        "{ec}"
+    );
+}
+
+#[test]
+fn dash_streams_a_tar_both_ways_and_no_preserve_drops_modes() {
+    let (env, root) = env("cp-stream");
+    tree(&root.join("srv/data"));
+    // Out: a tar on stdout, readable by GNU tar.
+    let out = env
+        .cmd(&["cp", "web-0:/srv/data", "-"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let unpacked = env.dir.path().join("unpacked");
+    fs::create_dir_all(&unpacked).unwrap();
+    let mut tar = std::process::Command::new("tar")
+        .args(["xf", "-", "-C"])
+        .arg(&unpacked)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    tar.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+    assert!(tar.wait().unwrap().success());
+    assert_eq!(
+        listing(&unpacked.join("data")),
+        listing(&root.join("srv/data"))
+    );
+
+    // In: the same tar from stdin, into an existing directory.
+    fs::create_dir_all(root.join("restore")).unwrap();
+    let mut child = env
+        .cmd(&["cp", "-", "web-0:/restore"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+    let done = child.wait_with_output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert_eq!(
+        listing(&root.join("restore/data")),
+        listing(&root.join("srv/data"))
+    );
+
+    // The modification time comes along, unless --no-preserve.
+    let old = root.join("srv/data/a.txt");
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "@1000000000"])
+        .arg(&old)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let mtime = |p: &Path| fs::metadata(p).unwrap().mtime();
+    env.run(&["cp", "web-0:/srv/data/a.txt", "a.txt"])
+        .assert_code(0);
+    assert_eq!(mtime(&env.dir.path().join("a.txt")), 1_000_000_000);
+    env.run(&["cp", "--no-preserve", "web-0:/srv/data/a.txt", "b.txt"])
+        .assert_code(0);
+    assert!(mtime(&env.dir.path().join("b.txt")) > 1_000_000_000);
+    // Into the pod likewise.
+    env.run(&["cp", "a.txt", "web-0:/srv/kept.txt"])
+        .assert_code(0);
+    assert_eq!(mtime(&root.join("srv/kept.txt")), 1_000_000_000);
+    env.run(&["cp", "--no-preserve", "a.txt", "web-0:/srv/fresh.txt"])
+        .assert_code(0);
+    assert!(mtime(&root.join("srv/fresh.txt")) > 1_000_000_000);
+}
+
+#[test]
+fn list_shows_the_copy_container_and_bad_flags_are_refused() {
+    let (env, root) = env("cp-list");
+    fs::write(root.join("f"), "f").unwrap();
+    env.run(&["cp", "web-0:/f", "f"]).assert_code(0);
+    let r = env.run(&["list"]);
+    r.assert_code(0);
+    r.assert_stdout_contains("kdebug-cp-");
+    let r = env.run(&["cp", "-it", "web-0:/f", "g"]);
+    r.assert_code(1);
+    r.assert_stderr_contains("error: -i/--stdin cannot be used with kdebug cp");
+    let r = env.run(&["web-0", "--no-preserve"]);
+    r.assert_code(1);
+    r.assert_stderr_contains("--no-preserve and --retries are for kdebug cp");
+    let r = env.run(&["cp", "web-0:/f"]);
+    r.assert_code(1);
+    r.assert_stderr_contains("error: source and destination are required");
+}
+
+/// kubectl cp on a target that has tar (fakecluster runs its exec in the target's root) and
+/// kdebug cp on the same tree leave the same files behind, both ways.
+#[test]
+fn the_same_tree_as_kubectl_cp_leaves() {
+    let Some(kubectl) = crate::util::kubectl("1.33") else {
+        fakecluster::kubectl_missing("kubectl.1.33");
+        return;
+    };
+    let (env, root) = env("cp-kubectl");
+    tree(&root.join("srv/data"));
+    let kubectl_cp = |args: &[&str]| {
+        let out = std::process::Command::new(&kubectl)
+            .arg("--kubeconfig")
+            .arg(&env.kubeconfig)
+            .arg("cp")
+            .args(args)
+            .current_dir(env.dir.path())
+            .env("HOME", env.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    kubectl_cp(&["web-0:/srv/data", "theirs"]);
+    env.run(&["cp", "web-0:/srv/data", "ours"]).assert_code(0);
+    // Out of the pod kubectl cp skips symlinks (it warns) and writes every file 0644 (less
+    // the umask); kdebug keeps both, as the modes of the source show. The rest is the same.
+    let plain = |v: Vec<(String, char, u32, Vec<u8>)>| {
+        v.into_iter()
+            .filter(|e| e.1 != 'l')
+            .map(|(p, k, _, d)| (p, k, d))
+            .collect::<Vec<_>>()
+    };
+    let theirs = listing(&env.dir.path().join("theirs"));
+    assert!(theirs.iter().all(|e| e.1 != 'l'), "{theirs:?}");
+    assert_eq!(plain(listing(&env.dir.path().join("ours"))), plain(theirs));
+    assert_eq!(
+        listing(&env.dir.path().join("ours")),
+        listing(&root.join("srv/data"))
+    );
+
+    fs::create_dir_all(root.join("in")).unwrap();
+    kubectl_cp(&["ours", "web-0:/in/theirs"]);
+    env.run(&["cp", "ours", "web-0:/in/ours"]).assert_code(0);
+    assert_eq!(
+        listing(&root.join("in/ours")),
+        listing(&root.join("in/theirs"))
+    );
+}
