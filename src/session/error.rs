@@ -5,6 +5,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::archive::ArchiveError;
 use crate::cli::CliError;
 use crate::client::{ApiError, ClientError};
 use crate::debug::DebugError;
@@ -12,6 +13,7 @@ use crate::kubeconfig::ResolveError;
 use crate::sys::report::Failure;
 
 use super::attach::AttachError;
+use super::cp::CpError;
 use super::targets::TargetError;
 use super::wait::WaitError;
 use super::workload::WorkloadError;
@@ -38,6 +40,9 @@ pub enum RunError {
     Attach(AttachError),
     Workload(WorkloadError),
     Session(SessionError),
+    Cp(CpError),
+    /// A tar stream `kdebug cp` wrote or read.
+    Archive(ArchiveError),
     /// An error and what to do about it (printed on the next line, after `hint: `).
     Hinted(Box<RunError>, &'static str),
 }
@@ -112,7 +117,9 @@ impl Failure for RunError {
             | RunError::Client(_)
             | RunError::Debug(_)
             | RunError::Target(_)
-            | RunError::Session(_) => true,
+            | RunError::Session(_)
+            | RunError::Cp(_)
+            | RunError::Archive(_) => true,
         }
     }
 }
@@ -133,6 +140,8 @@ impl fmt::Display for RunError {
             RunError::Attach(e) => write!(f, "{e}"),
             RunError::Workload(e) => write!(f, "{e}"),
             RunError::Session(e) => write!(f, "{e}"),
+            RunError::Cp(e) => write!(f, "{e}"),
+            RunError::Archive(e) => write!(f, "{e}"),
             RunError::Hinted(e, hint) => write!(f, "{e}\nhint: {hint}"),
         }
     }
@@ -183,6 +192,16 @@ impl From<TargetError> for RunError {
 impl From<SessionError> for RunError {
     fn from(e: SessionError) -> Self {
         RunError::Session(e)
+    }
+}
+impl From<CpError> for RunError {
+    fn from(e: CpError) -> Self {
+        RunError::Cp(e)
+    }
+}
+impl From<ArchiveError> for RunError {
+    fn from(e: ArchiveError) -> Self {
+        RunError::Archive(e)
     }
 }
 impl From<WorkloadError> for RunError {
