@@ -319,5 +319,15 @@ mod tests {
         assert_eq!(target.exit_code(), EXIT_ERROR);
         let config = RunError::Config(ResolveError::ContextNotFound("x".into()));
         assert_eq!(config.exit_code(), EXIT_ERROR);
+        let cp = RunError::Cp(CpError::CompletedPod {
+            phase: "Succeeded".into(),
+        });
+        assert_eq!(cp.exit_code(), EXIT_ERROR);
+        assert_eq!(
+            error_text(&cp),
+            "error: cannot copy files of a completed pod; current phase is Succeeded"
+        );
+        let archive = RunError::Archive(ArchiveError::Truncated { offset: 512 });
+        assert!(archive.prefixed());
     }
 }
