@@ -137,7 +137,7 @@ pub fn connect(p: &plan::Plan) -> Result<Connection, RunError> {
         user: g.user.clone(),
         namespace: g.namespace.clone(),
         server: g.server.clone(),
-        token: g.token.clone().map(crate::sys::secret::Secret::new),
+        token: g.token.clone(),
         as_user: g.as_user.clone(),
         as_groups: g.as_groups.clone(),
         as_uid: g.as_uid.clone(),
@@ -147,7 +147,7 @@ pub fn connect(p: &plan::Plan) -> Result<Connection, RunError> {
         insecure_skip_tls_verify: g.insecure_skip_tls_verify,
         tls_server_name: g.tls_server_name.clone(),
         username: g.username.clone(),
-        password: g.password.clone().map(crate::sys::secret::Secret::new),
+        password: g.password.clone(),
     };
     let cfg = kubeconfig::resolve(&overrides)?;
     let client = crate::client::credentials::client(&cfg, p.request_timeout, p.verbosity)?;

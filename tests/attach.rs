@@ -292,3 +292,53 @@ fn kdebug_attach_without_c_picks_kubectls_container_not_the_debug_one() {
     // web-0's kubectl.kubernetes.io/default-container annotation names `app`.
     assert_eq!(log["query"]["container"], "app", "{log}");
 }
+
+/// Two `-i` targets in one run: what is typed after the first session ended goes to the
+/// second (one stdin reader for the process; a reader per session kept stdin and ate it).
+#[test]
+fn a_second_interactive_target_gets_the_input_that_follows() {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    let env = Env::new("attach-two-stdin");
+    let mut child = env.spawn(&["web-0", "lonely", "--image=busybox", "-i"]);
+    let grab = |mut r: Box<dyn Read + Send>| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let b = buf.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = r.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                b.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        buf
+    };
+    let out = grab(Box::new(child.stdout.take().unwrap()));
+    let err = grab(Box::new(child.stderr.take().unwrap()));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"one\nexit 3\n").unwrap();
+    // The second session starts once the first ended.
+    let prompts = || {
+        String::from_utf8_lossy(&err.lock().unwrap())
+            .matches("If you don't see a command prompt")
+            .count()
+    };
+    let start = std::time::Instant::now();
+    while prompts() < 2 && start.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        prompts(),
+        2,
+        "{}",
+        String::from_utf8_lossy(&err.lock().unwrap())
+    );
+    stdin.write_all(b"two\nexit 4\n").unwrap();
+    drop(stdin);
+    let status = crate::util::wait_with_timeout(child, std::time::Duration::from_secs(30)).status;
+    let out = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+    assert!(out.contains("one") && out.contains("two"), "{out}");
+    assert_eq!(status.code(), Some(4), "{out}");
+}

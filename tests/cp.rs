@@ -484,3 +484,26 @@ fn the_same_tree_as_kubectl_cp_leaves() {
         listing(&root.join("in/theirs"))
     );
 }
+
+#[test]
+fn a_refused_read_says_what_to_try() {
+    let (env, root) = env("cp-denied");
+    fs::write(root.join("secret"), "s").unwrap();
+    // A debug image whose tar is refused the file, as a user without access would be.
+    let roots = root.ancestors().nth(3).unwrap();
+    let bin = roots.join(".images/denied/bin");
+    fs::create_dir_all(&bin).unwrap();
+    fs::write(
+        bin.join("tar"),
+        "#!/bin/sh\necho 'tar: secret: Cannot open: Permission denied' >&2\nexit 2\n",
+    )
+    .unwrap();
+    fs::set_permissions(bin.join("tar"), fs::Permissions::from_mode(0o755)).unwrap();
+    let r = env.run(&["cp", "--image=denied", "web-0:/secret", "secret"]);
+    r.assert_code(2);
+    r.assert_stderr_contains("tar: secret: Cannot open: Permission denied");
+    r.assert_stderr_contains("command terminated with exit code 2");
+    r.assert_stderr_contains(
+        "hint: the copy container ran as root with SYS_PTRACE and was still refused",
+    );
+}

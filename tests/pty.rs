@@ -435,3 +435,41 @@ fn fan_out_shows_a_live_progress_line_on_a_terminal() {
         );
     }
 }
+
+/// `kdebug cp` of more than a few MB shows bytes and rate on a terminal, and erases the line
+/// at the end; a small copy shows none.
+#[test]
+fn a_large_copy_shows_its_progress_on_a_terminal() {
+    let roots = crate::util::Dir::new("pty-cp-roots");
+    let app = roots.path().join("default/web-0/app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("big"), vec![7u8; 12 << 20]).unwrap();
+    std::fs::write(app.join("small"), b"s").unwrap();
+    let env = Env::with(
+        "pty-cp",
+        fakecluster::Options {
+            rootfs: Some(roots.path().to_path_buf()),
+            ..fakecluster::Options::default()
+        },
+    );
+    let pty = openpty(100, 30);
+    let (child, seen) = pty.spawn(&env, &["cp", "web-0:/big", "big"]);
+    let out = wait_with_timeout(child, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(200));
+    let printed = text(&seen);
+    assert_eq!(out.status.code(), Some(0), "{printed}");
+    const ERASE: &str = "\r\x1b[2K";
+    assert!(printed.contains(" MB copied, "), "{printed:?}");
+    assert!(printed.contains(" MB/s"), "{printed:?}");
+    assert!(printed.ends_with(ERASE), "{printed:?}");
+    assert_eq!(
+        std::fs::metadata(env.dir.path().join("big")).unwrap().len(),
+        12 << 20
+    );
+
+    let (child, seen) = pty.spawn(&env, &["cp", "web-0:/small", "small"]);
+    let out = wait_with_timeout(child, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!text(&seen).contains("MB copied"), "{:?}", text(&seen));
+}

@@ -4,9 +4,10 @@ use std::ffi::OsString;
 
 use super::flags::{self, Kind};
 use super::CliError;
+use crate::sys::secret::Secret;
 
-/// Which verb was asked for. The verbs are reserved only as the first argument, so a pod
-/// named `list` is still reachable as `pod/list`.
+/// Which verb was asked for. The verbs are reserved only as the first positional argument
+/// (flags may come before it), so a pod named `list` is still reachable as `pod/list`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Verb {
     #[default]
@@ -83,7 +84,8 @@ pub struct GlobalArgs {
     pub user: Option<String>,
     pub namespace: Option<String>,
     pub server: Option<String>,
-    pub token: Option<String>,
+    /// Wrapped as soon as read: `Debug` of the arguments never shows it.
+    pub token: Option<Secret<String>>,
     pub as_user: Option<String>,
     pub as_groups: Vec<String>,
     pub as_uid: Option<String>,
@@ -94,28 +96,14 @@ pub struct GlobalArgs {
     pub tls_server_name: Option<String>,
     pub request_timeout: Option<String>,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret<String>>,
     pub verbosity: Option<String>,
 }
 
 /// Parses argv (without the program name).
 pub fn parse(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
     let mut raw = RawArgs::default();
-    let mut argv = argv.into_iter().peekable();
-    if let Some(first) = argv.peek().and_then(|a| a.to_str()) {
-        let verb = match first {
-            "attach" => Some(Verb::Attach),
-            "cp" => Some(Verb::Cp),
-            "list" | "ls" => Some(Verb::List),
-            "gc" => Some(Verb::Gc),
-            "version" => Some(Verb::Version),
-            _ => None,
-        };
-        if let Some(verb) = verb {
-            raw.verb = verb;
-            argv.next();
-        }
-    }
+    let mut argv = argv.into_iter();
     // cobra splits at the first bare `--`: what follows is the command, never flags.
     let mut before = Vec::new();
     for arg in argv.by_ref() {
@@ -134,7 +122,12 @@ pub fn parse(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
         let is_short = matches!(arg, lexopt::Arg::Short(_));
         let flag = match arg {
             lexopt::Arg::Value(v) => {
-                raw.targets.push(into_string(v)?);
+                let v = into_string(v)?;
+                // The first positional may be the verb: `kdebug -n prod cp ...` as kubectl.
+                match verb(&v).filter(|_| raw.targets.is_empty() && raw.verb == Verb::Debug) {
+                    Some(verb) => raw.verb = verb,
+                    None => raw.targets.push(v),
+                }
                 continue;
             }
             lexopt::Arg::Long(name) => flags::by_long(name).ok_or_else(|| unknown_long(name))?,
@@ -164,6 +157,17 @@ pub fn parse(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
         }
     }
     Ok(raw)
+}
+
+fn verb(word: &str) -> Option<Verb> {
+    Some(match word {
+        "attach" => Verb::Attach,
+        "cp" => Verb::Cp,
+        "list" | "ls" => Verb::List,
+        "gc" => Verb::Gc,
+        "version" => Verb::Version,
+        _ => return None,
+    })
 }
 
 fn set_bool(raw: &mut RawArgs, long: &str, v: bool) {
@@ -224,7 +228,7 @@ fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
         "user" => g.user = Some(v),
         "namespace" => g.namespace = Some(v),
         "server" => g.server = Some(v),
-        "token" => g.token = Some(v),
+        "token" => g.token = Some(Secret::new(v)),
         "as" => g.as_user = Some(v),
         "as-group" => g.as_groups.push(v),
         "as-uid" => g.as_uid = Some(v),
@@ -234,7 +238,7 @@ fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
         "tls-server-name" => g.tls_server_name = Some(v),
         "request-timeout" => g.request_timeout = Some(v),
         "username" => g.username = Some(v),
-        "password" => g.password = Some(v),
+        "password" => g.password = Some(Secret::new(v)),
         "v" => g.verbosity = Some(v),
         other => unreachable!("value flag --{other} missing from set_value"),
     }
@@ -376,6 +380,10 @@ mod tests {
         let r = p(&["web", "list"]).unwrap();
         assert_eq!(r.verb, Verb::Debug);
         assert_eq!(r.targets, ["web", "list"]);
+        let r = p(&["-n", "prod", "--context=c", "cp", "web-0:/x", "."]).unwrap();
+        assert_eq!(r.verb, Verb::Cp);
+        assert_eq!(r.targets, ["web-0:/x", "."]);
+        assert_eq!(r.global.namespace.as_deref(), Some("prod"));
     }
 
     #[test]
@@ -387,6 +395,17 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let r = p(&["web", "--token=hunter2", "--password", "swordfish"]).unwrap();
+        let shown = format!("{r:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("swordfish"),
+            "{shown}"
+        );
+        assert_eq!(r.global.token.unwrap().expose(), "hunter2");
     }
 
     #[test]

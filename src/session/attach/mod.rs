@@ -11,7 +11,7 @@ pub mod earlier;
 pub mod frames;
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ use tungstenite::Message;
 
 use crate::client::{ApiError, Client};
 use crate::sys::report::Failure;
+use crate::sys::stdin::Chunk;
 use earlier::Meter;
 use frames::{Frame, Outcome};
 
@@ -92,11 +93,6 @@ const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
 /// How long a read waits before the loop looks at queued input again.
 const POLL: Duration = Duration::from_millis(10);
 
-enum Input {
-    Data(Vec<u8>),
-    Eof,
-}
-
 /// The attach query, with kubectl's rules: false values left out, keys sorted, and no stderr
 /// in a raw TTY session (a TTY merges it into stdout).
 pub fn query(opts: &AttachOptions) -> Vec<(&'static str, String)> {
@@ -133,11 +129,7 @@ pub fn run(
     let v5 = socket.protocol == frames::V5;
     socket.ws.get_ref().tcp().set_read_timeout(Some(POLL)).ok();
 
-    let input = if opts.stdin {
-        Some(spawn_stdin())
-    } else {
-        None
-    };
+    let input = opts.stdin.then(crate::sys::stdin::take);
     let (winch_tx, winch_rx) = mpsc::channel();
     let _raw = if opts.tty {
         let guard = crate::sys::term::raw_mode(0).ok();
@@ -185,28 +177,6 @@ pub fn run(
     let _ = socket.ws.close(None);
     let _ = socket.ws.flush();
     result
-}
-
-fn spawn_stdin() -> Receiver<Input> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut stdin = io::stdin().lock();
-        let mut buf = vec![0u8; 32 * 1024];
-        loop {
-            match stdin.read(&mut buf) {
-                Ok(0) | Err(_) => {
-                    let _ = tx.send(Input::Eof);
-                    return;
-                }
-                Ok(n) => {
-                    if tx.send(Input::Data(buf[..n].to_vec())).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    rx
 }
 
 type Ws = tungstenite::WebSocket<crate::client::ws::Stream>;
@@ -289,7 +259,7 @@ impl Out {
 #[allow(clippy::too_many_arguments)]
 fn pump(
     ws: &mut Ws,
-    input: Option<Receiver<Input>>,
+    input: Option<crate::sys::stdin::Input>,
     winch: &Receiver<()>,
     v5: bool,
     opts: &AttachOptions,
@@ -329,8 +299,8 @@ fn pump(
         if let Some(rx) = input.as_ref().filter(|_| out.held.is_none()) {
             loop {
                 match rx.try_recv() {
-                    Ok(Input::Data(d)) => send(ws, frames::stdin(&d))?,
-                    Ok(Input::Eof) | Err(TryRecvError::Disconnected) => {
+                    Ok(Chunk::Data(d)) => send(ws, frames::stdin(&d))?,
+                    Ok(Chunk::Eof) | Err(TryRecvError::Disconnected) => {
                         // v5 can half-close stdin; v4 has no way to say it, so stdin stays open.
                         if v5 {
                             send(ws, frames::close_stdin())?;

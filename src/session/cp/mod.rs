@@ -95,6 +95,7 @@ struct Side<'a> {
 /// A copy container, running, attached, told to go.
 struct Started {
     name: String,
+    access: Access,
     watch: Option<wait::Rest>,
     ch: Channel,
 }
@@ -102,7 +103,8 @@ struct Started {
 impl Side<'_> {
     fn start(&mut self, command: Vec<String>) -> Result<Started, RunError> {
         let pod_name = api::name(self.pod);
-        let name = add_copy_container(self.conn, self.p, self.ns, self.pod, self.target, command)?;
+        let (name, access) =
+            add_copy_container(self.conn, self.p, self.ns, self.pod, self.target, command)?;
         if !self.p.quiet {
             eprintln!(
                 "kdebug: copying through ephemeral container {name}; it stays in pod {}/{pod_name}'s spec once it ends (the API cannot remove one; `kdebug list` shows it)",
@@ -124,6 +126,7 @@ impl Side<'_> {
         ch.send_stdin(builder::GO)?;
         Ok(Started {
             name,
+            access,
             watch: ready.watch,
             ch,
         })
@@ -168,6 +171,9 @@ impl Side<'_> {
             (Some(0), None) => Ok(if moved.warnings > 0 { 1 } else { 0 }),
             (Some(n), _) => {
                 eprintln!("command terminated with exit code {n}");
+                if said.windows(17).any(|w| w == b"Permission denied") {
+                    eprintln!("hint: {}", denied_hint(last.access, self.target));
+                }
                 Ok(n as u8)
             }
             (None, None) => Err(CpError::StillRunning {
@@ -283,7 +289,7 @@ fn add_copy_container(
     pod: &serde_json::Value,
     target: &str,
     command: Vec<String>,
-) -> Result<String, RunError> {
+) -> Result<(String, Access), RunError> {
     let pod_name = api::name(pod);
     let path = format!("{}/ephemeralcontainers", api::pod_path(ns, pod_name));
     let mut names = debug::names::generator();
@@ -312,7 +318,7 @@ fn add_copy_container(
             plan.patch_body().as_bytes(),
         );
         match sent {
-            Ok(_) => return Ok(name),
+            Ok(_) => return Ok((name, access)),
             Err(e) if e.code() == Some(409) && conflicts < 3 => {
                 conflicts += 1;
                 pod = conn.client.get(&api::pod_path(ns, pod_name))?;
@@ -331,6 +337,18 @@ fn add_copy_container(
             },
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// What to try when the copy container was refused access to the target's files.
+fn denied_hint(access: Access, target: &str) -> String {
+    match access {
+        Access::Ptrace => format!(
+            "the copy container ran as root with SYS_PTRACE and was still refused: the files may be on a read-only or restricted mount of container {target}; try -c with another container, or a path the container can write"
+        ),
+        Access::SameUser(_) => format!(
+            "Pod Security let the copy run only as container {target}'s own user (its securityContext's runAsUser, or the image's user when it sets none), and that user may not read or write this path; a namespace that allows SYS_PTRACE lets kdebug cp read any user's files"
+        ),
     }
 }
 
