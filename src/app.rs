@@ -40,7 +40,7 @@ pub fn main(argv: Vec<OsString>) -> u8 {
         Ok(code) => code,
         Err(e) => {
             let _ = std::io::stdout().flush();
-            eprintln!("{e}");
+            eprintln!("{}", crate::sys::report::error_text(&e));
             e.exit_code()
         }
     }
@@ -55,7 +55,12 @@ fn completion_script(rest: &[OsString]) -> u8 {
             0
         }
         _ => {
-            eprintln!("error: kdebug completion needs one shell: bash, zsh or fish");
+            eprintln!(
+                "{}",
+                crate::sys::report::error_text(
+                    "kdebug completion needs one shell: bash, zsh or fish"
+                )
+            );
             EXIT_ERROR
         }
     }
@@ -144,9 +149,8 @@ pub fn connect(p: &plan::Plan) -> Result<Connection, RunError> {
         username: g.username.clone(),
         password: g.password.clone(),
     };
-    let cfg = kubeconfig::resolve(&overrides).map_err(|e| RunError::Config(e.kubectl_message()))?;
-    let client = crate::client::credentials::client(&cfg, p.request_timeout, p.verbosity)
-        .map_err(RunError::Config)?;
+    let cfg = kubeconfig::resolve(&overrides)?;
+    let client = crate::client::credentials::client(&cfg, p.request_timeout, p.verbosity)?;
     Ok(Connection {
         client: std::sync::Arc::new(client),
         namespace: cfg.namespace.clone(),

@@ -12,7 +12,7 @@
 //! - [`client`]: the REST and WebSocket client, TLS, proxies, credentials.
 //! - [`kubeconfig`]: reading, merging and resolving kubeconfig files.
 //! - [`debug`]: pure builders of the bodies sent (profiles, custom, mirror, names).
-//! - [`sys`]: signals, the terminal, output, secrets.
+//! - [`sys`]: signals, the terminal, output, secrets, kubectl's `error: ` prefix.
 //! - [`archive`]: tar streams written and safely extracted (for `kdebug cp`).
 //! - [`text`]: YAML, Go JSON, base64, times, durations, tables.
 

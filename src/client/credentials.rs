@@ -5,14 +5,14 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::client::{self, Auth, Client, Impersonation, PluginCredential, Settings};
+use crate::client::{self, Auth, Client, ClientError, Impersonation, PluginCredential, Settings};
 use crate::kubeconfig::ClientConfig;
 
 pub fn client(
     cfg: &ClientConfig,
     request_timeout: Option<Duration>,
     verbosity: u8,
-) -> Result<Client, String> {
+) -> Result<Client, ClientError> {
     let tls = client::tls::TlsSettings {
         ca_pem: cfg.ca_pem.clone(),
         insecure: cfg.insecure,
@@ -76,7 +76,7 @@ fn auth_provider(
     ap: &crate::kubeconfig::model::AuthProviderConfig,
     cfg: &ClientConfig,
     verbosity: u8,
-) -> Result<Auth, String> {
+) -> Result<Auth, ClientError> {
     match ap.name.as_str() {
         "oidc" => {
             let origin = cfg.user_origin.clone();
@@ -88,11 +88,9 @@ fn auth_provider(
                 crate::kubeconfig::persist::write_auth_provider_config(&origin, &user, updates)
                     .map_err(|e| e.to_string())
             });
-            let oidc = client::oidc::Oidc::new(
-                ap.config.clone().unwrap_or_default(),
-                persist,
-                verbosity,
-            )?;
+            let oidc =
+                client::oidc::Oidc::new(ap.config.clone().unwrap_or_default(), persist, verbosity)
+                    .map_err(ClientError::Oidc)?;
             let oidc = Mutex::new(oidc);
             // The exec-plugin slot gives the caching: asked at the first request, again only
             // once the token nears its expiry (or after a 401, when it is still the same one).
@@ -109,8 +107,14 @@ fn auth_provider(
                 cached: Mutex::new(None),
             })
         }
-        "gcp" => Err("The gcp auth plugin has been removed.\nPlease use the \"gke-gcloud-auth-plugin\" kubectl/client-go credential plugin instead.".into()),
-        "azure" => Err("The azure auth plugin has been removed.\nPlease use the https://github.com/Azure/kubelogin kubectl/client-go credential plugin instead.".into()),
-        other => Err(format!("no Auth Provider found for name {other:?}")),
+        "gcp" => Err(ClientError::RemovedAuthProvider {
+            name: "gcp",
+            instead: "\"gke-gcloud-auth-plugin\"",
+        }),
+        "azure" => Err(ClientError::RemovedAuthProvider {
+            name: "azure",
+            instead: "https://github.com/Azure/kubelogin",
+        }),
+        other => Err(ClientError::UnknownAuthProvider(other.into())),
     }
 }

@@ -1,8 +1,11 @@
-//! API errors, printed the way kubectl prints them.
+//! The client's errors: building it ([`ClientError`]) and its requests ([`ApiError`]), printed
+//! the way kubectl prints them.
 
 use std::fmt;
 
 use serde_json::Value;
+
+use crate::sys::report::Failure;
 
 /// A `metav1.Status` as the server sends it with an error response.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -130,12 +133,31 @@ impl ApiError {
     }
 }
 
+impl Status {
+    fn unauthorized(&self) -> bool {
+        self.code == 401 || self.reason == "Unauthorized"
+    }
+}
+
+/// kubectl's StandardErrorMessage words a 401 with its own `error: ` prefix and a failed
+/// decode goes through CheckErr's default; a server status or a connection failure is
+/// printed as it is.
+impl Failure for ApiError {
+    fn prefixed(&self) -> bool {
+        match self {
+            ApiError::Status(s) => s.unauthorized(),
+            ApiError::Decode { .. } => true,
+            ApiError::Refused { .. } | ApiError::Transport(_) | ApiError::Timeout(_) => false,
+        }
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApiError::Status(s) if s.code == 401 || s.reason == "Unauthorized" => {
+            ApiError::Status(s) if s.unauthorized() => {
                 let msg = if s.message.is_empty() { "Unauthorized" } else { &s.message };
-                write!(f, "error: You must be logged in to the server ({msg})")
+                write!(f, "You must be logged in to the server ({msg})")
             }
             // kubectl spells out validation failures field by field.
             ApiError::Status(s) if s.reason == "Invalid" && !s.details_kind.is_empty() => {
@@ -159,11 +181,65 @@ impl fmt::Display for ApiError {
                 "The connection to the server {host} was refused - did you specify the right host or port?"
             ),
             ApiError::Transport(msg) => write!(f, "Unable to connect to the server: {msg}"),
-            ApiError::Decode { what, cause } => write!(f, "error: failed to decode {what}: {cause}"),
+            ApiError::Decode { what, cause } => write!(f, "failed to decode {what}: {cause}"),
             ApiError::Timeout(msg) => write!(f, "Unable to connect to the server: {msg}"),
         }
     }
 }
+
+/// Why no client could be built from a resolved configuration (before any request).
+#[derive(Debug)]
+pub enum ClientError {
+    /// The server URL has no `https://` or `http://` scheme.
+    InvalidServer(String),
+    /// The proxy (`proxy-url` or the environment) could not be parsed or used; the message
+    /// names the URL.
+    Proxy(String),
+    /// A proxy was chosen for a plain `http://` server: only https is tunnelled.
+    ProxyForPlainHttp(String),
+    /// The TLS settings (CA, client certificate and key) could not be used.
+    Tls(String),
+    /// `auth-provider: gcp` or `azure`, removed from kubectl; `instead` names the credential
+    /// plugin to use.
+    RemovedAuthProvider {
+        name: &'static str,
+        instead: &'static str,
+    },
+    /// An `auth-provider` kubectl never had.
+    UnknownAuthProvider(String),
+    /// The `oidc` auth provider's settings could not be used.
+    Oidc(String),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::InvalidServer(url) => write!(
+                f,
+                "invalid server URL {url:?}: it must start with https:// or http://"
+            ),
+            ClientError::ProxyForPlainHttp(server) => write!(
+                f,
+                "proxy for {server}: kdebug tunnels only https servers through a proxy"
+            ),
+            ClientError::Proxy(why) | ClientError::Tls(why) | ClientError::Oidc(why) => {
+                f.write_str(why)
+            }
+            ClientError::RemovedAuthProvider { name, instead } => write!(
+                f,
+                "The {name} auth plugin has been removed.\nPlease use the {instead} kubectl/client-go credential plugin instead."
+            ),
+            ClientError::UnknownAuthProvider(name) => {
+                write!(f, "no Auth Provider found for name {name:?}")
+            }
+        }
+    }
+}
+
+/// All of them come before any request: kubectl prints such errors after `error: `.
+impl Failure for ClientError {}
+
+impl std::error::Error for ClientError {}
 
 fn cause(field: &str, msg: &str) -> String {
     if field.is_empty() {
@@ -180,7 +256,10 @@ mod tests {
     use super::*;
 
     fn err(body: &str, code: u16) -> String {
-        ApiError::Status(Box::new(Status::decode(code, body.as_bytes()))).to_string()
+        crate::sys::report::error_text(&ApiError::Status(Box::new(Status::decode(
+            code,
+            body.as_bytes(),
+        ))))
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use base64::Engine;
 use serde_json::Value;
 
-pub use error::{ApiError, Status};
+pub use error::{ApiError, ClientError, Status};
 
 use crate::sys::secret::Secret;
 
@@ -94,13 +94,11 @@ const MAX_RETRIES: u32 = 5;
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
 
 impl Client {
-    pub fn new(s: Settings) -> Result<Client, String> {
+    pub fn new(s: Settings) -> Result<Client, ClientError> {
         let base = s.server.trim_end_matches('/').to_string();
         let https = base.starts_with("https://");
         if !https && !base.starts_with("http://") {
-            return Err(format!(
-                "invalid server URL {base:?}: it must start with https:// or http://"
-            ));
+            return Err(ClientError::InvalidServer(base));
         }
         let mut tls_settings = s.tls;
         // client-go attaches credentials only to https servers; a client certificate is a
@@ -110,14 +108,13 @@ impl Client {
             tls_settings.client_key_pem = None;
         }
         let host = proxy::host_of(&base);
-        let proxy = proxy::choose(s.proxy_url.as_deref(), &base, &host)?;
+        let proxy =
+            proxy::choose(s.proxy_url.as_deref(), &base, &host).map_err(ClientError::Proxy)?;
         if proxy.is_some() && !https {
-            return Err(format!(
-                "proxy for {base}: kdebug tunnels only https servers through a proxy"
-            ));
+            return Err(ClientError::ProxyForPlainHttp(base));
         }
         let connector = Arc::new(tls::Connector {
-            config: RwLock::new(tls::client_config(&tls_settings)?),
+            config: RwLock::new(tls::client_config(&tls_settings).map_err(ClientError::Tls)?),
             server_name: tls_settings.server_name.clone(),
             tunnel: proxy
                 .as_ref()

@@ -521,7 +521,7 @@ mod tests {
         o.custom = Some(testdata::scenario_file_json("custom-forbidden.json"));
         let err = build(&testdata::pod("web"), &o, &mut fixed_names(&[])).unwrap_err();
         assert_eq!(
-            format!("error: {err}\n"),
+            format!("{}\n", crate::sys::report::error_text(&err)),
             testdata::stderr("err-custom-forbidden-field")
         );
     }

@@ -372,6 +372,9 @@ impl fmt::Display for DebugError {
 
 impl std::error::Error for DebugError {}
 
+/// kubectl prints its option checks after `error: `.
+impl crate::sys::report::Failure for DebugError {}
+
 // ---------------------------------------------------------------------------------------------
 // Small JSON helpers shared by the builders. None of them panics on odd input: a field of the
 // wrong type is treated as absent.

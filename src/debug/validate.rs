@@ -22,6 +22,8 @@ impl std::fmt::Display for ValidateError {
 
 impl std::error::Error for ValidateError {}
 
+impl crate::sys::report::Failure for ValidateError {}
+
 impl From<DebugError> for ValidateError {
     fn from(error: DebugError) -> ValidateError {
         ValidateError {
@@ -403,6 +405,7 @@ pub fn go_quote(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::debug::testdata;
+    use crate::sys::report::error_text;
     use serde_json::json;
 
     #[test]
@@ -445,7 +448,7 @@ mod tests {
         }
         let e = validate_image("Not_A/Valid:Image:Ref").unwrap_err();
         assert_eq!(
-            format!("error: {e}\n"),
+            format!("{}\n", error_text(&e)),
             testdata::stderr("err-invalid-image")
         );
     }
@@ -507,7 +510,7 @@ mod tests {
     }
 
     fn err(o: &DebugOptions) -> String {
-        format!("error: {}\n", validate(o, None, true).unwrap_err())
+        format!("{}\n", error_text(&validate(o, None, true).unwrap_err()))
     }
 
     #[test]

@@ -115,11 +115,28 @@ pub fn container_spec<'a>(pod: &'a Value, name: &str) -> Option<&'a Value> {
         .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
 }
 
+/// A pod without a single regular container: there is none to default to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoContainers {
+    pub namespace: String,
+    pub pod: String,
+}
+
+impl std::fmt::Display for NoContainers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pod {}/{} does not have any containers",
+            self.namespace, self.pod
+        )
+    }
+}
+
 /// The container kubectl picks when no `-c` is given (kubectl's
 /// podcmd.FindOrDefaultContainerByName): the one the `kubectl.kubernetes.io/default-container`
 /// annotation names, else the first regular container. The message is kubectl's "Defaulted
 /// container" note, given only when the first container was picked out of several.
-pub fn default_container(pod: &Value) -> Result<(String, Option<String>), String> {
+pub fn default_container(pod: &Value) -> Result<(String, Option<String>), NoContainers> {
     let names = |list: &str| -> Vec<&str> {
         pod.pointer(&format!("/spec/{list}"))
             .and_then(Value::as_array)
@@ -134,11 +151,10 @@ pub fn default_container(pod: &Value) -> Result<(String, Option<String>), String
         names("ephemeralContainers"),
     );
     let Some(first) = regular.first() else {
-        return Err(format!(
-            "pod {}/{} does not have any containers",
-            namespace(pod),
-            name(pod)
-        ));
+        return Err(NoContainers {
+            namespace: namespace(pod).to_string(),
+            pod: name(pod).to_string(),
+        });
     };
     let wanted = str_at(
         pod,
@@ -284,7 +300,7 @@ mod tests {
         assert_eq!(default_container(&lonely).unwrap(), ("main".into(), None));
         let empty = json!({"metadata": {"name": "p", "namespace": "ns"}, "spec": {}});
         assert_eq!(
-            default_container(&empty).unwrap_err(),
+            default_container(&empty).unwrap_err().to_string(),
             "pod ns/p does not have any containers"
         );
     }

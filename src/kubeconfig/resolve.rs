@@ -11,6 +11,7 @@ use super::incluster::{read_token, InCluster};
 use super::load::{self, go_io_error, origin_dir, resolve_path, Sources};
 use super::model::{AuthInfo, AuthProviderConfig, Cluster, Config, Context, ExecConfig};
 use super::KubeconfigError;
+use crate::sys::report::Failure;
 use crate::sys::secret::Secret;
 
 /// The global connection flags (`--kubeconfig`, `--context`, `-n`, `--server`, ...).
@@ -106,24 +107,44 @@ pub enum ResolveError {
     /// `--context NAME` names no context (kubectl: `Error in configuration: context was not
     /// found for specified context: NAME`).
     ContextNotFound(String),
-    /// `--cluster`/`--user` name a missing entry, or a file could not be read.
-    Other(String),
+    /// With `-n`, `--context NAME` names no context (kubectl fails later, in getContext).
+    NoSuchContext(String),
+    /// The chosen context's user (`--user`) names no entry.
+    NoSuchUser(String),
+    /// The chosen context's cluster (`--cluster`) names no entry.
+    NoSuchCluster(String),
+    /// The namespace is not an RFC 1123 label.
+    InvalidNamespace(String),
+    /// A CA, client certificate or key file named by the kubeconfig could not be read.
+    ReadFile {
+        what: &'static str,
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    /// A token file (the kubeconfig's `tokenFile`, or the service account's) could not be read.
+    ReadToken {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    /// A CA together with `insecure-skip-tls-verify`.
+    InsecureWithCa,
 }
 
-impl ResolveError {
-    /// The whole text kubectl prints for this error (stderr, without a trailing newline).
-    pub fn kubectl_message(&self) -> String {
+/// kubectl's CheckErr prints an invalid configuration as `Error in configuration:` and its
+/// list, except a single error, which it prints after `error: ` like any other.
+impl Failure for ResolveError {
+    fn prefixed(&self) -> bool {
         match self {
-            ResolveError::Invalid(errs) if errs.len() > 1 => {
-                let mut s = String::from("Error in configuration: ");
-                for e in errs {
-                    s.push_str("\n* ");
-                    s.push_str(e);
-                }
-                s
-            }
-            ResolveError::ContextNotFound(_) => format!("Error in configuration: {self}"),
-            _ => format!("error: {self}"),
+            ResolveError::Invalid(errs) => errs.len() <= 1,
+            ResolveError::ContextNotFound(_) => false,
+            ResolveError::Load(_)
+            | ResolveError::NoSuchContext(_)
+            | ResolveError::NoSuchUser(_)
+            | ResolveError::NoSuchCluster(_)
+            | ResolveError::InvalidNamespace(_)
+            | ResolveError::ReadFile { .. }
+            | ResolveError::ReadToken { .. }
+            | ResolveError::InsecureWithCa => true,
         }
     }
 }
@@ -132,11 +153,36 @@ impl fmt::Display for ResolveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ResolveError::Load(e) => write!(f, "{e}"),
-            ResolveError::Invalid(errs) => write!(f, "{}", errs.join("; ")),
-            ResolveError::ContextNotFound(n) => {
-                write!(f, "context was not found for specified context: {n}")
+            ResolveError::Invalid(errs) if errs.len() > 1 => {
+                f.write_str("Error in configuration: ")?;
+                for e in errs {
+                    write!(f, "\n* {e}")?;
+                }
+                Ok(())
             }
-            ResolveError::Other(s) => f.write_str(s),
+            ResolveError::Invalid(errs) => f.write_str(&errs.join("; ")),
+            ResolveError::ContextNotFound(n) => write!(
+                f,
+                "Error in configuration: context was not found for specified context: {n}"
+            ),
+            ResolveError::NoSuchContext(n) => write!(f, "context {n:?} does not exist"),
+            ResolveError::NoSuchUser(n) => write!(f, "auth info {n:?} does not exist"),
+            ResolveError::NoSuchCluster(n) => write!(f, "cluster {n:?} does not exist"),
+            ResolveError::InvalidNamespace(ns) => write!(
+                f,
+                "invalid namespace {ns:?}: a namespace must be a lowercase RFC 1123 label"
+            ),
+            ResolveError::ReadFile { what, path, cause } => write!(
+                f,
+                "failed to read {what}: {}",
+                go_io_error("open", path, cause)
+            ),
+            ResolveError::ReadToken { path, cause } => {
+                f.write_str(&go_io_error("open", path, cause))
+            }
+            ResolveError::InsecureWithCa => f.write_str(
+                "specifying a root certificates file with the insecure flag is not allowed",
+            ),
         }
     }
 }
@@ -192,10 +238,7 @@ pub fn resolve_in(o: &Overrides, env: &Environment) -> Result<ClientConfig, Reso
     );
     if let Sources::Explicit(p) = &sources {
         if std::fs::metadata(p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
-            return Err(ResolveError::Other(format!(
-                "stat {}: no such file or directory",
-                p.display()
-            )));
+            return Err(KubeconfigError::Missing { path: p.clone() }.into());
         }
     }
     let config = load::load(&sources, false)?;
@@ -302,10 +345,7 @@ pub fn resolve_config(
         user = u.clone();
         resolve_auth_paths(&mut user);
     } else if non_empty(&o.user).is_some() {
-        return Err(ResolveError::Other(format!(
-            "auth info {:?} does not exist",
-            context.auth_info
-        )));
+        return Err(ResolveError::NoSuchUser(context.auth_info.clone()));
     }
     if let Some(t) = o.token.as_ref().filter(|t| !t.expose().is_empty()) {
         user.token = t.clone();
@@ -341,9 +381,7 @@ pub fn resolve_config(
     if !context_name.is_empty() && !config.contexts.contains_key(&context_name) {
         // With -n, kubectl skips ConfirmUsable in Namespace() and fails later in getContext.
         if context_required && non_empty(&o.namespace).is_some() {
-            return Err(ResolveError::Other(format!(
-                "context {context_name:?} does not exist"
-            )));
+            return Err(ResolveError::NoSuchContext(context_name));
         }
         errors.push(format!(
             "context was not found for specified context: {context_name}"
@@ -369,10 +407,7 @@ pub fn resolve_config(
         _ => return Err(ResolveError::Invalid(errors)),
     }
     if cluster_missing {
-        return Err(ResolveError::Other(format!(
-            "cluster {:?} does not exist",
-            context.cluster
-        )));
+        return Err(ResolveError::NoSuchCluster(context.cluster.clone()));
     }
 
     let mut cc = build(&cluster, &user)?;
@@ -408,10 +443,7 @@ pub fn resolve_config(
         cc.namespace = "default".into();
     }
     if !is_dns1123_label(&cc.namespace) {
-        return Err(ResolveError::Other(format!(
-            "invalid namespace {:?}: a namespace must be a lowercase RFC 1123 label",
-            cc.namespace
-        )));
+        return Err(ResolveError::InvalidNamespace(cc.namespace.clone()));
     }
     Ok(cc)
 }
@@ -545,12 +577,11 @@ fn validate_cluster(name: &str, c: &Cluster) -> Vec<String> {
     errs
 }
 
-fn read_file(what: &str, path: &str) -> Result<Vec<u8>, ResolveError> {
-    std::fs::read(path).map_err(|e| {
-        ResolveError::Other(format!(
-            "failed to read {what}: {}",
-            go_io_error("open", Path::new(path), &e)
-        ))
+fn read_file(what: &'static str, path: &str) -> Result<Vec<u8>, ResolveError> {
+    std::fs::read(path).map_err(|cause| ResolveError::ReadFile {
+        what,
+        path: PathBuf::from(path),
+        cause,
     })
 }
 
@@ -603,18 +634,18 @@ fn build(cluster: &Cluster, user: &AuthInfo) -> Result<ClientConfig, ResolveErro
         )?);
     }
     if cc.insecure && cc.ca_pem.is_some() {
-        return Err(ResolveError::Other(
-            "specifying a root certificates file with the insecure flag is not allowed".into(),
-        ));
+        return Err(ResolveError::InsecureWithCa);
     }
     // User identification: the token file is read now; the client re-reads it later.
     if !user.token.expose().is_empty() {
         cc.token = Some(user.token.clone());
         cc.token_file = (!user.token_file.is_empty()).then(|| PathBuf::from(&user.token_file));
     } else if !user.token_file.is_empty() {
-        let t = read_token(Path::new(&user.token_file)).map_err(|e| {
-            ResolveError::Other(go_io_error("open", Path::new(&user.token_file), &e))
-        })?;
+        let t =
+            read_token(Path::new(&user.token_file)).map_err(|cause| ResolveError::ReadToken {
+                path: PathBuf::from(&user.token_file),
+                cause,
+            })?;
         cc.token = Some(Secret::new(t));
         cc.token_file = Some(PathBuf::from(&user.token_file));
     }
@@ -665,9 +696,10 @@ fn in_cluster_config(ic: &InCluster, o: &Overrides) -> Result<ClientConfig, Reso
     if let Some(t) = o.token.as_ref().filter(|t| !t.expose().is_empty()) {
         cc.token = Some(t.clone());
     } else {
-        let t = ic
-            .token()
-            .map_err(|e| ResolveError::Other(go_io_error("open", &ic.token_path(), &e)))?;
+        let t = ic.token().map_err(|cause| ResolveError::ReadToken {
+            path: ic.token_path(),
+            cause,
+        })?;
         cc.token = Some(Secret::new(t));
         cc.token_file = Some(ic.token_path());
     }
@@ -755,6 +787,7 @@ mod tests {
 
     #[test]
     fn kubectl_errors() {
+        use crate::sys::report::error_text;
         let d = tmpdir("errors");
         let c = cfg(BASE, &d);
         let e = resolve_config(
@@ -767,13 +800,13 @@ mod tests {
         )
         .err();
         assert_eq!(
-            e.map(|e| e.kubectl_message()).as_deref(),
+            e.map(|e| error_text(&e)).as_deref(),
             Some("Error in configuration: context was not found for specified context: nope")
         );
         let both = cfg("clusters:\n- name: c\n  cluster: {server: https://k, certificate-authority: /x/ca.crt, certificate-authority-data: aGk=}\nusers:\n- name: u\n  user: {token: t, username: a, password: b}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n", &d);
         let msg = resolve_config(&both, &Overrides::default(), &env())
             .err()
-            .map(|e| e.kubectl_message())
+            .map(|e| error_text(&e))
             .unwrap_or_default();
         assert!(msg.starts_with("Error in configuration: \n* "), "{msg}");
         assert!(msg.contains("more than one authentication method found for u; found [token basicAuth], only one is allowed"), "{msg}");
@@ -787,7 +820,7 @@ mod tests {
         let v1 = cfg("users:\n- name: u\n  user:\n    exec: {command: x, apiVersion: client.authentication.k8s.io/v1}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  cluster: {server: https://k}\ncurrent-context: x\n", &d);
         let msg = resolve_config(&v1, &Overrides::default(), &env())
             .err()
-            .map(|e| e.kubectl_message())
+            .map(|e| error_text(&e))
             .unwrap_or_default();
         assert_eq!(
             msg,
@@ -815,7 +848,7 @@ mod tests {
             &env(),
         )
         .err()
-        .map(|e| e.kubectl_message());
+        .map(|e| error_text(&e));
         assert_eq!(
             e.as_deref(),
             Some("error: no server found for cluster \"ghost\"")

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use super::load::{self, go_io_error, resolve_path};
 use super::model::{AuthInfo, Cluster, Config, Context, ExecConfig};
 use super::KubeconfigError;
+use crate::sys::report::{error_text, Failure};
 use crate::text::{b64, emit};
 
 /// kubectl's placeholders (clientcmdapi.ShortenConfig).
@@ -84,13 +85,8 @@ pub fn config_main(args: Vec<OsString>, stdout: &mut dyn Write, stderr: &mut dyn
         .and_then(|a| run(&a, stdout));
     match result {
         Ok(()) => 0,
-        // kubectl prints several broken files one per line, without the "error: " prefix.
-        Err(ViewError::Config(e @ KubeconfigError::Several(_))) => {
-            let _ = writeln!(stderr, "{e}");
-            1
-        }
         Err(e) => {
-            let _ = writeln!(stderr, "error: {e}");
+            let _ = writeln!(stderr, "{}", error_text(&e));
             1
         }
     }
@@ -102,6 +98,13 @@ enum ViewError {
     Config(KubeconfigError),
     Other(String),
     Write(std::io::Error),
+}
+
+/// kubectl config prints several broken files one per line, without the `error: ` prefix.
+impl Failure for ViewError {
+    fn prefixed(&self) -> bool {
+        !matches!(self, ViewError::Config(KubeconfigError::Several(_)))
+    }
 }
 
 impl std::fmt::Display for ViewError {

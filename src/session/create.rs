@@ -72,7 +72,10 @@ fn delete_created(client: &Client, ns: &str, name: &str, quiet: bool) {
         }
         Err(e) if e.is_not_found() => {}
         Err(e) => {
-            eprintln!("warning: created pod {ns}/{name}, could not delete it: {e}; run `kdebug gc`")
+            eprintln!(
+                "warning: created pod {ns}/{name}, could not delete it: {}; run `kdebug gc`",
+                crate::sys::report::error_text(&e)
+            )
         }
     }
 }

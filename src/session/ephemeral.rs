@@ -7,6 +7,7 @@ use crate::debug;
 use crate::kube as api;
 use crate::sys::output::print_messages;
 
+use super::error::SessionError;
 use super::follow::{follow, Container};
 use super::targets::Resolved;
 use super::{options_for, print_request, wait, Connection, RunError, Sink};
@@ -61,10 +62,7 @@ pub fn ephemeral_journey(
             // kubectl: a 404 that names no object means the subresource itself is missing.
             // kubectl quotes the server's message (a StatusError's text).
             Err(ApiError::Status(s)) if s.code == 404 && s.details_name.is_empty() => {
-                return Err(RunError::Other(format!(
-                    "ephemeral containers are disabled for this cluster (error from server: {:?})",
-                    s.message
-                )));
+                return Err(SessionError::EphemeralDisabled(s.message.clone()).into());
             }
             Err(e) if e.code() == Some(409) && attempt <= CONFLICT_RETRIES => {
                 pod = client.get(&api::pod_path(&ns, &name))?;

@@ -1,12 +1,20 @@
-//! Every way a run can fail, by layer, and the exit code each one gives.
+//! Every way a run can fail, by layer, and the exit code each one gives. Each layer's
+//! `Display` is the message alone; [`crate::sys::report::error_text`] adds kubectl's
+//! `error: ` where kubectl does.
 
 use std::fmt;
+use std::path::PathBuf;
 
+use crate::archive::ArchiveError;
 use crate::cli::CliError;
-use crate::client::ApiError;
+use crate::client::{ApiError, ClientError};
 use crate::debug::DebugError;
+use crate::kubeconfig::ResolveError;
+use crate::sys::report::Failure;
 
 use super::attach::AttachError;
+use super::cp::CpError;
+use super::targets::TargetError;
 use super::wait::WaitError;
 use super::workload::WorkloadError;
 
@@ -20,17 +28,67 @@ pub const EXIT_CANNOT_ATTACH: u8 = 126;
 #[derive(Debug)]
 pub enum RunError {
     Cli(CliError),
-    Config(String),
+    /// The kubeconfig and the connection flags, checked before any request.
+    Config(ResolveError),
+    /// The client could not be built from the resolved configuration.
+    Client(ClientError),
     Api(ApiError),
     Debug(DebugError),
+    /// The objects to debug (or the pod to attach to) could not be found or read.
+    Target(TargetError),
     Wait(WaitError),
     Attach(AttachError),
     Workload(WorkloadError),
-    /// A message already worded for the user (printed after `error: `).
-    Other(String),
+    Session(SessionError),
+    Cp(CpError),
+    /// A tar stream `kdebug cp` wrote or read.
+    Archive(ArchiveError),
     /// An error and what to do about it (printed on the next line, after `hint: `).
-    Hinted(Box<RunError>, String),
+    Hinted(Box<RunError>, &'static str),
 }
+
+/// The journeys' own failures, past the targets and before or after the container runs.
+#[derive(Debug)]
+pub enum SessionError {
+    /// The pod's `ephemeralcontainers` subresource answered 404 without naming an object:
+    /// the server's message, quoted as kubectl quotes it.
+    EphemeralDisabled(String),
+    /// The attach's status channel reported a failure that is not an exit code (the
+    /// server's message, or client-go's `error stream protocol error: ...`).
+    Remote(String),
+    /// `--output-dir` could not be created.
+    OutputDir { dir: PathBuf, cause: std::io::Error },
+    /// A pod's log file in `--output-dir` could not be created.
+    LogFile {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    /// Not one fan-out worker thread could be started.
+    NoWorkers,
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::EphemeralDisabled(msg) => write!(
+                f,
+                "ephemeral containers are disabled for this cluster (error from server: {msg:?})"
+            ),
+            SessionError::Remote(msg) => f.write_str(msg),
+            SessionError::OutputDir { dir, cause } => write!(
+                f,
+                "failed to create --output-dir {}: {cause}",
+                dir.display()
+            ),
+            SessionError::LogFile { path, cause } => {
+                write!(f, "failed to create {}: {cause}", path.display())
+            }
+            SessionError::NoWorkers => f.write_str("failed to start the fan-out workers"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}
 
 impl RunError {
     pub fn exit_code(&self) -> u8 {
@@ -46,33 +104,64 @@ impl RunError {
     }
 }
 
+impl Failure for RunError {
+    fn prefixed(&self) -> bool {
+        match self {
+            RunError::Config(e) => e.prefixed(),
+            RunError::Api(e) => e.prefixed(),
+            RunError::Wait(e) => e.prefixed(),
+            RunError::Attach(e) => e.prefixed(),
+            RunError::Workload(e) => e.prefixed(),
+            RunError::Hinted(e, _) => e.prefixed(),
+            RunError::Cli(_)
+            | RunError::Client(_)
+            | RunError::Debug(_)
+            | RunError::Target(_)
+            | RunError::Session(_)
+            | RunError::Cp(_)
+            | RunError::Archive(_) => true,
+        }
+    }
+}
+
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Cli(e) if e.is_usage() => {
-                write!(f, "error: {e}\nSee 'kdebug --help' for usage.")
+                write!(f, "{e}\nSee 'kdebug --help' for usage.")
             }
-            RunError::Cli(e) => write!(f, "error: {e}"),
-            RunError::Config(msg)
-                if msg.starts_with("Error in configuration") || msg.starts_with("error: ") =>
-            {
-                f.write_str(msg)
-            }
-            RunError::Config(msg) => write!(f, "error: {msg}"),
+            RunError::Cli(e) => write!(f, "{e}"),
+            RunError::Config(e) => write!(f, "{e}"),
+            RunError::Client(e) => write!(f, "{e}"),
             RunError::Api(e) => write!(f, "{e}"),
-            RunError::Debug(e) => write!(f, "error: {e}"),
+            RunError::Debug(e) => write!(f, "{e}"),
+            RunError::Target(e) => write!(f, "{e}"),
             RunError::Wait(e) => write!(f, "{e}"),
             RunError::Attach(e) => write!(f, "{e}"),
             RunError::Workload(e) => write!(f, "{e}"),
-            RunError::Other(msg) => write!(f, "error: {msg}"),
+            RunError::Session(e) => write!(f, "{e}"),
+            RunError::Cp(e) => write!(f, "{e}"),
+            RunError::Archive(e) => write!(f, "{e}"),
             RunError::Hinted(e, hint) => write!(f, "{e}\nhint: {hint}"),
         }
     }
 }
 
+impl std::error::Error for RunError {}
+
 impl From<CliError> for RunError {
     fn from(e: CliError) -> Self {
         RunError::Cli(e)
+    }
+}
+impl From<ResolveError> for RunError {
+    fn from(e: ResolveError) -> Self {
+        RunError::Config(e)
+    }
+}
+impl From<ClientError> for RunError {
+    fn from(e: ClientError) -> Self {
+        RunError::Client(e)
     }
 }
 impl From<ApiError> for RunError {
@@ -95,6 +184,26 @@ impl From<AttachError> for RunError {
         RunError::Attach(e)
     }
 }
+impl From<TargetError> for RunError {
+    fn from(e: TargetError) -> Self {
+        RunError::Target(e)
+    }
+}
+impl From<SessionError> for RunError {
+    fn from(e: SessionError) -> Self {
+        RunError::Session(e)
+    }
+}
+impl From<CpError> for RunError {
+    fn from(e: CpError) -> Self {
+        RunError::Cp(e)
+    }
+}
+impl From<ArchiveError> for RunError {
+    fn from(e: ArchiveError) -> Self {
+        RunError::Archive(e)
+    }
+}
 impl From<WorkloadError> for RunError {
     fn from(e: WorkloadError) -> Self {
         RunError::Workload(e)
@@ -104,15 +213,121 @@ impl From<WorkloadError> for RunError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::Status;
+    use crate::sys::report::error_text;
+
+    fn api(code: u16, reason: &str, message: &str) -> ApiError {
+        ApiError::Status(Box::new(Status {
+            code,
+            reason: reason.into(),
+            message: message.into(),
+            ..Status::default()
+        }))
+    }
 
     #[test]
     fn flag_errors_point_to_the_usage_like_kubectl() {
         let e = RunError::Cli(CliError::MissingValue("image".into()));
         assert_eq!(
-            e.to_string(),
+            error_text(&e),
             "error: flag needs an argument: --image\nSee 'kdebug --help' for usage."
         );
         let e = RunError::Cli(CliError::Invalid("unknown profile: foo".into()));
-        assert_eq!(e.to_string(), "error: unknown profile: foo");
+        assert_eq!(error_text(&e), "error: unknown profile: foo");
+    }
+
+    #[test]
+    fn the_prefix_follows_kubectl() {
+        let not_found = RunError::Api(api(404, "NotFound", "pods \"x\" not found"));
+        assert_eq!(
+            error_text(&not_found),
+            "Error from server (NotFound): pods \"x\" not found"
+        );
+        let unauthorized = RunError::Api(api(401, "Unauthorized", ""));
+        assert_eq!(
+            error_text(&unauthorized),
+            "error: You must be logged in to the server (Unauthorized)"
+        );
+        let one = RunError::Config(ResolveError::Invalid(vec!["no server found".into()]));
+        assert_eq!(error_text(&one), "error: no server found");
+        let many = RunError::Config(ResolveError::Invalid(vec!["a".into(), "b".into()]));
+        assert_eq!(error_text(&many), "Error in configuration: \n* a\n* b");
+        let context = RunError::Config(ResolveError::ContextNotFound("x".into()));
+        assert_eq!(
+            error_text(&context),
+            "Error in configuration: context was not found for specified context: x"
+        );
+        let client = RunError::Client(ClientError::UnknownAuthProvider("x".into()));
+        assert_eq!(
+            error_text(&client),
+            "error: no Auth Provider found for name \"x\""
+        );
+        let deleted = RunError::Wait(WaitError::Deleted { pod: "p".into() });
+        assert!(!deleted.prefixed());
+        let lost = RunError::Attach(AttachError::Lost("eof".into()));
+        assert_eq!(
+            error_text(&lost),
+            "error: lost the connection to the debug container: eof"
+        );
+        let connect = RunError::Attach(AttachError::Connect(api(404, "NotFound", "gone")));
+        assert_eq!(error_text(&connect), "Error from server (NotFound): gone");
+        // A hint follows the error and keeps its prefix (or its absence).
+        let hinted = RunError::Hinted(Box::new(not_found), "look");
+        assert_eq!(
+            error_text(&hinted),
+            "Error from server (NotFound): pods \"x\" not found\nhint: look"
+        );
+        let hinted = RunError::Hinted(Box::new(RunError::Session(SessionError::NoWorkers)), "h");
+        assert_eq!(
+            error_text(&hinted),
+            "error: failed to start the fan-out workers\nhint: h"
+        );
+    }
+
+    #[test]
+    fn the_message_alone_has_no_prefix() {
+        // fan-out's summary table shows the message without kubectl's prefix.
+        let e = RunError::Target(TargetError::NoMatch {
+            nodes: false,
+            selector: "app=x".into(),
+        });
+        assert_eq!(e.to_string(), "no pods match the selector \"app=x\"");
+        assert_eq!(
+            error_text(&e),
+            "error: no pods match the selector \"app=x\""
+        );
+    }
+
+    #[test]
+    fn exit_codes_by_failure() {
+        let timeout = RunError::Wait(WaitError::Timeout {
+            container: "c".into(),
+            after: std::time::Duration::from_secs(1),
+            last: String::new(),
+        });
+        assert_eq!(timeout.exit_code(), EXIT_TIMEOUT);
+        assert_eq!(
+            RunError::Hinted(Box::new(timeout), "h").exit_code(),
+            EXIT_TIMEOUT
+        );
+        let lost = RunError::Attach(AttachError::Lost("eof".into()));
+        assert_eq!(lost.exit_code(), EXIT_CANNOT_ATTACH);
+        // The status channel's failure is the remote side's, not a failed attach.
+        let remote = RunError::Session(SessionError::Remote("boom".into()));
+        assert_eq!(remote.exit_code(), EXIT_ERROR);
+        let target = RunError::Target(TargetError::AttachNeedsOnePod);
+        assert_eq!(target.exit_code(), EXIT_ERROR);
+        let config = RunError::Config(ResolveError::ContextNotFound("x".into()));
+        assert_eq!(config.exit_code(), EXIT_ERROR);
+        let cp = RunError::Cp(CpError::CompletedPod {
+            phase: "Succeeded".into(),
+        });
+        assert_eq!(cp.exit_code(), EXIT_ERROR);
+        assert_eq!(
+            error_text(&cp),
+            "error: cannot copy files of a completed pod; current phase is Succeeded"
+        );
+        let archive = RunError::Archive(ArchiveError::Truncated { offset: 512 });
+        assert!(archive.prefixed());
     }
 }

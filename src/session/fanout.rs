@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::cli::plan::Plan;
 use crate::sys::live::Console;
 
+use super::error::SessionError;
 use super::targets::Pending;
 use super::{Connection, Resolved, RunError, Sink};
 
@@ -146,11 +147,9 @@ type Screen = Console<io::Stdout, io::Stderr>;
 /// (`--fail-fast`) or a Ctrl-C. A second Ctrl-C stops waiting for the running ones.
 pub fn run(conn: &Connection, p: &Plan, targets: Vec<Pending>) -> Result<u8, RunError> {
     if let Some(dir) = &p.output_dir {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            RunError::Other(format!(
-                "failed to create --output-dir {}: {e}",
-                dir.display()
-            ))
+        std::fs::create_dir_all(dir).map_err(|cause| SessionError::OutputDir {
+            dir: dir.clone(),
+            cause,
         })?;
     }
     let total = targets.len();
@@ -181,9 +180,7 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Pending>) -> Result<u8, Run
         drop(tx);
         if started == 0 {
             crate::sys::signals::stop_interrupt();
-            return Err(RunError::Other(
-                "failed to start the fan-out workers".into(),
-            ));
+            return Err(SessionError::NoWorkers.into());
         }
         let mut g = drive(&rx, p, total, started, &stop, &console);
         crate::sys::signals::stop_interrupt();
@@ -362,10 +359,8 @@ fn one(conn: &Connection, p: &Plan, t: Pending, console: &Mutex<Screen>) -> Outc
     };
     let (exit_code, error) = match result {
         Ok(c) => (Some(c), None),
-        Err(e) => (
-            None,
-            Some(e.to_string().trim_start_matches("error: ").to_string()),
-        ),
+        // The message alone: kubectl's `error: ` prefix has no place in a table cell.
+        Err(e) => (None, Some(e.to_string())),
     };
     Outcome {
         name,
@@ -393,13 +388,7 @@ fn run_captured(
                     let r = super::debug_one(conn, p, t, &mut sink);
                     (r, sink.container.take())
                 }
-                Err(e) => (
-                    Err(RunError::Other(format!(
-                        "failed to create {}: {e}",
-                        path.display()
-                    ))),
-                    None,
-                ),
+                Err(cause) => (Err(SessionError::LogFile { path, cause }.into()), None),
             }
         }
         None => {

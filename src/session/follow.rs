@@ -11,9 +11,11 @@ use crate::client::{ApiError, Client};
 use crate::kube::{self as api, State};
 
 use super::attach::{self, frames::Outcome, AttachError, AttachOptions};
+use super::error::SessionError;
 use super::logs::Followed;
 use super::wait::{self, WaitOptions};
 use super::{Connection, RunError, Sink};
+use crate::sys::report::error_text;
 
 /// One container of one pod: what the steps after its creation work on.
 #[derive(Clone, Copy)]
@@ -102,10 +104,11 @@ pub fn attach_and_report(
         .unwrap_or(false);
     if tty && !container_tty {
         if !quiet {
-            eprintln!(
-                "error: Unable to use a TTY - container {} did not allocate one",
+            let msg = format!(
+                "Unable to use a TTY - container {} did not allocate one",
                 c.name
             );
+            eprintln!("{}", error_text(msg.as_str()));
         }
         tty = false;
     } else if !tty && container_tty && how.stdin {
@@ -142,7 +145,7 @@ pub fn attach_and_report(
             }
             match session.outcome {
                 Outcome::ExitCode(n) => Ok(n),
-                Outcome::Failure(msg) => Err(RunError::Other(msg)),
+                Outcome::Failure(msg) => Err(SessionError::Remote(msg).into()),
                 Outcome::Success => final_exit_code(client, c, watch, EXIT_STATUS_GRACE),
             }
         }
@@ -153,13 +156,16 @@ pub fn attach_and_report(
         }
         Err(AttachError::Connect(e)) => {
             eprintln!(
-                "warning: couldn't attach to pod/{}, falling back to streaming logs: {e}",
-                c.pod
+                "warning: couldn't attach to pod/{}, falling back to streaming logs: {}",
+                c.pod,
+                error_text(&e)
             );
             super::logs::copy(client, c.ns, c.pod, c.name, false, 0, &mut stdout()).map_err(
                 |le| {
                     RunError::Attach(AttachError::Lost(format!(
-                        "{e}; and the logs failed too: {le}"
+                        "{}; and the logs failed too: {}",
+                        error_text(&e),
+                        error_text(&le)
                     )))
                 },
             )?;

@@ -8,6 +8,7 @@ use crate::sys::output::print_messages;
 use super::create::{create_pod, finish_cleanup};
 use super::follow::{follow, Container};
 use super::targets::Resolved;
+use super::wait::WaitError;
 use super::{options_for, Connection, RunError, Sink};
 
 pub fn node_journey(
@@ -51,9 +52,7 @@ const NO_NSENTER: &str = "--host-shell runs nsenter from the image: use an image
 /// nsenter exits 127.
 fn host_shell_outcome(result: Result<u8, RunError>) -> Result<u8, RunError> {
     match result {
-        Err(e) if e.to_string().contains("nsenter") => {
-            Err(RunError::Hinted(Box::new(e), NO_NSENTER.into()))
-        }
+        Err(e) if start_failure_names_nsenter(&e) => Err(RunError::Hinted(Box::new(e), NO_NSENTER)),
         Ok(code) => {
             if let Some(hint) = exit_hint(code) {
                 eprintln!("hint: {hint}");
@@ -61,6 +60,23 @@ fn host_shell_outcome(result: Result<u8, RunError>) -> Result<u8, RunError> {
             Ok(code)
         }
         other => other,
+    }
+}
+
+/// The kubelet's reason for not starting the container (or the last state seen before a
+/// timeout) names nsenter.
+fn start_failure_names_nsenter(e: &RunError) -> bool {
+    match e {
+        RunError::Wait(
+            WaitError::CannotStart {
+                reason, message, ..
+            }
+            | WaitError::PodFailed {
+                reason, message, ..
+            },
+        ) => reason.contains("nsenter") || message.contains("nsenter"),
+        RunError::Wait(WaitError::Timeout { last, .. }) => last.contains("nsenter"),
+        _ => false,
     }
 }
 
@@ -75,7 +91,6 @@ fn exit_hint(code: u8) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::wait::WaitError;
 
     #[test]
     fn a_missing_nsenter_is_named() {
@@ -93,5 +108,13 @@ mod tests {
         assert!(exit_hint(127).unwrap().contains("nsenter"));
         assert!(exit_hint(0).is_none());
         assert_eq!(host_shell_outcome(Ok(3)).unwrap(), 3);
+        // Only the kubelet's start failure counts, not any text that happens to say nsenter.
+        let other = RunError::Target(crate::session::targets::TargetError::NotAnObject {
+            path: "nsenter.yaml".into(),
+        });
+        assert!(!matches!(
+            host_shell_outcome(Err(other)),
+            Err(RunError::Hinted(..))
+        ));
     }
 }

@@ -7,18 +7,17 @@ use crate::kube::target::{Kind, Target};
 use crate::kube::{self as api, State};
 
 use super::follow::{attach_and_report, final_exit_code, Attach, Container};
+use super::targets::TargetError;
 use super::{Connection, RunError};
 use crate::sys::output::stdout;
 
 pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
     let [target] = p.targets.as_slice() else {
-        return Err(RunError::Other("attach needs exactly one POD".into()));
+        return Err(TargetError::AttachNeedsOnePod.into());
     };
     let target: &Target = target;
     if target.kind != Kind::Pod {
-        return Err(RunError::Other(format!(
-            "cannot attach to {target}: only pods have containers"
-        )));
+        return Err(TargetError::AttachNotAPod(target.to_string()).into());
     }
     let ns = &conn.namespace;
     let pod = conn.client.get(&api::pod_path(ns, &target.name))?;
@@ -27,7 +26,7 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
     let container = match &p.opts.container {
         Some(c) => c.clone(),
         None => {
-            let (name, note) = api::default_container(&pod).map_err(RunError::Other)?;
+            let (name, note) = api::default_container(&pod).map_err(TargetError::from)?;
             if let Some(note) = note.filter(|_| !p.quiet) {
                 eprintln!("{note}");
             }
@@ -35,10 +34,11 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
         }
     };
     if api::container_spec(&pod, &container).is_none() {
-        return Err(RunError::Other(format!(
-            "container {container} not found in pod {}",
-            target.name
-        )));
+        return Err(TargetError::ContainerNotFound {
+            container,
+            pod: target.name.clone(),
+        }
+        .into());
     }
     let c = Container {
         ns,

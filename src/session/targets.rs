@@ -1,12 +1,92 @@
 //! Which objects a run debugs: the named pods and nodes, the pods of named workloads, the
 //! `-f` objects, and what a selector picks, read in kubectl's order.
 
+use std::fmt;
+
 use serde_json::Value;
 
 use crate::cli::plan::Plan;
-use crate::kube::{self as api, target::Kind};
+use crate::kube::{self as api, target::Kind, NoContainers};
+use crate::text::yaml::YamlError;
 
 use super::{Connection, RunError};
+
+/// Why the objects to debug (or the pod to attach to) could not be found or read.
+#[derive(Debug)]
+pub enum TargetError {
+    /// `-l` picked nothing.
+    NoMatch { nodes: bool, selector: String },
+    /// A `-f` object that is neither a Pod nor a Node (kubectl's wording, with its group,
+    /// version and kind).
+    UnsupportedKind { group_version: String, kind: String },
+    /// A `-f` pod in another namespace than the explicit `-n`.
+    NamespaceMismatch { object: String, namespace: String },
+    /// A `-f` file (or stdin, `-`) could not be read.
+    Read { path: String, cause: std::io::Error },
+    /// A `-f` file larger than [`crate::MAX_INPUT_BYTES`].
+    TooLarge { path: String },
+    /// A `-f` file that is neither JSON nor YAML.
+    Parse { path: String, cause: YamlError },
+    /// A `-f` document that is not a mapping.
+    NotAnObject { path: String },
+    /// `kdebug attach` with no POD, or several.
+    AttachNeedsOnePod,
+    /// `kdebug attach` on a workload or node.
+    AttachNotAPod(String),
+    /// `kdebug attach` without `-c` on a pod that has no container to default to.
+    NoContainers(NoContainers),
+    /// `kdebug attach -c NAME` names no container of the pod.
+    ContainerNotFound { container: String, pod: String },
+}
+
+impl fmt::Display for TargetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetError::NoMatch { nodes, selector } => write!(
+                f,
+                "no {} match the selector {selector:?}",
+                if *nodes { "nodes" } else { "pods" }
+            ),
+            TargetError::UnsupportedKind {
+                group_version,
+                kind,
+            } => write!(f, "\"{group_version}, Kind={kind}\" not supported by debug"),
+            TargetError::NamespaceMismatch { object, namespace } => write!(
+                f,
+                "the namespace from the provided object {object:?} does not match the namespace {namespace:?}. You must pass '--namespace={object}' to perform this operation."
+            ),
+            TargetError::Read { path, cause } => write!(f, "failed to read {path}: {cause}"),
+            TargetError::TooLarge { path } => write!(
+                f,
+                "{path} is larger than {} bytes",
+                crate::MAX_INPUT_BYTES
+            ),
+            TargetError::Parse { path, cause } => write!(f, "error parsing {path}: {cause}"),
+            TargetError::NotAnObject { path } => {
+                write!(f, "{path} does not contain a Kubernetes object")
+            }
+            TargetError::AttachNeedsOnePod => f.write_str("attach needs exactly one POD"),
+            TargetError::AttachNotAPod(target) => {
+                write!(f, "cannot attach to {target}: only pods have containers")
+            }
+            TargetError::NoContainers(e) => write!(f, "{e}"),
+            TargetError::ContainerNotFound { container, pod } => {
+                write!(f, "container {container} not found in pod {pod}")
+            }
+        }
+    }
+}
+
+/// kubectl prints these after `error: `.
+impl crate::sys::report::Failure for TargetError {}
+
+impl std::error::Error for TargetError {}
+
+impl From<NoContainers> for TargetError {
+    fn from(e: NoContainers) -> Self {
+        TargetError::NoContainers(e)
+    }
+}
 
 /// A debug target once read from the server (or a file).
 pub struct Resolved {
@@ -84,10 +164,11 @@ pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Pending>, RunE
             })
         })?;
         if out.is_empty() {
-            return Err(RunError::Other(format!(
-                "no {} match the selector {sel:?}",
-                if nodes { "nodes" } else { "pods" }
-            )));
+            return Err(TargetError::NoMatch {
+                nodes,
+                selector: sel.to_string(),
+            }
+            .into());
         }
     }
     Ok(out)
@@ -194,10 +275,11 @@ pub fn visit_targets(
                     } else {
                         format!("/{api_version}")
                     };
-                    return Err(RunError::Other(format!(
-                        "\"{gv}, Kind={}\" not supported by debug",
-                        other.unwrap_or("")
-                    )));
+                    return Err(TargetError::UnsupportedKind {
+                        group_version: gv,
+                        kind: other.unwrap_or("").to_string(),
+                    }
+                    .into());
                 }
             };
             let obj_ns = api::namespace(&object);
@@ -206,10 +288,11 @@ pub fn visit_targets(
                 && !obj_ns.is_empty()
                 && obj_ns != conn.namespace
             {
-                return Err(RunError::Other(format!(
-                    "the namespace from the provided object {obj_ns:?} does not match the namespace {:?}. You must pass '--namespace={obj_ns}' to perform this operation.",
-                    conn.namespace
-                )));
+                return Err(TargetError::NamespaceMismatch {
+                    object: obj_ns.to_string(),
+                    namespace: conn.namespace.clone(),
+                }
+                .into());
             }
             let label = format!(
                 "{}/{}",
@@ -227,7 +310,7 @@ pub fn visit_targets(
 }
 
 /// `-f FILE`: JSON or a YAML stream (our own reader), `-` for stdin; one object per document.
-fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
+fn read_objects(path: &str) -> Result<Vec<Value>, TargetError> {
     use std::io::Read;
     let mut bytes = Vec::new();
     let limit = crate::MAX_INPUT_BYTES as u64 + 1;
@@ -236,12 +319,14 @@ fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
     } else {
         std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes))
     };
-    read.map_err(|e| RunError::Other(format!("failed to read {path}: {e}")))?;
+    read.map_err(|cause| TargetError::Read {
+        path: path.to_string(),
+        cause,
+    })?;
     if bytes.len() > crate::MAX_INPUT_BYTES {
-        return Err(RunError::Other(format!(
-            "{path} is larger than {} bytes",
-            crate::MAX_INPUT_BYTES
-        )));
+        return Err(TargetError::TooLarge {
+            path: path.to_string(),
+        });
     }
     // JSON, else YAML documents split at `---` lines, as kubectl's reader does. A `List` is
     // not flattened: kubectl's builder hands it to debug, which refuses its kind.
@@ -250,8 +335,10 @@ fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
         Err(_) => yaml_documents(&bytes)
             .into_iter()
             .map(|doc| {
-                crate::text::yaml::parse_value(doc, path)
-                    .map_err(|e| RunError::Other(format!("error parsing {path}: {e}")))
+                crate::text::yaml::parse_value(doc, path).map_err(|cause| TargetError::Parse {
+                    path: path.to_string(),
+                    cause,
+                })
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
@@ -261,9 +348,9 @@ fn read_objects(path: &str) -> Result<Vec<Value>, RunError> {
             continue; // an empty document
         }
         if !v.is_object() {
-            return Err(RunError::Other(format!(
-                "{path} does not contain a Kubernetes object"
-            )));
+            return Err(TargetError::NotAnObject {
+                path: path.to_string(),
+            });
         }
         out.push(v);
     }

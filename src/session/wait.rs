@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::client::{ApiError, Client};
 use crate::kube::{self as api, State};
+use crate::sys::report::Failure;
 
 /// The longest a watch is kept open without news before the pod is read (GET) instead: a
 /// server that lost an update (issue 14) costs this long, not the whole `--timeout`.
@@ -78,7 +79,7 @@ impl fmt::Display for WaitError {
                 reason,
                 message,
             } => {
-                write!(f, "error: container {container} cannot start: {reason}")?;
+                write!(f, "container {container} cannot start: {reason}")?;
                 if !message.is_empty() {
                     write!(f, ": {message}")?;
                 }
@@ -89,7 +90,7 @@ impl fmt::Display for WaitError {
                 reason,
                 message,
             } => {
-                write!(f, "error: pod {pod} failed: {reason}")?;
+                write!(f, "pod {pod} failed: {reason}")?;
                 if !message.is_empty() {
                     write!(f, ": {message}")?;
                 }
@@ -102,7 +103,7 @@ impl fmt::Display for WaitError {
             } => {
                 write!(
                     f,
-                    "error: timed out after {} waiting for container {container} to start",
+                    "timed out after {} waiting for container {container} to start",
                     crate::text::duration::format_go(*after)
                 )?;
                 if !last.is_empty() {
@@ -110,6 +111,20 @@ impl fmt::Display for WaitError {
                 }
                 Ok(())
             }
+        }
+    }
+}
+
+/// The API's own errors keep kubectl's wording; what the wait decided is printed after
+/// `error: `, except a deleted pod, which reads as the server's NotFound.
+impl Failure for WaitError {
+    fn prefixed(&self) -> bool {
+        match self {
+            WaitError::Api(e) => e.prefixed(),
+            WaitError::Deleted { .. } => false,
+            WaitError::CannotStart { .. }
+            | WaitError::PodFailed { .. }
+            | WaitError::Timeout { .. } => true,
         }
     }
 }
@@ -729,7 +744,7 @@ mod tests {
         );
         match check(&p, "d") {
             Err(e @ WaitError::CannotStart { .. }) => {
-                assert_eq!(e.to_string(), "error: container d cannot start: ImagePullBackOff: Back-off pulling image \"x\"")
+                assert_eq!(crate::sys::report::error_text(&e), "error: container d cannot start: ImagePullBackOff: Back-off pulling image \"x\"")
             }
             other => panic!("{:?}", other.err()),
         }

@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::client::{ApiError, Client};
 use crate::kube as api;
 use crate::kube::target::{Kind, Target};
+use crate::sys::report::Failure;
 
 #[derive(Debug)]
 pub enum WorkloadError {
@@ -19,9 +20,18 @@ impl std::fmt::Display for WorkloadError {
         match self {
             WorkloadError::Api(e) => write!(f, "{e}"),
             WorkloadError::NoSelector(t) => {
-                write!(f, "error: {t} has no selector to find its pods")
+                write!(f, "{t} has no selector to find its pods")
             }
-            WorkloadError::NoPods(t) => write!(f, "error: no pods found for {t}"),
+            WorkloadError::NoPods(t) => write!(f, "no pods found for {t}"),
+        }
+    }
+}
+
+impl Failure for WorkloadError {
+    fn prefixed(&self) -> bool {
+        match self {
+            WorkloadError::Api(e) => e.prefixed(),
+            WorkloadError::NoSelector(_) | WorkloadError::NoPods(_) => true,
         }
     }
 }

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tungstenite::Message;
 
 use crate::client::{ApiError, Client};
+use crate::sys::report::Failure;
 use crate::sys::stdin::Chunk;
 use earlier::Meter;
 use frames::{Frame, Outcome};
@@ -71,10 +72,18 @@ impl fmt::Display for AttachError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AttachError::Connect(e) => write!(f, "{e}"),
-            AttachError::Lost(why) => write!(
-                f,
-                "error: lost the connection to the debug container: {why}"
-            ),
+            AttachError::Lost(why) => {
+                write!(f, "lost the connection to the debug container: {why}")
+            }
+        }
+    }
+}
+
+impl Failure for AttachError {
+    fn prefixed(&self) -> bool {
+        match self {
+            AttachError::Connect(e) => e.prefixed(),
+            AttachError::Lost(_) => true,
         }
     }
 }

@@ -245,7 +245,7 @@ impl Write for Stdin<'_> {
 fn lost(e: AttachError) -> io::Error {
     io::Error::other(match e {
         AttachError::Lost(why) => format!("lost the connection to the copy container: {why}"),
-        AttachError::Connect(e) => e.to_string(),
+        AttachError::Connect(e) => crate::sys::report::error_text(&e),
     })
 }
 

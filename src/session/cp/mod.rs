@@ -9,6 +9,9 @@
 //! closed, R2 of real-cluster.md).
 
 mod channel;
+mod error;
+
+pub use error::CpError;
 
 use std::io::Write;
 use std::path::Path;
@@ -24,6 +27,7 @@ use crate::kube as api;
 use crate::sys::output::print_messages;
 
 use super::follow::{exit_code_within, Container, EXIT_STATUS_GRACE};
+use super::targets::TargetError;
 use super::wait::{self, WaitOptions};
 use super::{now_rfc3339, Connection, RunError};
 use channel::{Channel, Stdin};
@@ -32,16 +36,10 @@ use channel::{Channel, Stdin};
 const EXTRACT_GRACE: Duration = Duration::from_secs(60);
 
 pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
-    let copy = p
-        .copy
-        .as_ref()
-        .ok_or_else(|| RunError::Other("kdebug cp needs a source and a destination".into()))?;
+    let copy = p.copy.as_ref().ok_or(CpError::NoCopy)?;
     if let (Direction::ToPod, Local::Path(src)) = (copy.direction, &copy.local) {
         if std::fs::symlink_metadata(src).is_err() {
-            return Err(RunError::Other(format!(
-                "{} doesn't exist in local filesystem",
-                src.display()
-            )));
+            return Err(CpError::NoLocalSource(src.clone()).into());
         }
     }
     let ns = copy
@@ -178,10 +176,12 @@ impl Side<'_> {
                 }
                 Ok(n as u8)
             }
-            (None, None) => Err(RunError::Other(format!(
-                "copy container {} is still running in pod {}/{} after the copy ended",
-                c.name, c.ns, c.pod
-            ))),
+            (None, None) => Err(CpError::StillRunning {
+                container: c.name.to_string(),
+                namespace: c.ns.to_string(),
+                pod: c.pod.to_string(),
+            }
+            .into()),
         }
     }
 }
@@ -238,7 +238,7 @@ impl std::io::Read for Resuming<'_, '_> {
             let next = self
                 .side
                 .start(builder::out_command(path, self.got))
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
+                .map_err(|e| std::io::Error::other(crate::sys::report::error_text(&e)))?;
             std::mem::replace(&mut self.cur, next).ch.close();
         }
     }
@@ -248,14 +248,15 @@ impl std::io::Read for Resuming<'_, '_> {
 fn target_container(p: &Plan, pod: &serde_json::Value) -> Result<String, RunError> {
     let phase = api::str_at(pod, &["status", "phase"]);
     if phase == "Succeeded" || phase == "Failed" {
-        return Err(RunError::Other(format!(
-            "cannot copy files of a completed pod; current phase is {phase}"
-        )));
+        return Err(CpError::CompletedPod {
+            phase: phase.to_string(),
+        }
+        .into());
     }
     let target = match p.opts.container.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => c.to_string(),
         None => {
-            let (c, note) = api::default_container(pod).map_err(RunError::Other)?;
+            let (c, note) = api::default_container(pod).map_err(TargetError::from)?;
             if let (Some(note), false) = (note, p.quiet) {
                 eprintln!("{note}");
             }
@@ -269,11 +270,12 @@ fn target_container(p: &Plan, pod: &serde_json::Value) -> Result<String, RunErro
         .flatten()
         .any(|c| api::str_at(c, &["name"]) == target);
     if !regular {
-        return Err(RunError::Other(format!(
-            "container {target:?} not found in pod {}/{} (kdebug cp reaches the pod's regular containers)",
-            api::namespace(pod),
-            api::name(pod)
-        )));
+        return Err(CpError::NotARegularContainer {
+            container: target,
+            namespace: api::namespace(pod).to_string(),
+            pod: api::name(pod).to_string(),
+        }
+        .into());
     }
     Ok(target)
 }
@@ -381,9 +383,9 @@ fn copy_out(from: &mut Resuming, copy: &Copy) -> Result<Moved, RunError> {
     let (error, warnings) = match &copy.local {
         Local::Stream => {
             let mut out = crate::sys::output::stdout();
-            let r = std::io::copy(from, &mut out).map(|_| ()).map_err(|e| {
-                RunError::Other(format!("failed to write the archive to stdout: {e}"))
-            });
+            let r = std::io::copy(from, &mut out)
+                .map(|_| ())
+                .map_err(|e| RunError::from(CpError::WriteStdout(e)));
             (r.err(), 0)
         }
         Local::Path(dest) => {
@@ -398,12 +400,12 @@ fn copy_out(from: &mut Resuming, copy: &Copy) -> Result<Moved, RunError> {
                 Ok(sum) => (None, sum.warnings),
                 Err(e @ archive::ArchiveError::Read(_)) if copy.retries == 0 => (
                     Some(RunError::Hinted(
-                        Box::new(RunError::Other(e.to_string())),
-                        "--retries=N resumes a copy out of a pod whose connection broke".into(),
+                        Box::new(e.into()),
+                        "--retries=N resumes a copy out of a pod whose connection broke",
                     )),
                     0,
                 ),
-                Err(e) => (Some(RunError::Other(e.to_string())), 0),
+                Err(e) => (Some(e.into()), 0),
             }
         }
     };
@@ -439,7 +441,7 @@ fn copy_in(ch: &mut Channel, copy: &Copy) -> Result<Moved, RunError> {
     let error = match &copy.local {
         Local::Stream => std::io::copy(&mut std::io::stdin().lock(), &mut Stdin(ch))
             .err()
-            .map(|e| RunError::Other(format!("failed to send the archive: {e}"))),
+            .map(|e| CpError::SendArchive(e).into()),
         Local::Path(src) => {
             let name = if into_dir {
                 base_name(src)
@@ -455,7 +457,7 @@ fn copy_in(ch: &mut Channel, copy: &Copy) -> Result<Moved, RunError> {
                     warnings = sum.warnings;
                     None
                 }
-                Err(e) => Some(RunError::Other(e.to_string())),
+                Err(e) => Some(e.into()),
             }
         }
     };

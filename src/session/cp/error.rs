@@ -1,0 +1,65 @@
+//! `kdebug cp`'s own failures (the archive's are [`crate::archive::ArchiveError`]).
+
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug)]
+pub enum CpError {
+    /// The plan holds no source and destination (the CLI always sets them for `cp`).
+    NoCopy,
+    /// Into the pod: the local source does not exist (kubectl's wording).
+    NoLocalSource(PathBuf),
+    /// The pod has ended: there is no container left to reach.
+    CompletedPod { phase: String },
+    /// `-c` (or the default container) is not one of the pod's regular containers.
+    NotARegularContainer {
+        container: String,
+        namespace: String,
+        pod: String,
+    },
+    /// The copy ended but its container still runs after the grace period.
+    StillRunning {
+        container: String,
+        namespace: String,
+        pod: String,
+    },
+    /// Out of the pod to `-`: stdout could not take the archive.
+    WriteStdout(std::io::Error),
+    /// Into the pod from `-`: the archive could not be sent.
+    SendArchive(std::io::Error),
+}
+
+impl fmt::Display for CpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CpError::NoCopy => f.write_str("kdebug cp needs a source and a destination"),
+            CpError::NoLocalSource(src) => {
+                write!(f, "{} doesn't exist in local filesystem", src.display())
+            }
+            CpError::CompletedPod { phase } => write!(
+                f,
+                "cannot copy files of a completed pod; current phase is {phase}"
+            ),
+            CpError::NotARegularContainer {
+                container,
+                namespace,
+                pod,
+            } => write!(
+                f,
+                "container {container:?} not found in pod {namespace}/{pod} (kdebug cp reaches the pod's regular containers)"
+            ),
+            CpError::StillRunning {
+                container,
+                namespace,
+                pod,
+            } => write!(
+                f,
+                "copy container {container} is still running in pod {namespace}/{pod} after the copy ended"
+            ),
+            CpError::WriteStdout(e) => write!(f, "failed to write the archive to stdout: {e}"),
+            CpError::SendArchive(e) => write!(f, "failed to send the archive: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CpError {}
