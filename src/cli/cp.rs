@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::args::RawArgs;
 use super::CliError;
 
 /// The remote side: a path in a pod's container.
@@ -36,6 +37,31 @@ pub struct Copy {
     pub preserve: bool,
     /// `--retries`: how many times a broken copy out of the pod resumes; negative: forever.
     pub retries: i64,
+}
+
+/// The first debug flag given that means nothing to `kdebug cp` (its copy container is
+/// kdebug's own: only `-c`, `--image`, `--image-pull-policy`, `--timeout` and `-q` apply).
+pub fn not_for_cp(raw: &RawArgs) -> Option<&'static str> {
+    let given = [
+        (raw.stdin, "-i/--stdin"),
+        (raw.tty, "-t/--tty"),
+        (raw.dash_given, "--"),
+        (raw.copy_to.is_some(), "--copy-to"),
+        (raw.target.is_some(), "--target"),
+        (raw.profile.is_some(), "--profile"),
+        (raw.custom.is_some(), "--custom"),
+        (!raw.env.is_empty(), "--env"),
+        (!raw.filenames.is_empty(), "-f/--filename"),
+        (raw.selector.is_some(), "-l/--selector"),
+        (raw.rm, "--rm"),
+        (raw.dry_run, "--dry-run"),
+        (!raw.set_image.is_empty(), "--set-image"),
+        (raw.mirror.is_some(), "--mirror"),
+        (raw.attach.is_some(), "--attach"),
+        (raw.host_shell, "--host-shell"),
+        (raw.all_pods, "--all-pods"),
+    ];
+    given.iter().find(|(g, _)| *g).map(|(_, name)| *name)
 }
 
 enum Spec {

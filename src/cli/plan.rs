@@ -136,7 +136,7 @@ pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
         Some(other) => return Err(invalid("output", other, "expected json or yaml")),
     };
     let copy = if raw.verb == Verb::Cp {
-        if let Some(flag) = not_for_cp(&raw) {
+        if let Some(flag) = super::cp::not_for_cp(&raw) {
             return Err(CliError::Invalid(format!(
                 "{flag} cannot be used with kdebug cp"
             )));
@@ -223,31 +223,6 @@ pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
         request_timeout,
         verbosity,
     })
-}
-
-/// The first debug flag given that means nothing to `kdebug cp` (its copy container is
-/// kdebug's own: only `-c`, `--image`, `--image-pull-policy`, `--timeout` and `-q` apply).
-fn not_for_cp(raw: &RawArgs) -> Option<&'static str> {
-    let given = [
-        (raw.stdin, "-i/--stdin"),
-        (raw.tty, "-t/--tty"),
-        (raw.dash_given, "--"),
-        (raw.copy_to.is_some(), "--copy-to"),
-        (raw.target.is_some(), "--target"),
-        (raw.profile.is_some(), "--profile"),
-        (raw.custom.is_some(), "--custom"),
-        (!raw.env.is_empty(), "--env"),
-        (!raw.filenames.is_empty(), "-f/--filename"),
-        (raw.selector.is_some(), "-l/--selector"),
-        (raw.rm, "--rm"),
-        (raw.dry_run, "--dry-run"),
-        (!raw.set_image.is_empty(), "--set-image"),
-        (raw.mirror.is_some(), "--mirror"),
-        (raw.attach.is_some(), "--attach"),
-        (raw.host_shell, "--host-shell"),
-        (raw.all_pods, "--all-pods"),
-    ];
-    given.iter().find(|(g, _)| *g).map(|(_, name)| *name)
 }
 
 /// Reads and decodes the `--custom` file: JSON first, then YAML, as kubectl does.
