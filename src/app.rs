@@ -89,13 +89,14 @@ fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
         println!("kdebug v{}", env!("CARGO_PKG_VERSION"));
         return Ok(0);
     }
-    let mut p = plan::build(raw)?;
-    let conn = connect(&p)?;
-    if p.dry_run {
-        crate::sys::output::DATA_ON_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-    let messages = plan::finish(&mut p)?;
-    crate::sys::output::print_messages(&messages, p.quiet);
+    let draft = plan::build(raw)?;
+    let conn = connect(&draft)?;
+    let printer = draft.parsed().printer();
+    let (p, messages) = plan::finish(draft).map_err(|r| {
+        printer.messages(&r.said);
+        r.error
+    })?;
+    printer.messages(&messages);
     match p.verb {
         Verb::List => {
             let ns = if p.all_namespaces {
@@ -128,7 +129,8 @@ fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
 }
 
 /// Loads the kubeconfig (its errors come first, as in kubectl) and builds the client.
-pub fn connect(p: &plan::Plan) -> Result<Connection, RunError> {
+pub fn connect(draft: &plan::Draft) -> Result<Connection, RunError> {
+    let p = draft.parsed();
     let g = &p.global;
     let overrides = kubeconfig::Overrides {
         kubeconfig: g.kubeconfig.clone().map(Into::into),

@@ -19,7 +19,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// Prints the candidates for `words`; always exits 0.
 pub fn run(
     words: Vec<String>,
-    connect: &dyn Fn(&plan::Plan) -> Result<Connection, RunError>,
+    connect: &dyn Fn(&plan::Draft) -> Result<Connection, RunError>,
     out: &mut dyn Write,
 ) -> u8 {
     let c = complete::analyze(&words);
@@ -44,7 +44,7 @@ pub fn run(
 fn lookup(
     c: &Completion,
     remote: &Remote,
-    connect: &dyn Fn(&plan::Plan) -> Result<Connection, RunError>,
+    connect: &dyn Fn(&plan::Draft) -> Result<Connection, RunError>,
 ) -> Option<Vec<String>> {
     let raw = args::parse(c.globals.iter().map(Into::into).collect()).ok()?;
     if let Remote::Contexts | Remote::Clusters | Remote::Users = remote {
@@ -57,12 +57,10 @@ fn lookup(
         };
         return Some(names);
     }
-    let mut p = plan::build(raw).ok()?;
-    p.request_timeout = Some(
-        p.request_timeout
-            .map_or(REQUEST_TIMEOUT, |t| t.min(REQUEST_TIMEOUT)),
-    );
-    let conn = connect(&p).ok()?;
+    let draft = plan::build(raw)
+        .ok()?
+        .request_timeout_at_most(REQUEST_TIMEOUT);
+    let conn = connect(&draft).ok()?;
     let ns = conn.namespace.as_str();
     let names = |path: String| -> Option<Vec<String>> {
         let list = conn.client.get_query(&path, &[("limit", "500")]).ok()?;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::args::{GlobalArgs, RawArgs, Verb};
 use super::CliError;
-use crate::debug::{DebugError, DebugOptions, Mirror, Profile};
+use crate::debug::{DebugError, DebugOptions, Message, Mirror, Profile};
 use crate::kube::target::{self, Target};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +54,14 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// How this run prints its own messages.
+    pub fn printer(&self) -> crate::sys::output::Printer {
+        crate::sys::output::Printer {
+            quiet: self.quiet,
+            data_on_stdout: self.dry_run,
+        }
+    }
+
     /// Several pods at once: non-interactive, output prefixed, a summary at the end.
     pub fn fan_out(&self) -> bool {
         self.selector.is_some() || self.all_pods
@@ -93,8 +101,43 @@ fn duration(flag: &str, v: &str) -> Result<Duration, CliError> {
     })
 }
 
+/// Stage two, part one: the flag values, checked; not yet the profile, the custom file and
+/// kubectl's Validate, which come after the kubeconfig. Only [`finish`] makes it a [`Plan`],
+/// so no journey can start from a half-checked command line.
+#[derive(Debug)]
+pub struct Draft(Plan);
+
+impl Draft {
+    /// What was parsed so far (connecting needs the global flags).
+    pub fn parsed(&self) -> &Plan {
+        &self.0
+    }
+
+    /// Caps `--request-timeout` (completion must not keep a shell waiting).
+    pub fn request_timeout_at_most(mut self, limit: Duration) -> Draft {
+        self.0.request_timeout = Some(self.0.request_timeout.map_or(limit, |t| t.min(limit)));
+        self
+    }
+}
+
+/// Stage two stopped: the error, and what kubectl prints before it (Validate's messages).
+#[derive(Debug)]
+pub struct Refused {
+    pub said: Vec<Message>,
+    pub error: CliError,
+}
+
+impl From<CliError> for Refused {
+    fn from(error: CliError) -> Refused {
+        Refused {
+            said: Vec::new(),
+            error,
+        }
+    }
+}
+
 /// Stage two, part one: everything that needs no file and no kubeconfig.
-pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
+pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
     let env = pairs("env", &raw.env)?;
     let set_image = pairs("set-image", &raw.set_image)?;
     let request_timeout = match &raw.global.request_timeout {
@@ -196,7 +239,7 @@ pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
         mark: None,
         host_shell: raw.host_shell,
     };
-    Ok(Plan {
+    Ok(Draft(Plan {
         verb: raw.verb,
         targets,
         copy,
@@ -222,7 +265,7 @@ pub fn build(raw: RawArgs) -> Result<Plan, CliError> {
         global: raw.global,
         request_timeout,
         verbosity,
-    })
+    }))
 }
 
 /// Reads and decodes the `--custom` file: JSON first, then YAML, as kubectl does.
@@ -283,8 +326,10 @@ fn go_yaml_error(e: &crate::text::yaml::YamlError) -> String {
 }
 
 /// Stage two, part two (after the kubeconfig loaded): profile, custom file, kubectl's
-/// Validate, then kdebug's own checks. Returns the startup messages to print.
-pub fn finish(p: &mut Plan) -> Result<Vec<crate::debug::Message>, CliError> {
+/// Validate, then kdebug's own checks. Returns the plan and the startup messages to print;
+/// prints nothing itself.
+pub fn finish(draft: Draft) -> Result<(Plan, Vec<Message>), Refused> {
+    let mut p = draft.0;
     let debug_err = |e: DebugError| CliError::Invalid(e.to_string());
     if p.verb == Verb::Debug {
         if let Some(name) = &p.profile_name {
@@ -294,17 +339,19 @@ pub fn finish(p: &mut Plan) -> Result<Vec<crate::debug::Message>, CliError> {
             p.opts.custom = read_custom(&path)?;
         }
         if p.opts.host_shell {
-            host_shell(p)?;
+            host_shell(&mut p)?;
         }
     }
     let messages = if p.verb == Verb::Debug {
         let has_targets = !p.targets.is_empty() || !p.filenames.is_empty() || p.selector.is_some();
         match crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets) {
             Ok(m) => m,
+            // kubectl prints what Validate said before the check that failed.
             Err(e) => {
-                // kubectl prints what Validate said before the check that failed.
-                crate::sys::output::print_messages(&e.messages, p.quiet);
-                return Err(CliError::Invalid(e.error.to_string()));
+                return Err(Refused {
+                    said: e.messages,
+                    error: CliError::Invalid(e.error.to_string()),
+                })
             }
         }
     } else {
@@ -314,9 +361,9 @@ pub fn finish(p: &mut Plan) -> Result<Vec<crate::debug::Message>, CliError> {
         p.opts.mirror = spec.parse::<Mirror>().map_err(debug_err)?;
     }
     if p.verb == Verb::Debug {
-        kdebug_checks(p)?;
+        kdebug_checks(&p)?;
     }
-    Ok(messages)
+    Ok((p, messages))
 }
 
 /// The image `--host-shell` uses when none is given: busybox has an `nsenter` applet.
@@ -413,6 +460,7 @@ mod tests {
         build(super::super::args::parse(
             args.iter().map(OsString::from).collect(),
         )?)
+        .map(|d| d.0)
     }
 
     #[test]
@@ -536,8 +584,10 @@ mod tests {
     #[test]
     fn host_shell_is_for_nodes_with_sysadmin() {
         let finished = |args: &[&str]| {
-            let mut p = plan(args).unwrap();
-            finish(&mut p).map(|_| p).map_err(|e| e.to_string())
+            let p = plan(args).unwrap();
+            finish(Draft(p))
+                .map(|(p, _)| p)
+                .map_err(|e| e.error.to_string())
         };
         let p = finished(&["node/n1", "--host-shell", "-it"]).unwrap();
         assert_eq!(p.opts.profile, Profile::Sysadmin);

@@ -4,7 +4,6 @@
 use crate::cli::plan::Plan;
 use crate::debug;
 use crate::kube as api;
-use crate::sys::output::print_messages;
 
 use super::create::{create_pod, finish_cleanup};
 use super::follow::{follow, Container};
@@ -26,7 +25,9 @@ pub fn copy_journey(
     let opts = options_for(p, target);
     let mut names = debug::names::generator();
     let plan = debug::copy::build(original, &opts, &mut names)?;
-    print_messages(&plan.messages, p.quiet || !sink.interactive());
+    p.printer()
+        .quiet_if(!sink.interactive())
+        .messages(&plan.messages);
     let orig_path = api::pod_path(&ns, api::name(original));
     let Some(created) = create_pod(conn, p, &ns, &plan.pod)? else {
         if plan.delete_original {

@@ -5,7 +5,6 @@ use crate::cli::plan::Plan;
 use crate::client::ApiError;
 use crate::debug;
 use crate::kube as api;
-use crate::sys::output::print_messages;
 
 use super::error::SessionError;
 use super::follow::{follow, Container};
@@ -36,7 +35,9 @@ pub fn ephemeral_journey(
     let container = loop {
         attempt += 1;
         let plan = debug::ephemeral::build(&pod, &opts, &mut names)?;
-        print_messages(&plan.messages, p.quiet || !sink.interactive());
+        p.printer()
+            .quiet_if(!sink.interactive())
+            .messages(&plan.messages);
         if p.dry_run {
             print_request(
                 p,

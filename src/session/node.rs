@@ -3,7 +3,6 @@
 
 use crate::cli::plan::Plan;
 use crate::debug;
-use crate::sys::output::print_messages;
 
 use super::create::{create_pod, finish_cleanup};
 use super::follow::{follow, Container};
@@ -21,7 +20,9 @@ pub fn node_journey(
     let opts = options_for(p, target);
     let mut names = debug::names::generator();
     let plan = debug::node::build(&target.object, &ns, &opts, &mut names)?;
-    print_messages(&plan.messages, p.quiet || !sink.interactive());
+    p.printer()
+        .quiet_if(!sink.interactive())
+        .messages(&plan.messages);
     let Some(created) = create_pod(conn, p, &ns, &plan.pod)? else {
         return Ok(0);
     };

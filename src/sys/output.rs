@@ -1,5 +1,5 @@
-//! What kdebug itself prints: builder messages (honouring `-q` and `--dry-run`), and raw
-//! writers on the process's stdout and stderr.
+//! What kdebug itself prints: builder messages through a [`Printer`] (which knows `-q` and
+//! `--dry-run`), and raw writers on the process's stdout and stderr.
 
 use std::fs::File;
 use std::io::Write;
@@ -39,28 +39,40 @@ impl Message {
     }
 }
 
-/// Prints builder messages, honouring `-q`.
-pub fn print_messages(messages: &[Message], quiet: bool) {
-    for m in messages {
-        if quiet && m.quiet_suppressed {
-            continue;
+/// Where kdebug's own messages go in one run: `-q` drops the informational ones, and with
+/// `--dry-run` stdout carries only the printed requests (so it can be piped to a parser), so
+/// the messages meant for stdout go to stderr.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Printer {
+    pub quiet: bool,
+    pub data_on_stdout: bool,
+}
+
+impl Printer {
+    /// Quiet as well when `quiet` holds (a fan-out worker has no terminal to talk to).
+    pub fn quiet_if(self, quiet: bool) -> Printer {
+        Printer {
+            quiet: self.quiet || quiet,
+            ..self
         }
-        // With --dry-run, stdout carries only the requests, so it can be piped to a parser.
-        match m.stream {
-            Stream::Stdout if !DATA_ON_STDOUT.load(std::sync::atomic::Ordering::Relaxed) => {
-                println!("{}", m.text);
+    }
+
+    /// Prints builder messages.
+    pub fn messages(&self, messages: &[Message]) {
+        for m in messages {
+            if self.quiet && m.quiet_suppressed {
+                continue;
             }
-            _ => {
-                let _ = std::io::stdout().flush();
-                eprintln!("{}", m.text);
+            match m.stream {
+                Stream::Stdout if !self.data_on_stdout => println!("{}", m.text),
+                _ => {
+                    let _ = std::io::stdout().flush();
+                    eprintln!("{}", m.text);
+                }
             }
         }
     }
 }
-
-/// Set for `--dry-run`: stdout is for the printed requests only.
-pub static DATA_ON_STDOUT: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
 
 /// Standard output or error, unbuffered: every chunk is written through as it arrives, with
 /// no line buffering between the container and the reader.

@@ -24,7 +24,6 @@ use crate::client::ApiError;
 use crate::debug::cp::{self as builder, Access, CopyContainer};
 use crate::debug::{self, Mark, Profile};
 use crate::kube as api;
-use crate::sys::output::print_messages;
 
 use super::follow::{exit_code_within, Container, EXIT_STATUS_GRACE};
 use super::targets::TargetError;
@@ -311,7 +310,7 @@ fn add_copy_container(
             },
         });
         let plan = debug::ephemeral::build(&pod, &opts, &mut names)?;
-        print_messages(&plan.messages, p.quiet);
+        p.printer().messages(&plan.messages);
         let sent = conn.client.patch_raw(
             &path,
             debug::ephemeral::PATCH_CONTENT_TYPE,
