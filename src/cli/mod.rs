@@ -4,6 +4,7 @@
 pub mod args;
 pub mod complete;
 pub mod cp;
+pub mod custom_file;
 pub mod flags;
 pub mod plan;
 pub mod scripts;
