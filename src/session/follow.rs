@@ -133,7 +133,7 @@ pub fn attach_and_report(
         Ok(session) => {
             if tty && !quiet {
                 if let Some(msg) = &how.ended {
-                    println!("{msg}");
+                    let _ = writeln!(stdout(), "{msg}");
                 }
             }
             if !tty && recover_rest(client, c, &session, how.print_earlier)? == Followed::Idle {

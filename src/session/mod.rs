@@ -108,13 +108,11 @@ fn options_for(p: &Plan, target: &Resolved) -> DebugOptions {
 fn print_request(p: &Plan, method: &str, path: &str, content_type: &str, body: &Value) {
     let envelope =
         json!({"method": method, "path": path, "contentType": content_type, "body": body});
-    match p.output {
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&envelope).unwrap_or_default()
-        ),
-        Output::Yaml => print!("---\n{}", crate::text::emit::to_yaml(&envelope)),
-    }
+    let text = match p.output {
+        Output::Json => serde_json::to_string_pretty(&envelope).unwrap_or_default() + "\n",
+        Output::Yaml => format!("---\n{}", crate::text::emit::to_yaml(&envelope)),
+    };
+    let _ = crate::sys::output::stdout().write_all(text.as_bytes());
 }
 
 /// One target, start to finish. Returns the exit code.

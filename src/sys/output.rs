@@ -1,5 +1,6 @@
 //! What kdebug itself prints: builder messages through a [`Printer`] (which knows `-q` and
-//! `--dry-run`), and raw writers on the process's stdout and stderr.
+//! `--dry-run`), and the raw writers on the process's stdout and stderr that everything in a
+//! session goes through (Rust's buffered stdout is left to `--help` and `version`).
 
 use std::fs::File;
 use std::io::Write;
@@ -63,13 +64,12 @@ impl Printer {
             if self.quiet && m.quiet_suppressed {
                 continue;
             }
-            match m.stream {
-                Stream::Stdout if !self.data_on_stdout => println!("{}", m.text),
-                _ => {
-                    let _ = std::io::stdout().flush();
-                    eprintln!("{}", m.text);
-                }
-            }
+            // Through the same unbuffered descriptors as the session's output, so the order
+            // on the terminal is the order of the writes.
+            let _ = match m.stream {
+                Stream::Stdout if !self.data_on_stdout => writeln!(stdout(), "{}", m.text),
+                _ => writeln!(stderr(), "{}", m.text),
+            };
         }
     }
 }
