@@ -132,6 +132,22 @@ fn r2_piped_stdin_loses_nothing_and_keeps_the_exit_code() {
     );
     r.assert_code(6);
     assert_eq!(r.stdout(), "in-copy\nafter\n", "{}", r.dump());
+
+    // Node mode.
+    let r = env.run_with_stdin(
+        &[
+            "node/node-1",
+            "--image=busybox",
+            "-q",
+            "-i",
+            "--rm",
+            "--",
+            "sh",
+        ],
+        Some("echo on-node; sleep 1; echo later; exit 7\n"),
+    );
+    r.assert_code(7);
+    assert_eq!(r.stdout(), "on-node\nlater\n", "{}", r.dump());
 }
 
 fn wait_running(env: &Env, pod: &str, container: &str) {
