@@ -285,6 +285,14 @@ fn retries_resume_a_broken_copy_where_it_stopped() {
         .as_str()
         .unwrap()
         .contains("| tail -c +"));
+    // The resumed copy's patch was computed on the pod read again: it names the first one.
+    let patches: Vec<_> = env
+        .mutations()
+        .into_iter()
+        .filter(|m| m["method"] == "PATCH")
+        .collect();
+    let order = &patches[1]["body"]["spec"]["$setElementOrder/ephemeralContainers"];
+    assert_eq!(order[0]["name"], ecs[0]["name"], "{}", patches[1]["body"]);
 
     // Without --retries the same break fails the copy, naming what happened.
     env.cluster.set_fault_on(

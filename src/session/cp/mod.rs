@@ -52,7 +52,8 @@ pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
         conn,
         p,
         ns: &ns,
-        pod: &pod,
+        pod,
+        started: 0,
         target: &target,
     };
     match copy.direction {
@@ -87,7 +88,10 @@ struct Side<'a> {
     conn: &'a Connection,
     p: &'a Plan,
     ns: &'a str,
-    pod: &'a serde_json::Value,
+    /// The pod as last read: read again for each resumed copy, whose patch must see the
+    /// copy containers added before it.
+    pod: serde_json::Value,
+    started: u32,
     target: &'a str,
 }
 
@@ -101,9 +105,14 @@ struct Started {
 
 impl Side<'_> {
     fn start(&mut self, command: Vec<String>) -> Result<Started, RunError> {
-        let pod_name = api::name(self.pod);
+        if self.started > 0 {
+            let path = api::pod_path(self.ns, api::name(&self.pod));
+            self.pod = self.conn.client.get(&path)?;
+        }
+        self.started += 1;
+        let pod_name = api::name(&self.pod).to_string();
         let (name, access) =
-            add_copy_container(self.conn, self.p, self.ns, self.pod, self.target, command)?;
+            add_copy_container(self.conn, self.p, self.ns, &self.pod, self.target, command)?;
         if !self.p.quiet {
             eprintln!(
                 "kdebug: copying through ephemeral container {name}; it stays in pod {}/{pod_name}'s spec once it ends (the API cannot remove one; `kdebug list` shows it)",
@@ -113,7 +122,7 @@ impl Side<'_> {
         let ready = wait::until_started_with(
             &self.conn.client,
             self.ns,
-            pod_name,
+            &pod_name,
             &name,
             &WaitOptions {
                 timeout: self.p.timeout,
@@ -121,7 +130,7 @@ impl Side<'_> {
             },
             None,
         )?;
-        let mut ch = Channel::open(&self.conn.client, self.ns, pod_name, &name)?;
+        let mut ch = Channel::open(&self.conn.client, self.ns, &pod_name, &name)?;
         ch.send_stdin(builder::GO)?;
         Ok(Started {
             name,
@@ -134,7 +143,7 @@ impl Side<'_> {
     fn container<'b>(&'b self, name: &'b str) -> Container<'b> {
         Container {
             ns: self.ns,
-            pod: api::name(self.pod),
+            pod: api::name(&self.pod),
             name,
         }
     }
