@@ -1,6 +1,7 @@
 //! Minimal views of the API objects kdebug reads. Objects stay `serde_json::Value` so that a
 //! copied pod keeps every field, known or not; these helpers read the few fields we need.
 
+pub mod pod;
 pub mod target;
 
 use serde_json::{json, Value};

@@ -1,0 +1,343 @@
+//! Typed views of the few pod fields kdebug reads, borrowed from the JSON the server sent
+//! (which stays a `serde_json::Value`, so a copied pod keeps every field in order).
+//!
+//! Fields are read as Go reads them: a missing field and `null` are the zero value (an
+//! empty string, false, an empty list), and a field of the wrong type is an error. Where the
+//! zero value would read as an answer (a terminated container's exit code, a state) the view
+//! says `None` instead.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::client::ApiError;
+
+/// Go's reading of a field: missing or `null` gives the zero value, a wrong type an error.
+fn zero<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The metadata of any object (pod, node, list).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta<'a> {
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub name: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub namespace: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub resource_version: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub creation_timestamp: &'a str,
+    /// Set once the pod is being deleted.
+    #[serde(borrow, default)]
+    pub deletion_timestamp: Option<&'a str>,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub labels: BTreeMap<&'a str, &'a str>,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub annotations: BTreeMap<&'a str, &'a str>,
+}
+
+/// An object as far as its metadata goes.
+#[derive(Debug, Default, Deserialize)]
+pub struct Object<'a> {
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub metadata: Meta<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Pod<'a> {
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub metadata: Meta<'a>,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub spec: Spec<'a>,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub status: Status<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Spec<'a> {
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub restart_policy: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub containers: Vec<Container<'a>>,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub init_containers: Vec<Container<'a>>,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub ephemeral_containers: Vec<Container<'a>>,
+}
+
+/// A container of any of the three lists (`targetContainerName` only in ephemeral ones).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Container<'a> {
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub name: &'a str,
+    #[serde(default, deserialize_with = "zero")]
+    pub tty: bool,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub target_container_name: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub env: Vec<EnvVar<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EnvVar<'a> {
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub name: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub value: &'a str,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status<'a> {
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub phase: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub reason: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub message: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub conditions: Vec<Condition<'a>>,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub init_container_statuses: Vec<ContainerStatus<'a>>,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub container_statuses: Vec<ContainerStatus<'a>>,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub ephemeral_container_statuses: Vec<ContainerStatus<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Condition<'a> {
+    #[serde(borrow, default, rename = "type", deserialize_with = "zero")]
+    pub kind: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub status: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub reason: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub message: &'a str,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ContainerStatus<'a> {
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub name: &'a str,
+    #[serde(borrow, default)]
+    pub state: Option<ContainerState<'a>>,
+}
+
+/// One of the three, as the server reports it (Go's pointers: absent or `null` is None).
+#[derive(Debug, Default, Deserialize)]
+pub struct ContainerState<'a> {
+    #[serde(borrow, default)]
+    pub waiting: Option<Waiting<'a>>,
+    #[serde(default)]
+    pub running: Option<serde::de::IgnoredAny>,
+    #[serde(borrow, default)]
+    pub terminated: Option<Terminated<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Waiting<'a> {
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub reason: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub message: &'a str,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Terminated<'a> {
+    /// None when the server gave none: never read as 0, which would be success.
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub reason: &'a str,
+}
+
+/// Where a container stands, from its status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum State {
+    Unknown,
+    Waiting {
+        reason: String,
+        message: String,
+    },
+    Running,
+    /// `exit_code` is None when the server reported the end without one.
+    Terminated {
+        exit_code: Option<i32>,
+        reason: String,
+    },
+}
+
+impl State {
+    pub fn of(status: Option<&ContainerStatus>) -> State {
+        let Some(st) = status.and_then(|s| s.state.as_ref()) else {
+            return State::Unknown;
+        };
+        if let Some(t) = &st.terminated {
+            return State::Terminated {
+                exit_code: t.exit_code,
+                reason: t.reason.to_string(),
+            };
+        }
+        if st.running.is_some() {
+            return State::Running;
+        }
+        match &st.waiting {
+            Some(w) => State::Waiting {
+                reason: w.reason.to_string(),
+                message: w.message.to_string(),
+            },
+            None => State::Unknown,
+        }
+    }
+}
+
+/// Reads `v` as a `T`; a field of the wrong type is the server's answer not understood,
+/// `what` says which object it was.
+fn read<'a, T: Deserialize<'a>>(
+    v: &'a Value,
+    what: impl FnOnce() -> String,
+) -> Result<T, ApiError> {
+    T::deserialize(v).map_err(|e| ApiError::Decode {
+        what: what(),
+        cause: e.to_string(),
+    })
+}
+
+/// The object's name as far as it can be read, for the message saying it could not be.
+fn said_name(v: &Value) -> String {
+    let at = |f: &str| v.get("metadata")?.get(f)?.as_str();
+    match (at("namespace"), at("name")) {
+        (Some(ns), Some(name)) => format!("{ns}/{name}"),
+        (None, Some(name)) => name.to_string(),
+        _ => "(unnamed)".to_string(),
+    }
+}
+
+impl<'a> Pod<'a> {
+    /// The view of a pod; an error names the pod and the field of the wrong type's value.
+    pub fn read(v: &'a Value) -> Result<Pod<'a>, ApiError> {
+        read(v, || format!("pod {}", said_name(v)))
+    }
+
+    /// The status of container `name`, looked up as kubectl does: init, regular, ephemeral.
+    pub fn container_status(&self, name: &str) -> Option<&ContainerStatus<'a>> {
+        let s = &self.status;
+        s.init_container_statuses
+            .iter()
+            .chain(&s.container_statuses)
+            .chain(&s.ephemeral_container_statuses)
+            .find(|c| c.name == name)
+    }
+
+    /// The state of container `name` (Unknown when the kubelet has not reported it).
+    pub fn state(&self, name: &str) -> State {
+        State::of(self.container_status(name))
+    }
+
+    /// The spec of container `name` in any of the three lists.
+    pub fn container(&self, name: &str) -> Option<&Container<'a>> {
+        let s = &self.spec;
+        s.init_containers
+            .iter()
+            .chain(&s.containers)
+            .chain(&s.ephemeral_containers)
+            .find(|c| c.name == name)
+    }
+}
+
+impl<'a> Object<'a> {
+    /// The metadata of any object (a node, a list).
+    pub fn read(v: &'a Value) -> Result<Meta<'a>, ApiError> {
+        read(v, || format!("object {}", said_name(v))).map(|o: Object<'a>| o.metadata)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finds_statuses_in_every_list() {
+        let v = json!({"status": {
+            "containerStatuses": [{"name": "app", "state": {"running": {}}}],
+            "ephemeralContainerStatuses": [{"name": "dbg", "state": {"terminated": {"exitCode": 3, "reason": "Error"}}}],
+            "initContainerStatuses": [{"name": "init", "state": {"waiting": {"reason": "PodInitializing"}}}]
+        }});
+        let pod = Pod::read(&v).unwrap();
+        assert_eq!(pod.state("app"), State::Running);
+        assert_eq!(
+            pod.state("dbg"),
+            State::Terminated {
+                exit_code: Some(3),
+                reason: "Error".into()
+            }
+        );
+        assert!(
+            matches!(pod.state("init"), State::Waiting { reason, .. } if reason == "PodInitializing")
+        );
+        assert_eq!(pod.state("nope"), State::Unknown);
+    }
+
+    #[test]
+    fn a_terminated_state_without_an_exit_code_has_none() {
+        let v = json!({"status": {"ephemeralContainerStatuses": [
+            {"name": "dbg", "state": {"terminated": {"reason": "Completed"}}}]}});
+        assert_eq!(
+            Pod::read(&v).unwrap().state("dbg"),
+            State::Terminated {
+                exit_code: None,
+                reason: "Completed".into()
+            }
+        );
+    }
+
+    #[test]
+    fn missing_and_null_are_zero_a_wrong_type_is_an_error() {
+        let v = json!({"metadata": {"name": "p", "creationTimestamp": null, "labels": null},
+            "spec": {"containers": [{"name": "app", "tty": null}], "restartPolicy": null},
+            "status": {"containerStatuses": [{"name": "app", "state": {"running": null}}]}});
+        let pod = Pod::read(&v).unwrap();
+        assert_eq!(pod.metadata.creation_timestamp, "");
+        assert!(pod.metadata.labels.is_empty());
+        assert_eq!(pod.spec.restart_policy, "");
+        assert!(!pod.container("app").unwrap().tty);
+        // Go's pointer: `null` is no state at all, not a running one.
+        assert_eq!(pod.state("app"), State::Unknown);
+        assert!(Pod::read(&json!({})).is_ok());
+
+        let wrong = json!({"metadata": {"name": "p", "namespace": "ns"}, "status": {"phase": 5}});
+        assert_eq!(
+            Pod::read(&wrong).unwrap_err().to_string(),
+            "failed to decode pod ns/p: invalid type: integer `5`, expected a borrowed string"
+        );
+        let exit = json!({"status": {"containerStatuses": [{"name": "a", "state": {"terminated": {"exitCode": "1"}}}]}});
+        assert!(Pod::read(&exit).is_err());
+        let node = json!({"metadata": {"name": 7}});
+        assert_eq!(
+            Object::read(&node).unwrap_err().to_string(),
+            "failed to decode object (unnamed): invalid type: integer `7`, expected a borrowed string"
+        );
+    }
+
+    #[test]
+    fn labels_and_annotations_by_key() {
+        let v = json!({"metadata": {"labels": {"a": "1"}, "annotations": {"k/x": "v"}, "deletionTimestamp": "t"}});
+        let meta = Object::read(&v).unwrap();
+        assert_eq!(meta.labels.get("a"), Some(&"1"));
+        assert_eq!(meta.annotations.get("k/x"), Some(&"v"));
+        assert_eq!(meta.deletion_timestamp, Some("t"));
+    }
+}
