@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::client::ApiError;
 
 /// Go's reading of a field: missing or `null` gives the zero value, a wrong type an error.
-fn zero<'de, D, T>(d: D) -> Result<T, D::Error>
+pub fn zero<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de> + Default,

@@ -23,7 +23,7 @@ use crate::cli::plan::Plan;
 use crate::client::ApiError;
 use crate::debug::cp::{self as builder, Access, CopyContainer};
 use crate::debug::{self, Mark, Profile};
-use crate::kube as api;
+use crate::kube::{self as api, Object, Pod};
 use crate::sys::output::print_messages;
 
 use super::follow::{exit_code_within, Container, EXIT_STATUS_GRACE};
@@ -48,12 +48,14 @@ pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
         .clone()
         .unwrap_or_else(|| conn.namespace.clone());
     let pod = conn.client.get(&api::pod_path(&ns, &copy.remote.pod))?;
-    let target = target_container(p, &pod)?;
+    let view = Pod::read(&pod)?;
+    let target = target_container(p, &view)?;
     let mut side = Side {
         conn,
         p,
         ns: &ns,
         pod: &pod,
+        pod_name: view.metadata.name,
         target: &target,
     };
     match copy.direction {
@@ -89,6 +91,7 @@ struct Side<'a> {
     p: &'a Plan,
     ns: &'a str,
     pod: &'a serde_json::Value,
+    pod_name: &'a str,
     target: &'a str,
 }
 
@@ -102,7 +105,7 @@ struct Started {
 
 impl Side<'_> {
     fn start(&mut self, command: Vec<String>) -> Result<Started, RunError> {
-        let pod_name = api::name(self.pod);
+        let pod_name = self.pod_name;
         let (name, access) =
             add_copy_container(self.conn, self.p, self.ns, self.pod, self.target, command)?;
         if !self.p.quiet {
@@ -135,7 +138,7 @@ impl Side<'_> {
     fn container<'b>(&'b self, name: &'b str) -> Container<'b> {
         Container {
             ns: self.ns,
-            pod: api::name(self.pod),
+            pod: self.pod_name,
             name,
         }
     }
@@ -245,8 +248,8 @@ impl std::io::Read for Resuming<'_, '_> {
 }
 
 /// The container whose files are copied: `-c`, else kubectl's default container.
-fn target_container(p: &Plan, pod: &serde_json::Value) -> Result<String, RunError> {
-    let phase = api::str_at(pod, &["status", "phase"]);
+fn target_container(p: &Plan, pod: &Pod) -> Result<String, RunError> {
+    let phase = pod.status.phase;
     if phase == "Succeeded" || phase == "Failed" {
         return Err(CpError::CompletedPod {
             phase: phase.to_string(),
@@ -263,17 +266,12 @@ fn target_container(p: &Plan, pod: &serde_json::Value) -> Result<String, RunErro
             c
         }
     };
-    let regular = pod
-        .pointer("/spec/containers")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|c| api::str_at(c, &["name"]) == target);
+    let regular = pod.spec.containers.iter().any(|c| c.name == target);
     if !regular {
         return Err(CpError::NotARegularContainer {
             container: target,
-            namespace: api::namespace(pod).to_string(),
-            pod: api::name(pod).to_string(),
+            namespace: pod.metadata.namespace.to_string(),
+            pod: pod.metadata.name.to_string(),
         }
         .into());
     }
@@ -290,7 +288,7 @@ fn add_copy_container(
     target: &str,
     command: Vec<String>,
 ) -> Result<(String, Access), RunError> {
-    let pod_name = api::name(pod);
+    let pod_name = Object::read(pod)?.name;
     let path = format!("{}/ephemeralcontainers", api::pod_path(ns, pod_name));
     let mut names = debug::names::generator();
     let name = format!("{}{}", builder::NAME_PREFIX, names());
