@@ -67,7 +67,7 @@ fn lookup(
         Some(
             api::items(&list)
                 .iter()
-                .filter_map(|o| Some(api::Object::read(o).ok()?.name.to_string()))
+                .filter_map(|o| Some(api::Meta::read(o).ok()?.name.to_string()))
                 .collect(),
         )
     };

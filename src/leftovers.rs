@@ -269,6 +269,11 @@ mod tests {
             ]
         );
         assert_eq!(found[2].state, "Running");
+        // A terminated container the server gave no exit code shows none, not a 0.
+        let mut done = pods[2].clone();
+        done["status"]["ephemeralContainerStatuses"][0]["state"] =
+            json!({"terminated": {"reason": "Completed"}});
+        assert_eq!(find(&[done]).unwrap()[0].state, "Terminated (no exit code)");
         assert_eq!(
             found[0].created,
             crate::text::time::parse("2024-01-01T00:00:00Z")

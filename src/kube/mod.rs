@@ -4,7 +4,7 @@
 pub mod pod;
 pub mod target;
 
-pub use pod::{Object, Pod, State};
+pub use pod::{Meta, Object, Pod, State};
 
 use serde_json::{json, Value};
 

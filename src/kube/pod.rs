@@ -43,9 +43,14 @@ pub struct Meta<'a> {
     pub annotations: BTreeMap<&'a str, &'a str>,
 }
 
-/// An object as far as its metadata goes.
+/// Any object, as far as its kind and metadata go.
 #[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Object<'a> {
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub api_version: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    pub kind: &'a str,
     #[serde(borrow, default, deserialize_with = "zero")]
     pub metadata: Meta<'a>,
 }
@@ -258,9 +263,15 @@ impl<'a> Pod<'a> {
 }
 
 impl<'a> Object<'a> {
+    pub fn read(v: &'a Value) -> Result<Object<'a>, ApiError> {
+        read(v, || format!("object {}", said_name(v)))
+    }
+}
+
+impl<'a> Meta<'a> {
     /// The metadata of any object (a node, a list).
     pub fn read(v: &'a Value) -> Result<Meta<'a>, ApiError> {
-        read(v, || format!("object {}", said_name(v))).map(|o: Object<'a>| o.metadata)
+        Object::read(v).map(|o| o.metadata)
     }
 }
 
@@ -327,7 +338,7 @@ mod tests {
         assert!(Pod::read(&exit).is_err());
         let node = json!({"metadata": {"name": 7}});
         assert_eq!(
-            Object::read(&node).unwrap_err().to_string(),
+            Meta::read(&node).unwrap_err().to_string(),
             "failed to decode object (unnamed): invalid type: integer `7`, expected a borrowed string"
         );
     }
@@ -335,7 +346,7 @@ mod tests {
     #[test]
     fn labels_and_annotations_by_key() {
         let v = json!({"metadata": {"labels": {"a": "1"}, "annotations": {"k/x": "v"}, "deletionTimestamp": "t"}});
-        let meta = Object::read(&v).unwrap();
+        let meta = Meta::read(&v).unwrap();
         assert_eq!(meta.labels.get("a"), Some(&"1"));
         assert_eq!(meta.annotations.get("k/x"), Some(&"v"));
         assert_eq!(meta.deletion_timestamp, Some("t"));

@@ -3,7 +3,7 @@
 
 use crate::cli::plan::Plan;
 use crate::debug;
-use crate::kube::{self as api, Object, Pod};
+use crate::kube::{self as api, Meta, Pod};
 use crate::sys::output::print_messages;
 
 use super::create::{create_pod, finish_cleanup};
@@ -19,7 +19,7 @@ pub fn copy_journey(
 ) -> Result<u8, RunError> {
     let client = &conn.client;
     let original = &target.object;
-    let meta = Object::read(original)?;
+    let meta = Meta::read(original)?;
     let ns = match meta.namespace {
         "" => conn.namespace.clone(),
         n => n.to_string(),

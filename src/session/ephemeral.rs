@@ -4,7 +4,7 @@
 use crate::cli::plan::Plan;
 use crate::client::ApiError;
 use crate::debug;
-use crate::kube::{self as api, Object, Pod};
+use crate::kube::{self as api, Meta, Pod};
 use crate::sys::output::print_messages;
 
 use super::error::SessionError;
@@ -23,7 +23,7 @@ pub fn ephemeral_journey(
 ) -> Result<u8, RunError> {
     let client = &conn.client;
     let mut pod = target.object.clone();
-    let meta = Object::read(&pod)?;
+    let meta = Meta::read(&pod)?;
     let ns = match meta.namespace {
         "" => conn.namespace.clone(),
         n => n.to_string(),

@@ -277,3 +277,24 @@ pub fn exit_code_within(
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_exit_code_is_an_error_not_success() {
+        let c = Container {
+            ns: "default",
+            pod: "web-0",
+            name: "debugger-abcde",
+        };
+        assert_eq!(c.exit_code(Some(3)).unwrap(), 3);
+        let e = RunError::from(c.exit_code(None).unwrap_err());
+        assert_eq!(
+            error_text(&e),
+            "error: container debugger-abcde in pod web-0 terminated, but the server gave no exit code"
+        );
+        assert_eq!(e.exit_code(), super::super::error::EXIT_ERROR);
+    }
+}

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::cli::plan::Plan;
 use crate::client::ApiError;
-use crate::kube::{self as api, target::Kind, NoContainers, Object};
+use crate::kube::{self as api, target::Kind, Meta, NoContainers, Object};
 use crate::text::yaml::YamlError;
 
 use super::{Connection, RunError};
@@ -106,7 +106,7 @@ impl Resolved {
         object: Value,
         label: impl FnOnce(&str) -> String,
     ) -> Result<Self, ApiError> {
-        let name = Object::read(&object)?.name.to_string();
+        let name = Meta::read(&object)?.name.to_string();
         Ok(Resolved {
             kind,
             label: label(&name),
@@ -273,14 +273,12 @@ pub fn visit_targets(
     }
     for file in &p.filenames {
         for object in read_objects(file)? {
-            let kind = match object.get("kind").and_then(Value::as_str) {
-                Some("Pod") => Kind::Pod,
-                Some("Node") => Kind::Node,
+            let typed = Object::read(&object)?;
+            let kind = match typed.kind {
+                "Pod" => Kind::Pod,
+                "Node" => Kind::Node,
                 other => {
-                    let api_version = object
-                        .get("apiVersion")
-                        .and_then(Value::as_str)
-                        .unwrap_or("");
+                    let api_version = typed.api_version;
                     let gv = if api_version.contains('/') {
                         api_version.to_string()
                     } else {
@@ -288,13 +286,12 @@ pub fn visit_targets(
                     };
                     return Err(TargetError::UnsupportedKind {
                         group_version: gv,
-                        kind: other.unwrap_or("").to_string(),
+                        kind: other.to_string(),
                     }
                     .into());
                 }
             };
-            let meta = Object::read(&object)?;
-            let obj_ns = meta.namespace;
+            let obj_ns = typed.metadata.namespace;
             if kind == Kind::Pod
                 && conn.namespace_explicit
                 && !obj_ns.is_empty()

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::client::{ApiError, Client};
-use crate::kube::{self as api, Object, Pod, State};
+use crate::kube::{self as api, Meta, Pod, State};
 use crate::sys::report::Failure;
 
 /// The longest a watch is kept open without news before the pod is read (GET) instead: a
@@ -534,7 +534,7 @@ fn watch_loop(
             // or giving up.
             if !news || deadline.is_some_and(|d| Instant::now() >= d) {
                 let pod = get_pod(client, ns, name)?;
-                rv = Object::read(&pod)?.resource_version.to_string();
+                rv = Meta::read(&pod)?.resource_version.to_string();
                 last_pod = Some(pod);
             }
         }
@@ -564,9 +564,9 @@ fn list_one(
             ("resourceVersion", "0"),
         ],
     )?;
-    let rv = Object::read(&list)?.resource_version.to_string();
+    let rv = Meta::read(&list)?.resource_version.to_string();
     for pod in api::items(&list) {
-        if Object::read(&pod)?.name == name {
+        if Meta::read(&pod)?.name == name {
             return Ok((rv, pod));
         }
     }
@@ -666,7 +666,7 @@ pub fn decode_event(line: &[u8]) -> Decoded {
     };
     let object = event.remove("object").unwrap_or(Value::Null);
     // An object whose metadata cannot be read has no resourceVersion to go on from.
-    let rv = |o: &Value| Object::read(o).map_or(String::new(), |m| m.resource_version.into());
+    let rv = |o: &Value| Meta::read(o).map_or(String::new(), |m| m.resource_version.into());
     Decoded::Event(
         match event.get("type").and_then(Value::as_str).unwrap_or("") {
             "ADDED" | "MODIFIED" => WatchEvent::Changed {

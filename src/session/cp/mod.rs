@@ -23,7 +23,7 @@ use crate::cli::plan::Plan;
 use crate::client::ApiError;
 use crate::debug::cp::{self as builder, Access, CopyContainer};
 use crate::debug::{self, Mark, Profile};
-use crate::kube::{self as api, Object, Pod};
+use crate::kube::{self as api, Meta, Pod};
 use crate::sys::output::print_messages;
 
 use super::follow::{exit_code_within, Container, EXIT_STATUS_GRACE};
@@ -288,7 +288,7 @@ fn add_copy_container(
     target: &str,
     command: Vec<String>,
 ) -> Result<(String, Access), RunError> {
-    let pod_name = Object::read(pod)?.name;
+    let pod_name = Meta::read(pod)?.name;
     let path = format!("{}/ephemeralcontainers", api::pod_path(ns, pod_name));
     let mut names = debug::names::generator();
     let name = format!("{}{}", builder::NAME_PREFIX, names());
