@@ -22,150 +22,107 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// The metadata of any object (pod, node, list).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Meta<'a> {
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub name: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub namespace: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub resource_version: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub creation_timestamp: &'a str,
-    /// Set once the pod is being deleted.
-    #[serde(borrow, default)]
-    pub deletion_timestamp: Option<&'a str>,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub labels: BTreeMap<&'a str, &'a str>,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub annotations: BTreeMap<&'a str, &'a str>,
+/// Declares views: structs whose every field is read with [`zero`] (and absent is zero
+/// too), borrowing strings from the JSON, field names in the API's camelCase.
+macro_rules! views {
+    ($($(#[$m:meta])* pub struct $name:ident<$lt:lifetime> {
+        $($(#[$fm:meta])* $field:ident: $ty:ty,)*
+    })*) => {$(
+        $(#[$m])*
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
+        pub struct $name<$lt> {
+            $($(#[$fm])* #[serde(default, deserialize_with = "zero")] pub $field: $ty,)*
+        }
+    )*};
 }
 
-/// Any object, as far as its kind and metadata go.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Object<'a> {
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub api_version: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub kind: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub metadata: Meta<'a>,
-}
+views! {
+    /// The metadata of any object (pod, node, list).
+    pub struct Meta<'a> {
+        name: &'a str,
+        namespace: &'a str,
+        resource_version: &'a str,
+        creation_timestamp: &'a str,
+        /// Set once the object is being deleted.
+        deletion_timestamp: Option<&'a str>,
+        labels: BTreeMap<&'a str, &'a str>,
+        annotations: BTreeMap<&'a str, &'a str>,
+    }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct Pod<'a> {
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub metadata: Meta<'a>,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub spec: Spec<'a>,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub status: Status<'a>,
-}
+    /// Any object, as far as its kind and metadata go.
+    pub struct Object<'a> {
+        api_version: &'a str,
+        kind: &'a str,
+        metadata: Meta<'a>,
+    }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Spec<'a> {
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub restart_policy: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub containers: Vec<Container<'a>>,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub init_containers: Vec<Container<'a>>,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub ephemeral_containers: Vec<Container<'a>>,
-}
+    pub struct Pod<'a> {
+        metadata: Meta<'a>,
+        spec: Spec<'a>,
+        status: Status<'a>,
+    }
 
-/// A container of any of the three lists (`targetContainerName` only in ephemeral ones).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Container<'a> {
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub name: &'a str,
-    #[serde(default, deserialize_with = "zero")]
-    pub tty: bool,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub target_container_name: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub env: Vec<EnvVar<'a>>,
-}
+    pub struct Spec<'a> {
+        restart_policy: &'a str,
+        containers: Vec<Container<'a>>,
+        init_containers: Vec<Container<'a>>,
+        ephemeral_containers: Vec<Container<'a>>,
+    }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct EnvVar<'a> {
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub name: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub value: &'a str,
-}
+    /// A container of any of the three lists (`targetContainerName` only in ephemeral ones).
+    pub struct Container<'a> {
+        name: &'a str,
+        tty: bool,
+        target_container_name: &'a str,
+        env: Vec<EnvVar<'a>>,
+    }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Status<'a> {
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub phase: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub reason: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub message: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub conditions: Vec<Condition<'a>>,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub init_container_statuses: Vec<ContainerStatus<'a>>,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub container_statuses: Vec<ContainerStatus<'a>>,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub ephemeral_container_statuses: Vec<ContainerStatus<'a>>,
-}
+    pub struct EnvVar<'a> {
+        name: &'a str,
+        value: &'a str,
+    }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct Condition<'a> {
-    #[serde(borrow, default, rename = "type", deserialize_with = "zero")]
-    pub kind: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub status: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub reason: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub message: &'a str,
-}
+    pub struct Status<'a> {
+        phase: &'a str,
+        reason: &'a str,
+        message: &'a str,
+        conditions: Vec<Condition<'a>>,
+        init_container_statuses: Vec<ContainerStatus<'a>>,
+        container_statuses: Vec<ContainerStatus<'a>>,
+        ephemeral_container_statuses: Vec<ContainerStatus<'a>>,
+    }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct ContainerStatus<'a> {
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub name: &'a str,
-    #[serde(borrow, default)]
-    pub state: Option<ContainerState<'a>>,
-}
+    pub struct Condition<'a> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        status: &'a str,
+        reason: &'a str,
+        message: &'a str,
+    }
 
-/// One of the three, as the server reports it (Go's pointers: absent or `null` is None).
-#[derive(Debug, Default, Deserialize)]
-pub struct ContainerState<'a> {
-    #[serde(borrow, default)]
-    pub waiting: Option<Waiting<'a>>,
-    #[serde(default)]
-    pub running: Option<serde::de::IgnoredAny>,
-    #[serde(borrow, default)]
-    pub terminated: Option<Terminated<'a>>,
-}
+    pub struct ContainerStatus<'a> {
+        name: &'a str,
+        state: Option<ContainerState<'a>>,
+    }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct Waiting<'a> {
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub reason: &'a str,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub message: &'a str,
-}
+    /// One of the three, as the server reports it (Go's pointers: absent or `null` is None).
+    pub struct ContainerState<'a> {
+        waiting: Option<Waiting<'a>>,
+        running: Option<serde::de::IgnoredAny>,
+        terminated: Option<Terminated<'a>>,
+    }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Terminated<'a> {
-    /// None when the server gave none: never read as 0, which would be success.
-    #[serde(default)]
-    pub exit_code: Option<i32>,
-    #[serde(borrow, default, deserialize_with = "zero")]
-    pub reason: &'a str,
+    pub struct Waiting<'a> {
+        reason: &'a str,
+        message: &'a str,
+    }
+
+    pub struct Terminated<'a> {
+        /// None when the server gave none: never read as 0, which would be success.
+        exit_code: Option<i32>,
+        reason: &'a str,
+    }
 }
 
 /// Where a container stands, from its status.
@@ -239,11 +196,12 @@ impl<'a> Pod<'a> {
     /// The status of container `name`, looked up as kubectl does: init, regular, ephemeral.
     pub fn container_status(&self, name: &str) -> Option<&ContainerStatus<'a>> {
         let s = &self.status;
-        s.init_container_statuses
-            .iter()
-            .chain(&s.container_statuses)
-            .chain(&s.ephemeral_container_statuses)
-            .find(|c| c.name == name)
+        let lists = [
+            &s.init_container_statuses,
+            &s.container_statuses,
+            &s.ephemeral_container_statuses,
+        ];
+        lists.into_iter().flatten().find(|c| c.name == name)
     }
 
     /// The state of container `name` (Unknown when the kubelet has not reported it).
@@ -254,11 +212,8 @@ impl<'a> Pod<'a> {
     /// The spec of container `name` in any of the three lists.
     pub fn container(&self, name: &str) -> Option<&Container<'a>> {
         let s = &self.spec;
-        s.init_containers
-            .iter()
-            .chain(&s.containers)
-            .chain(&s.ephemeral_containers)
-            .find(|c| c.name == name)
+        let lists = [&s.init_containers, &s.containers, &s.ephemeral_containers];
+        lists.into_iter().flatten().find(|c| c.name == name)
     }
 }
 
