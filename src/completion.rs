@@ -5,8 +5,6 @@
 use std::io::Write;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::cli::complete::{self, Completion, Remote};
 use crate::cli::{args, plan};
 use crate::kube::{self as api, target::Kind};
@@ -67,7 +65,7 @@ fn lookup(
         Some(
             api::items(&list)
                 .iter()
-                .map(|o| api::name(o).to_string())
+                .filter_map(|o| Some(api::Meta::read(o).ok()?.name.to_string()))
                 .collect(),
         )
     };
@@ -82,6 +80,7 @@ fn lookup(
         )),
         Remote::Containers { pod, ephemeral } => {
             let pod = conn.client.get(&api::pod_path(ns, pod)).ok()?;
+            let pod = api::Pod::read(&pod).ok()?;
             Some(if *ephemeral {
                 api::ephemeral_names(&pod)
             } else {
@@ -93,11 +92,10 @@ fn lookup(
 }
 
 /// The pod's regular containers (what `--target` may name).
-fn container_names(pod: &Value) -> Vec<String> {
-    pod.pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|c| api::str_at(c, &["name"]).to_string())
+fn container_names(pod: &api::Pod) -> Vec<String> {
+    pod.spec
+        .containers
+        .iter()
+        .map(|c| c.name.to_string())
         .collect()
 }

@@ -12,7 +12,8 @@ use crate::debug::marks::{
     CREATED_ANNOTATION, MANAGED_BY_LABEL as MANAGED_BY, MANAGED_BY_SELECTOR as SELECTOR,
     MANAGED_BY_VALUE, TARGET_ANNOTATION,
 };
-use crate::kube::{self as api, delete_pod};
+use crate::kube::pod::Meta;
+use crate::kube::{self as api, delete_pod, Pod, State};
 use crate::text::table::write_table;
 
 /// One thing kdebug made.
@@ -27,44 +28,60 @@ pub struct Leftover {
     pub state: String,
 }
 
-fn created(pod: &Value) -> Option<SystemTime> {
-    let a = api::str_at(pod, &["metadata", "annotations", CREATED_ANNOTATION]);
-    crate::text::time::parse(a)
-        .or_else(|| crate::text::time::parse(api::str_at(pod, &["metadata", "creationTimestamp"])))
+fn created(meta: &Meta) -> Option<SystemTime> {
+    let a = meta
+        .annotations
+        .get(CREATED_ANNOTATION)
+        .copied()
+        .unwrap_or("");
+    crate::text::time::parse(a).or_else(|| crate::text::time::parse(meta.creation_timestamp))
 }
 
-fn pod_state(pod: &Value) -> String {
-    let phase = api::str_at(pod, &["status", "phase"]);
-    if phase.is_empty() {
-        "Unknown".into()
-    } else {
-        phase.into()
+fn pod_state(pod: &Pod) -> String {
+    match pod.status.phase {
+        "" => "Unknown".into(),
+        phase => phase.into(),
     }
 }
 
-fn state_word(status: Option<&Value>) -> String {
-    match api::state(status) {
-        api::State::Running => "Running".into(),
-        api::State::Terminated { exit_code, .. } => format!("Terminated ({exit_code})"),
-        api::State::Waiting { reason, .. } => reason,
-        api::State::Unknown => "Unknown".into(),
+fn state_word(state: State) -> String {
+    match state {
+        State::Running => "Running".into(),
+        State::Terminated {
+            exit_code: Some(code),
+            ..
+        } => format!("Terminated ({code})"),
+        State::Terminated {
+            exit_code: None, ..
+        } => "Terminated (no exit code)".into(),
+        State::Waiting { reason, .. } => reason,
+        State::Unknown => "Unknown".into(),
     }
+}
+
+fn ours(meta: &Meta) -> bool {
+    meta.labels.get(MANAGED_BY) == Some(&MANAGED_BY_VALUE)
 }
 
 /// Pods labelled as ours, and ephemeral containers marked as ours, in `pods`.
-pub fn find(pods: &[Value]) -> Vec<Leftover> {
+pub fn find(pods: &[Value]) -> Result<Vec<Leftover>, ApiError> {
     let mut out = Vec::new();
     for pod in pods {
-        let ns = api::namespace(pod).to_string();
-        let name = api::name(pod).to_string();
-        if api::str_at(pod, &["metadata", "labels", MANAGED_BY]) == MANAGED_BY_VALUE {
-            let target =
-                api::str_at(pod, &["metadata", "annotations", TARGET_ANNOTATION]).to_string();
+        let pod = Pod::read(pod)?;
+        let meta = &pod.metadata;
+        let (ns, name) = (meta.namespace.to_string(), meta.name.to_string());
+        if ours(meta) {
+            let target = meta
+                .annotations
+                .get(TARGET_ANNOTATION)
+                .copied()
+                .unwrap_or("")
+                .to_string();
             let container = pod
-                .pointer("/spec/containers")
-                .and_then(Value::as_array)
-                .and_then(|c| c.last())
-                .map(|c| api::str_at(c, &["name"]).to_string())
+                .spec
+                .containers
+                .last()
+                .map(|c| c.name.to_string())
                 .unwrap_or_default();
             out.push(Leftover {
                 namespace: ns.clone(),
@@ -76,33 +93,20 @@ pub fn find(pods: &[Value]) -> Vec<Leftover> {
                     "copy"
                 },
                 target,
-                created: created(pod),
-                state: pod_state(pod),
+                created: created(meta),
+                state: pod_state(&pod),
             });
         }
-        for c in pod
-            .pointer("/spec/ephemeralContainers")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let ours = c
-                .get("env")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .any(|e| {
-                    api::str_at(e, &["name"]) == "KDEBUG" && api::str_at(e, &["value"]) == "1"
-                });
+        for c in &pod.spec.ephemeral_containers {
+            let ours = c.env.iter().any(|e| e.name == "KDEBUG" && e.value == "1");
             if !ours {
                 continue;
             }
-            let cname = api::str_at(c, &["name"]).to_string();
-            let target = api::str_at(c, &["targetContainerName"]);
+            let target = c.target_container_name;
             out.push(Leftover {
                 namespace: ns.clone(),
                 pod: name.clone(),
-                container: cname.clone(),
+                container: c.name.to_string(),
                 mode: "ephemeral",
                 target: if target.is_empty() {
                     format!("pod/{name}")
@@ -110,11 +114,11 @@ pub fn find(pods: &[Value]) -> Vec<Leftover> {
                     format!("pod/{name} ({target})")
                 },
                 created: None,
-                state: state_word(api::container_status(pod, &cname)),
+                state: state_word(pod.state(c.name)),
             });
         }
     }
-    out
+    Ok(out)
 }
 
 fn list_pods(
@@ -137,7 +141,7 @@ fn list_pods(
 pub fn list(client: &Client, ns: Option<&str>, out: &mut dyn Write) -> Result<usize, ApiError> {
     // Ephemeral containers live in arbitrary pods, so every pod is read.
     let pods = list_pods(client, ns, None)?;
-    let found = find(&pods);
+    let found = find(&pods)?;
     let now = SystemTime::now();
     let mut rows = vec![[
         "NAMESPACE",
@@ -183,18 +187,20 @@ pub fn gc(
     let now = SystemTime::now();
     let mut done = Vec::new();
     for pod in &pods {
+        let pod = Pod::read(pod)?;
+        let meta = &pod.metadata;
         // The server filtered by label already; check again so a server that ignores the
         // selector cannot make us delete someone else's pod.
-        if api::str_at(pod, &["metadata", "labels", MANAGED_BY]) != MANAGED_BY_VALUE {
+        if !ours(meta) {
             continue;
         }
-        let age = created(pod)
+        let age = created(meta)
             .and_then(|c| now.duration_since(c).ok())
             .unwrap_or_default();
         if age < older_than {
             continue;
         }
-        let (pns, name) = (api::namespace(pod), api::name(pod));
+        let (pns, name) = (meta.namespace, meta.name);
         if dry_run {
             let _ = writeln!(
                 out,
@@ -211,7 +217,9 @@ pub fn gc(
         }
         done.push(format!("{pns}/{name}"));
     }
-    let ephemeral = find(&list_pods(client, ns, None).unwrap_or_default())
+    let ephemeral = list_pods(client, ns, None)
+        .and_then(|pods| find(&pods))
+        .unwrap_or_default()
         .into_iter()
         .filter(|l| l.mode == "ephemeral" && l.state == "Running")
         .count();
@@ -247,7 +255,7 @@ mod tests {
                    "status": {"ephemeralContainerStatuses": [{"name": "debugger-zzzzz", "state": {"running": {}}}]}}),
             json!({"metadata": {"name": "unrelated", "namespace": "default", "labels": {MANAGED_BY: "helm"}}}),
         ];
-        let found = find(&pods);
+        let found = find(&pods).unwrap();
         let summary: Vec<(&str, &str, &str)> = found
             .iter()
             .map(|l| (l.pod.as_str(), l.container.as_str(), l.mode))
@@ -261,6 +269,11 @@ mod tests {
             ]
         );
         assert_eq!(found[2].state, "Running");
+        // A terminated container the server gave no exit code shows none, not a 0.
+        let mut done = pods[2].clone();
+        done["status"]["ephemeralContainerStatuses"][0]["state"] =
+            json!({"terminated": {"reason": "Completed"}});
+        assert_eq!(find(&[done]).unwrap()[0].state, "Terminated (no exit code)");
         assert_eq!(
             found[0].created,
             crate::text::time::parse("2024-01-01T00:00:00Z")

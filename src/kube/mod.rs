@@ -1,7 +1,10 @@
-//! Minimal views of the API objects kdebug reads. Objects stay `serde_json::Value` so that a
-//! copied pod keeps every field, known or not; these helpers read the few fields we need.
+//! API paths and the views of the objects kdebug reads. Objects stay `serde_json::Value` so
+//! that a copied pod keeps every field, known or not; [`pod`] reads the few fields we need.
 
+pub mod pod;
 pub mod target;
+
+pub use pod::{Meta, Object, Pod, State};
 
 use serde_json::{json, Value};
 
@@ -13,17 +16,6 @@ pub fn pod_path(ns: &str, name: &str) -> String {
 
 pub fn pods_path(ns: &str) -> String {
     format!("/api/v1/namespaces/{ns}/pods")
-}
-
-pub fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    let mut cur = v;
-    for p in path {
-        match cur.get(p) {
-            Some(next) => cur = next,
-            None => return "",
-        }
-    }
-    cur.as_str().unwrap_or("")
 }
 
 /// The `items` of a list response (none when the answer has none).
@@ -85,36 +77,6 @@ impl NamesPage {
     }
 }
 
-pub fn name(obj: &Value) -> &str {
-    str_at(obj, &["metadata", "name"])
-}
-
-pub fn namespace(obj: &Value) -> &str {
-    str_at(obj, &["metadata", "namespace"])
-}
-
-/// The status of container `name`, looked up as kubectl does: init, regular, ephemeral.
-pub fn container_status<'a>(pod: &'a Value, name: &str) -> Option<&'a Value> {
-    [
-        "initContainerStatuses",
-        "containerStatuses",
-        "ephemeralContainerStatuses",
-    ]
-    .iter()
-    .filter_map(|k| pod.get("status")?.get(k)?.as_array())
-    .flatten()
-    .find(|s| s.get("name").and_then(Value::as_str) == Some(name))
-}
-
-/// The spec of container `name` in any of the three lists.
-pub fn container_spec<'a>(pod: &'a Value, name: &str) -> Option<&'a Value> {
-    ["initContainers", "containers", "ephemeralContainers"]
-        .iter()
-        .filter_map(|k| pod.get("spec")?.get(k)?.as_array())
-        .flatten()
-        .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
-}
-
 /// A pod without a single regular container: there is none to default to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoContainers {
@@ -136,44 +98,42 @@ impl std::fmt::Display for NoContainers {
 /// podcmd.FindOrDefaultContainerByName): the one the `kubectl.kubernetes.io/default-container`
 /// annotation names, else the first regular container. The message is kubectl's "Defaulted
 /// container" note, given only when the first container was picked out of several.
-pub fn default_container(pod: &Value) -> Result<(String, Option<String>), NoContainers> {
-    let names = |list: &str| -> Vec<&str> {
-        pod.pointer(&format!("/spec/{list}"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|c| str_at(c, &["name"]))
-            .collect()
-    };
-    let (regular, init, ephemeral) = (
-        names("containers"),
-        names("initContainers"),
-        names("ephemeralContainers"),
-    );
-    let Some(first) = regular.first() else {
+pub fn default_container(pod: &Pod) -> Result<(String, Option<String>), NoContainers> {
+    let spec = &pod.spec;
+    let Some(first) = spec.containers.first().map(|c| c.name) else {
         return Err(NoContainers {
-            namespace: namespace(pod).to_string(),
-            pod: name(pod).to_string(),
+            namespace: pod.metadata.namespace.to_string(),
+            pod: pod.metadata.name.to_string(),
         });
     };
-    let wanted = str_at(
-        pod,
-        &[
-            "metadata",
-            "annotations",
-            "kubectl.kubernetes.io/default-container",
-        ],
-    );
-    if !wanted.is_empty() && container_spec(pod, wanted).is_some() {
+    let wanted = pod
+        .metadata
+        .annotations
+        .get("kubectl.kubernetes.io/default-container")
+        .copied()
+        .unwrap_or("");
+    if !wanted.is_empty() && pod.container(wanted).is_some() {
         return Ok((wanted.to_string(), None));
     }
-    let note = (regular.len() > 1 || !init.is_empty() || !ephemeral.is_empty()).then(|| {
+    let several = spec.containers.len() > 1
+        || !spec.init_containers.is_empty()
+        || !spec.ephemeral_containers.is_empty();
+    let note = several.then(|| {
         // kubectl's AllContainerNames order: regular, ephemeral, init.
-        let all: Vec<String> = regular
+        let all: Vec<String> = spec
+            .containers
             .iter()
-            .map(|n| n.to_string())
-            .chain(ephemeral.iter().map(|n| format!("{n} (ephem)")))
-            .chain(init.iter().map(|n| format!("{n} (init)")))
+            .map(|c| c.name.to_string())
+            .chain(
+                spec.ephemeral_containers
+                    .iter()
+                    .map(|c| format!("{} (ephem)", c.name)),
+            )
+            .chain(
+                spec.init_containers
+                    .iter()
+                    .map(|c| format!("{} (init)", c.name)),
+            )
             .collect();
         format!("Defaulted container {first:?} out of: {}", all.join(", "))
     });
@@ -181,44 +141,12 @@ pub fn default_container(pod: &Value) -> Result<(String, Option<String>), NoCont
 }
 
 /// The ephemeral containers' names, in the order they were added.
-pub fn ephemeral_names(pod: &Value) -> Vec<String> {
-    pod.pointer("/spec/ephemeralContainers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|c| str_at(c, &["name"]).to_string())
+pub fn ephemeral_names(pod: &Pod) -> Vec<String> {
+    pod.spec
+        .ephemeral_containers
+        .iter()
+        .map(|c| c.name.to_string())
         .collect()
-}
-
-/// Where a container stands, from its status.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum State {
-    Unknown,
-    Waiting { reason: String, message: String },
-    Running,
-    Terminated { exit_code: i32, reason: String },
-}
-
-pub fn state(status: Option<&Value>) -> State {
-    let Some(st) = status.and_then(|s| s.get("state")) else {
-        return State::Unknown;
-    };
-    if let Some(t) = st.get("terminated") {
-        return State::Terminated {
-            exit_code: t.get("exitCode").and_then(Value::as_i64).unwrap_or(0) as i32,
-            reason: str_at(t, &["reason"]).to_string(),
-        };
-    }
-    if st.get("running").is_some() {
-        return State::Running;
-    }
-    if let Some(w) = st.get("waiting") {
-        return State::Waiting {
-            reason: str_at(w, &["reason"]).to_string(),
-            message: str_at(w, &["message"]).to_string(),
-        };
-    }
-    State::Unknown
 }
 
 /// Deletes a pod kdebug made, at once: a debug shell has nothing to shut down gracefully.
@@ -231,27 +159,6 @@ pub fn delete_pod(client: &Client, ns: &str, name: &str) -> Result<Value, ApiErr
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn finds_statuses_in_every_list() {
-        let pod = json!({"status": {
-            "containerStatuses": [{"name": "app", "state": {"running": {}}}],
-            "ephemeralContainerStatuses": [{"name": "dbg", "state": {"terminated": {"exitCode": 3, "reason": "Error"}}}],
-            "initContainerStatuses": [{"name": "init", "state": {"waiting": {"reason": "PodInitializing"}}}]
-        }});
-        assert_eq!(state(container_status(&pod, "app")), State::Running);
-        assert_eq!(
-            state(container_status(&pod, "dbg")),
-            State::Terminated {
-                exit_code: 3,
-                reason: "Error".into()
-            }
-        );
-        assert!(
-            matches!(state(container_status(&pod, "init")), State::Waiting { reason, .. } if reason == "PodInitializing")
-        );
-        assert_eq!(state(container_status(&pod, "nope")), State::Unknown);
-    }
 
     #[test]
     fn a_names_page_keeps_names_and_the_continue_token() {
@@ -283,10 +190,13 @@ mod tests {
             }
         });
         // The annotation wins, silently; never the last ephemeral container.
-        assert_eq!(default_container(&pod).unwrap(), ("sidecar".into(), None));
+        assert_eq!(
+            default_container(&Pod::read(&pod).unwrap()).unwrap(),
+            ("sidecar".into(), None)
+        );
         pod["metadata"]["annotations"] = json!({"kubectl.kubernetes.io/default-container": "gone"});
         assert_eq!(
-            default_container(&pod).unwrap(),
+            default_container(&Pod::read(&pod).unwrap()).unwrap(),
             (
                 "app".into(),
                 Some(
@@ -295,12 +205,17 @@ mod tests {
                 )
             )
         );
-        assert_eq!(ephemeral_names(&pod), ["dbg", "dbg2"]);
+        assert_eq!(ephemeral_names(&Pod::read(&pod).unwrap()), ["dbg", "dbg2"]);
         let lonely = json!({"spec": {"containers": [{"name": "main"}]}});
-        assert_eq!(default_container(&lonely).unwrap(), ("main".into(), None));
+        assert_eq!(
+            default_container(&Pod::read(&lonely).unwrap()).unwrap(),
+            ("main".into(), None)
+        );
         let empty = json!({"metadata": {"name": "p", "namespace": "ns"}, "spec": {}});
         assert_eq!(
-            default_container(&empty).unwrap_err().to_string(),
+            default_container(&Pod::read(&empty).unwrap())
+                .unwrap_err()
+                .to_string(),
             "pod ns/p does not have any containers"
         );
     }

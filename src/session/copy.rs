@@ -3,7 +3,7 @@
 
 use crate::cli::plan::Plan;
 use crate::debug;
-use crate::kube as api;
+use crate::kube::{self as api, Meta, Pod};
 
 use super::create::{create_pod, finish_cleanup};
 use super::follow::{follow, Container};
@@ -18,7 +18,8 @@ pub fn copy_journey(
 ) -> Result<u8, RunError> {
     let client = &conn.client;
     let original = &target.object;
-    let ns = match api::namespace(original) {
+    let meta = Meta::read(original)?;
+    let ns = match meta.namespace {
         "" => conn.namespace.clone(),
         n => n.to_string(),
     };
@@ -28,7 +29,7 @@ pub fn copy_journey(
     p.printer()
         .quiet_if(!sink.interactive())
         .messages(&plan.messages);
-    let orig_path = api::pod_path(&ns, api::name(original));
+    let orig_path = api::pod_path(&ns, meta.name);
     let Some(created) = create_pod(conn, p, &ns, &plan.pod)? else {
         if plan.delete_original {
             print_request(
@@ -53,7 +54,7 @@ pub fn copy_journey(
         if !p.attach && !p.fan_out() {
             return Ok(0);
         }
-        let ended = (api::str_at(&created.pod, &["spec", "restartPolicy"]) == "Always").then(|| {
+        let ended = (Pod::read(&created.pod)?.spec.restart_policy == "Always").then(|| {
             format!("Session ended, resume using 'kdebug attach {copy_name} -c {container} -i -t' command when the pod is running")
         });
         let c = Container {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::cli::plan::Plan;
 use crate::client::Client;
-use crate::kube as api;
+use crate::kube::{self as api, Meta};
 
 use super::{print_request, wait, Connection, RunError};
 
@@ -34,12 +34,12 @@ pub fn create_pod(
     }
     let early = open_early(conn, p, ns, pod);
     let created = conn.client.post(&path, pod)?;
-    let name = api::name(&created).to_string();
+    let name = Meta::read(&created)?.name.to_string();
     let cleanup =
         p.rm.then(|| remove_on_exit(&conn.client, ns, &name, p.quiet));
     // The early watch selects by the name we asked for; a server that named the pod
     // otherwise gets a fresh list and watch.
-    let early = early.filter(|_| name == api::name(pod));
+    let early = early.filter(|_| Meta::read(pod).is_ok_and(|m| m.name == name));
     Ok(Some(Created {
         name,
         pod: created,
@@ -51,7 +51,7 @@ pub fn create_pod(
 /// Opens the watch on a pod about to be created alongside the POST, when the run will wait
 /// for it (see [`wait::EarlyWatch`]).
 fn open_early(conn: &Connection, p: &Plan, ns: &str, pod: &Value) -> Option<wait::EarlyWatch> {
-    let name = api::name(pod);
+    let name = Meta::read(pod).map_or("", |m| m.name);
     (!name.is_empty() && (p.attach || p.fan_out()))
         .then(|| wait::watch_early(&conn.client, ns, name, p.timeout))
 }

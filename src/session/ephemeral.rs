@@ -4,7 +4,7 @@
 use crate::cli::plan::Plan;
 use crate::client::ApiError;
 use crate::debug;
-use crate::kube as api;
+use crate::kube::{self as api, Meta, Pod};
 
 use super::error::SessionError;
 use super::follow::{follow, Container};
@@ -22,11 +22,12 @@ pub fn ephemeral_journey(
 ) -> Result<u8, RunError> {
     let client = &conn.client;
     let mut pod = target.object.clone();
-    let ns = match api::namespace(&pod) {
+    let meta = Meta::read(&pod)?;
+    let ns = match meta.namespace {
         "" => conn.namespace.clone(),
         n => n.to_string(),
     };
-    let name = api::name(&pod).to_string();
+    let name = meta.name.to_string();
     let opts = options_for(p, target);
     let mut names = debug::names::generator();
     let path = format!("{}/ephemeralcontainers", api::pod_path(&ns, &name));
@@ -75,7 +76,7 @@ pub fn ephemeral_journey(
     if !p.attach && !p.fan_out() {
         return Ok(0);
     }
-    let restart_always = api::str_at(&pod, &["spec", "restartPolicy"]) == "Always";
+    let restart_always = Pod::read(&pod)?.spec.restart_policy == "Always";
     let ended = if restart_always {
         Some(format!(
             "Session ended, the ephemeral container will not be restarted but may be reattached using 'kdebug attach {name} -c {container} -i -t' if it is still running"

@@ -65,6 +65,9 @@ pub enum SessionError {
     },
     /// Not one fan-out worker thread could be started.
     NoWorkers,
+    /// The server reported the container terminated but gave no exit code (which is never
+    /// read as 0, success).
+    NoExitCode { pod: String, container: String },
 }
 
 impl fmt::Display for SessionError {
@@ -84,6 +87,10 @@ impl fmt::Display for SessionError {
                 write!(f, "failed to create {}: {cause}", path.display())
             }
             SessionError::NoWorkers => f.write_str("failed to start the fan-out workers"),
+            SessionError::NoExitCode { pod, container } => write!(
+                f,
+                "container {container} in pod {pod} terminated, but the server gave no exit code"
+            ),
         }
     }
 }

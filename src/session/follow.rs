@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::cli::plan::Plan;
 use crate::client::{ApiError, Client};
-use crate::kube::{self as api, State};
+use crate::kube::{self as api, Pod, State};
 
 use super::attach::{self, frames::Outcome, AttachError, AttachOptions};
 use super::error::SessionError;
@@ -23,6 +23,17 @@ pub struct Container<'a> {
     pub ns: &'a str,
     pub pod: &'a str,
     pub name: &'a str,
+}
+
+impl Container<'_> {
+    /// The exit code the server gave when the container terminated; none is an error,
+    /// never a 0 that would read as success.
+    pub fn exit_code(&self, given: Option<i32>) -> Result<i32, SessionError> {
+        given.ok_or_else(|| SessionError::NoExitCode {
+            pod: self.pod.to_string(),
+            container: self.name.to_string(),
+        })
+    }
 }
 
 /// How long the exit code may take to show after the session ended: the kubelet notices an
@@ -57,7 +68,7 @@ pub fn follow(
     )?;
     if let State::Terminated { exit_code, .. } = ready.state {
         super::logs::copy(client, c.ns, c.pod, c.name, false, 0, &mut *sink.writer())?;
-        return Ok(exit_code as u8);
+        return Ok(c.exit_code(exit_code)? as u8);
     }
     if !sink.interactive() {
         super::logs::copy(client, c.ns, c.pod, c.name, true, 0, &mut *sink.writer())?;
@@ -98,10 +109,7 @@ pub fn attach_and_report(
     let client = &conn.client;
     let quiet = how.quiet;
     let mut tty = how.tty;
-    let container_tty = api::container_spec(pod_obj, c.name)
-        .and_then(|c| c.get("tty"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let container_tty = Pod::read(pod_obj)?.container(c.name).is_some_and(|c| c.tty);
     if tty && !container_tty {
         if !quiet {
             let msg = format!(
@@ -201,15 +209,11 @@ fn recover_rest(
     match session.earlier {
         Some(len) => {
             let still_running = || {
-                client
-                    .get(&api::pod_path(c.ns, c.pod))
-                    .map(|pod| {
-                        !matches!(
-                            api::state(api::container_status(&pod, c.name)),
-                            State::Terminated { .. }
-                        )
-                    })
-                    .unwrap_or(false)
+                let Ok(pod) = client.get(&api::pod_path(c.ns, c.pod)) else {
+                    return false;
+                };
+                Pod::read(&pod)
+                    .is_ok_and(|pod| !matches!(pod.state(c.name), State::Terminated { .. }))
             };
             let followed = super::logs::follow_while_active(
                 client,
@@ -260,17 +264,37 @@ pub fn exit_code_within(
 ) -> Result<Option<i32>, RunError> {
     let start = Instant::now();
     if let Some(code) = watch.and_then(|w| w.exit_code(c.pod, c.name, grace)) {
-        return Ok(Some(code));
+        return Ok(Some(c.exit_code(code)?));
     }
     loop {
         let obj = client.get(&api::pod_path(c.ns, c.pod))?;
-        if let State::Terminated { exit_code, .. } = api::state(api::container_status(&obj, c.name))
-        {
-            return Ok(Some(exit_code));
+        if let State::Terminated { exit_code, .. } = Pod::read(&obj)?.state(c.name) {
+            return Ok(Some(c.exit_code(exit_code)?));
         }
         if start.elapsed() >= grace {
             return Ok(None);
         }
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_exit_code_is_an_error_not_success() {
+        let c = Container {
+            ns: "default",
+            pod: "web-0",
+            name: "debugger-abcde",
+        };
+        assert_eq!(c.exit_code(Some(3)).unwrap(), 3);
+        let e = RunError::from(c.exit_code(None).unwrap_err());
+        assert_eq!(
+            error_text(&e),
+            "error: container debugger-abcde in pod web-0 terminated, but the server gave no exit code"
+        );
+        assert_eq!(e.exit_code(), super::super::error::EXIT_ERROR);
     }
 }

@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use crate::cli::plan::{Output, Plan};
 use crate::client::Client;
 use crate::debug::{DebugOptions, Mark};
-use crate::kube::{self as api, target::Kind};
+use crate::kube::target::Kind;
 
 pub use error::RunError;
 pub use reattach::reattach;
@@ -95,7 +95,7 @@ fn options_for(p: &Plan, target: &Resolved) -> DebugOptions {
     let mut opts = p.opts.clone();
     // Fan-out makes one copy per pod, so each needs its own name: NAME-POD.
     if let (true, Some(base), Kind::Pod) = (p.fan_out(), &p.opts.copy_to, target.kind) {
-        opts.copy_to = Some(format!("{base}-{}", api::name(&target.object)));
+        opts.copy_to = Some(format!("{base}-{}", target.name));
     }
     opts.mark = Some(Mark {
         target: target.label.clone(),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::cli::plan::Plan;
 use crate::kube::target::{Kind, Target};
-use crate::kube::{self as api, State};
+use crate::kube::{self as api, Pod, State};
 
 use super::follow::{attach_and_report, final_exit_code, Attach, Container};
 use super::targets::TargetError;
@@ -20,7 +20,8 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
         return Err(TargetError::AttachNotAPod(target.to_string()).into());
     }
     let ns = &conn.namespace;
-    let pod = conn.client.get(&api::pod_path(ns, &target.name))?;
+    let object = conn.client.get(&api::pod_path(ns, &target.name))?;
+    let pod = Pod::read(&object)?;
     // Without -c, the container kubectl attach picks (not the newest debug container:
     // `kdebug attach POD -c <TAB>` lists those).
     let container = match &p.opts.container {
@@ -33,7 +34,7 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
             name
         }
     };
-    if api::container_spec(&pod, &container).is_none() {
+    if pod.container(&container).is_none() {
         return Err(TargetError::ContainerNotFound {
             container,
             pod: target.name.clone(),
@@ -46,10 +47,10 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
         name: &container,
     };
     let client = &conn.client;
-    match api::state(api::container_status(&pod, &container)) {
+    match pod.state(&container) {
         State::Terminated { exit_code, .. } => {
             super::logs::copy(client, ns, c.pod, c.name, false, 0, &mut stdout())?;
-            Ok(exit_code as u8)
+            Ok(c.exit_code(exit_code)? as u8)
         }
         _ if !p.opts.stdin => {
             super::logs::copy(client, ns, c.pod, c.name, true, 0, &mut stdout())?;
@@ -64,7 +65,7 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
                 // Like kubectl attach: only what comes after the attach.
                 print_earlier: false,
             };
-            attach_and_report(conn, c, &how, &pod, None)
+            attach_and_report(conn, c, &how, &object, None)
         }
     }
 }

@@ -6,7 +6,8 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::cli::plan::Plan;
-use crate::kube::{self as api, target::Kind, NoContainers};
+use crate::client::ApiError;
+use crate::kube::{self as api, target::Kind, Meta, NoContainers, Object};
 use crate::text::yaml::YamlError;
 
 use super::{Connection, RunError};
@@ -94,6 +95,25 @@ pub struct Resolved {
     pub object: Value,
     /// Where it came from, for messages and the kdebug.io/target annotation.
     pub label: String,
+    /// The object's own name (metadata.name).
+    pub name: String,
+}
+
+impl Resolved {
+    /// A target read from the server or a file; its name is read (and checked) now.
+    fn new(
+        kind: Kind,
+        object: Value,
+        label: impl FnOnce(&str) -> String,
+    ) -> Result<Self, ApiError> {
+        let name = Meta::read(&object)?.name.to_string();
+        Ok(Resolved {
+            kind,
+            label: label(&name),
+            object,
+            name,
+        })
+    }
 }
 
 /// A fan-out target: read already (named targets, a workload's pods), or only listed by a
@@ -111,7 +131,7 @@ pub enum Pending {
 impl Pending {
     pub fn name(&self) -> &str {
         match self {
-            Pending::Read(r) => api::name(&r.object),
+            Pending::Read(r) => &r.name,
             Pending::Listed { name, .. } => name,
         }
     }
@@ -130,11 +150,9 @@ impl Pending {
             Kind::Node => (conn.client.get(&format!("/api/v1/nodes/{name}"))?, "node"),
             _ => (conn.client.get(&api::pod_path(&ns, &name))?, "pod"),
         };
-        Ok(Resolved {
-            kind,
-            object,
-            label: format!("{singular}/{name}"),
-        })
+        Ok(Resolved::new(kind, object, |_| {
+            format!("{singular}/{name}")
+        })?)
     }
 }
 
@@ -229,47 +247,38 @@ pub fn visit_targets(
         .filter(|t| !(p.selector.is_some() && t.kind == Kind::Node))
     {
         match t.kind {
-            Kind::Pod => f(Resolved {
-                kind: Kind::Pod,
-                object: get_pod(conn, ns, &t.name)?,
-                label: t.to_string(),
-            })?,
-            Kind::Node => f(Resolved {
-                kind: Kind::Node,
-                object: conn.client.get(&format!("/api/v1/nodes/{}", t.name))?,
-                label: t.to_string(),
-            })?,
+            Kind::Pod => f(Resolved::new(
+                Kind::Pod,
+                get_pod(conn, ns, &t.name)?,
+                |_| t.to_string(),
+            )?)?,
+            Kind::Node => f(Resolved::new(
+                Kind::Node,
+                conn.client.get(&format!("/api/v1/nodes/{}", t.name))?,
+                |_| t.to_string(),
+            )?)?,
             _ => {
                 let pods = super::workload::pods(&conn.client, ns, t)?;
                 let take = if p.all_pods { pods.len() } else { 1 };
-                if !p.all_pods && pods.len() > 1 && !p.quiet {
-                    eprintln!(
-                        "Found {} pods, using pod/{}",
-                        pods.len(),
-                        api::name(&pods[0])
-                    );
-                }
-                for pod in pods.into_iter().take(take) {
-                    let label = format!("pod/{}", api::name(&pod));
-                    f(Resolved {
-                        kind: Kind::Pod,
-                        object: pod,
-                        label,
-                    })?;
+                let count = pods.len();
+                for (i, pod) in pods.into_iter().take(take).enumerate() {
+                    let r = Resolved::new(Kind::Pod, pod, |name| format!("pod/{name}"))?;
+                    if i == 0 && !p.all_pods && count > 1 && !p.quiet {
+                        eprintln!("Found {count} pods, using {}", r.label);
+                    }
+                    f(r)?;
                 }
             }
         }
     }
     for file in &p.filenames {
         for object in read_objects(file)? {
-            let kind = match object.get("kind").and_then(Value::as_str) {
-                Some("Pod") => Kind::Pod,
-                Some("Node") => Kind::Node,
+            let typed = Object::read(&object)?;
+            let kind = match typed.kind {
+                "Pod" => Kind::Pod,
+                "Node" => Kind::Node,
                 other => {
-                    let api_version = object
-                        .get("apiVersion")
-                        .and_then(Value::as_str)
-                        .unwrap_or("");
+                    let api_version = typed.api_version;
                     let gv = if api_version.contains('/') {
                         api_version.to_string()
                     } else {
@@ -277,12 +286,12 @@ pub fn visit_targets(
                     };
                     return Err(TargetError::UnsupportedKind {
                         group_version: gv,
-                        kind: other.unwrap_or("").to_string(),
+                        kind: other.to_string(),
                     }
                     .into());
                 }
             };
-            let obj_ns = api::namespace(&object);
+            let obj_ns = typed.metadata.namespace;
             if kind == Kind::Pod
                 && conn.namespace_explicit
                 && !obj_ns.is_empty()
@@ -294,16 +303,10 @@ pub fn visit_targets(
                 }
                 .into());
             }
-            let label = format!(
-                "{}/{}",
-                if kind == Kind::Pod { "pod" } else { "node" },
-                api::name(&object)
-            );
-            f(Resolved {
-                kind,
-                object,
-                label,
-            })?;
+            let singular = if kind == Kind::Pod { "pod" } else { "node" };
+            f(Resolved::new(kind, object, |name| {
+                format!("{singular}/{name}")
+            })?)?;
         }
     }
     Ok(())

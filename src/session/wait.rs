@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::client::{ApiError, Client};
-use crate::kube::{self as api, State};
+use crate::kube::{self as api, Meta, Pod, State};
 use crate::sys::report::Failure;
 
 /// The longest a watch is kept open without news before the pod is read (GET) instead: a
@@ -157,9 +157,10 @@ pub struct Rest {
 
 impl Rest {
     /// Reads the watch until `container` of pod `name` has terminated and returns its exit
-    /// code; None when the watch ends (or the pod goes) first, or `grace` passes. The reading
-    /// happens on another thread, so a watch that stays silent cannot hold us past `grace`.
-    pub fn exit_code(self, name: &str, container: &str, grace: Duration) -> Option<i32> {
+    /// code as the server gave it (`Some(None)`: it gave none); None when the watch ends (or
+    /// the pod goes) first, or `grace` passes. The reading happens on another thread, so a
+    /// watch that stays silent cannot hold us past `grace`.
+    pub fn exit_code(self, name: &str, container: &str, grace: Duration) -> Option<Option<i32>> {
         let (tx, rx) = std::sync::mpsc::channel();
         let (name, container) = (name.to_string(), container.to_string());
         let mut reader = self.reader;
@@ -172,12 +173,13 @@ impl Rest {
                     Ok(_) => {}
                 }
                 match decode_event(line.as_bytes()) {
-                    Decoded::Event(WatchEvent::Changed { object, .. })
-                        if api::name(&object) == name =>
-                    {
-                        if let State::Terminated { exit_code, .. } =
-                            api::state(api::container_status(&object, &container))
-                        {
+                    Decoded::Event(WatchEvent::Changed { object, .. }) => {
+                        // An unreadable pod ends the watch here; the caller reads the pod.
+                        let Ok(pod) = Pod::read(&object) else { return };
+                        if pod.metadata.name != name {
+                            continue;
+                        }
+                        if let State::Terminated { exit_code, .. } = pod.state(&container) {
                             let _ = tx.send(exit_code);
                             return;
                         }
@@ -193,7 +195,12 @@ impl Rest {
 
 enum Check {
     Done(State),
-    Pending(String),
+    /// Not yet: what the container waits for (the waiting reason, up to any `:`), and the
+    /// kubelet's message.
+    Pending {
+        short: String,
+        message: String,
+    },
 }
 
 /// Shows progress without repeating itself: on a terminal one line updated in place, naming
@@ -259,11 +266,10 @@ impl Progress {
     }
 }
 
-fn check(pod: &Value, container: &str) -> Result<Check, WaitError> {
-    let pod_name = api::name(pod).to_string();
-    let st = api::container_status(pod, container);
-    match api::state(st) {
-        s @ (State::Running | State::Terminated { .. }) => return Ok(Check::Done(s)),
+fn check(pod: &Pod, container: &str) -> Result<Check, WaitError> {
+    let pod_failure = || pod_failure(pod);
+    match pod.state(container) {
+        s @ (State::Running | State::Terminated { .. }) => Ok(Check::Done(s)),
         State::Waiting { reason, message } => {
             if FATAL_REASONS.contains(&reason.as_str()) {
                 return Err(WaitError::CannotStart {
@@ -272,34 +278,31 @@ fn check(pod: &Value, container: &str) -> Result<Check, WaitError> {
                     message,
                 });
             }
-            let status = pod.get("status");
-            if let Some(err) = pod_failure(&pod_name, status) {
+            if let Some(err) = pod_failure() {
                 return Err(err);
             }
-            return Ok(Check::Pending(if message.is_empty() {
-                reason
-            } else {
-                format!("{reason}: {message}")
-            }));
+            let short = reason.split(':').next().unwrap_or("").to_string();
+            Ok(Check::Pending { short, message })
         }
-        State::Unknown => {}
+        State::Unknown => match pod_failure() {
+            Some(err) => Err(err),
+            // In the spec, but the kubelet has not reported it yet (R4's first event): say
+            // so rather than the pod's phase, which is `Running` for a running pod's new
+            // ephemeral container.
+            None => Ok(Check::Pending {
+                short: "not started yet".into(),
+                message: String::new(),
+            }),
+        },
     }
-    let status = pod.get("status");
-    if let Some(err) = pod_failure(&pod_name, status) {
-        return Err(err);
-    }
-    // In the spec, but the kubelet has not reported it yet (R4's first event): say so rather
-    // than the pod's phase, which is `Running` for a running pod's new ephemeral container.
-    Ok(Check::Pending("not started yet".into()))
 }
 
-fn pod_failure(pod: &str, status: Option<&Value>) -> Option<WaitError> {
-    let status = status?;
-    let reason = api::str_at(status, &["reason"]);
-    let message = api::str_at(status, &["message"]);
-    if api::str_at(status, &["phase"]) == "Failed" || reason == "Evicted" {
+fn pod_failure(pod: &Pod) -> Option<WaitError> {
+    let (name, status) = (pod.metadata.name, &pod.status);
+    let (reason, message) = (status.reason, status.message);
+    if status.phase == "Failed" || reason == "Evicted" {
         return Some(WaitError::PodFailed {
-            pod: pod.into(),
+            pod: name.into(),
             reason: if reason.is_empty() {
                 "Failed".into()
             } else {
@@ -309,18 +312,13 @@ fn pod_failure(pod: &str, status: Option<&Value>) -> Option<WaitError> {
         });
     }
     let unschedulable = status
-        .get("conditions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .find(|c| {
-            api::str_at(c, &["type"]) == "PodScheduled"
-                && api::str_at(c, &["reason"]) == "Unschedulable"
-        });
+        .conditions
+        .iter()
+        .find(|c| c.kind == "PodScheduled" && c.reason == "Unschedulable");
     unschedulable.map(|c| WaitError::PodFailed {
-        pod: pod.into(),
+        pod: name.into(),
         reason: "Unschedulable".into(),
-        message: api::str_at(c, &["message"]).into(),
+        message: c.message.into(),
     })
 }
 
@@ -452,7 +450,7 @@ fn watch_loop(
         loop {
             // The listed pod is checked once; after that only what the watch shows counts.
             if let Some(pod) = last_pod.take() {
-                match check(&pod, container)? {
+                match check(&Pod::read(&pod)?, container)? {
                     Check::Done(state) => {
                         return Ok(Ready {
                             pod,
@@ -460,14 +458,7 @@ fn watch_loop(
                             watch: None,
                         })
                     }
-                    Check::Pending(p) => {
-                        let message = match api::state(api::container_status(&pod, container)) {
-                            State::Waiting { message, .. } => message,
-                            _ => String::new(),
-                        };
-                        let short = p.split(':').next().unwrap_or("").to_string();
-                        progress.update(&short, &message);
-                    }
+                    Check::Pending { short, message } => progress.update(&short, &message),
                 }
             }
             let body = match opened.take() {
@@ -518,9 +509,10 @@ fn watch_loop(
                         if !resource_version.is_empty() {
                             rv = resource_version;
                         }
-                        if api::name(&object) == name {
+                        let pod = Pod::read(&object)?;
+                        if pod.metadata.name == name {
                             news = true;
-                            match check(&object, container)? {
+                            match check(&pod, container)? {
                                 Check::Done(state) => {
                                     return Ok(Ready {
                                         pod: object,
@@ -528,15 +520,8 @@ fn watch_loop(
                                         watch: Some(Rest { reader }),
                                     })
                                 }
-                                Check::Pending(p) => {
-                                    let message =
-                                        match api::state(api::container_status(&object, container))
-                                        {
-                                            State::Waiting { message, .. } => message,
-                                            _ => String::new(),
-                                        };
-                                    let short = p.split(':').next().unwrap_or("").to_string();
-                                    progress.update(&short, &message);
+                                Check::Pending { short, message } => {
+                                    progress.update(&short, &message)
                                 }
                             }
                         }
@@ -549,7 +534,7 @@ fn watch_loop(
             // or giving up.
             if !news || deadline.is_some_and(|d| Instant::now() >= d) {
                 let pod = get_pod(client, ns, name)?;
-                rv = api::str_at(&pod, &["metadata", "resourceVersion"]).to_string();
+                rv = Meta::read(&pod)?.resource_version.to_string();
                 last_pod = Some(pod);
             }
         }
@@ -579,12 +564,13 @@ fn list_one(
             ("resourceVersion", "0"),
         ],
     )?;
-    let rv = api::str_at(&list, &["metadata", "resourceVersion"]).to_string();
-    let items = api::items(&list);
-    match items.into_iter().find(|p| api::name(p) == name) {
-        Some(pod) => Ok((rv, pod)),
-        None => Err(WaitError::Deleted { pod: name.into() }),
+    let rv = Meta::read(&list)?.resource_version.to_string();
+    for pod in api::items(&list) {
+        if Meta::read(&pod)?.name == name {
+            return Ok((rv, pod));
+        }
     }
+    Err(WaitError::Deleted { pod: name.into() })
 }
 
 enum OpenError {
@@ -679,7 +665,8 @@ pub fn decode_event(line: &[u8]) -> Decoded {
         return Decoded::Malformed;
     };
     let object = event.remove("object").unwrap_or(Value::Null);
-    let rv = |o: &Value| api::str_at(o, &["metadata", "resourceVersion"]).to_string();
+    // An object whose metadata cannot be read has no resourceVersion to go on from.
+    let rv = |o: &Value| Meta::read(o).map_or(String::new(), |m| m.resource_version.into());
     Decoded::Event(
         match event.get("type").and_then(Value::as_str).unwrap_or("") {
             "ADDED" | "MODIFIED" => WatchEvent::Changed {
@@ -721,6 +708,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn check(pod: &Value, container: &str) -> Result<Check, WaitError> {
+        super::check(&Pod::read(pod).unwrap(), container)
+    }
+
     fn pod(state: Value) -> Value {
         json!({"metadata": {"name": "p"}, "status": {"phase": "Pending", "ephemeralContainerStatuses": [{"name": "d", "state": state}]}})
     }
@@ -733,7 +724,10 @@ mod tests {
         ));
         assert!(matches!(
             check(&pod(json!({"terminated": {"exitCode": 2}})), "d"),
-            Ok(Check::Done(State::Terminated { exit_code: 2, .. }))
+            Ok(Check::Done(State::Terminated {
+                exit_code: Some(2),
+                ..
+            }))
         ));
     }
 
@@ -753,7 +747,7 @@ mod tests {
                 &pod(json!({"waiting": {"reason": "ContainerCreating"}})),
                 "d"
             ),
-            Ok(Check::Pending(_))
+            Ok(Check::Pending { .. })
         ));
     }
 

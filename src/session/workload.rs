@@ -1,11 +1,13 @@
 //! Workload targets (`deploy/x`, `rs/`, `sts/`, `ds/`, `job/`, `svc/`): resolved through their
 //! selector to pods with one GET of the workload and one list of pods, no discovery.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::client::{ApiError, Client};
-use crate::kube as api;
+use crate::kube::pod::zero;
 use crate::kube::target::{Kind, Target};
+use crate::kube::{self as api, Pod};
 use crate::sys::report::Failure;
 
 #[derive(Debug)]
@@ -42,10 +44,24 @@ impl From<ApiError> for WorkloadError {
     }
 }
 
+/// One of a LabelSelector's matchExpressions.
+#[derive(serde::Deserialize)]
+struct Requirement<'a> {
+    #[serde(borrow, default, deserialize_with = "zero")]
+    key: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    operator: &'a str,
+    #[serde(borrow, default, deserialize_with = "zero")]
+    values: Vec<&'a str>,
+}
+
 /// A label selector string (`a=b,c in (d,e),!f`) from a workload's selector object.
 /// Services carry a plain map; the others a LabelSelector with matchLabels/matchExpressions.
-pub fn selector_string(kind: Kind, obj: &Value) -> Option<String> {
-    let sel = obj.get("spec")?.get("selector")?;
+/// The labels keep the server's order; an expression that is not one is an error.
+pub fn selector_string(kind: Kind, obj: &Value) -> Result<Option<String>, ApiError> {
+    let Some(sel) = obj.get("spec").and_then(|s| s.get("selector")) else {
+        return Ok(None);
+    };
     let mut parts = Vec::new();
     let labels = if kind == Kind::Service {
         Some(sel)
@@ -64,15 +80,12 @@ pub fn selector_string(kind: Kind, obj: &Value) -> Option<String> {
             .into_iter()
             .flatten()
         {
-            let key = api::str_at(e, &["key"]);
-            let values: Vec<&str> = e
-                .get("values")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            parts.push(match api::str_at(e, &["operator"]) {
+            let e = Requirement::deserialize(e).map_err(|cause| ApiError::Decode {
+                what: "the selector's matchExpressions".into(),
+                cause: cause.to_string(),
+            })?;
+            let (key, values) = (e.key, e.values);
+            parts.push(match e.operator {
                 "In" => format!("{key} in ({})", values.join(",")),
                 "NotIn" => format!("{key} notin ({})", values.join(",")),
                 "Exists" => key.to_string(),
@@ -81,39 +94,34 @@ pub fn selector_string(kind: Kind, obj: &Value) -> Option<String> {
             });
         }
     }
-    if parts.is_empty() {
-        None
-    } else {
-        Some(parts.join(","))
-    }
+    Ok((!parts.is_empty()).then(|| parts.join(",")))
 }
 
-fn is_ready(pod: &Value) -> bool {
-    pod.get("status")
-        .and_then(|s| s.get("conditions"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|c| api::str_at(c, &["type"]) == "Ready" && api::str_at(c, &["status"]) == "True")
+/// Where a pod ranks: deleted-in-progress, not running, not ready (false first), then
+/// newest first.
+fn rank_key(pod: &Pod) -> (bool, bool, bool, std::cmp::Reverse<String>) {
+    let ready = pod
+        .status
+        .conditions
+        .iter()
+        .any(|c| c.kind == "Ready" && c.status == "True");
+    (
+        pod.metadata.deletion_timestamp.is_some(),
+        pod.status.phase != "Running",
+        !ready,
+        std::cmp::Reverse(pod.metadata.creation_timestamp.to_string()),
+    )
 }
 
 /// Orders pods the way `kubectl logs deploy/x` picks one: running and ready first, then
 /// newest first; deleted-in-progress pods last.
-pub fn rank(pods: &mut [Value]) {
-    pods.sort_by(|a, b| {
-        let key = |p: &Value| {
-            let running = api::str_at(p, &["status", "phase"]) == "Running";
-            let deleting = p
-                .get("metadata")
-                .and_then(|m| m.get("deletionTimestamp"))
-                .is_some();
-            (deleting, !running, !is_ready(p))
-        };
-        key(a).cmp(&key(b)).then_with(|| {
-            api::str_at(b, &["metadata", "creationTimestamp"])
-                .cmp(api::str_at(a, &["metadata", "creationTimestamp"]))
-        })
-    });
+pub fn rank(pods: Vec<Value>) -> Result<Vec<Value>, ApiError> {
+    let mut keyed = pods
+        .into_iter()
+        .map(|p| Ok((rank_key(&Pod::read(&p)?), p)))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(keyed.into_iter().map(|(_, p)| p).collect())
 }
 
 /// The pods of a workload target, best first.
@@ -125,15 +133,14 @@ pub fn pods(client: &Client, ns: &str, target: &Target) -> Result<Vec<Value>, Wo
         target.name
     );
     let obj = client.get(&path)?;
-    let selector = selector_string(target.kind, &obj)
+    let selector = selector_string(target.kind, &obj)?
         .ok_or_else(|| WorkloadError::NoSelector(target.to_string()))?;
     let list = client.get_query(&api::pods_path(ns), &[("labelSelector", &selector)])?;
-    let mut items = api::items(&list);
+    let items = api::items(&list);
     if items.is_empty() {
         return Err(WorkloadError::NoPods(target.to_string()));
     }
-    rank(&mut items);
-    Ok(items)
+    Ok(rank(items)?)
 }
 
 #[cfg(test)]
@@ -146,15 +153,20 @@ mod tests {
         let deploy = json!({"spec": {"selector": {"matchLabels": {"app": "web"},
             "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a", "b"]}, {"key": "canary", "operator": "DoesNotExist"}]}}});
         assert_eq!(
-            selector_string(Kind::Deployment, &deploy).as_deref(),
+            selector_string(Kind::Deployment, &deploy)
+                .unwrap()
+                .as_deref(),
             Some("app=web,tier in (a,b),!canary")
         );
         let svc = json!({"spec": {"selector": {"app": "web"}}});
         assert_eq!(
-            selector_string(Kind::Service, &svc).as_deref(),
+            selector_string(Kind::Service, &svc).unwrap().as_deref(),
             Some("app=web")
         );
-        assert_eq!(selector_string(Kind::Service, &json!({"spec": {}})), None);
+        assert_eq!(
+            selector_string(Kind::Service, &json!({"spec": {}})).unwrap(),
+            None
+        );
     }
 
     #[test]
@@ -163,14 +175,17 @@ mod tests {
             json!({"metadata": {"name": name, "creationTimestamp": created},
                    "status": {"phase": phase, "conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"}}]}})
         };
-        let mut pods = vec![
+        let pods = vec![
             p("pending", "Pending", false, "2024-01-03T00:00:00Z"),
             p("old-ready", "Running", true, "2024-01-01T00:00:00Z"),
             p("new-ready", "Running", true, "2024-01-02T00:00:00Z"),
             p("running-unready", "Running", false, "2024-01-04T00:00:00Z"),
         ];
-        rank(&mut pods);
-        let names: Vec<&str> = pods.iter().map(api::name).collect();
+        let pods = rank(pods).unwrap();
+        let names: Vec<&str> = pods
+            .iter()
+            .map(|p| p["metadata"]["name"].as_str().unwrap())
+            .collect();
         assert_eq!(
             names,
             ["new-ready", "old-ready", "running-unready", "pending"]

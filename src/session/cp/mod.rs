@@ -23,7 +23,7 @@ use crate::cli::plan::Plan;
 use crate::client::ApiError;
 use crate::debug::cp::{self as builder, Access, CopyContainer};
 use crate::debug::{self, Mark, Profile};
-use crate::kube as api;
+use crate::kube::{self as api, Meta, Pod};
 
 use super::follow::{exit_code_within, Container, EXIT_STATUS_GRACE};
 use super::targets::TargetError;
@@ -47,11 +47,13 @@ pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
         .clone()
         .unwrap_or_else(|| conn.namespace.clone());
     let pod = conn.client.get(&api::pod_path(&ns, &copy.remote.pod))?;
-    let target = target_container(p, &pod)?;
+    let view = Pod::read(&pod)?;
+    let target = target_container(p, &view)?;
     let mut side = Side {
         conn,
         p,
         ns: &ns,
+        pod_name: view.metadata.name.to_string(),
         pod,
         started: 0,
         target: &target,
@@ -92,6 +94,7 @@ struct Side<'a> {
     /// copy containers added before it.
     pod: serde_json::Value,
     started: u32,
+    pod_name: String,
     target: &'a str,
 }
 
@@ -106,11 +109,11 @@ struct Started {
 impl Side<'_> {
     fn start(&mut self, command: Vec<String>) -> Result<Started, RunError> {
         if self.started > 0 {
-            let path = api::pod_path(self.ns, api::name(&self.pod));
+            let path = api::pod_path(self.ns, &self.pod_name);
             self.pod = self.conn.client.get(&path)?;
         }
         self.started += 1;
-        let pod_name = api::name(&self.pod).to_string();
+        let pod_name = self.pod_name.clone();
         let (name, access) =
             add_copy_container(self.conn, self.p, self.ns, &self.pod, self.target, command)?;
         if !self.p.quiet {
@@ -143,7 +146,7 @@ impl Side<'_> {
     fn container<'b>(&'b self, name: &'b str) -> Container<'b> {
         Container {
             ns: self.ns,
-            pod: api::name(&self.pod),
+            pod: &self.pod_name,
             name,
         }
     }
@@ -253,8 +256,8 @@ impl std::io::Read for Resuming<'_, '_> {
 }
 
 /// The container whose files are copied: `-c`, else kubectl's default container.
-fn target_container(p: &Plan, pod: &serde_json::Value) -> Result<String, RunError> {
-    let phase = api::str_at(pod, &["status", "phase"]);
+fn target_container(p: &Plan, pod: &Pod) -> Result<String, RunError> {
+    let phase = pod.status.phase;
     if phase == "Succeeded" || phase == "Failed" {
         return Err(CpError::CompletedPod {
             phase: phase.to_string(),
@@ -271,17 +274,12 @@ fn target_container(p: &Plan, pod: &serde_json::Value) -> Result<String, RunErro
             c
         }
     };
-    let regular = pod
-        .pointer("/spec/containers")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|c| api::str_at(c, &["name"]) == target);
+    let regular = pod.spec.containers.iter().any(|c| c.name == target);
     if !regular {
         return Err(CpError::NotARegularContainer {
             container: target,
-            namespace: api::namespace(pod).to_string(),
-            pod: api::name(pod).to_string(),
+            namespace: pod.metadata.namespace.to_string(),
+            pod: pod.metadata.name.to_string(),
         }
         .into());
     }
@@ -298,7 +296,7 @@ fn add_copy_container(
     target: &str,
     command: Vec<String>,
 ) -> Result<(String, Access), RunError> {
-    let pod_name = api::name(pod);
+    let pod_name = Meta::read(pod)?.name;
     let path = format!("{}/ephemeralcontainers", api::pod_path(ns, pod_name));
     let mut names = debug::names::generator();
     let name = format!("{}{}", builder::NAME_PREFIX, names());
