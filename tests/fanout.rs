@@ -125,6 +125,7 @@ fn fan_out_copy_mode_cleans_up_with_rm() {
         .filter(|m| m["method"] == "DELETE")
         .count();
     assert_eq!(deletes, 5, "{}", r.dump());
+    assert!(!r.stderr().contains(" deleted"), "{}", r.dump());
 }
 
 #[test]

@@ -35,8 +35,10 @@ pub fn create_pod(
     let early = open_early(conn, p, ns, pod);
     let created = conn.client.post(&path, pod)?;
     let name = Meta::read(&created)?.name.to_string();
-    let cleanup =
-        p.rm.then(|| remove_on_exit(&conn.client, ns, &name, p.quiet));
+    // In fan-out the per-pod `deleted` lines are left out: they would cut into the prefixed
+    // output and the live line, and the summary names every pod. A failed delete still warns.
+    let quiet = p.quiet || p.fan_out();
+    let cleanup = p.rm.then(|| remove_on_exit(&conn.client, ns, &name, quiet));
     // The early watch selects by the name we asked for; a server that named the pod
     // otherwise gets a fresh list and watch.
     let early = early.filter(|_| Meta::read(pod).is_ok_and(|m| m.name == name));
