@@ -73,6 +73,7 @@ class Fake:
         fixture: dict | None = None,
         pods: int = 0,
         kubelet_delay_ms: int | None = None,
+        relist_ms: int | None = None,
     ):
         self.bench = bench
         self.dir = Path(tempfile.mkdtemp(prefix="fake-", dir=bench.tmp))
@@ -93,6 +94,8 @@ class Fake:
             args += ["--pods", str(pods)]
         if kubelet_delay_ms is not None:
             args += ["--kubelet-delay-ms", str(kubelet_delay_ms)]
+        if relist_ms is not None:
+            args += ["--relist-ms", str(relist_ms)]
         if fixture is not None:
             path = self.dir / "fixture.json"
             path.write_text(json.dumps(fixture))
@@ -397,6 +400,48 @@ class Bench:
             )
         return got["t"]
 
+    def session_exit(self, cmd: list[str], line: bytes, timeout: float = 60) -> tuple[float, int]:
+        """Interactive session as a person has it: waits until the container echoes a first
+        line, then types `line` (an `exit N`) and keeps stdin open, as a terminal does.
+        Returns the seconds from writing that line to the tool's exit, and its exit code."""
+        marker = b"kdebug-bench-marker-%d" % time.monotonic_ns()
+        p = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env
+        )
+        err = {"b": b""}
+        t_err = threading.Thread(target=lambda: err.__setitem__("b", p.stderr.read()))
+        t_err.start()
+        p.stdin.write(marker + b"\n")
+        p.stdin.flush()
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while marker not in buf and time.monotonic() < deadline:
+            b = p.stdout.read1(65536)
+            if not b:
+                break
+            buf += b
+        if marker not in buf:
+            p.kill()
+            p.wait()
+            t_err.join()
+            raise RuntimeError(f"no echo from {shlex.join(map(str, cmd))}: {err['b'][-500:]!r}")
+        start = time.perf_counter()
+        p.stdin.write(line + b"\n")
+        p.stdin.flush()
+        t_out = threading.Thread(target=p.stdout.read)
+        t_out.start()
+        try:
+            code = p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            raise RuntimeError(f"{shlex.join(map(str, cmd))} did not end after {line!r}")
+        wall = time.perf_counter() - start
+        p.stdin.close()
+        t_out.join()
+        t_err.join()
+        return wall, code
+
     def fake(self, **kw) -> Fake:
         return Fake(self, **kw)
 
@@ -578,6 +623,53 @@ class Bench:
             "spawn until the container echoes a line typed on stdin (-i): patch, wait, attach; "
             f"fakecluster --latency-ms {LATENCY_MS} (its kubelet takes 100 ms to start a container)"
         )
+
+    def fig_exit_wait(self):
+        """Issue 13 point 6 (R4 of real-cluster.md): after `exit` an interactive session waits
+        for the kubelet's exit status, which a real kubelet reports on its relist, up to about a
+        second later; fakecluster's default `--relist-ms 1000` gives the same delay. Measured
+        with that delay and with `--relist-ms 0` (what the client itself adds)."""
+        f = self.add(
+            Figure(
+                "exit_wait",
+                "Interactive `-i` session: `exit 3` typed until the tool exits",
+                "ms",
+                "kdebug exits 3 (the container's code); <= the fake's 1 s relist + 150 ms",
+            )
+        )
+        args = ["web-0", "--image", "busybox", "-i"]
+        res = {}
+        codes = {}
+        for relist in (1000, 0):
+            with self.fake(relist_ms=relist) as fake:
+                self.warm_kubectl(fake)
+                for _ in range(self.runs):
+                    for tool in (self.kd, self.kc):
+                        wall, code = self.session_exit(tool.debug(fake.kubeconfig, *args), b"exit 3")
+                        res.setdefault(f"{tool.name} relist {relist} ms", []).append(wall)
+                        codes.setdefault(tool.name, set()).add(code)
+        med = {k: median(v) * 1e3 for k, v in res.items()}
+        f.kdebug = med["kdebug relist 1000 ms"]
+        f.kubectl = med["kubectl relist 1000 ms"]
+        f.ratio = f.kdebug / f.kubectl
+        f.met = codes["kdebug"] == {3} and f.kdebug <= 1150
+        f.samples = res
+        f.note = (
+            "from writing `exit 3` on the tool's stdin (left open, as a terminal leaves it) to "
+            "the tool's exit, after the container has echoed a first line; fakecluster's "
+            "kubelet reports the exit on its relist, `--relist-ms 1000` (its default, as a real "
+            f"kubelet: R4 of real-cluster.md). kdebug waits for that status: exit code "
+            f"{'/'.join(map(str, sorted(codes['kdebug'])))}, {med['kdebug relist 1000 ms']:.0f} ms; "
+            f"kubectl does not wait and exits {'/'.join(map(str, sorted(codes['kubectl'])))} "
+            f"(it prints no exit code), {med['kubectl relist 1000 ms']:.0f} ms. With "
+            f"`--relist-ms 0`: kdebug {med['kdebug relist 0 ms']:.0f} ms, kubectl "
+            f"{med['kubectl relist 0 ms']:.0f} ms (the client's own share)"
+        )
+        f.commands = [
+            display(self.kd.debug(Path("/kubeconfig"), *args), self) + "   # then: exit 3",
+            display(self.kc.debug(Path("/kubeconfig"), *args), self) + "   # then: exit 3",
+            "fakecluster [--relist-ms 0]",
+        ]
 
     def fig_copy_node(self):
         def copy_args():
@@ -918,6 +1010,8 @@ def ratio_text(f: Figure) -> str:
         return f"{f.ratio:.1f}x faster"
     if f.key.startswith("throughput"):
         return f"{f.ratio:.2f}x"
+    if f.key == "exit_wait":
+        return f"{f.ratio:.1f}x (kubectl does not wait for the exit code)"
     return f"{f.ratio:.3f}" if f.ratio < 0.1 else f"{f.ratio:.2f}"
 
 
@@ -995,7 +1089,7 @@ def write_markdown(path: Path, block: str) -> None:
     path.write_text("# Benchmarks: kdebug and kubectl\n\n## Results\n\n" + block + "\n")
 
 
-FIGURES = ["size", "startup", "rss", "requests", "latency", "throughput", "fanout",
+FIGURES = ["size", "startup", "rss", "requests", "latency", "exit_wait", "throughput", "fanout",
            "fanout_parallel", "fleet", "copy_node"]
 
 
