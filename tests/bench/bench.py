@@ -252,6 +252,8 @@ class Bench:
         self.runs = a.runs
         self.fanout_runs = a.fanout_runs
         self.fleet_runs = a.fleet_runs
+        # Environment for kdebug's fan-out runs only (e.g. GLIBC_TUNABLES for an experiment).
+        self.kdebug_env = dict(kv.split("=", 1) for kv in a.kdebug_env)
         self.scale_runs = a.scale_runs
         self.tmp = Path(tempfile.mkdtemp(prefix="kdebug-bench-"))
         self.home = self.tmp / "home"
@@ -272,13 +274,14 @@ class Bench:
         stdout=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
         capture: bool = False,
+        extra_env: dict | None = None,
     ) -> Run:
         """Runs one command; wall time from just before the spawn to its exit, peak RSS of
         that process alone (wait4)."""
         out = subprocess.PIPE if capture else stdout
         start = time.perf_counter()
         p = subprocess.Popen(
-            cmd, stdin=stdin, stdout=out, stderr=subprocess.PIPE, env=self.env
+            cmd, stdin=stdin, stdout=out, stderr=subprocess.PIPE, env={**self.env, **(extra_env or {})}
         )
         chunks = {"out": [], "err": []}
 
@@ -748,10 +751,12 @@ class Bench:
         rate = {}
         for t in ("kdebug", "kubectl"):
             d = median(walls[(t, THROUGHPUT_BYTES)]) - median(walls[(t, 0)])
-            rate[t] = THROUGHPUT_BYTES / MB / d
+            # A tool that did not deliver the bytes has no rate (kubectl -i with stdin at its
+            # end: the runtime detaches its attach, R2, and kubectl reads no log).
+            rate[t] = THROUGHPUT_BYTES / MB / d if received[t] >= THROUGHPUT_BYTES and d > 0 else None
         f.kdebug, f.kubectl = rate["kdebug"], rate["kubectl"]
-        f.ratio = f.kdebug / f.kubectl
-        f.met = f.ratio >= 1.0
+        f.ratio = f.kdebug / f.kubectl if f.kdebug and f.kubectl else None
+        f.met = f.kdebug is not None and (f.kubectl is None or f.ratio >= 1.0)
         f.extra = {
             "walls": {f"{k[0]} {k[1]}": v for k, v in walls.items()},
             "received": received,
@@ -832,7 +837,7 @@ class Bench:
                 "sh", "-c", "echo ok"]
         cpu0 = fake.cpu_seconds()
         r = self.run(self.with_time(self.kd.debug(fake.kubeconfig, *args)), capture=True,
-                     timeout=1800)
+                     timeout=1800, extra_env=self.kdebug_env)
         oks = r.stdout.count(b": ok\n")
         summary = f"{pods} of {pods} succeeded".encode() in r.stdout
         last = r.stdout.rstrip().rsplit(b"\n", 1)[-1].decode(errors="replace")
@@ -1216,6 +1221,8 @@ def main() -> int:
     ap.add_argument("--json", default=None, help="also write the raw results here")
     ap.add_argument("--only", default=None, help="comma-separated subset of " + ",".join(FIGURES)
                     + " (default: all but " + ",".join(EXTRA) + ")")
+    ap.add_argument("--kdebug-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="set this in kdebug's environment for the fan-out figures (repeatable)")
     ap.add_argument("--section", default=None,
                     help="write the block between the bench-SECTION markers of --out instead")
     ap.add_argument("--how", default="make bench", help="the command named in the block")
