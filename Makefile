@@ -5,7 +5,7 @@ RELEASE_BIN = $(TARGET_DIR)/$(RELEASE_TARGET)/release/kdebug
 FAKECLUSTER_BIN = $(TARGET_DIR)/bench-fake/fakecluster
 KUBECTL ?= /usr/lib/google-cloud-sdk/bin/kubectl.1.33
 
-.PHONY: build release test lint demo bench fuzz
+.PHONY: build release test lint demo bench bench-fleet fuzz
 
 build:
 	$(CARGO) build --workspace
@@ -64,3 +64,12 @@ bench: release
 	$(CARGO) build --profile bench-fake -p fakecluster
 	python3 tests/bench/bench.py --kdebug $(RELEASE_BIN) --fakecluster $(FAKECLUSTER_BIN) \
 		--kubectl $(KUBECTL) --out BENCHMARKS.md
+
+# Issue 14's "done when" at fleet scale: the 1,000-pod audit at N=50 and N=100, five runs in
+# a row of each on a fresh fakecluster, and peak RSS over 200, 1,000 and 5,000 pods (about 10
+# minutes on 2 cores); writes its own block of BENCHMARKS.md (bench-fleet markers).
+bench-fleet: release
+	$(CARGO) build --profile bench-fake -p fakecluster
+	python3 tests/bench/bench.py --kdebug $(RELEASE_BIN) --fakecluster $(FAKECLUSTER_BIN) \
+		--kubectl $(KUBECTL) --only fleet,fleet_scale --fleet-runs 5 --scale-runs 3 \
+		--section fleet --how "make bench-fleet" --out BENCHMARKS.md

@@ -21,8 +21,10 @@ pub fn ephemeral_journey(
     sink: &mut Sink,
 ) -> Result<u8, RunError> {
     let client = &conn.client;
-    let mut pod = target.object.clone();
-    let meta = Meta::read(&pod)?;
+    // Borrowed until a 409 makes the journey read the pod again: a copy per pod was a
+    // second pod object alive in every fan-out worker.
+    let mut pod = std::borrow::Cow::Borrowed(&target.object);
+    let meta = Meta::read(&target.object)?;
     let ns = match meta.namespace {
         "" => conn.namespace.clone(),
         n => n.to_string(),
@@ -67,7 +69,7 @@ pub fn ephemeral_journey(
                 return Err(SessionError::EphemeralDisabled(s.message.clone()).into());
             }
             Err(e) if e.code() == Some(409) && attempt <= CONFLICT_RETRIES => {
-                pod = client.get(&api::pod_path(&ns, &name))?;
+                pod = std::borrow::Cow::Owned(client.get(&api::pod_path(&ns, &name))?);
                 continue;
             }
             Err(e) => return Err(e.into()),

@@ -47,6 +47,7 @@ FANOUT_PODS = 100
 FLEET_PODS = 1000
 FLEET_PARALLEL = 50
 CP_BYTES = 100 * MB
+SCALE_PODS = (200, 1000, 5000)
 
 # The container script for runs to completion: kubectl attaches (it does not read logs), so
 # the output must come after its attach has had time to connect, or it takes its fallback path.
@@ -75,6 +76,7 @@ class Fake:
         pods: int = 0,
         kubelet_delay_ms: int | None = None,
         rootfs: Path | None = None,
+        relist_ms: int | None = None,
     ):
         self.bench = bench
         self.dir = Path(tempfile.mkdtemp(prefix="fake-", dir=bench.tmp))
@@ -97,6 +99,8 @@ class Fake:
             args += ["--kubelet-delay-ms", str(kubelet_delay_ms)]
         if rootfs is not None:
             args += ["--rootfs", str(rootfs)]
+        if relist_ms is not None:
+            args += ["--relist-ms", str(relist_ms)]
         if fixture is not None:
             path = self.dir / "fixture.json"
             path.write_text(json.dumps(fixture))
@@ -251,6 +255,10 @@ class Bench:
         self.fakecluster = Path(a.fakecluster).resolve()
         self.runs = a.runs
         self.fanout_runs = a.fanout_runs
+        self.fleet_runs = a.fleet_runs
+        # Environment for kdebug's fan-out runs only (e.g. GLIBC_TUNABLES for an experiment).
+        self.kdebug_env = dict(kv.split("=", 1) for kv in a.kdebug_env)
+        self.scale_runs = a.scale_runs
         self.tmp = Path(tempfile.mkdtemp(prefix="kdebug-bench-"))
         self.home = self.tmp / "home"
         self.home.mkdir()
@@ -270,13 +278,14 @@ class Bench:
         stdout=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,
         capture: bool = False,
+        extra_env: dict | None = None,
     ) -> Run:
         """Runs one command; wall time from just before the spawn to its exit, peak RSS of
         that process alone (wait4)."""
         out = subprocess.PIPE if capture else stdout
         start = time.perf_counter()
         p = subprocess.Popen(
-            cmd, stdin=stdin, stdout=out, stderr=subprocess.PIPE, env=self.env
+            cmd, stdin=stdin, stdout=out, stderr=subprocess.PIPE, env={**self.env, **(extra_env or {})}
         )
         chunks = {"out": [], "err": []}
 
@@ -400,6 +409,48 @@ class Bench:
                 f"stderr={got['err'][-500:]!r}"
             )
         return got["t"]
+
+    def session_exit(self, cmd: list[str], line: bytes, timeout: float = 60) -> tuple[float, int]:
+        """Interactive session as a person has it: waits until the container echoes a first
+        line, then types `line` (an `exit N`) and keeps stdin open, as a terminal does.
+        Returns the seconds from writing that line to the tool's exit, and its exit code."""
+        marker = b"kdebug-bench-marker-%d" % time.monotonic_ns()
+        p = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env
+        )
+        err = {"b": b""}
+        t_err = threading.Thread(target=lambda: err.__setitem__("b", p.stderr.read()))
+        t_err.start()
+        p.stdin.write(marker + b"\n")
+        p.stdin.flush()
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while marker not in buf and time.monotonic() < deadline:
+            b = p.stdout.read1(65536)
+            if not b:
+                break
+            buf += b
+        if marker not in buf:
+            p.kill()
+            p.wait()
+            t_err.join()
+            raise RuntimeError(f"no echo from {shlex.join(map(str, cmd))}: {err['b'][-500:]!r}")
+        start = time.perf_counter()
+        p.stdin.write(line + b"\n")
+        p.stdin.flush()
+        t_out = threading.Thread(target=p.stdout.read)
+        t_out.start()
+        try:
+            code = p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            raise RuntimeError(f"{shlex.join(map(str, cmd))} did not end after {line!r}")
+        wall = time.perf_counter() - start
+        p.stdin.close()
+        t_out.join()
+        t_err.join()
+        return wall, code
 
     def fake(self, **kw) -> Fake:
         return Fake(self, **kw)
@@ -583,6 +634,53 @@ class Bench:
             f"fakecluster --latency-ms {LATENCY_MS} (its kubelet takes 100 ms to start a container)"
         )
 
+    def fig_exit_wait(self):
+        """Issue 13 point 6 (R4 of real-cluster.md): after `exit` an interactive session waits
+        for the kubelet's exit status, which a real kubelet reports on its relist, up to about a
+        second later; fakecluster's default `--relist-ms 1000` gives the same delay. Measured
+        with that delay and with `--relist-ms 0` (what the client itself adds)."""
+        f = self.add(
+            Figure(
+                "exit_wait",
+                "Interactive `-i` session: `exit 3` typed until the tool exits",
+                "ms",
+                "kdebug exits 3 (the container's code); <= the fake's 1 s relist + 150 ms",
+            )
+        )
+        args = ["web-0", "--image", "busybox", "-i"]
+        res = {}
+        codes = {}
+        for relist in (1000, 0):
+            with self.fake(relist_ms=relist) as fake:
+                self.warm_kubectl(fake)
+                for _ in range(self.runs):
+                    for tool in (self.kd, self.kc):
+                        wall, code = self.session_exit(tool.debug(fake.kubeconfig, *args), b"exit 3")
+                        res.setdefault(f"{tool.name} relist {relist} ms", []).append(wall)
+                        codes.setdefault(tool.name, set()).add(code)
+        med = {k: median(v) * 1e3 for k, v in res.items()}
+        f.kdebug = med["kdebug relist 1000 ms"]
+        f.kubectl = med["kubectl relist 1000 ms"]
+        f.ratio = f.kdebug / f.kubectl
+        f.met = codes["kdebug"] == {3} and f.kdebug <= 1150
+        f.samples = res
+        f.note = (
+            "from writing `exit 3` on the tool's stdin (left open, as a terminal leaves it) to "
+            "the tool's exit, after the container has echoed a first line; fakecluster's "
+            "kubelet reports the exit on its relist, `--relist-ms 1000` (its default, as a real "
+            f"kubelet: R4 of real-cluster.md). kdebug waits for that status: exit code "
+            f"{'/'.join(map(str, sorted(codes['kdebug'])))}, {med['kdebug relist 1000 ms']:.0f} ms; "
+            f"kubectl does not wait and exits {'/'.join(map(str, sorted(codes['kubectl'])))} "
+            f"(it prints no exit code), {med['kubectl relist 1000 ms']:.0f} ms. With "
+            f"`--relist-ms 0`: kdebug {med['kdebug relist 0 ms']:.0f} ms, kubectl "
+            f"{med['kubectl relist 0 ms']:.0f} ms (the client's own share)"
+        )
+        f.commands = [
+            display(self.kd.debug(Path("/kubeconfig"), *args), self) + "   # then: exit 3",
+            display(self.kc.debug(Path("/kubeconfig"), *args), self) + "   # then: exit 3",
+            "fakecluster [--relist-ms 0]",
+        ]
+
     def fig_copy_node(self):
         def copy_args():
             self.copy_seq += 1
@@ -657,10 +755,12 @@ class Bench:
         rate = {}
         for t in ("kdebug", "kubectl"):
             d = median(walls[(t, THROUGHPUT_BYTES)]) - median(walls[(t, 0)])
-            rate[t] = THROUGHPUT_BYTES / MB / d
+            # A tool that did not deliver the bytes has no rate (kubectl -i with stdin at its
+            # end: the runtime detaches its attach, R2, and kubectl reads no log).
+            rate[t] = THROUGHPUT_BYTES / MB / d if received[t] >= THROUGHPUT_BYTES and d > 0 else None
         f.kdebug, f.kubectl = rate["kdebug"], rate["kubectl"]
-        f.ratio = f.kdebug / f.kubectl
-        f.met = f.ratio >= 1.0
+        f.ratio = f.kdebug / f.kubectl if f.kdebug and f.kubectl else None
+        f.met = f.kdebug is not None and (f.kubectl is None or f.ratio >= 1.0)
         f.extra = {
             "walls": {f"{k[0]} {k[1]}": v for k, v in walls.items()},
             "received": received,
@@ -793,22 +893,40 @@ class Bench:
             "\"$p\" --image busybox --attach -- sh -c 'echo ok'; done",
         ]
 
-    def audit_run(self, fake: Fake, pods: int, parallel: int) -> Run:
-        """One fan-out over `pods` audit pods under GNU time; fails unless every pod answered."""
+    def audit(self, fake: Fake, pods: int, parallel: int) -> dict:
+        """One fan-out over `pods` audit pods under GNU time: wall, peak RSS, and whether every
+        pod answered (exit 0, one `POD: ok` line per pod, `P of P succeeded`)."""
         args = ["-l", "app=audit", "--image", "busybox", "--max-parallel", str(parallel), "--",
                 "sh", "-c", "echo ok"]
+        cpu0 = fake.cpu_seconds()
         r = self.run(self.with_time(self.kd.debug(fake.kubeconfig, *args)), capture=True,
-                     timeout=900)
+                     timeout=1800, extra_env=self.kdebug_env)
         oks = r.stdout.count(b": ok\n")
-        if r.code != 0 or f"{pods} of {pods} succeeded".encode() not in r.stdout or oks != pods:
-            raise RuntimeError(f"kdebug fan-out over {pods}: exit {r.code}, {oks} ok: "
-                               f"{r.stdout[-800:]!r} {r.stderr[-800:]!r}")
-        return r
+        summary = f"{pods} of {pods} succeeded".encode() in r.stdout
+        last = r.stdout.rstrip().rsplit(b"\n", 1)[-1].decode(errors="replace")
+        return {
+            "wall": r.wall, "code": r.code, "oks": oks, "summary": summary, "last": last,
+            "ok": r.code == 0 and summary and oks == pods,
+            "rss_mib": self.maxrss(r) / 1024,
+            "fake_rss_mib": fake.peak_rss_kib() / 1024,
+            "fake_cpu_s": fake.cpu_seconds() - cpu0,
+            "cpu_s": r.cpu,
+            "tail": (r.stdout[-600:] + r.stderr[-600:]).decode(errors="replace") if r.code else "",
+        }
+
+    def audit_run(self, fake: Fake, pods: int, parallel: int) -> dict:
+        """[`audit`], failing the bench unless every pod answered."""
+        a = self.audit(fake, pods, parallel)
+        if not a["ok"]:
+            raise RuntimeError(f"kdebug fan-out over {pods}: exit {a['code']}, {a['oks']} ok, "
+                               f"last line {a['last']!r}: {a['tail']}")
+        return a
 
     def fig_fanout_parallel(self):
-        """The 100-pod audit at N=10 and N=50, each with fakecluster's kubelet at its usual
-        100 ms steps and at 0 ms: the second is what the client (and the fake's request
-        handling) adds, the difference the fake's container starts."""
+        """The 100-pod audit at N=10 and N=50, each against a fake whose kubelet takes its usual
+        time (100 ms steps to start a container, its exit seen on the 1 s relist, R4) and against
+        one where both are 0: the second is what the client (and the fake's request handling)
+        adds, the difference is the fake's container start and exit."""
         f = self.add(
             Figure(
                 "fanout_n50",
@@ -819,57 +937,127 @@ class Bench:
         )
         walls = {}
         for n in (10, 50):
-            for delay in (100, 0):
-                key = f"N={n} kubelet {delay} ms"
+            for label, delay, relist in (("usual", None, None), ("zero", 0, 0)):
+                key = f"N={n} kubelet {label}"
                 walls[key] = []
                 for _ in range(self.fanout_runs):
-                    with self.fake(pods=FANOUT_PODS, kubelet_delay_ms=delay) as fake:
-                        walls[key].append(self.audit_run(fake, FANOUT_PODS, n).wall)
+                    with self.fake(pods=FANOUT_PODS, kubelet_delay_ms=delay,
+                                   relist_ms=relist) as fake:
+                        walls[key].append(self.audit_run(fake, FANOUT_PODS, n)["wall"])
         med = {k: median(v) for k, v in walls.items()}
-        f.kdebug = med["N=50 kubelet 100 ms"]
-        f.met = med["N=50 kubelet 0 ms"] <= med["N=10 kubelet 0 ms"] * 1.1
+        f.kdebug = med["N=50 kubelet usual"]
+        f.met = med["N=50 kubelet zero"] <= med["N=10 kubelet zero"] * 1.1
         f.samples = walls
+        f.extra = {"medians": med}
         f.note = (
-            f"{self.fanout_runs} runs each, a fresh fakecluster (`--pods {FANOUT_PODS}`) every run. "
+            f"{self.fanout_runs} runs each, a fresh fakecluster (`--pods {FANOUT_PODS}`) every run, "
+            "all 100 pods answered every time. "
             + "; ".join(
-                f"N={n}: {med[f'N={n} kubelet 100 ms']:.2f} s with the fake's 100 ms kubelet "
-                f"steps, {med[f'N={n} kubelet 0 ms']:.2f} s with 0 ms (the client's share), so "
-                f"{med[f'N={n} kubelet 100 ms'] - med[f'N={n} kubelet 0 ms']:.2f} s is the fake "
-                "starting containers"
+                f"N={n}: {med[f'N={n} kubelet usual']:.2f} s with the fake's kubelet as usual "
+                f"(100 ms to start, exit seen on the 1 s relist), {med[f'N={n} kubelet zero']:.2f} s "
+                f"with `--kubelet-delay-ms 0 --relist-ms 0` (the client's share, and the fake's "
+                f"request handling), so {med[f'N={n} kubelet usual'] - med[f'N={n} kubelet zero']:.2f} s "
+                "is the fake starting and ending containers"
                 for n in (10, 50)
             )
         )
         f.commands = [
-            "fakecluster --pods 100 [--kubelet-delay-ms 0]",
-            "kdebug -l app=audit --image busybox --max-parallel {10,50} -- sh -c 'echo ok'",
+            "fakecluster --pods 100 [--kubelet-delay-ms 0 --relist-ms 0]",
+            "kdebug --kubeconfig FAKE_KUBECONFIG -l app=audit --image busybox --max-parallel {10,50} -- sh -c 'echo ok'",
         ]
 
     def fig_fleet(self):
+        """Issue 14's "done when": 1,000 pods on a fresh fake, at N=50 and N=100, `fleet_runs`
+        runs in a row of each; every run must answer for every pod. Failures are reported,
+        not raised, so that the figure says how many of the runs passed."""
         f = self.add(
             Figure(
                 "fleet",
                 f"{FLEET_PODS}-pod audit at --max-parallel {FLEET_PARALLEL}: peak RSS",
                 "MiB",
-                "every pod answers; <= 30 MiB",
+                f"every run at N=50 and N=100: exit 0, {FLEET_PODS} `ok`, `{FLEET_PODS} of "
+                f"{FLEET_PODS} succeeded`; <= 30 MiB at N=50",
             )
         )
-        runs = []
-        for _ in range(self.fanout_runs):
-            with self.fake(pods=FLEET_PODS) as fake:
-                r = self.audit_run(fake, FLEET_PODS, FLEET_PARALLEL)
-                runs.append((r.wall, self.maxrss(r) / 1024, fake.peak_rss_kib() / 1024))
-        f.kdebug = median([m for _, m, _ in runs])
-        f.met = f.kdebug <= 30
-        f.samples = {"wall_s": [w for w, _, _ in runs], "rss_mib": [m for _, m, _ in runs],
-                     "fake_rss_mib": [x for _, _, x in runs]}
+        runs = {}
+        for n in (FLEET_PARALLEL, 100):
+            for _ in range(self.fleet_runs):
+                with self.fake(pods=FLEET_PODS) as fake:
+                    a = self.audit(fake, FLEET_PODS, n)
+                runs.setdefault(n, []).append(a)
+                log(f"bench: fleet N={n}: {'ok' if a['ok'] else 'FAILED'}, {a['wall']:.1f} s, "
+                    f"{a['rss_mib']:.1f} MiB, fake {a['fake_rss_mib']:.0f} MiB")
+        med = lambda n, k: median([a[k] for a in runs[n]])
+        f.kdebug = med(FLEET_PARALLEL, "rss_mib")
+        passed = {n: sum(a["ok"] for a in rs) for n, rs in runs.items()}
+        f.met = f.kdebug <= 30 and all(passed[n] == len(runs[n]) for n in runs)
+        f.samples = runs
+        parts = []
+        for n, rs in runs.items():
+            fails = "; ".join(
+                f"run {i + 1}: exit {a['code']}, {a['oks']} ok, last line `{a['last']}`"
+                for i, a in enumerate(rs) if not a["ok"]
+            )
+            walls = ", ".join(f"{a['wall']:.1f}" for a in rs)
+            rsss = ", ".join(f"{a['rss_mib']:.1f}" for a in rs)
+            parts.append(
+                f"N={n}: {passed[n]} of {len(rs)} runs passed{' (' + fails + ')' if fails else ''}, "
+                f"wall {med(n, 'wall'):.1f} s (runs: {walls}), kdebug peak RSS "
+                f"{med(n, 'rss_mib'):.1f} MiB (runs: {rsss}), kdebug CPU {med(n, 'cpu_s'):.2f} s; "
+                f"fakecluster's own peak RSS {med(n, 'fake_rss_mib'):.0f} MiB and CPU "
+                f"{med(n, 'fake_cpu_s'):.1f} s"
+            )
         f.note = (
-            f"{self.fanout_runs} runs, a fresh fakecluster (`--pods {FLEET_PODS}`) each; all "
-            f"{FLEET_PODS} answered `ok` and the summary said `{FLEET_PODS} of {FLEET_PODS} "
-            f"succeeded` every time; wall {median(f.samples['wall_s']):.1f} s (median); "
-            f"fakecluster's own peak RSS {median(f.samples['fake_rss_mib']):.0f} MiB"
+            f"{self.fleet_runs} runs in a row at each N, a fresh fakecluster (`--pods {FLEET_PODS}`) "
+            "for every run; peak RSS by GNU time (`%M`), the fake's by its `VmHWM` read before it "
+            "is stopped, medians. " + "; ".join(parts)
         )
         f.commands = [
-            f"kdebug -l app=audit --image busybox --max-parallel {FLEET_PARALLEL} -- sh -c 'echo ok'"
+            f"fakecluster --pods {FLEET_PODS}",
+            f"/usr/bin/time -f %M kdebug --kubeconfig FAKE_KUBECONFIG -l app=audit --image busybox "
+            f"--max-parallel {{{FLEET_PARALLEL},100}} -- sh -c 'echo ok'",
+        ]
+
+    def fig_fleet_scale(self):
+        """Memory bounded by --max-parallel, not by the fleet: peak RSS at N=50 over 200, 1,000
+        and 5,000 pods (issue 14: 1,000 within 10 % of 200, 5,000 within 10 % of 1,000)."""
+        f = self.add(
+            Figure(
+                "fleet_scale",
+                "Peak RSS at --max-parallel 50 over 200 / 1,000 / 5,000 pods",
+                "MiB",
+                "1,000 pods within 10 % of 200; 5,000 within 10 % of 1,000",
+            )
+        )
+        rss = {}
+        info = {}
+        for pods in SCALE_PODS:
+            for _ in range(self.scale_runs):
+                with self.fake(pods=pods) as fake:
+                    a = self.audit_run(fake, pods, FLEET_PARALLEL)
+                rss.setdefault(pods, []).append(a["rss_mib"])
+                info.setdefault(pods, []).append(a)
+                log(f"bench: fleet_scale {pods} pods: {a['wall']:.1f} s, {a['rss_mib']:.2f} MiB")
+        med = {p: median(v) for p, v in rss.items()}
+        a, b, c = (med[p] for p in SCALE_PODS)
+        f.kdebug = b
+        f.ratio = b / a
+        f.met = b <= a * 1.1 and c <= b * 1.1
+        f.samples = {str(p): v for p, v in rss.items()}
+        f.note = (
+            f"{self.scale_runs} run(s) of each size, a fresh fakecluster (`--pods P`) every run, "
+            "every pod answered; peak RSS by GNU time, medians: "
+            + ", ".join(
+                f"{p} pods {med[p]:.2f} MiB (wall {median([x['wall'] for x in info[p]]):.1f} s, "
+                f"the fake {median([x['fake_rss_mib'] for x in info[p]]):.0f} MiB)"
+                for p in SCALE_PODS
+            )
+            + f"; 1,000/200 = {b / a:.3f}, 5,000/1,000 = {c / b:.3f}"
+        )
+        f.commands = [
+            "fakecluster --pods {200,1000,5000}",
+            "/usr/bin/time -f %M kdebug --kubeconfig FAKE_KUBECONFIG -l app=audit --image busybox "
+            f"--max-parallel {FLEET_PARALLEL} -- sh -c 'echo ok'",
         ]
 
 
@@ -981,6 +1169,8 @@ def ratio_text(f: Figure) -> str:
         return f"{f.ratio:.1f}x faster"
     if f.key.startswith("throughput"):
         return f"{f.ratio:.2f}x"
+    if f.key == "exit_wait":
+        return f"{f.ratio:.1f}x (kubectl does not wait for the exit code)"
     return f"{f.ratio:.3f}" if f.ratio < 0.1 else f"{f.ratio:.2f}"
 
 
@@ -1016,10 +1206,20 @@ def environment(b: Bench) -> str:
     )
 
 
-def markdown(b: Bench, started: float) -> str:
-    out = [BEGIN, ""]
+def markers(section: str | None) -> tuple[str, str]:
+    """The markers around a generated block: `bench` for `make bench`'s table, `bench-NAME`
+    for a block of its own (`--section NAME`, e.g. `make bench-fleet`'s)."""
+    if not section:
+        return BEGIN, END
+    return (BEGIN.replace("bench:begin", f"bench-{section}:begin"),
+            END.replace("bench:end", f"bench-{section}:end"))
+
+
+def markdown(b: Bench, started: float, section: str | None = None, how: str = "make bench") -> str:
+    begin, end = markers(section)
+    out = [begin, ""]
     out.append(
-        f"Measured by `make bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"Measured by `{how}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"{b.runs} runs per figure unless said otherwise, medians; the whole run took "
         f"{time.monotonic() - started:.0f} s.  \n{environment(b)}."
     )
@@ -1041,25 +1241,31 @@ def markdown(b: Bench, started: float) -> str:
                 out.extend(f"    {i + 1}. {ln}" for i, ln in enumerate(lines))
                 out.append("")
         out.append("")
-    out.append(END)
+    out.append(end)
     return "\n".join(out)
 
 
-def write_markdown(path: Path, block: str) -> None:
+def write_markdown(path: Path, block: str, section: str | None = None) -> None:
+    begin, end = markers(section)
     if path.exists():
         text = path.read_text()
-        if BEGIN.split(" (")[0] in text and END in text:
-            head = text[: text.index(BEGIN.split(" (")[0])]
-            tail = text[text.index(END) + len(END):]
+        if begin.split(" (")[0] in text and end in text:
+            head = text[: text.index(begin.split(" (")[0])]
+            tail = text[text.index(end) + len(end):]
             path.write_text(head + block + tail)
+            return
+        if section:
+            path.write_text(text.rstrip() + "\n\n" + block + "\n")
             return
         path.write_text(text.rstrip() + "\n\n## Results\n\n" + block + "\n")
         return
     path.write_text("# Benchmarks: kdebug and kubectl\n\n## Results\n\n" + block + "\n")
 
 
-FIGURES = ["size", "startup", "rss", "requests", "latency", "throughput", "fanout",
-           "fanout_parallel", "fleet", "copy_node", "cp"]
+FIGURES = ["size", "startup", "rss", "requests", "latency", "exit_wait", "throughput", "fanout",
+           "fanout_parallel", "fleet", "fleet_scale", "copy_node", "cp"]
+# Figures only run when named with --only (`make bench-fleet`): 5,000 pods take minutes.
+EXTRA = ["fleet_scale"]
 
 
 def main() -> int:
@@ -1070,9 +1276,19 @@ def main() -> int:
     ap.add_argument("--kubectl", default=KUBECTL_DEFAULT)
     ap.add_argument("--runs", type=int, default=5, help="runs per figure (median)")
     ap.add_argument("--fanout-runs", type=int, default=3, help="runs of the 100-pod audit")
+    ap.add_argument("--fleet-runs", type=int, default=1,
+                    help="runs in a row of the 1,000-pod audit at N=50 and at N=100 (issue 14: 5)")
+    ap.add_argument("--scale-runs", type=int, default=1,
+                    help="runs of each size of the fleet_scale figure")
     ap.add_argument("--out", default=None, help="update this markdown file (BENCHMARKS.md)")
     ap.add_argument("--json", default=None, help="also write the raw results here")
-    ap.add_argument("--only", default=None, help="comma-separated subset of " + ",".join(FIGURES))
+    ap.add_argument("--only", default=None, help="comma-separated subset of " + ",".join(FIGURES)
+                    + " (default: all but " + ",".join(EXTRA) + ")")
+    ap.add_argument("--kdebug-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="set this in kdebug's environment for the fan-out figures (repeatable)")
+    ap.add_argument("--section", default=None,
+                    help="write the block between the bench-SECTION markers of --out instead")
+    ap.add_argument("--how", default="make bench", help="the command named in the block")
     a = ap.parse_args()
     for p in (a.kdebug, a.fakecluster, a.kubectl):
         if not os.access(p, os.X_OK):
@@ -1080,7 +1296,7 @@ def main() -> int:
             return 2
     b = Bench(a)
     started = time.monotonic()
-    only = a.only.split(",") if a.only else FIGURES
+    only = a.only.split(",") if a.only else [f for f in FIGURES if f not in EXTRA]
     try:
         for name in FIGURES:
             if name in only:
@@ -1095,7 +1311,7 @@ def main() -> int:
     for f in b.figures:
         print(f"- {f.title}: {f.note}")
     if a.out:
-        write_markdown(Path(a.out), markdown(b, started))
+        write_markdown(Path(a.out), markdown(b, started, a.section, a.how), a.section)
         log(f"bench: wrote {a.out}")
     if a.json:
         Path(a.json).write_text(

@@ -551,10 +551,7 @@ fn watch(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
     let (start_rv, initial, registered) = {
         let mut s = ctx.shared.store.lock().unwrap_or_else(|e| e.into_inner());
         let current = |s: &store::Store| -> Vec<Value> {
-            s.list(target.t.resource, target.ns.as_deref())
-                .into_iter()
-                .filter(|o| f.matches(o))
-                .collect()
+            s.list_where(target.t.resource, target.ns.as_deref(), |o| f.matches(o))
         };
         let (start, initial) = match from {
             // sendInitialEvents: the current state, then changes after that snapshot.
