@@ -3,6 +3,11 @@
 
 use std::process::ExitCode;
 
+/// One heap, no per-thread caches (see Cargo.toml): fan-out workers come and go, and glibc's
+/// malloc kept each one's high-water mark.
+#[global_allocator]
+static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 fn main() -> ExitCode {
     kdebug::sys::signals::init();
     kdebug::sys::term::install_panic_hook();

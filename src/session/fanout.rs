@@ -17,15 +17,34 @@ use super::targets::Pending;
 use super::{Connection, Resolved, RunError, Sink};
 
 /// One pod's result: a summary row, all that is kept of a finished pod.
+/// Kept for the summary until the end, one per pod, so kept small: the pod's and the debug
+/// container's names in one allocation, the duration in milliseconds.
 pub struct Outcome {
-    pub name: String,
-    pub container: String,
+    /// `POD\tCONTAINER` (the container empty when none was made).
+    names: Box<str>,
     pub exit_code: Option<u8>,
-    pub duration: Duration,
-    pub error: Option<String>,
+    millis: u32,
+    pub error: Option<Box<str>>,
 }
 
 impl Outcome {
+    fn new(name: &str, container: &str, exit_code: Option<u8>, took: Duration) -> Outcome {
+        Outcome {
+            names: format!("{name}\t{container}").into(),
+            exit_code,
+            millis: u32::try_from(took.as_millis()).unwrap_or(u32::MAX),
+            error: None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.names.split_once('\t').map_or(&self.names, |(n, _)| n)
+    }
+
+    pub fn container(&self) -> &str {
+        self.names.split_once('\t').map_or("", |(_, c)| c)
+    }
+
     fn failed(&self) -> bool {
         self.error.is_some() || self.exit_code != Some(0)
     }
@@ -33,11 +52,8 @@ impl Outcome {
     /// A pod still running when a second Ctrl-C stopped the wait.
     fn interrupted(name: &str) -> Outcome {
         Outcome {
-            name: name.to_string(),
-            container: String::new(),
-            exit_code: None,
-            duration: Duration::ZERO,
             error: Some("interrupted".into()),
+            ..Outcome::new(name, "", None, Duration::ZERO)
         }
     }
 }
@@ -99,7 +115,8 @@ const WORKER_STACK: usize = 512 << 10;
 
 /// What the workers and the signal thread tell the driver.
 enum Event {
-    Started(usize),
+    /// The pod's name comes along for the summary of a run stopped while it ran.
+    Started(usize, Box<str>),
     Finished(usize, Outcome),
     /// A worker found nothing more to start.
     Exited,
@@ -137,7 +154,7 @@ impl Tally {
 struct Gathered {
     results: Vec<(usize, Outcome)>,
     why: Stop,
-    abandoned: Option<Vec<usize>>,
+    abandoned: Option<Vec<(usize, Box<str>)>>,
 }
 
 type Screen = Console<io::Stdout, io::Stderr>;
@@ -153,7 +170,6 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Pending>) -> Result<u8, Run
         })?;
     }
     let total = targets.len();
-    let names: Vec<String> = targets.iter().map(|t| t.name().to_string()).collect();
     let queue = Mutex::new(targets.into_iter().enumerate());
     let stop = AtomicBool::new(false);
     let console = Mutex::new(Console::new(
@@ -163,7 +179,6 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Pending>) -> Result<u8, Run
     ));
     let (tx, rx) = mpsc::channel();
     let workers = p.max_parallel.min(total).max(1);
-    one_heap();
     let interrupts = tx.clone();
     crate::sys::signals::on_interrupt(move || {
         let _ = interrupts.send(Event::Interrupt);
@@ -187,8 +202,8 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Pending>) -> Result<u8, Run
         crate::sys::signals::stop_interrupt();
         lock(&console).finish();
         let abandoned = g.abandoned.take();
-        for &i in abandoned.iter().flatten() {
-            g.results.push((i, Outcome::interrupted(&names[i])));
+        for (i, name) in abandoned.iter().flatten() {
+            g.results.push((*i, Outcome::interrupted(name)));
         }
         let failed = summarize(&mut *lock(&console), total, g.results, g.why);
         if abandoned.is_some() {
@@ -201,21 +216,6 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Pending>) -> Result<u8, Run
             _ => 1,
         })
     })
-}
-
-/// Makes every thread started from now on allocate from the one heap glibc's malloc already
-/// has, instead of a heap (arena) per group of threads, up to 8 per core. Each arena keeps
-/// its own high-water mark and its own free pieces, which the others cannot use, so with 50
-/// workers (and the helper threads of each pod) the process's peak RSS crept up with every
-/// pod: 15.2 MiB at 200 pods, 17.6 MiB at 1,000 (N=50), although the memory in use at the
-/// peak was the same 6.3 MB (heaptrack). With one heap: 13.4 and 15.5 MiB. kdebug's
-/// workers mostly wait on the network, so the heap's lock is not contended.
-fn one_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a parameter of the allocator.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -235,7 +235,7 @@ fn worker(
         let Some((i, t)) = lock(queue).next() else {
             break;
         };
-        let _ = tx.send(Event::Started(i));
+        let _ = tx.send(Event::Started(i, t.name().into()));
         let outcome = one(conn, p, t, console);
         // Set here, not by the driver, so that this worker cannot take another pod first.
         if p.fail_fast && outcome.failed() {
@@ -260,17 +260,17 @@ fn drive(
         ..Tally::default()
     };
     let mut g = Gathered {
-        results: Vec::new(),
+        results: Vec::with_capacity(total),
         why: Stop::No,
         abandoned: None,
     };
-    let mut running = std::collections::BTreeSet::new();
+    let mut running = std::collections::BTreeMap::new();
     let mut exited = 0;
     while exited < workers {
         let Ok(event) = rx.recv() else { break };
         match event {
-            Event::Started(i) => {
-                running.insert(i);
+            Event::Started(i, name) => {
+                running.insert(i, name);
             }
             Event::Finished(i, o) => {
                 running.remove(&i);
@@ -331,14 +331,14 @@ fn write_summary(out: &mut dyn Write, rows: &[&Outcome]) {
     const HEAD: [&str; 5] = ["TARGET", "CONTAINER", "EXIT", "DURATION", "ERROR"];
     let cells = |o: &Outcome| -> [String; 4] {
         [
-            o.name.clone(),
-            if o.container.is_empty() {
+            o.name().to_string(),
+            if o.container().is_empty() {
                 "-".into()
             } else {
-                o.container.clone()
+                o.container().to_string()
             },
             o.exit_code.map_or("-".into(), |c| c.to_string()),
-            format!("{:.1}s", o.duration.as_secs_f64()),
+            format!("{:.1}s", f64::from(o.millis) / 1000.0),
         ]
     };
     let mut widths = HEAD.map(str::len);
@@ -376,14 +376,16 @@ fn one(conn: &Connection, p: &Plan, t: Pending, console: &Mutex<Screen>) -> Outc
     let (exit_code, error) = match result {
         Ok(c) => (Some(c), None),
         // The message alone: kubectl's `error: ` prefix has no place in a table cell.
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => (None, Some(e.to_string().into())),
     };
     Outcome {
-        name,
-        container: container.unwrap_or_default(),
-        exit_code,
-        duration: started.elapsed(),
         error,
+        ..Outcome::new(
+            &name,
+            container.as_deref().unwrap_or(""),
+            exit_code,
+            started.elapsed(),
+        )
     }
 }
 

@@ -120,11 +120,13 @@ impl Resolved {
 /// selector and read by the worker that takes it, so that memory follows `--max-parallel`
 /// and not the size of the fleet.
 pub enum Pending {
-    Read(Resolved),
+    Read(Box<Resolved>),
+    /// Kept for every listed pod until a worker takes it: the namespace shared between
+    /// pods, the name without spare capacity.
     Listed {
         kind: Kind,
-        namespace: String,
-        name: String,
+        namespace: std::sync::Arc<str>,
+        name: Box<str>,
     },
 }
 
@@ -139,7 +141,7 @@ impl Pending {
     /// The target as the journeys need it: a listed one is read now (GET).
     pub fn resolve(self, conn: &Connection) -> Result<Resolved, RunError> {
         let (kind, ns, name) = match self {
-            Pending::Read(r) => return Ok(r),
+            Pending::Read(r) => return Ok(*r),
             Pending::Listed {
                 kind,
                 namespace,
@@ -161,7 +163,7 @@ impl Pending {
 pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Pending>, RunError> {
     let mut out = Vec::new();
     visit_targets(conn, p, &mut |r| {
-        out.push(Pending::Read(r));
+        out.push(Pending::Read(Box::new(r)));
         Ok(())
     })?;
     if let Some(sel) = &p.selector {
@@ -174,13 +176,20 @@ pub fn resolve_targets(conn: &Connection, p: &Plan) -> Result<Vec<Pending>, RunE
         } else {
             (api::pods_path(&conn.namespace), Kind::Pod)
         };
+        let mut shared: Option<std::sync::Arc<str>> = None;
         list_names(conn, &path, sel, &mut |namespace, name| {
+            let namespace = match &shared {
+                Some(ns) if **ns == *namespace => ns.clone(),
+                _ => shared.insert(namespace.into()).clone(),
+            };
             out.push(Pending::Listed {
                 kind,
                 namespace,
-                name,
+                name: name.into(),
             })
         })?;
+        // Held until the workers have taken every pod: no spare capacity from the pushes.
+        out.shrink_to_fit();
         if out.is_empty() {
             return Err(TargetError::NoMatch {
                 nodes,
