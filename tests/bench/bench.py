@@ -469,13 +469,13 @@ class Bench:
 
     def fig_size(self):
         f = self.add(
-            Figure("size", "Size of the static release binary", "MiB", "kdebug <= 3 MiB")
+            Figure("size", "Size of the static release binary", "MiB", "kdebug <= 3.25 MiB (tests/size.rs)")
         )
         kd = self.kdebug.stat().st_size
         kc = self.kubectl.stat().st_size
         f.kdebug, f.kubectl = kd / MIB, kc / MIB
         f.ratio = kd / kc
-        f.met = kd <= 3 * MIB
+        f.met = kd <= 3 * MIB + MIB // 4
         ftype = subprocess.run(["file", "-b", str(self.kdebug)], capture_output=True, text=True)
         desc = ", ".join(p.strip() for p in ftype.stdout.split(",")[:4])
         f.note = (
