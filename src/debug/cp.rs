@@ -101,6 +101,12 @@ pub fn split(p: &str) -> (String, String) {
     }
 }
 
+/// The name the copied file or directory has in the archive (`tar cf - NAME`): what the
+/// copy is renamed from, out of the pod, and named as, into a path that is not a directory.
+pub fn name_of(path: &str) -> String {
+    split(&through_proc(path)).1
+}
+
 const WAIT: &str = "read -r _ || exit 1; ";
 
 /// Out of the pod: `tar cf - NAME` in DIR on stdout, from byte `offset` on (a resumed

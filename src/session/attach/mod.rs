@@ -179,13 +179,13 @@ pub fn run(
     result
 }
 
-type Ws = tungstenite::WebSocket<crate::client::ws::Stream>;
+pub(crate) type Ws = tungstenite::WebSocket<crate::client::ws::Stream>;
 
 /// Said when the server goes away without the status that ends a session, whether we notice
 /// it reading or writing.
 const CLOSED_EARLY: &str = "the server closed the connection without ending the session";
 
-fn send(ws: &mut Ws, frame: Vec<u8>) -> Result<(), AttachError> {
+pub(crate) fn send(ws: &mut Ws, frame: Vec<u8>) -> Result<(), AttachError> {
     ws.send(Message::Binary(frame.into())).map_err(|e| {
         AttachError::Lost(match e {
             tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {

@@ -9,9 +9,8 @@ use tungstenite::Message;
 
 use crate::client::Client;
 use crate::session::attach::frames::{self, Frame};
-use crate::session::attach::AttachError;
-
-type Ws = tungstenite::WebSocket<crate::client::ws::Stream>;
+use crate::session::attach::{self, AttachError, AttachOptions, Ws};
+use crate::sys::live::Console;
 
 const POLL: Duration = Duration::from_millis(20);
 const PING_EVERY: Duration = Duration::from_secs(5);
@@ -44,12 +43,13 @@ impl Channel {
         pod: &str,
         container: &str,
     ) -> Result<Channel, AttachError> {
-        let q = [
-            ("container", container),
-            ("stderr", "true"),
-            ("stdin", "true"),
-            ("stdout", "true"),
-        ];
+        let q = attach::query(&AttachOptions {
+            container: container.to_string(),
+            stdin: true,
+            tty: false,
+            measure: false,
+        });
+        let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let path = format!("{}/attach", crate::kube::pod_path(ns, pod));
         let socket = client
             .websocket(&path, &q, &[frames::V5, frames::V4])
@@ -68,16 +68,10 @@ impl Channel {
         })
     }
 
-    fn send(&mut self, frame: Vec<u8>) -> Result<(), AttachError> {
-        self.ws
-            .send(Message::Binary(frame.into()))
-            .map_err(|e| AttachError::Lost(format!("failed to send: {e}")))
-    }
-
     /// Sends data on stdin.
     pub fn send_stdin(&mut self, data: &[u8]) -> Result<(), AttachError> {
         for chunk in data.chunks(FRAME) {
-            self.send(frames::stdin(chunk))?;
+            attach::send(&mut self.ws, frames::stdin(chunk))?;
             // Keep reading, so a container writing much to stderr cannot block us both.
             if self.readable() {
                 self.poll(false)?;
@@ -102,7 +96,7 @@ impl Channel {
     /// session is closed instead (the container's stdin is `stdinOnce`).
     pub fn close_stdin(&mut self) -> Result<(), AttachError> {
         if self.v5 {
-            self.send(frames::close_stdin())
+            attach::send(&mut self.ws, frames::close_stdin())
         } else {
             let _ = self.ws.close(None);
             let _ = self.ws.flush();
@@ -249,9 +243,10 @@ fn lost(e: AttachError) -> io::Error {
     })
 }
 
-/// `12.3 MB copied, 45.6 MB/s` on stderr when it is a terminal and the copy passed a few MB.
+/// `12.3 MB copied, 45.6 MB/s` on stderr when it is a terminal and the copy passed a few MB,
+/// drawn and erased by the live status line of `sys::live`.
 pub struct Progress {
-    live: bool,
+    line: Console<io::Sink, io::Stderr>,
     start: Instant,
     bytes: u64,
     shown_at: Option<Instant>,
@@ -263,7 +258,7 @@ const SHOW_FROM: u64 = 4 << 20;
 impl Progress {
     fn new() -> Progress {
         Progress {
-            live: crate::sys::term::is_terminal(2),
+            line: Console::new(io::sink(), io::stderr(), crate::sys::term::is_terminal(2)),
             start: Instant::now(),
             bytes: 0,
             shown_at: None,
@@ -275,24 +270,19 @@ impl Progress {
     }
 
     fn show(&mut self) {
-        if !self.live || self.bytes < SHOW_FROM {
-            return;
-        }
-        if self
+        let due = self
             .shown_at
-            .is_some_and(|t| t.elapsed() < Duration::from_millis(200))
-        {
+            .is_none_or(|t| t.elapsed() >= Duration::from_millis(200));
+        if self.bytes < SHOW_FROM || !due {
             return;
         }
         self.shown_at = Some(Instant::now());
-        let line = progress_line(self.bytes, self.start.elapsed());
-        let _ = write!(io::stderr(), "\r\x1b[2K{line}");
+        self.line
+            .set_status(progress_line(self.bytes, self.start.elapsed()));
     }
 
     fn finish(&mut self) {
-        if self.shown_at.take().is_some() {
-            let _ = write!(io::stderr(), "\r\x1b[2K");
-        }
+        self.line.finish();
     }
 }
 

@@ -384,7 +384,7 @@ struct Moved {
 }
 
 fn copy_out(from: &mut Resuming, copy: &Copy) -> Result<Moved, RunError> {
-    let remote_name = builder::split(&builder::through_proc(&copy.remote.path)).1;
+    let remote_name = builder::name_of(&copy.remote.path);
     let mut warn = |w: &archive::Warning| eprintln!("warning: {w}");
     let (error, warnings) = match &copy.local {
         Local::Stream => {
@@ -442,7 +442,7 @@ fn copy_in(ch: &mut Channel, copy: &Copy) -> Result<Moved, RunError> {
             })
         }
     };
-    let remote_name = builder::split(&builder::through_proc(&copy.remote.path)).1;
+    let remote_name = builder::name_of(&copy.remote.path);
     let mut warnings = 0;
     let error = match &copy.local {
         Local::Stream => std::io::copy(&mut std::io::stdin().lock(), &mut Stdin(ch))

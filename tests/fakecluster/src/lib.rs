@@ -112,9 +112,11 @@ pub struct Options {
     pub keep_requests: bool,
     /// Root filesystems: `ROOTFS/NS/POD/CONTAINER` is that container's root. A container
     /// that targets it (`targetContainerName`) and names `/proc/1/root` in its command runs
-    /// for real with that path on the directory (what `kdebug cp` needs; a real node gives a
-    /// process sharing the target's PID namespace its root at `/proc/1/root`), with
-    /// `ROOTFS/.images/IMAGE/bin` first on its PATH when that exists.
+    /// for real with that path on the directory (what `kdebug cp` needs), with
+    /// `ROOTFS/.images/IMAGE/bin` first on its PATH when that exists. Not an observation of
+    /// real-cluster.md (R1-R9 cover no copy): that a container sharing the target's PID
+    /// namespace reaches its root at `/proc/1/root` is kernel behaviour, assumed here; the
+    /// images directory is a test device, nothing a node does.
     pub rootfs: Option<std::path::PathBuf>,
 }
 
