@@ -473,7 +473,8 @@ fn copy_in(ch: &mut Channel, copy: &Copy) -> Result<Moved, RunError> {
         error,
         warnings,
         clean: false,
-        log_skip: 2,
+        // The answer and its newline come first in the log.
+        log_skip: answer.map_or(0, |a| a.len() + 1),
     })
 }
 
