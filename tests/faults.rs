@@ -675,6 +675,8 @@ fn websocket_closed_mid_session() {
             "dbg",
             "-i",
             "--rm",
+            // Lost is final without reconnecting (tests/converge.rs has the reattach).
+            "--reconnect-window=0",
             "--",
             "cat",
         ],
@@ -708,9 +710,9 @@ fn upgrade_never_answered() {
             "--",
             "sh",
             "-c",
-            // Still running when the attach fails: a container that has already exited is
-            // answered with "not found" (R5), which is no fallback but a finished run.
-            "echo from-logs; sleep 1; exit 4",
+            // Still running when the attach fails, past kdebug's patience with a refusal: a
+            // container that has already exited is no fallback but a finished run (R5, R10).
+            "echo from-logs; sleep 5; exit 4",
         ],
         Some(""),
     );
@@ -743,9 +745,9 @@ fn upgrade_refused() {
             "--",
             "sh",
             "-c",
-            // Still running when the attach fails: a container that has already exited is
-            // answered with "not found" (R5), which is no fallback but a finished run.
-            "echo from-logs; sleep 1; exit 4",
+            // Still running when the attach fails, past kdebug's patience with a refusal: a
+            // container that has already exited is no fallback but a finished run (R5, R10).
+            "echo from-logs; sleep 5; exit 4",
         ],
         Some(""),
     );

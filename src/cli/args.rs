@@ -58,6 +58,7 @@ pub struct RawArgs {
 
     pub rm: bool,
     pub timeout: Option<String>,
+    pub reconnect_window: Option<String>,
     pub dry_run: bool,
     pub output: Option<String>,
     pub selector: Option<String>,
@@ -215,6 +216,7 @@ fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
         "profile" => raw.profile = Some(v),
         "target" => raw.target = Some(v),
         "timeout" => raw.timeout = Some(v),
+        "reconnect-window" => raw.reconnect_window = Some(v),
         "output" => raw.output = Some(v),
         "selector" => raw.selector = Some(v),
         "max-parallel" => raw.max_parallel = Some(v),
