@@ -695,7 +695,10 @@ fn websocket_closed_mid_session() {
 #[test]
 fn upgrade_never_answered() {
     let env = Env::new("f-upgrade-hang");
-    env.cluster.set_fault(Fault::UpgradeNeverAnswers);
+    // Every attach hangs: one that is made again would go through, and kdebug tries again.
+    for _ in 0..5 {
+        env.cluster.set_fault(Fault::UpgradeNeverAnswers);
+    }
     let t = Instant::now();
     let r = env.run_with_stdin(
         &[
@@ -712,7 +715,7 @@ fn upgrade_never_answered() {
             "-c",
             // Still running when the attach fails, past kdebug's patience with a refusal: a
             // container that has already exited is no fallback but a finished run (R5, R10).
-            "echo from-logs; sleep 5; exit 4",
+            "echo from-logs; sleep 6; exit 4",
         ],
         Some(""),
     );
@@ -731,7 +734,9 @@ fn upgrade_never_answered() {
 #[test]
 fn upgrade_refused() {
     let env = Env::new("f-upgrade-refuse");
-    env.cluster.set_fault(Fault::RefuseUpgrade);
+    for _ in 0..10 {
+        env.cluster.set_fault(Fault::RefuseUpgrade);
+    }
     let t = Instant::now();
     let r = env.run_with_stdin(
         &[
@@ -747,7 +752,7 @@ fn upgrade_refused() {
             "-c",
             // Still running when the attach fails, past kdebug's patience with a refusal: a
             // container that has already exited is no fallback but a finished run (R5, R10).
-            "echo from-logs; sleep 5; exit 4",
+            "echo from-logs; sleep 6; exit 4",
         ],
         Some(""),
     );

@@ -182,18 +182,12 @@ impl Client {
                 }
                 Err(e) if e.is_connection_loss() => return Err(e),
                 other => {
-                    self.reconnect.back(&self.base);
+                    if tries > 0 {
+                        self.reconnect.back(&self.base);
+                    }
                     return other;
                 }
             }
-        }
-    }
-
-    /// A stream of this session (attach, watch, log follow) broke: starts the outage, as a
-    /// failed request would, so the next request rides it out and it is said once.
-    pub fn stream_lost(&self, why: &str) {
-        if self.reconnect.retrying() {
-            let _ = self.reconnect.lost(&self.base, why, 1);
         }
     }
 
@@ -680,7 +674,7 @@ impl Client {
 }
 
 /// A lost connection in a few words, for the "reconnecting" line.
-pub fn loss_words(e: &ApiError) -> String {
+fn loss_words(e: &ApiError) -> String {
     match e {
         ApiError::Refused { .. } => "connection refused".into(),
         ApiError::Dropped { loss, .. } => loss.to_string(),

@@ -88,7 +88,9 @@ impl Reconnect {
         Ok(backoff(attempt).min(self.window() - tried))
     }
 
-    /// A request went through: ends the outage, if there was one, saying so once.
+    /// A request that had failed went through: ends the outage, if there was one, saying so
+    /// once. (A request that never failed proves nothing: it may have been answered on a
+    /// connection the server was still draining.)
     pub fn back(&self, server: &str) {
         let mut outage = self.outage.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(since) = outage.take() {

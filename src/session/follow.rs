@@ -213,16 +213,12 @@ pub fn attach_and_report(
                     Ended::Broke(broke) if !session.input_ended || tty => Trouble::Broke(broke),
                     // Stdin had ended: the rest was only ever to come from the log (R2).
                     Ended::Broke(broke) => {
-                        client.stream_lost(&broke.to_string());
                         return rest_from_log(client, c, earlier, watch.take())
                             .map_err(|e| lost_or(e, broke));
                     }
                 }
             }
         };
-        if let Trouble::Broke(b) = &trouble {
-            client.stream_lost(&b.to_string());
-        }
         let state = match state_of(client, c) {
             Ok(s) => s,
             // Neither attached nor able to say how the container is: cannot attach (126).

@@ -137,12 +137,7 @@ fn follow_from(
             // A refusal of the log itself (the kubelet away, R14) is waited out like a lost
             // connection, within the same window; without one, it is the answer.
             Err(e) if !client.reconnect().retrying() => return Err(e.into()),
-            Err(e) => {
-                if e.is_connection_loss() {
-                    client.stream_lost(&crate::client::loss_words(&e));
-                }
-                Some(e)
-            }
+            Err(e) => Some(e),
         };
         // Decide from the container's state whether the log is complete.
         if !running(client, c)? {

@@ -516,8 +516,16 @@ impl FakeCluster {
             .down_until
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now() + down);
-        // The accept loop sees the restart on its next connection: this one.
+        // The accept loop sees the restart on its next connection: this one. The open
+        // connections are closed once nobody listens, so none is made again in between.
         let _ = std::net::TcpStream::connect_timeout(&self.shared.addr, Duration::from_millis(200));
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        while std::time::Instant::now() < until
+            && std::net::TcpStream::connect_timeout(&self.shared.addr, Duration::from_millis(200))
+                .is_ok()
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         for (_, c) in self
             .shared
             .conns
