@@ -340,3 +340,54 @@ fn a_server_that_stays_away_ends_the_session_after_the_window() {
     r.assert_stderr_contains("web-0-gone, could not delete it");
     assert!(!r.stderr().contains("IO error"), "{}", r.dump());
 }
+
+#[test]
+fn ctrl_c_while_reconnecting_ends_the_session_and_cleans_up_once() {
+    use std::io::Read;
+    let env = Env::new("restart-ctrl-c");
+    let mut child = env.spawn(&[
+        "web-0",
+        "--image=busybox",
+        "--copy-to=web-0-int",
+        "--container=dbg",
+        "--rm",
+        "--attach",
+        "--",
+        "sh",
+        "-c",
+        "echo x; sleep 30",
+    ]);
+    let mut stderr = child.stderr.take().unwrap();
+    let said = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = said.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    until_logged(&env, "web-0-int", "dbg", "x");
+    env.cluster.restart_apiserver(Duration::from_secs(60));
+    let start = Instant::now();
+    while !said.lock().unwrap().contains("reconnecting") {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{}",
+            said.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signals our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = wait_with_timeout(child, Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(130), "{}", said.lock().unwrap());
+    let said = said.lock().unwrap().clone();
+    assert!(said.contains("web-0-int, could not delete it"), "{said}");
+}

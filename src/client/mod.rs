@@ -163,9 +163,11 @@ impl Client {
         let mut tries = 0;
         loop {
             match attempt() {
+                // Once a signal is ending the run (Ctrl-C), its cleanup tries once.
                 Err(e)
                     if e.is_connection_loss()
                         && self.reconnect.retrying()
+                        && !crate::sys::signals::exiting()
                         && (resend || matches!(e, ApiError::Refused { .. })) =>
                 {
                     tries += 1;
