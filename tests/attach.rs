@@ -141,7 +141,7 @@ fn attach_with(bin: &std::path::Path, env: &Env, extra: &[&str]) -> Value {
     }
     let out = wait_with_timeout(child, std::time::Duration::from_secs(60));
     // kubectl loses the output: its stdin close detaches the attach on containerd (R2 of
-    // real-cluster.md, which the fake now reproduces), so only kdebug must show it.
+    // tests/fakecluster/REAL.md, which the fake now reproduces), so only kdebug must show it.
     if bin.ends_with("kdebug") {
         assert!(
             String::from_utf8_lossy(&out.stdout).contains("line two"),

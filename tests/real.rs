@@ -1,4 +1,4 @@
-//! What a real cluster does (`../shared/reference/real-cluster.md`, R1-R7) and kdebug's answer
+//! What a real cluster does (`tests/fakecluster/REAL.md`, R1-R7) and kdebug's answer
 //! to it, against fakecluster with its real-server behaviour (the default). Each test names the
 //! observation it stands on.
 

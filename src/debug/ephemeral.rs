@@ -80,7 +80,8 @@ pub fn build(
     let mut messages = Vec::new();
 
     // -c is used verbatim, unless an ephemeral container already has that name: the server
-    // would keep the old one and start nothing (R1 of real-cluster.md). Otherwise a fresh name.
+    // would keep the old one and start nothing (R1 of tests/fakecluster/REAL.md). Otherwise a
+    // fresh name.
     let name = match opts.container() {
         Some(c) => {
             refuse_used_name(pod, spec, c)?;

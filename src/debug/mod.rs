@@ -274,7 +274,7 @@ pub enum DebugError {
     },
     MirrorOnNode,
     /// `-c` names an ephemeral container the pod already has. The API server would answer
-    /// 200 and change nothing, or 422 if the fields differ (real-cluster.md R1).
+    /// 200 and change nothing, or 422 if the fields differ (tests/fakecluster/REAL.md R1).
     EphemeralNameInUse {
         namespace: String,
         pod: String,
