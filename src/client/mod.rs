@@ -449,7 +449,8 @@ impl Client {
                         let mut s = self.tls_settings.clone();
                         s.client_cert_pem = Some(cert.clone());
                         s.client_key_pem = Some(key.expose().clone());
-                        let config = tls::client_config(&s).map_err(ApiError::Transport)?;
+                        let config = tls::client_config(&s)
+                            .map_err(|e| ApiError::Transport(e.to_string()))?;
                         *self
                             .connector
                             .config

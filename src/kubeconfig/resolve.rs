@@ -529,17 +529,15 @@ fn validate_auth_info(name: &str, u: &AuthInfo) -> Vec<String> {
     errs
 }
 
-/// client-go parseProxyURL: http, https or socks5.
-fn check_proxy_url(url: &str) -> Result<(), String> {
+/// client-go parseProxyURL: http, https or socks5; any other scheme is returned.
+fn unsupported_proxy_scheme(url: &str) -> Option<String> {
     let scheme = url
         .split_once("://")
         .map(|(s, _)| s.to_ascii_lowercase())
         .unwrap_or_default();
     match scheme.as_str() {
-        "http" | "https" | "socks5" => Ok(()),
-        _ => Err(format!(
-            "unsupported scheme {scheme:?}, must be http, https, or socks5"
-        )),
+        "http" | "https" | "socks5" => None,
+        _ => Some(scheme),
     }
 }
 
@@ -554,9 +552,9 @@ fn validate_cluster(name: &str, c: &Cluster) -> Vec<String> {
         }
     }
     if !c.proxy_url.is_empty() {
-        if let Err(e) = check_proxy_url(&c.proxy_url) {
+        if let Some(scheme) = unsupported_proxy_scheme(&c.proxy_url) {
             errs.push(format!(
-                "invalid 'proxy-url' {:?} for cluster {name:?}: {e}",
+                "invalid 'proxy-url' {:?} for cluster {name:?}: unsupported scheme {scheme:?}, must be http, https, or socks5",
                 c.proxy_url
             ));
         }
