@@ -30,32 +30,34 @@ struct Args {
     no_headers: bool,
 }
 
-fn parse_bool(v: Option<OsString>, flag: &str) -> Result<bool, String> {
+/// `kdebug config` exits 0 on success and 1 on any failure, as `kubectl config` does.
+const EXIT_OK: i32 = 0;
+const EXIT_FAILURE: i32 = 1;
+
+fn parse_bool(v: Option<OsString>, flag: &'static str) -> Result<bool, UsageError> {
     match v.as_ref().and_then(|s| s.to_str()) {
         None if v.is_none() => Ok(true),
         Some("true") | Some("1") | Some("t") | Some("T") | Some("TRUE") | Some("True") => Ok(true),
-        Some("false") | Some("0") | Some("f") | Some("F") | Some("FALSE") | Some("False") => Ok(false),
-        _ => Err(format!("invalid argument {:?} for \"--{flag}\" flag: strconv.ParseBool: parsing {:?}: invalid syntax", v.as_deref().unwrap_or_default(), v.as_deref().unwrap_or_default())),
+        Some("false") | Some("0") | Some("f") | Some("F") | Some("FALSE") | Some("False") => {
+            Ok(false)
+        }
+        _ => Err(UsageError::Bool {
+            flag,
+            value: v.unwrap_or_default(),
+        }),
     }
 }
 
-fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
+fn parse_args(args: Vec<OsString>) -> Result<Args, UsageError> {
     use lexopt::prelude::*;
     let mut p = lexopt::Parser::from_args(args);
     let mut a = Args::default();
-    let os = |v: OsString| {
-        v.into_string()
-            .map_err(|v| format!("argument {v:?} is not valid UTF-8"))
-    };
-    while let Some(arg) = p.next().map_err(|e| e.to_string())? {
+    let os = |v: OsString| v.into_string().map_err(UsageError::NotUtf8);
+    while let Some(arg) = p.next()? {
         match arg {
-            Long("kubeconfig") => {
-                a.kubeconfig = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?))
-            }
-            Long("context") => a.context = Some(os(p.value().map_err(|e| e.to_string())?)?),
-            Short('o') | Long("output") => {
-                a.output = Some(os(p.value().map_err(|e| e.to_string())?)?)
-            }
+            Long("kubeconfig") => a.kubeconfig = Some(PathBuf::from(p.value()?)),
+            Long("context") => a.context = Some(os(p.value()?)?),
+            Short('o') | Long("output") => a.output = Some(os(p.value()?)?),
             Long("raw") => a.raw = parse_bool(p.optional_value(), "raw")?,
             Long("minify") => a.minify = parse_bool(p.optional_value(), "minify")?,
             Long("flatten") => a.flatten = parse_bool(p.optional_value(), "flatten")?,
@@ -71,8 +73,8 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
                     a.names.push(v);
                 }
             }
-            Long(other) => return Err(format!("unknown flag: --{other}")),
-            Short(c) => return Err(format!("unknown shorthand flag: '{c}' in -{c}")),
+            Long(other) => return Err(UsageError::Flag(other.to_string())),
+            Short(c) => return Err(UsageError::Shorthand(c)),
         }
     }
     Ok(a)
@@ -84,20 +86,85 @@ pub fn config_main(args: Vec<OsString>, stdout: &mut dyn Write, stderr: &mut dyn
         .map_err(ViewError::Usage)
         .and_then(|a| run(&a, stdout));
     match result {
-        Ok(()) => 0,
+        Ok(()) => EXIT_OK,
         Err(e) => {
             let _ = writeln!(stderr, "{}", error_text(&e));
-            1
+            EXIT_FAILURE
         }
     }
 }
 
 #[derive(Debug)]
 enum ViewError {
-    Usage(String),
+    Usage(UsageError),
     Config(KubeconfigError),
-    Other(String),
+    NoCurrentContext,
+    /// `get-contexts NAME...`: the names not found, after what was found is printed.
+    ContextsNotFound(Vec<String>),
+    Minify(MinifyError),
+    /// `--flatten`: a file named both by path and by data.
+    PathAndData,
+    /// `--flatten`: a file named by path that cannot be read.
+    Read(PathBuf, std::io::Error),
     Write(std::io::Error),
+}
+
+/// The command line is not one `kubectl config` would take; its words.
+#[derive(Debug)]
+enum UsageError {
+    Bool { flag: &'static str, value: OsString },
+    NotUtf8(OsString),
+    Parse(lexopt::Error),
+    Flag(String),
+    Shorthand(char),
+    NoSubcommand,
+    Subcommand(String),
+    Printer(String),
+    ContextsOutput(String),
+}
+
+impl From<lexopt::Error> for UsageError {
+    fn from(e: lexopt::Error) -> Self {
+        UsageError::Parse(e)
+    }
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UsageError::Bool { flag, value } => write!(f, "invalid argument {value:?} for \"--{flag}\" flag: strconv.ParseBool: parsing {value:?}: invalid syntax"),
+            UsageError::NotUtf8(v) => write!(f, "argument {v:?} is not valid UTF-8"),
+            UsageError::Parse(e) => write!(f, "{e}"),
+            UsageError::Flag(name) => write!(f, "unknown flag: --{name}"),
+            UsageError::Shorthand(c) => write!(f, "unknown shorthand flag: '{c}' in -{c}"),
+            UsageError::NoSubcommand => f.write_str("a config subcommand is required: view, current-context or get-contexts"),
+            UsageError::Subcommand(cmd) => write!(f, "unknown command {cmd:?} for \"config\" (supported: view, current-context, get-contexts)"),
+            UsageError::Printer(o) => write!(f, "unable to match a printer suitable for the output format {o:?}, allowed formats are: json,yaml"),
+            UsageError::ContextsOutput(o) => write!(f, "output must be one of '' or 'name': {o}"),
+        }
+    }
+}
+
+/// clientcmdapi.MinifyConfig's refusals.
+#[derive(Debug)]
+enum MinifyError {
+    NoCurrentContext,
+    Context(String),
+    Cluster(String),
+    User(String),
+}
+
+impl std::fmt::Display for MinifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MinifyError::NoCurrentContext => {
+                f.write_str("current-context must exist in order to minify")
+            }
+            MinifyError::Context(n) => write!(f, "cannot locate context {n}"),
+            MinifyError::Cluster(n) => write!(f, "cannot locate cluster {n}"),
+            MinifyError::User(n) => write!(f, "cannot locate user {n}"),
+        }
+    }
 }
 
 /// kubectl config prints several broken files one per line, without the `error: ` prefix.
@@ -110,8 +177,23 @@ impl Failure for ViewError {
 impl std::fmt::Display for ViewError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ViewError::Usage(s) | ViewError::Other(s) => f.write_str(s),
+            ViewError::Usage(e) => write!(f, "{e}"),
             ViewError::Config(e) => write!(f, "{e}"),
+            ViewError::NoCurrentContext => f.write_str("current-context is not set"),
+            // kubectl joins several with Go's %v of a slice of errors.
+            ViewError::ContextsNotFound(names) => {
+                let each: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("context {n} not found"))
+                    .collect();
+                match each.as_slice() {
+                    [one] => f.write_str(one),
+                    many => write!(f, "[{}]", many.join(", ")),
+                }
+            }
+            ViewError::Minify(e) => write!(f, "{e}"),
+            ViewError::PathAndData => f.write_str("cannot have values for both path and data"),
+            ViewError::Read(path, e) => f.write_str(&go_io_error("open", path, e)),
             ViewError::Write(e) => write!(f, "failed to write output: {e}"),
         }
     }
@@ -121,9 +203,9 @@ fn run(a: &Args, out: &mut dyn Write) -> Result<(), ViewError> {
     let cmd = a.command.as_deref().unwrap_or("");
     if !matches!(cmd, "view" | "current-context" | "get-contexts") {
         return Err(ViewError::Usage(if cmd.is_empty() {
-            "a config subcommand is required: view, current-context or get-contexts".into()
+            UsageError::NoSubcommand
         } else {
-            format!("unknown command {cmd:?} for \"config\" (supported: view, current-context, get-contexts)")
+            UsageError::Subcommand(cmd.to_string())
         }));
     }
     // kubectl config commands use PathOptions.GetStartingConfig: a missing explicit file is an
@@ -133,7 +215,7 @@ fn run(a: &Args, out: &mut dyn Write) -> Result<(), ViewError> {
     let text = match cmd {
         "current-context" => {
             if config.current_context.is_empty() {
-                return Err(ViewError::Other("current-context is not set".into()));
+                return Err(ViewError::NoCurrentContext);
             }
             format!("{}\n", config.current_context)
         }
@@ -142,7 +224,7 @@ fn run(a: &Args, out: &mut dyn Write) -> Result<(), ViewError> {
             // kubectl prints what it found, then fails for the names it did not.
             out.write_all(text.as_bytes()).map_err(ViewError::Write)?;
             return match missing {
-                Some(e) => Err(ViewError::Other(e)),
+                Some(e) => Err(e),
                 None => Ok(()),
             };
         }
@@ -151,10 +233,10 @@ fn run(a: &Args, out: &mut dyn Write) -> Result<(), ViewError> {
                 if let Some(c) = &a.context {
                     config.current_context = c.clone();
                 }
-                minify(&mut config).map_err(ViewError::Other)?;
+                minify(&mut config).map_err(ViewError::Minify)?;
             }
             let redact = if a.flatten {
-                flatten(&mut config).map_err(ViewError::Other)?;
+                flatten(&mut config)?;
                 false
             } else {
                 !a.raw
@@ -163,14 +245,14 @@ fn run(a: &Args, out: &mut dyn Write) -> Result<(), ViewError> {
             match a.output.as_deref().unwrap_or("yaml") {
                 "json" => go_json(&v) + "\n",
                 "yaml" => emit::to_yaml(&v),
-                other => return Err(ViewError::Usage(format!("unable to match a printer suitable for the output format {other:?}, allowed formats are: json,yaml"))),
+                other => return Err(ViewError::Usage(UsageError::Printer(other.to_string()))),
             }
         }
     };
     out.write_all(text.as_bytes()).map_err(ViewError::Write)
 }
 
-fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<String>), ViewError> {
+fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<ViewError>), ViewError> {
     let mut names: Vec<&String> = Vec::new();
     let mut missing = Vec::new();
     if a.names.is_empty() {
@@ -179,7 +261,7 @@ fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<String>), V
         for n in &a.names {
             match config.contexts.get_key_value(n) {
                 Some((k, _)) => names.push(k),
-                None => missing.push(format!("context {n} not found")),
+                None => missing.push(n.clone()),
             }
         }
         names.sort();
@@ -217,16 +299,12 @@ fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<String>), V
             text = tabwrite(&rows);
         }
         Some(other) => {
-            return Err(ViewError::Usage(format!(
-                "output must be one of '' or 'name': {other}"
+            return Err(ViewError::Usage(UsageError::ContextsOutput(
+                other.to_string(),
             )))
         }
     }
-    let err = match missing.len() {
-        0 => None,
-        1 => missing.pop(),
-        _ => Some(format!("[{}]", missing.join(", "))),
-    };
+    let err = (!missing.is_empty()).then_some(ViewError::ContextsNotFound(missing));
     Ok((text, err))
 }
 
@@ -257,13 +335,13 @@ fn tabwrite(rows: &[[String; 5]]) -> String {
 }
 
 /// clientcmdapi.MinifyConfig: keep only the current context, its cluster and its user.
-fn minify(config: &mut Config) -> Result<(), String> {
+fn minify(config: &mut Config) -> Result<(), MinifyError> {
     if config.current_context.is_empty() {
-        return Err("current-context must exist in order to minify".into());
+        return Err(MinifyError::NoCurrentContext);
     }
     let ctx = match config.contexts.get(&config.current_context) {
         Some(c) => c.clone(),
-        None => return Err(format!("cannot locate context {}", config.current_context)),
+        None => return Err(MinifyError::Context(config.current_context.clone())),
     };
     let mut clusters = std::collections::BTreeMap::new();
     if !ctx.cluster.is_empty() {
@@ -271,7 +349,7 @@ fn minify(config: &mut Config) -> Result<(), String> {
             Some(c) => {
                 clusters.insert(ctx.cluster.clone(), c.clone());
             }
-            None => return Err(format!("cannot locate cluster {}", ctx.cluster)),
+            None => return Err(MinifyError::Cluster(ctx.cluster.clone())),
         }
     }
     let mut users = std::collections::BTreeMap::new();
@@ -280,7 +358,7 @@ fn minify(config: &mut Config) -> Result<(), String> {
             Some(u) => {
                 users.insert(ctx.auth_info.clone(), u.clone());
             }
-            None => return Err(format!("cannot locate user {}", ctx.auth_info)),
+            None => return Err(MinifyError::User(ctx.auth_info.clone())),
         }
     }
     config.contexts = std::iter::once((config.current_context.clone(), ctx)).collect();
@@ -291,7 +369,7 @@ fn minify(config: &mut Config) -> Result<(), String> {
 
 /// clientcmdapi.FlattenConfig: embed CA, client certificate and key files as `*-data`,
 /// reading them relative to the directory of the file that named them.
-fn flatten(config: &mut Config) -> Result<(), String> {
+fn flatten(config: &mut Config) -> Result<(), ViewError> {
     for u in config.auth_infos.values_mut() {
         let base = load::origin_dir(&u.location_of_origin);
         let mut cert = std::mem::take(&mut u.client_certificate_data);
@@ -312,15 +390,15 @@ fn flatten(config: &mut Config) -> Result<(), String> {
     Ok(())
 }
 
-fn flatten_one(path: &mut String, data: &mut Vec<u8>, base: &Path) -> Result<(), String> {
+fn flatten_one(path: &mut String, data: &mut Vec<u8>, base: &Path) -> Result<(), ViewError> {
     if path.is_empty() {
         return Ok(());
     }
     if !data.is_empty() {
-        return Err("cannot have values for both path and data".into());
+        return Err(ViewError::PathAndData);
     }
     let abs = resolve_path(path, base);
-    *data = std::fs::read(&abs).map_err(|e| go_io_error("open", Path::new(&abs), &e))?;
+    *data = std::fs::read(&abs).map_err(|e| ViewError::Read(PathBuf::from(&abs), e))?;
     path.clear();
     Ok(())
 }
