@@ -317,7 +317,7 @@ fn lexopt_error(e: lexopt::Error) -> CliError {
             "flag takes no value".into(),
         ),
         lexopt::Error::NonUnicodeValue(v) => CliError::NotUnicode(v.to_string_lossy().into_owned()),
-        other => CliError::Other(other.to_string()),
+        other => CliError::Parse(other),
     }
 }
 
