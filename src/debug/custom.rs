@@ -341,18 +341,55 @@ static APP_ARMOR_PROFILE: S = S {
 /// integral floats fit integer fields (`1.0`). A document without type errors decodes the same
 /// both ways, so decoding once with the lenient rules gives kubectl's result and its message.
 pub fn decode(doc: &Value) -> Result<Value, DebugError> {
-    const PREFIX: &str = "error unmarshaling JSON: while decoding JSON: ";
     match doc {
         Value::Object(_) => {
             let mut path = Vec::new();
             decode_struct(doc, &CONTAINER_T, &mut path)
                 .map(Value::Object)
-                .map_err(|e| DebugError::CustomDecode(format!("{PREFIX}{e}")))
+                .map_err(DebugError::CustomDecode)
         }
-        other => Err(DebugError::CustomDecode(format!(
-            "{PREFIX}json: cannot unmarshal {} into Go value of type v1.Container",
-            json_kind(other)
+        other => Err(DebugError::CustomDecode(DecodeError::NotContainer(
+            json_kind(other),
         ))),
+    }
+}
+
+/// Why a `--custom` document does not decode into a Container, as Go's json.Unmarshal says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The document is no object (its JSON kind).
+    NotContainer(String),
+    /// Go's `UnmarshalTypeError`: what was found, in which struct, at which field path, and
+    /// the field's Go type.
+    Type {
+        what: String,
+        strukt: &'static str,
+        path: String,
+        want: String,
+    },
+    /// A `resource.Quantity` that does not parse.
+    Quantity,
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("error unmarshaling JSON: while decoding JSON: ")?;
+        match self {
+            DecodeError::NotContainer(kind) => write!(
+                f,
+                "json: cannot unmarshal {kind} into Go value of type v1.Container"
+            ),
+            DecodeError::Type {
+                what,
+                strukt,
+                path,
+                want,
+            } => write!(
+                f,
+                "json: cannot unmarshal {what} into Go struct field {strukt}.{path} of type {want}"
+            ),
+            DecodeError::Quantity => f.write_str("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
+        }
     }
 }
 
@@ -590,14 +627,14 @@ fn go_type(ty: Ty) -> String {
     }
 }
 
-/// Go's `UnmarshalTypeError` text: the innermost struct, the whole field path.
-fn type_error(what: String, ty: Ty, s: &S, path: &[&str]) -> String {
-    format!(
-        "json: cannot unmarshal {what} into Go struct field {}.{} of type {}",
-        s.name,
-        path.join("."),
-        go_type(ty)
-    )
+/// Go's `UnmarshalTypeError`: the innermost struct, the whole field path.
+fn type_error(what: String, ty: Ty, s: &S, path: &[&str]) -> DecodeError {
+    DecodeError::Type {
+        what,
+        strukt: s.name,
+        path: path.join("."),
+        want: go_type(ty),
+    }
 }
 
 /// Go matches JSON keys to fields exactly first, then case-insensitively.
@@ -613,7 +650,7 @@ fn decode_struct(
     v: &Value,
     s: &'static S,
     path: &mut Vec<&'static str>,
-) -> Result<Map<String, Value>, String> {
+) -> Result<Map<String, Value>, DecodeError> {
     let mut slots: Vec<Option<Value>> = vec![None; s.fields.len()];
     if let Value::Object(m) = v {
         for (k, x) in m {
@@ -694,7 +731,7 @@ fn decode_value(
     ty: Ty,
     s: &'static S,
     path: &mut Vec<&'static str>,
-) -> Result<Option<Value>, String> {
+) -> Result<Option<Value>, DecodeError> {
     if x.is_null() {
         return Ok(None);
     }
@@ -819,7 +856,7 @@ fn integer(n: &Number, int32: bool) -> Option<i64> {
 
 /// `resource.Quantity` accepts a string or a bare number. The canonical re-formatting Go does
 /// (`1000m` -> `1`) is left to the server, which canonicalises again anyway.
-fn decode_quantity(x: &Value) -> Result<Value, String> {
+fn decode_quantity(x: &Value) -> Result<Value, DecodeError> {
     let text = match x {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -829,7 +866,7 @@ fn decode_quantity(x: &Value) -> Result<Value, String> {
     if is_quantity(&text) {
         Ok(Value::String(text))
     } else {
-        Err("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'".into())
+        Err(DecodeError::Quantity)
     }
 }
 

@@ -219,6 +219,24 @@ pub(crate) fn targeting_message(target: &str) -> String {
     )
 }
 
+/// What an object from the server lacks (it never should).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    NodeName,
+    PodSpec,
+    CopyName,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Malformed::NodeName => "node has no name",
+            Malformed::PodSpec => "pod has no spec",
+            Malformed::CopyName => "--copy-to has no name",
+        })
+    }
+}
+
 /// Errors of the builders and of the option checks, with kubectl's exact wording.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DebugError {
@@ -236,10 +254,10 @@ pub enum DebugError {
     /// YAML syntax errors (`error converting YAML to JSON: yaml: …`).
     CustomSpec {
         path: String,
-        cause: String,
+        cause: custom::DecodeError,
     },
     /// The same without the file name, from the builders (the CLI has checked the file by then).
-    CustomDecode(String),
+    CustomDecode(custom::DecodeError),
     InvalidImage(String),
     InvalidSetImage {
         image: String,
@@ -263,7 +281,7 @@ pub enum DebugError {
     TargetWithCopy,
     TtyWithoutStdin,
     /// The pod/node JSON lacks something every API object has.
-    MalformedObject(String),
+    MalformedObject(Malformed),
     /// `--mirror` problems (kdebug extension).
     InvalidMirror(String),
     MirrorNeedsTarget,
@@ -301,7 +319,7 @@ impl fmt::Display for DebugError {
             CustomSpec { path, cause } => {
                 write!(f, "{path} does not contain a valid container spec: {cause}")
             }
-            CustomDecode(m) => f.write_str(m),
+            CustomDecode(e) => write!(f, "{e}"),
             InvalidImage(i) => write!(
                 f,
                 "invalid image name {}: invalid reference format",
