@@ -354,19 +354,22 @@ pub fn decode(doc: &Value) -> Result<Value, DebugError> {
     }
 }
 
+/// Go's `UnmarshalTypeError`: what was found, in which struct, at which field path, and the
+/// field's Go type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeMismatch {
+    what: String,
+    strukt: &'static str,
+    path: String,
+    want: String,
+}
+
 /// Why a `--custom` document does not decode into a Container, as Go's json.Unmarshal says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
     /// The document is no object (its JSON kind).
     NotContainer(String),
-    /// Go's `UnmarshalTypeError`: what was found, in which struct, at which field path, and
-    /// the field's Go type.
-    Type {
-        what: String,
-        strukt: &'static str,
-        path: String,
-        want: String,
-    },
+    Type(Box<TypeMismatch>),
     /// A `resource.Quantity` that does not parse.
     Quantity,
 }
@@ -379,14 +382,10 @@ impl std::fmt::Display for DecodeError {
                 f,
                 "json: cannot unmarshal {kind} into Go value of type v1.Container"
             ),
-            DecodeError::Type {
-                what,
-                strukt,
-                path,
-                want,
-            } => write!(
+            DecodeError::Type(t) => write!(
                 f,
-                "json: cannot unmarshal {what} into Go struct field {strukt}.{path} of type {want}"
+                "json: cannot unmarshal {} into Go struct field {}.{} of type {}",
+                t.what, t.strukt, t.path, t.want
             ),
             DecodeError::Quantity => f.write_str("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
         }
@@ -629,12 +628,12 @@ fn go_type(ty: Ty) -> String {
 
 /// Go's `UnmarshalTypeError`: the innermost struct, the whole field path.
 fn type_error(what: String, ty: Ty, s: &S, path: &[&str]) -> DecodeError {
-    DecodeError::Type {
+    DecodeError::Type(Box::new(TypeMismatch {
         what,
         strukt: s.name,
         path: path.join("."),
         want: go_type(ty),
-    }
+    }))
 }
 
 /// Go matches JSON keys to fields exactly first, then case-insensitively.

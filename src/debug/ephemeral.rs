@@ -76,7 +76,7 @@ pub fn build(
     let spec = pod
         .get("spec")
         .filter(|s| s.is_object())
-        .ok_or_else(|| DebugError::MalformedObject(super::Malformed::PodSpec))?;
+        .ok_or(DebugError::MalformedObject(super::Malformed::PodSpec))?;
     let mut messages = Vec::new();
 
     // -c is used verbatim, unless an ephemeral container already has that name: the server

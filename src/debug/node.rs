@@ -48,7 +48,7 @@ pub fn build(
 ) -> Result<NodePlan, DebugError> {
     let node_name = meta_str(node, "name")
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| DebugError::MalformedObject(super::Malformed::NodeName))?
+        .ok_or(DebugError::MalformedObject(super::Malformed::NodeName))?
         .to_string();
     if !opts.mirror.is_empty() {
         return Err(DebugError::MirrorOnNode);
