@@ -817,20 +817,10 @@ fn yaml_string(x: &Value) -> Option<Value> {
         Value::String(_) => Some(x.clone()),
         Value::Bool(b) => Some(Value::String(b.to_string())),
         Value::Number(n) => Some(Value::String(match n.as_f64() {
-            Some(f) if n.is_f64() => go_float_text(f),
+            Some(f) if n.is_f64() => crate::text::go::format_float_plain(f),
             _ => n.to_string(),
         })),
         _ => None,
-    }
-}
-
-/// Go's `strconv.FormatFloat(f, 'g', -1, 64)` for the usual cases (exponent forms of very
-/// large or small numbers differ).
-fn go_float_text(f: f64) -> String {
-    if f == f.trunc() && f.abs() < 1e21 {
-        format!("{}", f as i64)
-    } else {
-        format!("{f}")
     }
 }
 
@@ -907,7 +897,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            order::go_json(&d),
+            crate::text::go::json(&d),
             r#"{"name":"","workingDir":"/x","resources":{},"securityContext":{"privileged":false}}"#
         );
     }
@@ -921,7 +911,7 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            order::go_json(&d),
+            crate::text::go::json(&d),
             r#"{"name":"","ports":[{"name":"x","containerPort":0}],"resources":{},"securityContext":{"capabilities":{},"runAsUser":0,"runAsNonRoot":false},"tty":true}"#
         );
     }
@@ -938,7 +928,7 @@ mod tests {
             json!({"resource": "limits.cpu", "divisor": "0"})
         );
         assert_eq!(
-            order::go_json(&d["livenessProbe"]),
+            crate::text::go::json(&d["livenessProbe"]),
             r#"{"httpGet":{"port":0},"grpc":{"port":9,"service":null}}"#
         );
     }

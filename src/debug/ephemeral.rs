@@ -31,7 +31,7 @@ pub struct EphemeralPlan {
 impl EphemeralPlan {
     /// The patch serialised byte for byte as kubectl does.
     pub fn patch_body(&self) -> String {
-        order::go_json(&self.patch)
+        crate::text::go::json(&self.patch)
     }
 }
 
@@ -242,7 +242,7 @@ fn patch_for(spec: &Value, work: &Value, ec: &Value) -> Value {
     s.insert("ephemeralContainers".into(), Value::Array(vec![ec.clone()]));
     let mut root = Map::new();
     root.insert("spec".into(), Value::Object(s));
-    order::sorted(&Value::Object(root))
+    crate::text::go::sorted(&Value::Object(root))
 }
 
 /// Two-way diff of two JSON objects as a merge patch: changed and added keys with their new

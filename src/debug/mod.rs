@@ -215,7 +215,7 @@ pub fn startup_messages(opts: &DebugOptions) -> Vec<Message> {
 pub(crate) fn targeting_message(target: &str) -> String {
     format!(
         "Targeting container {}. If you don't see processes from this container it may be because the container runtime doesn't support this feature.",
-        validate::go_quote(target)
+        crate::text::go::quote(target)
     )
 }
 
@@ -323,20 +323,20 @@ impl fmt::Display for DebugError {
             InvalidImage(i) => write!(
                 f,
                 "invalid image name {}: invalid reference format",
-                validate::go_quote(i)
+                crate::text::go::quote(i)
             ),
             InvalidSetImage { image, container } => write!(
                 f,
                 "invalid image name {} for container {}: invalid reference format",
-                validate::go_quote(image),
-                validate::go_quote(container)
+                crate::text::go::quote(image),
+                crate::text::go::quote(container)
             ),
             InvalidPullPolicy(p) => write!(f, "invalid image pull policy: {p}"),
             InvalidFlagArgument { value, flag, cause } => write!(
                 f,
                 "invalid argument {} for {} flag: {cause}",
-                validate::go_quote(value),
-                validate::go_quote(flag)
+                crate::text::go::quote(value),
+                crate::text::go::quote(flag)
             ),
             AttachWithoutContainer => f.write_str(
                 "you must specify --container or create a new container using --image in order to attach.",
@@ -360,7 +360,7 @@ impl fmt::Display for DebugError {
             InvalidMirror(v) => write!(
                 f,
                 "invalid --mirror value {}: expected a comma-separated list of volumes, env, user, or all",
-                validate::go_quote(v)
+                crate::text::go::quote(v)
             ),
             MirrorNeedsTarget => {
                 f.write_str("--mirror needs --target to name the container to mirror")
@@ -371,8 +371,8 @@ impl fmt::Display for DebugError {
             MirrorSourceNotFound { container, pod } => write!(
                 f,
                 "cannot mirror container {}: not found in pod {}",
-                validate::go_quote(container),
-                validate::go_quote(pod)
+                crate::text::go::quote(container),
+                crate::text::go::quote(pod)
             ),
             MirrorOnNode => f.write_str("--mirror only applies to pod targets, not nodes"),
             EphemeralNameInUse {

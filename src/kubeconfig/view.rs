@@ -11,7 +11,7 @@ use super::load::{self, go_io_error, resolve_path};
 use super::model::{AuthInfo, Cluster, Config, Context, ExecConfig};
 use super::KubeconfigError;
 use crate::sys::report::{error_text, Failure};
-use crate::text::{b64, emit};
+use crate::text::{b64, emit, go};
 
 /// kubectl's placeholders (clientcmdapi.ShortenConfig).
 const REDACTED: &str = "REDACTED";
@@ -243,7 +243,7 @@ fn run(a: &Args, out: &mut dyn Write) -> Result<(), ViewError> {
             };
             let v = config_to_json(&config, redact);
             match a.output.as_deref().unwrap_or("yaml") {
-                "json" => go_json(&v) + "\n",
+                "json" => go::json_indent(&v) + "\n",
                 "yaml" => emit::to_yaml(&v),
                 other => return Err(ViewError::Usage(UsageError::Printer(other.to_string()))),
             }
@@ -407,7 +407,7 @@ fn flatten_one(path: &mut String, data: &mut Vec<u8>, base: &Path) -> Result<(),
 fn extensions_json(ext: &std::collections::BTreeMap<String, Value>) -> Value {
     Value::Array(
         ext.iter()
-            .map(|(k, v)| json!({"name": k, "extension": crate::text::gojson::sorted(v)}))
+            .map(|(k, v)| json!({"name": k, "extension": go::sorted(v)}))
             .collect(),
     )
 }
@@ -627,30 +627,6 @@ pub fn config_to_json(config: &Config, redact: bool) -> Value {
     Value::Object(m)
 }
 
-/// JSON the way Go's encoding/json + MarshalIndent(4 spaces) writes it: `<`, `>`, `&`,
-/// U+2028 and U+2029 escaped.
-pub fn go_json(v: &Value) -> String {
-    let mut buf = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    if serde::Serialize::serialize(v, &mut ser).is_err() {
-        return String::from("null");
-    }
-    let s = String::from_utf8_lossy(&buf);
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -664,13 +640,5 @@ mod tests {
         assert_eq!(tabwrite(&rows), "CURRENT   NAME   CLUSTER   AUTHINFO   NAMESPACE\n          c      c         u          \n");
         let rows = vec![["", "c", "c", "u", "ns1"].map(String::from)];
         assert_eq!(tabwrite(&rows), "      c     c     u     ns1\n");
-    }
-
-    #[test]
-    fn json_escapes_like_go() {
-        assert_eq!(
-            go_json(&json!({"a": "<&>"})),
-            "{\n    \"a\": \"\\u003c\\u0026\\u003e\"\n}"
-        );
     }
 }

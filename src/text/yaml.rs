@@ -1981,7 +1981,7 @@ impl Converter<'_> {
                 Scalar::Merge => Ok("<<".into()),
                 Scalar::Bool(b) => Ok(b.to_string()),
                 Scalar::Int(i) => Ok(i.to_string()),
-                Scalar::Float(f) => Ok(go_format_float32_g(f)),
+                Scalar::Float(f) => Ok(super::go::format_float32_g(f)),
                 Scalar::Uint(u) => self.err(
                     k.pos,
                     format!("unsupported map key {u} (too large for a signed integer)"),
@@ -2050,67 +2050,6 @@ fn go_float_name(f: f64) -> &'static str {
     } else {
         "-Inf"
     }
-}
-
-/// strconv.FormatFloat(f, 'g', -1, 32), with go-yaml's names for the special values.
-fn go_format_float32_g(f: f64) -> String {
-    if f.is_nan() {
-        return ".nan".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 {
-            ".inf".into()
-        } else {
-            "-.inf".into()
-        };
-    }
-    let x = f as f32;
-    if x == 0.0 {
-        return if x.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    go_g(&format!("{:e}", x.abs()), x < 0.0)
-}
-
-/// strconv.FormatFloat(f, 'g', -1, 64) for a finite, non-zero `f`.
-pub(crate) fn go_format_float64_g(f: f64) -> String {
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    go_g(&format!("{:e}", f.abs()), f < 0.0)
-}
-
-/// Go's shortest %g from the shortest digits and exponent Rust's `{:e}` gives ("d.ddde<exp>").
-fn go_g(e: &str, negative: bool) -> String {
-    let (mant, exp) = match e.split_once('e') {
-        Some((m, x)) => (m.replace('.', ""), x.parse::<i32>().unwrap_or(0)),
-        None => (e.to_string(), 0),
-    };
-    let nd = mant.len() as i32;
-    let sign = if negative { "-" } else { "" };
-    // Go's shortest %g switches to %e when exp < -4 || exp >= 6.
-    let use_exp = !(-4..6).contains(&exp);
-    if use_exp {
-        let mut m = mant[..1].to_string();
-        if nd > 1 {
-            m.push('.');
-            m.push_str(&mant[1..]);
-        }
-        let es = if exp < 0 { '-' } else { '+' };
-        return format!("{sign}{m}e{es}{:02}", exp.abs());
-    }
-    let dp = exp + 1; // digits before the decimal point
-    let s = if dp <= 0 {
-        format!("0.{}{}", "0".repeat((-dp) as usize), mant)
-    } else if dp >= nd {
-        format!("{}{}", mant, "0".repeat((dp - nd) as usize))
-    } else {
-        format!("{}.{}", &mant[..dp as usize], &mant[dp as usize..])
-    };
-    format!("{sign}{s}")
 }
 
 #[cfg(test)]
@@ -2360,17 +2299,5 @@ mod tests {
         }
         let e = perr(&s);
         assert!(e.msg.contains("too many nodes"), "{e}");
-    }
-
-    #[test]
-    fn float_keys_format_like_go() {
-        assert_eq!(go_format_float32_g(1.0), "1");
-        assert_eq!(go_format_float32_g(1000.0), "1000");
-        assert_eq!(go_format_float32_g(2.5), "2.5");
-        assert_eq!(go_format_float32_g(0.1), "0.1");
-        assert_eq!(go_format_float32_g(1e21), "1e+21");
-        assert_eq!(go_format_float32_g(1e6), "1e+06");
-        assert_eq!(go_format_float32_g(123456.0), "123456");
-        assert_eq!(go_format_float32_g(0.00001), "1e-05");
     }
 }
