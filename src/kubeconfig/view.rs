@@ -11,7 +11,7 @@ use super::load::{self, go_io_error, resolve_path};
 use super::model::{AuthInfo, Cluster, Config, Context, ExecConfig};
 use super::KubeconfigError;
 use crate::sys::report::{error_text, Failure};
-use crate::text::{b64, emit, go};
+use crate::text::{b64, emit, go, table};
 
 /// kubectl's placeholders (clientcmdapi.ShortenConfig).
 const REDACTED: &str = "REDACTED";
@@ -275,10 +275,12 @@ fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<ViewError>)
             }
         }
         None | Some("") => {
-            let mut rows: Vec<[String; 5]> = Vec::new();
+            let mut rows: Vec<Vec<String>> = Vec::new();
             if !a.no_headers {
                 rows.push(
-                    ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"].map(String::from),
+                    ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"]
+                        .map(String::from)
+                        .to_vec(),
                 );
             }
             for n in &names {
@@ -288,7 +290,7 @@ fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<ViewError>)
                 } else {
                     ""
                 };
-                rows.push([
+                rows.push(vec![
                     cur.to_string(),
                     (*n).clone(),
                     c.cluster.clone(),
@@ -296,7 +298,7 @@ fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<ViewError>)
                     c.namespace.clone(),
                 ]);
             }
-            text = tabwrite(&rows);
+            text = table::Columns::config().render(&rows);
         }
         Some(other) => {
             return Err(ViewError::Usage(UsageError::ContextsOutput(
@@ -306,32 +308,6 @@ fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<ViewError>)
     }
     let err = (!missing.is_empty()).then_some(ViewError::ContextsNotFound(missing));
     Ok((text, err))
-}
-
-/// Go's text/tabwriter as kubectl sets it up (minwidth 6, padding 3, blanks): every column
-/// but the last is padded; the last cell is written as it is.
-fn tabwrite(rows: &[[String; 5]]) -> String {
-    // Cell width = widest text + 3, at least 6 (minwidth 6 includes the padding).
-    let mut widths = [3usize; 4];
-    for r in rows {
-        for (w, cell) in widths.iter_mut().zip(r.iter()) {
-            *w = (*w).max(cell.chars().count() + 3);
-        }
-    }
-    for w in widths.iter_mut() {
-        *w = (*w).max(6);
-    }
-    let mut out = String::new();
-    for r in rows {
-        for (i, cell) in r.iter().enumerate() {
-            out.push_str(cell);
-            if i < 4 {
-                out.extend(std::iter::repeat_n(' ', widths[i] - cell.chars().count()));
-            }
-        }
-        out.push('\n');
-    }
-    out
 }
 
 /// clientcmdapi.MinifyConfig: keep only the current context, its cluster and its user.
@@ -634,11 +610,16 @@ mod tests {
     #[test]
     fn table_layout() {
         let rows = vec![
-            ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"].map(String::from),
-            ["", "c", "c", "u", ""].map(String::from),
+            ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"]
+                .map(String::from)
+                .to_vec(),
+            ["", "c", "c", "u", ""].map(String::from).to_vec(),
         ];
-        assert_eq!(tabwrite(&rows), "CURRENT   NAME   CLUSTER   AUTHINFO   NAMESPACE\n          c      c         u          \n");
-        let rows = vec![["", "c", "c", "u", "ns1"].map(String::from)];
-        assert_eq!(tabwrite(&rows), "      c     c     u     ns1\n");
+        assert_eq!(table::Columns::config().render(&rows), "CURRENT   NAME   CLUSTER   AUTHINFO   NAMESPACE\n          c      c         u          \n");
+        let rows = vec![["", "c", "c", "u", "ns1"].map(String::from).to_vec()];
+        assert_eq!(
+            table::Columns::config().render(&rows),
+            "      c     c     u     ns1\n"
+        );
     }
 }
