@@ -245,46 +245,14 @@ fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Splits a comma-separated flag value the way Go's CSV reader does for pflag: fields may be
-/// double-quoted to contain commas.
+/// Splits a comma-separated flag value as pflag's slice flags do (one CSV record; fields
+/// may be double-quoted to contain commas).
 fn split_csv(flag: &str, value: &str) -> Result<Vec<String>, CliError> {
     if value.is_empty() {
         return Ok(Vec::new());
     }
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = value.chars().peekable();
-    let mut quoted = false;
-    let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if at_field_start => quoted = true,
-            '"' if quoted => {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    cur.push('"');
-                } else {
-                    quoted = false;
-                }
-            }
-            ',' if !quoted => {
-                out.push(std::mem::take(&mut cur));
-                at_field_start = true;
-                continue;
-            }
-            c => cur.push(c),
-        }
-        at_field_start = false;
-    }
-    if quoted {
-        return Err(CliError::InvalidValue(
-            flag.to_string(),
-            value.to_string(),
-            "unterminated quote".into(),
-        ));
-    }
-    out.push(cur);
-    Ok(out)
+    crate::text::csv::read_record(value)
+        .map_err(|e| CliError::InvalidValue(flag.to_string(), value.to_string(), e.to_string()))
 }
 
 fn parse_bool(flag: &str, v: &str) -> Result<bool, CliError> {

@@ -277,7 +277,7 @@ pub fn parse_string_to_string(
     let fields = match value.matches('=').count() {
         0 => return Err(fail(format!("{value} must be formatted as key=value"))),
         1 => vec![value.trim_matches('"').to_string()],
-        _ => read_csv_record(value).map_err(fail)?,
+        _ => crate::text::csv::read_record(value).map_err(|e| fail(e.to_string()))?,
     };
     let mut out = Vec::with_capacity(fields.len());
     for field in fields {
@@ -287,85 +287,6 @@ pub fn parse_string_to_string(
         }
     }
     Ok(out)
-}
-
-/// The first record of `s` read by Go's `encoding/csv` (comma separator, strict quotes).
-fn read_csv_record(s: &str) -> Result<Vec<String>, String> {
-    let b = s.as_bytes();
-    let mut fields = Vec::new();
-    let mut i = 0;
-    let mut line = 1;
-    let mut col_base = 0; // byte index where the current line starts
-    loop {
-        if b.get(i) == Some(&b'"') {
-            // Quoted field.
-            let mut field = Vec::new();
-            i += 1;
-            loop {
-                match b.get(i) {
-                    None => {
-                        return Err(format!(
-                            "parse error on line {line}, column {}: extraneous or missing \" in quoted-field",
-                            i - col_base + 1
-                        ))
-                    }
-                    Some(b'"') => match b.get(i + 1) {
-                        Some(b'"') => {
-                            field.push(b'"');
-                            i += 2;
-                        }
-                        Some(b',') => {
-                            i += 2;
-                            fields.push(String::from_utf8_lossy(&field).into_owned());
-                            break;
-                        }
-                        None | Some(b'\n') => {
-                            fields.push(String::from_utf8_lossy(&field).into_owned());
-                            return Ok(fields);
-                        }
-                        Some(_) => {
-                            return Err(format!(
-                                "parse error on line {line}, column {}: extraneous or missing \" in quoted-field",
-                                i - col_base + 1
-                            ))
-                        }
-                    },
-                    Some(&c) => {
-                        if c == b'\n' {
-                            line += 1;
-                            col_base = i + 1;
-                        }
-                        field.push(c);
-                        i += 1;
-                    }
-                }
-            }
-        } else {
-            let start = i;
-            while let Some(&c) = b.get(i) {
-                if c == b',' || c == b'\n' {
-                    break;
-                }
-                if c == b'"' {
-                    return Err(format!(
-                        "parse error on line {line}, column {}: bare \" in non-quoted-field",
-                        i - col_base + 1
-                    ));
-                }
-                i += 1;
-            }
-            let field = String::from_utf8_lossy(&b[start..i]).into_owned();
-            let field = field
-                .strip_suffix('\r')
-                .map(str::to_string)
-                .unwrap_or(field);
-            fields.push(field);
-            match b.get(i) {
-                Some(b',') => i += 1,
-                _ => return Ok(fields),
-            }
-        }
-    }
 }
 
 #[cfg(test)]
