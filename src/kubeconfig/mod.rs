@@ -4,6 +4,7 @@
 //! - [`load`]: which files are read and how they merge.
 //! - [`view`]: `kdebug config view|current-context|get-contexts`.
 //! - [`resolve`]: context/cluster/user selection and flag overrides -> [`ClientConfig`].
+//! - [`validate`]: client-go's ConfirmUsable rules, each problem a typed [`validate::Unusable`].
 //! - [`incluster`]: the service-account fallback inside a pod.
 //! - [`exec`]: exec credential plugins.
 //! - [`persist`]: refreshed OIDC tokens written back into their file.
@@ -16,6 +17,7 @@ pub mod load;
 pub mod model;
 pub mod persist;
 pub mod resolve;
+pub mod validate;
 pub mod view;
 
 use std::fmt;
