@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::args::{GlobalArgs, RawArgs, Verb};
 use super::CliError;
-use crate::debug::{DebugError, DebugOptions, Message, Mirror, Profile};
+use crate::debug::{DebugOptions, Message, Mirror, Profile};
 use crate::kube::target::{self, Target};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,14 +77,7 @@ fn invalid(flag: &str, value: &str, why: &str) -> CliError {
 fn pairs(flag: &str, values: &[String]) -> Result<Vec<(String, String)>, CliError> {
     let mut out = Vec::new();
     for v in values {
-        out.extend(
-            crate::debug::validate::parse_string_to_string(flag, v).map_err(|e| match e {
-                DebugError::InvalidFlagArgument { value, flag, cause } => {
-                    CliError::InvalidValue(flag.trim_start_matches('-').to_string(), value, cause)
-                }
-                other => CliError::Debug(other),
-            })?,
-        );
+        out.extend(super::args::string_to_string(flag, v)?);
     }
     Ok(out)
 }

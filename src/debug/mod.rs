@@ -22,6 +22,7 @@ pub mod copy;
 pub mod cp;
 pub mod custom;
 pub mod ephemeral;
+pub mod image;
 pub mod marks;
 pub mod mirror;
 pub mod names;
@@ -264,12 +265,6 @@ pub enum DebugError {
         container: String,
     },
     InvalidPullPolicy(String),
-    /// A pflag value error: `invalid argument "<value>" for "<flag>" flag: <cause>`.
-    InvalidFlagArgument {
-        value: String,
-        flag: String,
-        cause: String,
-    },
     AttachWithoutContainer,
     CopyNothingToDo,
     CopyArgsWithoutContainer,
@@ -332,12 +327,6 @@ impl fmt::Display for DebugError {
                 crate::text::go::quote(container)
             ),
             InvalidPullPolicy(p) => write!(f, "invalid image pull policy: {p}"),
-            InvalidFlagArgument { value, flag, cause } => write!(
-                f,
-                "invalid argument {} for {} flag: {cause}",
-                crate::text::go::quote(value),
-                crate::text::go::quote(flag)
-            ),
             AttachWithoutContainer => f.write_str(
                 "you must specify --container or create a new container using --image in order to attach.",
             ),
