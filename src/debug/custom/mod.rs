@@ -6,8 +6,8 @@
 //! empty lists of non-pointer fields, while pointer fields (`privileged: false`,
 //! `runAsUser: 0`) survive and non-omitempty fields appear with their zero value
 //! (`containerPort: 0`, `resources: {}`). [`decode`] reproduces that round-trip from a schema of
-//! the Container type ([`schema`]); [`merge_container`] applies the patch with the Container's
-//! merge keys ([`merge`]).
+//! the Container type (`schema.rs`); [`merge_container`] applies the patch with the Container's
+//! merge keys (`merge.rs`).
 
 mod decode;
 mod merge;
