@@ -6,6 +6,7 @@
 pub mod credentials;
 pub mod dial;
 pub mod error;
+mod for_kube;
 pub mod oidc;
 pub mod proxy;
 pub mod socks;

@@ -176,6 +176,12 @@ impl From<ApiError> for RunError {
         RunError::Api(e)
     }
 }
+/// A pod view that could not be read is the server's answer not understood.
+impl From<crate::kube::pod::ReadError> for RunError {
+    fn from(e: crate::kube::pod::ReadError) -> Self {
+        RunError::Api(e.into())
+    }
+}
 impl From<DebugError> for RunError {
     fn from(e: DebugError) -> Self {
         RunError::Debug(e)

@@ -134,6 +134,11 @@ impl From<ApiError> for WaitError {
         WaitError::Api(e)
     }
 }
+impl From<crate::kube::pod::ReadError> for WaitError {
+    fn from(e: crate::kube::pod::ReadError) -> Self {
+        WaitError::Api(e.into())
+    }
+}
 
 pub struct WaitOptions {
     /// None: wait forever (kubectl's behaviour).
