@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod proxy;
 pub mod socks;
 pub mod tls;
+mod verify;
 pub mod ws;
 
 use std::io::{self, Read};

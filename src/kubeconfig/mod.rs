@@ -2,7 +2,8 @@
 //!
 //! - [`model`]: the file model, decoded with kubectl's strict typing.
 //! - [`load`]: which files are read and how they merge.
-//! - [`view`]: `kdebug config view|current-context|get-contexts`.
+//! - [`view`]: `kdebug config view|current-context|get-contexts`; [`printed`]: the config as
+//!   `config view` prints it.
 //! - [`resolve`]: context/cluster/user selection and flag overrides -> [`ClientConfig`].
 //! - [`validate`]: client-go's ConfirmUsable rules, each problem a typed [`validate::Unusable`].
 //! - [`incluster`]: the service-account fallback inside a pod.
@@ -11,11 +12,13 @@
 //!
 //! The YAML reader and writer are in `text`.
 
+mod build;
 pub mod exec;
 pub mod incluster;
 pub mod load;
 pub mod model;
 pub mod persist;
+pub mod printed;
 pub mod resolve;
 pub mod validate;
 pub mod view;
