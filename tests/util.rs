@@ -388,6 +388,18 @@ fn wait_with_timeout_drains_large_output() {
     assert_eq!((out.stdout.len(), out.stderr.len()), (1 << 20, 1 << 20));
 }
 
+/// Said by a test that needs a tool it cannot find (a shell, tar, zip): a skip on a
+/// developer's machine, a failure under CI (`CI=true`), where a silent skip would hide what
+/// the test covers. `install` says how to get it.
+pub fn tool_missing(tool: &str, install: &str) {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(
+        !ci,
+        "{tool} is not installed, and CI is set: the tests that need it must run in CI ({install})"
+    );
+    eprintln!("skipped: {tool} is not installed ({install})");
+}
+
 /// The versioned kubectl beside `kubectl`, if installed (never the plain dispatcher).
 pub fn kubectl(version: &str) -> Option<PathBuf> {
     let candidates = [
