@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use fakecluster::Options;
 
-use crate::util::{wait_with_timeout, Env};
+use crate::util::{wait_until, wait_with_timeout, Captured, Env};
 
 fn opts(seed: u64) -> Options {
     Options {
@@ -24,18 +24,15 @@ fn opts(seed: u64) -> Options {
 
 /// Waits until the container's log holds `text` (the session is under way).
 fn until_logged(env: &Env, pod: &str, container: &str, text: &str) {
-    let start = Instant::now();
-    while !env
-        .cluster
-        .container_log("default", pod, container)
-        .is_some_and(|l| l.contains(text))
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{container} in {pod} never wrote {text:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        &format!("{container} in {pod} to write {text:?}"),
+        Duration::from_secs(30),
+        || {
+            env.cluster
+                .container_log("default", pod, container)
+                .is_some_and(|l| l.contains(text))
+        },
+    );
 }
 
 fn finish(child: Child) -> crate::util::Run {
@@ -179,7 +176,6 @@ fn restart_mid_session(name: &str, restart: impl FnOnce(&Env)) -> crate::util::R
         "echo before; sleep 3; echo after-restart; exit 5",
     ]);
     until_logged(&env, "web-0", "dbg", "before");
-    std::thread::sleep(Duration::from_millis(300));
     restart(&env);
     let r = finish(child);
     r.assert_code(5);
@@ -224,15 +220,11 @@ fn an_api_server_restart_while_waiting_for_the_container() {
         "echo started; exit 3",
     ]);
     // The PATCH is in: the wait is under way.
-    let start = Instant::now();
-    while !env
-        .cluster
-        .pod("default", "web-0")
-        .is_some_and(|p| p.to_string().contains("\"dbg\""))
-    {
-        assert!(start.elapsed() < Duration::from_secs(20), "no PATCH");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until("the PATCH", Duration::from_secs(20), || {
+        env.cluster
+            .pod("default", "web-0")
+            .is_some_and(|p| p.to_string().contains("\"dbg\""))
+    });
     env.cluster.restart_apiserver(Duration::from_secs(2));
     let r = finish(child);
     r.assert_code(3);
@@ -343,7 +335,6 @@ fn a_server_that_stays_away_ends_the_session_after_the_window() {
 
 #[test]
 fn ctrl_c_while_reconnecting_ends_the_session_and_cleans_up_once() {
-    use std::io::Read;
     let env = Env::new("restart-ctrl-c");
     let mut child = env.spawn(&[
         "web-0",
@@ -357,37 +348,16 @@ fn ctrl_c_while_reconnecting_ends_the_session_and_cleans_up_once() {
         "-c",
         "echo x; sleep 30",
     ]);
-    let mut stderr = child.stderr.take().unwrap();
-    let said = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let sink = said.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stderr.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
+    let said = Captured::new(child.stderr.take().unwrap());
     until_logged(&env, "web-0-int", "dbg", "x");
     env.cluster.restart_apiserver(Duration::from_secs(60));
-    let start = Instant::now();
-    while !said.lock().unwrap().contains("reconnecting") {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{}",
-            said.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    said.wait_for("reconnecting", 1);
     // SAFETY: signals our own child.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
     let out = wait_with_timeout(child, Duration::from_secs(10));
-    assert_eq!(out.status.code(), Some(130), "{}", said.lock().unwrap());
-    let said = said.lock().unwrap().clone();
+    let said = said.settled(Duration::from_millis(100));
+    assert_eq!(out.status.code(), Some(130), "{said}");
     assert!(said.contains("web-0-int, could not delete it"), "{said}");
 }

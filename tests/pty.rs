@@ -3,16 +3,15 @@
 //! server closes the socket, SIGTERM, SIGHUP), and a window resize reaches the server.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fakecluster::Fault;
 
-use crate::util::{wait_with_timeout, Env};
+use crate::util::{wait_until, wait_with_timeout, Captured, Env};
 
 struct Pty {
     master: File,
@@ -108,7 +107,7 @@ impl Pty {
 
     /// Starts kdebug with the terminal as its stdin, stdout, stderr and controlling terminal,
     /// and a thread draining what it writes.
-    fn spawn(&self, env: &Env, args: &[&str]) -> (Child, Arc<Mutex<Vec<u8>>>) {
+    fn spawn(&self, env: &Env, args: &[&str]) -> (Child, Captured) {
         let mut cmd = env.cmd(args);
         cmd.stdin(Stdio::from(self.slave.try_clone().unwrap()))
             .stdout(Stdio::from(self.slave.try_clone().unwrap()))
@@ -126,19 +125,7 @@ impl Pty {
             });
         }
         let child = cmd.spawn().expect("spawn kdebug on a pty");
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let mut master = self.master.try_clone().unwrap();
-        let sink = seen.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = master.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        (child, seen)
+        (child, Captured::new(self.master.try_clone().unwrap()))
     }
 
     fn type_in(&self, s: &str) {
@@ -147,18 +134,24 @@ impl Pty {
     }
 }
 
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 const SESSION: &[&str] = &["web-0", "--image=busybox", "-c", "dbg", "-it", "--", "sh"];
 
-fn text(seen: &Arc<Mutex<Vec<u8>>>) -> String {
-    String::from_utf8_lossy(&seen.lock().unwrap()).into_owned()
+/// Waits until the session is up end to end: a line typed comes back from the container.
+fn session_up(pty: &Pty, env: &Env, seen: &Captured) {
+    wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
+    wait_until("the attach", Duration::from_secs(20), || {
+        env.attach_request().is_some()
+    });
+    pty.type_in("ping\r");
+    wait_until("the echo", Duration::from_secs(20), || {
+        seen.text().contains("ping")
+    });
+}
+
+/// What a finished run printed: the pty's reader sees no end while the test holds the
+/// terminal, so it is read once nothing more arrives.
+fn finished_output(seen: &Captured) -> String {
+    seen.settled(Duration::from_millis(200))
 }
 
 /// Runs a `-it` session on a fresh pty, ends it with `end`, and checks the terminal settings
@@ -185,14 +178,10 @@ fn session_ends_with(
     let before = pty.stty_g();
     let args: Vec<&str> = flags.iter().chain(SESSION).copied().collect();
     let (child, seen) = pty.spawn(&env, &args);
-    wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
-    wait_until("the attach", Duration::from_secs(20), || {
-        env.attach_request().is_some()
-    });
-    std::thread::sleep(Duration::from_millis(200));
+    session_up(&pty, &env, &seen);
     end(&pty, child.id(), &env);
     let out = wait_with_timeout(child, Duration::from_secs(30));
-    let printed = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    let printed = seen.text();
     let after = pty.stty_g();
     assert_eq!(
         before, after,
@@ -243,7 +232,7 @@ fn a_closed_socket_reattaches_to_the_same_session() {
                     .count()
                     >= 2
             });
-            std::thread::sleep(Duration::from_millis(200));
+            // Typed while the reattach is made, it waits in kdebug's input.
             pty.type_in("exit 5\r");
         },
     );
@@ -283,20 +272,18 @@ fn window_resize_reaches_the_server() {
     let pty = openpty(100, 30);
     let before = pty.stty_g();
     let (child, seen) = pty.spawn(&env, SESSION);
-    wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
-    wait_until("the attach", Duration::from_secs(20), || {
-        env.attach_request().is_some()
-    });
-    std::thread::sleep(Duration::from_millis(300));
+    session_up(&pty, &env, &seen);
     pty.resize(132, 43);
     // SAFETY: signals our own child (the kernel also sends SIGWINCH to the foreground group).
     unsafe {
         libc::kill(child.id() as i32, libc::SIGWINCH);
     }
+    // The fake records resize events only when the session ends, so nothing shows the new
+    // size has gone out: the sleep lets it before `exit` ends the session.
     std::thread::sleep(Duration::from_millis(300));
     pty.type_in("exit 0\r");
     let out = wait_with_timeout(child, Duration::from_secs(30));
-    let printed = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    let printed = seen.text();
     assert_eq!(out.status.code(), Some(0), "{printed}");
     assert_eq!(before, pty.stty_g());
     let attach = env.attach_request().unwrap();
@@ -319,7 +306,7 @@ fn window_resize_reaches_the_server() {
 
 /// A `-it` shell session on a fresh pty against a cluster running real shells, up to its
 /// prompt hint: the cluster, the pty, the settings before, the child and what it printed.
-fn real_shell(name: &str) -> (Env, Pty, String, Child, Arc<Mutex<Vec<u8>>>) {
+fn real_shell(name: &str) -> (Env, Pty, String, Child, Captured) {
     let env = Env::with(
         name,
         fakecluster::Options {
@@ -332,9 +319,11 @@ fn real_shell(name: &str) -> (Env, Pty, String, Child, Arc<Mutex<Vec<u8>>>) {
     let (child, seen) = pty.spawn(&env, &["web-0", "-it", "--image", "busybox", "--", "sh"]);
     wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
     wait_until("the prompt hint", Duration::from_secs(20), || {
-        text(&seen).contains("If you don't see a command prompt")
+        seen.text().contains("If you don't see a command prompt")
     });
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until("the attach", Duration::from_secs(20), || {
+        env.attach_request().is_some()
+    });
     (env, pty, before, child, seen)
 }
 
@@ -345,12 +334,12 @@ fn a_person_gets_a_real_shell() {
     let (_env, pty, before, child, seen) = real_shell("pty-demo");
     pty.type_in("echo \"sum is $((40+2))\"\r");
     wait_until("the shell's answer", Duration::from_secs(10), || {
-        text(&seen).contains("sum is 42")
+        seen.text().contains("sum is 42")
     });
     pty.type_in("exit 7\r");
     let out = wait_with_timeout(child, Duration::from_secs(30));
-    assert_eq!(out.status.code(), Some(7), "{}", text(&seen));
-    assert!(text(&seen).contains("Session ended"), "{}", text(&seen));
+    assert_eq!(out.status.code(), Some(7), "{}", seen.text());
+    assert!(seen.text().contains("Session ended"), "{}", seen.text());
     assert_eq!(pty.stty_g(), before);
 }
 
@@ -361,7 +350,7 @@ fn a_restart_keeps_the_same_shell(name: &str, restart: impl FnOnce(&Env)) {
     let (env, pty, before, child, seen) = real_shell(name);
     pty.type_in("cd /tmp && echo moved-$((6*7))\r");
     wait_until("the cd", Duration::from_secs(10), || {
-        text(&seen).contains("moved-42")
+        seen.text().contains("moved-42")
     });
     let attaches = || {
         env.request_lines()
@@ -373,16 +362,15 @@ fn a_restart_keeps_the_same_shell(name: &str, restart: impl FnOnce(&Env)) {
     wait_until("a second attach", Duration::from_secs(30), || {
         attaches() >= 2
     });
-    std::thread::sleep(Duration::from_millis(300));
-    let mark = text(&seen).len();
+    let mark = seen.text().len();
     pty.type_in("pwd\r");
     wait_until("pwd in the same shell", Duration::from_secs(10), || {
-        text(&seen)[mark..].contains("/tmp\r\n")
+        seen.text()[mark..].contains("/tmp\r\n")
     });
     assert!(pty.is_raw(), "raw mode kept");
     pty.type_in("exit 7\r");
     let out = wait_with_timeout(child, Duration::from_secs(30));
-    let printed = text(&seen);
+    let printed = seen.text();
     assert_eq!(out.status.code(), Some(7), "{printed}");
     assert_eq!(pty.stty_g(), before);
     assert!(!printed.contains("error:"), "{printed}");
@@ -420,17 +408,13 @@ fn signals_in_a_tty_copy_session_restore_and_clean_up() {
             "sh",
         ];
         let (child, seen) = pty.spawn(&env, &args);
-        wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
-        wait_until("the attach", Duration::from_secs(20), || {
-            env.attach_request().is_some()
-        });
-        std::thread::sleep(Duration::from_millis(200));
+        session_up(&pty, &env, &seen);
         // SAFETY: signals our own child.
         unsafe {
             libc::kill(child.id() as i32, sig);
         }
         let out = wait_with_timeout(child, Duration::from_secs(30));
-        assert_eq!(out.status.code(), Some(128 + sig), "{}", text(&seen));
+        assert_eq!(out.status.code(), Some(128 + sig), "{}", seen.text());
         assert_eq!(pty.stty_g(), before, "not restored after signal {sig}");
         assert!(
             env.cluster.pod("default", "web-tty").is_none(),
@@ -467,7 +451,7 @@ fn the_wait_line_names_the_containers_own_state() {
         ],
     );
     let out = wait_with_timeout(child, Duration::from_secs(30));
-    let shown = text(&seen);
+    let shown = seen.text();
     assert_eq!(out.status.code(), Some(0), "{shown}");
     assert!(
         shown.contains("waiting for dbg: ContainerCreating ("),
@@ -505,8 +489,7 @@ fn fan_out_shows_a_live_progress_line_on_a_terminal() {
     ];
     let (child, seen) = pty.spawn(&env, &args);
     let out = wait_with_timeout(child, Duration::from_secs(60));
-    std::thread::sleep(Duration::from_millis(200));
-    let printed = text(&seen);
+    let printed = finished_output(&seen);
     assert_eq!(out.status.code(), Some(0), "{printed}");
     const ERASE: &str = "\r\x1b[2K";
     assert!(
@@ -550,8 +533,7 @@ fn a_large_copy_shows_its_progress_on_a_terminal() {
     let pty = openpty(100, 30);
     let (child, seen) = pty.spawn(&env, &["cp", "web-0:/big", "big"]);
     let out = wait_with_timeout(child, Duration::from_secs(60));
-    std::thread::sleep(Duration::from_millis(200));
-    let printed = text(&seen);
+    let printed = finished_output(&seen);
     assert_eq!(out.status.code(), Some(0), "{printed}");
     const ERASE: &str = "\r\x1b[2K";
     assert!(printed.contains(" MB copied, "), "{printed:?}");
@@ -564,7 +546,7 @@ fn a_large_copy_shows_its_progress_on_a_terminal() {
 
     let (child, seen) = pty.spawn(&env, &["cp", "web-0:/small", "small"]);
     let out = wait_with_timeout(child, Duration::from_secs(60));
-    std::thread::sleep(Duration::from_millis(200));
+    let shown = finished_output(&seen);
     assert_eq!(out.status.code(), Some(0));
-    assert!(!text(&seen).contains("MB copied"), "{:?}", text(&seen));
+    assert!(!shown.contains("MB copied"), "{shown:?}");
 }

@@ -83,10 +83,9 @@ fn auth_provider(
             let user = cfg.user_name.clone();
             let persist: client::oidc::Persister = Box::new(move |updates| {
                 if origin.as_os_str().is_empty() {
-                    return Err("the user comes from no kubeconfig file".into());
+                    return Err(crate::kubeconfig::persist::PersistError::NoFile);
                 }
                 crate::kubeconfig::persist::write_auth_provider_config(&origin, &user, updates)
-                    .map_err(|e| e.to_string())
             });
             let oidc =
                 client::oidc::Oidc::new(ap.config.clone().unwrap_or_default(), persist, verbosity)
@@ -97,7 +96,7 @@ fn auth_provider(
             Ok(Auth::Exec {
                 run: Box::new(move || {
                     let mut o = oidc.lock().unwrap_or_else(|p| p.into_inner());
-                    let (token, expiration) = o.token()?;
+                    let (token, expiration) = o.token().map_err(|e| e.to_string())?;
                     Ok(PluginCredential {
                         token: Some(token),
                         expiration,

@@ -256,11 +256,11 @@ pub enum ClientError {
     InvalidServer(String),
     /// The proxy (`proxy-url` or the environment) could not be parsed or used; the message
     /// names the URL.
-    Proxy(String),
+    Proxy(super::proxy::ProxyUrlError),
     /// A proxy was chosen for a plain `http://` server: only https is tunnelled.
     ProxyForPlainHttp(String),
     /// The TLS settings (CA, client certificate and key) could not be used.
-    Tls(String),
+    Tls(super::tls::TlsConfigError),
     /// `auth-provider: gcp` or `azure`, removed from kubectl; `instead` names the credential
     /// plugin to use.
     RemovedAuthProvider {
@@ -270,7 +270,7 @@ pub enum ClientError {
     /// An `auth-provider` kubectl never had.
     UnknownAuthProvider(String),
     /// The `oidc` auth provider's settings could not be used.
-    Oidc(String),
+    Oidc(super::oidc::OidcError),
 }
 
 impl fmt::Display for ClientError {
@@ -284,9 +284,9 @@ impl fmt::Display for ClientError {
                 f,
                 "proxy for {server}: kdebug tunnels only https servers through a proxy"
             ),
-            ClientError::Proxy(why) | ClientError::Tls(why) | ClientError::Oidc(why) => {
-                f.write_str(why)
-            }
+            ClientError::Proxy(e) => write!(f, "{e}"),
+            ClientError::Tls(e) => write!(f, "{e}"),
+            ClientError::Oidc(e) => write!(f, "{e}"),
             ClientError::RemovedAuthProvider { name, instead } => write!(
                 f,
                 "The {name} auth plugin has been removed.\nPlease use the {instead} kubectl/client-go credential plugin instead."

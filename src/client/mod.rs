@@ -6,11 +6,13 @@
 pub mod credentials;
 pub mod dial;
 pub mod error;
+mod for_kube;
 pub mod oidc;
 pub mod proxy;
 pub mod reconnect;
 pub mod socks;
 pub mod tls;
+mod verify;
 pub mod ws;
 
 use std::io::{self, Read};
@@ -509,7 +511,8 @@ impl Client {
                         let mut s = self.tls_settings.clone();
                         s.client_cert_pem = Some(cert.clone());
                         s.client_key_pem = Some(key.expose().clone());
-                        let config = tls::client_config(&s).map_err(ApiError::Transport)?;
+                        let config = tls::client_config(&s)
+                            .map_err(|e| ApiError::Transport(e.to_string()))?;
                         *self
                             .connector
                             .config

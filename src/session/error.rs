@@ -180,6 +180,12 @@ impl From<ApiError> for RunError {
         RunError::Api(e)
     }
 }
+/// A pod view that could not be read is the server's answer not understood.
+impl From<crate::kube::pod::ReadError> for RunError {
+    fn from(e: crate::kube::pod::ReadError) -> Self {
+        RunError::Api(e.into())
+    }
+}
 impl From<DebugError> for RunError {
     fn from(e: DebugError) -> Self {
         RunError::Debug(e)
@@ -260,10 +266,20 @@ mod tests {
             error_text(&unauthorized),
             "error: You must be logged in to the server (Unauthorized)"
         );
-        let one = RunError::Config(ResolveError::Invalid(vec!["no server found".into()]));
-        assert_eq!(error_text(&one), "error: no server found");
-        let many = RunError::Config(ResolveError::Invalid(vec!["a".into(), "b".into()]));
-        assert_eq!(error_text(&many), "Error in configuration: \n* a\n* b");
+        use crate::kubeconfig::validate::Unusable;
+        let one = RunError::Config(ResolveError::Invalid(vec![Unusable::NoDefaultServer]));
+        assert_eq!(
+            error_text(&one),
+            "error: default cluster has no server defined"
+        );
+        let b = || Unusable::NoServer {
+            cluster: "b".into(),
+        };
+        let many = RunError::Config(ResolveError::Invalid(vec![b(), b()]));
+        assert_eq!(
+            error_text(&many),
+            "Error in configuration: \n* no server found for cluster \"b\"\n* no server found for cluster \"b\""
+        );
         let context = RunError::Config(ResolveError::ContextNotFound("x".into()));
         assert_eq!(
             error_text(&context),

@@ -37,7 +37,7 @@ impl Container<'_> {
 }
 
 /// How long the exit code may take to show after the session ended: the kubelet notices an
-/// exit on its next relist, about a second later (R4 of real-cluster.md).
+/// exit on its next relist, about a second later (R4 of tests/fakecluster/REAL.md).
 pub const EXIT_STATUS_GRACE: Duration = Duration::from_secs(3);
 
 /// After a session, how long the log may stay silent while the container still runs before

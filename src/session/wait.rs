@@ -134,6 +134,11 @@ impl From<ApiError> for WaitError {
         WaitError::Api(e)
     }
 }
+impl From<crate::kube::pod::ReadError> for WaitError {
+    fn from(e: crate::kube::pod::ReadError) -> Self {
+        WaitError::Api(e.into())
+    }
+}
 
 pub struct WaitOptions {
     /// None: wait forever (kubectl's behaviour).
@@ -204,7 +209,7 @@ enum Check {
 }
 
 /// Shows progress without repeating itself: on a terminal one line updated in place, naming
-/// the container's own state (not the pod's phase, R4 of real-cluster.md) and the time
+/// the container's own state (not the pod's phase, R4 of tests/fakecluster/REAL.md) and the time
 /// waited; elsewhere kubectl's `Warning: container X: message` once per distinct message.
 struct Progress {
     tty: bool,

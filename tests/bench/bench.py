@@ -653,8 +653,8 @@ class Bench:
         )
 
     def fig_exit_wait(self):
-        """Issue 13 point 6 (R4 of real-cluster.md): after `exit` an interactive session waits
-        for the kubelet's exit status, which a real kubelet reports on its relist, up to about a
+        """Issue 13 point 6 (R4 of tests/fakecluster/REAL.md): after `exit` an interactive
+        session waits for the kubelet's exit status, which a real kubelet reports on its relist, up to about a
         second later; fakecluster's default `--relist-ms 1000` gives the same delay. Measured
         with that delay and with `--relist-ms 0` (what the client itself adds)."""
         f = self.add(
@@ -686,7 +686,7 @@ class Bench:
             "from writing `exit 3` on the tool's stdin (left open, as a terminal leaves it) to "
             "the tool's exit, after the container has echoed a first line; fakecluster's "
             "kubelet reports the exit on its relist, `--relist-ms 1000` (its default, as a real "
-            f"kubelet: R4 of real-cluster.md). kdebug waits for that status: exit code "
+            f"kubelet: R4 of tests/fakecluster/REAL.md). kdebug waits for that status: exit code "
             f"{'/'.join(map(str, sorted(codes['kdebug'])))}, {med['kdebug relist 1000 ms']:.0f} ms; "
             f"kubectl does not wait and exits {'/'.join(map(str, sorted(codes['kubectl'])))} "
             f"(it prints no exit code), {med['kubectl relist 1000 ms']:.0f} ms. With "

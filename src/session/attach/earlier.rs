@@ -1,6 +1,6 @@
 //! How much the container wrote before the attach connected. The container log holds all of
-//! its output (stdout and stderr merged, R3 of real-cluster.md); the attach holds what came
-//! after it connected. Read at a quiet moment, the log is the earlier output followed by
+//! its output (stdout and stderr merged, R3 of tests/fakecluster/REAL.md); the attach holds
+//! what came after it connected. Read at a quiet moment, the log is the earlier output followed by
 //! exactly what the attach has delivered so far, so the difference of the two lengths is the
 //! earlier output's. A moment counts as quiet when two reads of the log, `QUIET` apart, agree
 //! and nothing arrived on the attach from before the first to after the second: output still

@@ -3,9 +3,9 @@
 //! stdin thread only reads the local input. No async runtime.
 //!
 //! Without a TTY, an attach only carries what the container writes after it connected, and
-//! (containerd, R2 of real-cluster.md) nothing after the client closes stdin. So a non-TTY
-//! session also measures, from the container log, how much was written before it connected
-//! ([`earlier`]); the caller recovers both ends from the log (`session::follow`).
+//! (containerd, R2 of tests/fakecluster/REAL.md) nothing after the client closes stdin. So a
+//! non-TTY session also measures, from the container log, how much was written before it
+//! connected ([`earlier`]); the caller recovers both ends from the log (`session::follow`).
 
 pub mod earlier;
 pub mod frames;

@@ -4,8 +4,8 @@
 //! client certificates, serves discovery, pods (get/list/watch/create/delete, the
 //! ephemeralcontainers subresource, log, attach over WebSocket), nodes and a few workload kinds,
 //! and simulates a kubelet that starts containers and runs a scripted or real process in them.
-//! By default it behaves as the real node of `real-cluster.md` did (R1-R6: no-op merges, the
-//! containerd attach detach at stdin's end, `stream=` refused, the relist delay, the
+//! By default it behaves as the real node of `tests/fakecluster/REAL.md` did (R1-R6: no-op
+//! merges, the containerd attach detach at stdin's end, `stream=` refused, the relist delay, the
 //! kubelet's answer for a gone container, the delayed pull failure); see the README.
 
 use std::collections::HashMap;
@@ -114,7 +114,7 @@ pub struct Options {
     /// that targets it (`targetContainerName`) and names `/proc/1/root` in its command runs
     /// for real with that path on the directory (what `kdebug cp` needs), with
     /// `ROOTFS/.images/IMAGE/bin` first on its PATH when that exists. Not an observation of
-    /// real-cluster.md (R1-R9 cover no copy): that a container sharing the target's PID
+    /// tests/fakecluster/REAL.md (R1-R9 cover no copy): that a container sharing the target's PID
     /// namespace reaches its root at `/proc/1/root` is kernel behaviour, assumed here; the
     /// images directory is a test device, nothing a node does.
     pub rootfs: Option<std::path::PathBuf>,

@@ -72,7 +72,7 @@ pub struct Spec {
     pub image_bin: Option<std::path::PathBuf>,
     /// An exec in a container whose root the server's `--rootfs` holds: run for real in that
     /// directory, absolute paths taken inside it (a stand-in for an image that has `tar`, so
-    /// `kubectl cp` can be measured; not an observation of real-cluster.md).
+    /// `kubectl cp` can be measured; not an observation of tests/fakecluster/REAL.md).
     pub exec_root: Option<std::path::PathBuf>,
 }
 

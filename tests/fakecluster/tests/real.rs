@@ -1,4 +1,4 @@
-//! What a real cluster did (`../shared/reference/real-cluster.md`, R1-R6), reproduced by the
+//! What a real cluster did (`tests/fakecluster/REAL.md`, R1-R6), reproduced by the
 //! default fake. Each test names the observation it reproduces.
 
 mod common;
