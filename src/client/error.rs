@@ -240,7 +240,10 @@ impl fmt::Display for ApiError {
             } => write!(
                 f,
                 "lost the API server at {server}: kdebug tried to reconnect for {} (--reconnect-window) and it did not come back; last: {last}",
-                crate::text::duration::format_go(*tried),
+                // Whole seconds: the window it stands for, not the scheduler's jitter.
+                crate::text::duration::format_go(std::time::Duration::from_secs(
+                    tried.as_secs_f64().round() as u64
+                )),
             ),
             ApiError::Transport(msg) => write!(f, "Unable to connect to the server: {msg}"),
             ApiError::Decode { what, cause } => write!(f, "failed to decode {what}: {cause}"),

@@ -297,10 +297,10 @@ impl Client {
             .read_to_end(&mut buf)
             .map_err(|e| self.io_error(e, method, path))?;
         if self.verbosity >= 8 {
-            eprintln!(
+            crate::sys::output::trace(&format!(
                 "I0000 request.go] Response Body: {}",
                 String::from_utf8_lossy(&buf)
-            );
+            ));
         }
         Ok(buf)
     }
@@ -387,10 +387,10 @@ impl Client {
             }
             if self.verbosity >= 8 {
                 if let Some(b) = body {
-                    eprintln!(
+                    crate::sys::output::trace(&format!(
                         "I0000 request.go] Request Body: {}",
                         String::from_utf8_lossy(b)
-                    );
+                    ));
                 }
             }
             let started = Instant::now();
@@ -404,7 +404,7 @@ impl Client {
                 Err(_) => 0,
             };
             if self.verbosity >= 6 {
-                eprintln!(
+                crate::sys::output::trace(&format!(
                     "I0000 round_trippers.go] {method} {url} {} in {} milliseconds",
                     if status == 0 {
                         "(no response)".to_string()
@@ -412,7 +412,7 @@ impl Client {
                         format!("{status} {}", status_text(status))
                     },
                     started.elapsed().as_millis()
-                );
+                ));
             }
             match result {
                 Ok(resp) => return Ok(resp),
@@ -423,10 +423,10 @@ impl Client {
                     let mut buf = Vec::new();
                     let _ = resp.into_reader().take(1 << 20).read_to_end(&mut buf);
                     if self.verbosity >= 8 {
-                        eprintln!(
+                        crate::sys::output::trace(&format!(
                             "I0000 request.go] Response Body: {}",
                             String::from_utf8_lossy(&buf)
-                        );
+                        ));
                     }
                     if code == 401 && !refreshed && matches!(self.auth, Auth::Exec { .. }) {
                         refreshed = true;

@@ -133,10 +133,10 @@ pub(super) fn connect(
         }
     }
     if client.verbosity() >= 6 {
-        eprintln!(
+        crate::sys::output::trace(&format!(
             "I0000 round_trippers.go] GET {url} (websocket upgrade, protocols {})",
             protocols.join(", ")
-        );
+        ));
     }
     let mut stream = stream;
     let timed_out = || {

@@ -6,7 +6,7 @@
 //! deadline (`--timeout`) and fail-fast on the kubelet's start failures.
 
 use std::fmt;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -15,6 +15,8 @@ use serde_json::Value;
 
 use crate::client::{ApiError, Client};
 use crate::kube::{self as api, Meta, Pod, State};
+use crate::sys::live::Console;
+use crate::sys::output::RawOut;
 use crate::sys::report::Failure;
 
 /// The longest a watch is kept open without news before the pod is read (GET) instead: a
@@ -208,19 +210,30 @@ enum Check {
     },
 }
 
-/// Shows progress without repeating itself: on a terminal one line updated in place, naming
-/// the container's own state (not the pod's phase, R4 of tests/fakecluster/REAL.md) and the time
-/// waited; elsewhere kubectl's `Warning: container X: message` once per distinct message.
+/// Shows progress without repeating itself: on a terminal one line updated in place (the
+/// live line of `sys::live`), naming the container's own state (not the pod's phase, R4 of
+/// tests/fakecluster/REAL.md) and the time waited; elsewhere kubectl's
+/// `Warning: container X: message` once per distinct message.
 struct Progress {
-    tty: bool,
+    console: Console<RawOut, RawOut>,
     quiet: bool,
     started: Instant,
     container: String,
     last: String,
-    shown: bool,
 }
 
 impl Progress {
+    fn new(container: &str, quiet: bool, started: Instant) -> Progress {
+        let (out, err) = (crate::sys::output::stdout(), crate::sys::output::stderr());
+        Progress {
+            console: Console::new(out, err, crate::sys::term::is_terminal(2)),
+            quiet,
+            started,
+            container: container.to_string(),
+            last: String::new(),
+        }
+    }
+
     fn update(&mut self, pending: &str, message: &str) {
         if self.quiet {
             return;
@@ -234,40 +247,30 @@ impl Progress {
             return;
         }
         self.last = line;
-        if self.tty {
-            self.render();
+        if self.console.is_live() {
+            self.tick();
         } else if !message.is_empty() {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "Warning: container {}: {message}", self.container);
-            let _ = err.flush();
+            let warning = format!("Warning: container {}: {message}", self.container);
+            self.console.message(&warning);
         }
     }
 
     /// Redraws the terminal line with the time waited so far (on every watch line, so at
     /// least on each bookmark).
     fn tick(&mut self) {
-        if self.shown {
-            self.render();
+        if self.last.is_empty() {
+            return;
         }
-    }
-
-    fn render(&mut self) {
-        let mut err = std::io::stderr().lock();
         let waited = self.started.elapsed().as_secs_f64();
-        let _ = write!(
-            err,
-            "\r\x1b[2Kwaiting for {}: {} ({waited:.1}s)",
+        let status = format!(
+            "waiting for {}: {} ({waited:.1}s)",
             self.container, self.last
         );
-        let _ = err.flush();
-        self.shown = true;
+        self.console.set_status(status);
     }
 
     fn finish(&mut self) {
-        if self.shown {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
-            self.shown = false;
-        }
+        self.console.finish();
     }
 }
 
@@ -394,14 +397,7 @@ pub fn until_started_with(
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
     let patience = patience(opts.timeout);
-    let mut progress = Progress {
-        tty: crate::sys::term::is_terminal(2),
-        quiet: opts.quiet,
-        started,
-        container: container.to_string(),
-        last: String::new(),
-        shown: false,
-    };
+    let mut progress = Progress::new(container, opts.quiet, started);
     let result = watch_loop(
         client,
         (ns, name, container),
