@@ -18,15 +18,6 @@ const LONG_FILES: &[(&str, &str)] = &[
         "the YAML parser's core: go-yaml's scanner and parser, one grammar kept together",
     ),
     (
-        "session/wait.rs",
-        "the list+watch wait and its watch-line decoding (the decoding moves to kube/, issue 23)",
-    ),
-    (
-        "client/mod.rs",
-        "the REST client: request, retry, errors and tracing (auth and error classification \
-         move out, issue 23)",
-    ),
-    (
         "archive/tar.rs",
         "the tar header formats (ustar, GNU, pax) in one reader and writer",
     ),

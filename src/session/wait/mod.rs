@@ -5,7 +5,10 @@
 //! container runs or terminates. Unlike kubectl it never hangs: a
 //! deadline (`--timeout`) and fail-fast on the kubelet's start failures.
 
-use std::fmt;
+mod error;
+
+pub use error::WaitError;
+
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -14,10 +17,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::client::{ApiError, Client};
+use crate::kube::watch::{decode_event, Decoded, WatchEvent};
 use crate::kube::{self as api, Meta, Pod, State};
 use crate::sys::live::Console;
 use crate::sys::output::RawOut;
-use crate::sys::report::Failure;
 
 /// The longest a watch is kept open without news before the pod is read (GET) instead: a
 /// server that lost an update (issue 14) costs this long, not the whole `--timeout`.
@@ -42,105 +45,6 @@ const FATAL_REASONS: &[&str] = &[
     "CreateContainerError",
     "RunContainerError",
 ];
-
-#[derive(Debug)]
-pub enum WaitError {
-    Api(ApiError),
-    /// The pod went away (kubectl: `pods "" not found`).
-    Deleted {
-        pod: String,
-    },
-    /// The container cannot start: the kubelet's reason and message.
-    CannotStart {
-        container: String,
-        reason: String,
-        message: String,
-    },
-    /// The pod failed as a whole (evicted, unschedulable).
-    PodFailed {
-        pod: String,
-        reason: String,
-        message: String,
-    },
-    Timeout {
-        container: String,
-        after: Duration,
-        last: String,
-    },
-}
-
-impl fmt::Display for WaitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WaitError::Api(e) => write!(f, "{e}"),
-            WaitError::Deleted { .. } => {
-                write!(f, "Error from server (NotFound): pods \"\" not found")
-            }
-            WaitError::CannotStart {
-                container,
-                reason,
-                message,
-            } => {
-                write!(f, "container {container} cannot start: {reason}")?;
-                if !message.is_empty() {
-                    write!(f, ": {message}")?;
-                }
-                Ok(())
-            }
-            WaitError::PodFailed {
-                pod,
-                reason,
-                message,
-            } => {
-                write!(f, "pod {pod} failed: {reason}")?;
-                if !message.is_empty() {
-                    write!(f, ": {message}")?;
-                }
-                Ok(())
-            }
-            WaitError::Timeout {
-                container,
-                after,
-                last,
-            } => {
-                write!(
-                    f,
-                    "timed out after {} waiting for container {container} to start",
-                    crate::text::duration::format_go(*after)
-                )?;
-                if !last.is_empty() {
-                    write!(f, " (last state: {last})")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-/// The API's own errors keep kubectl's wording; what the wait decided is printed after
-/// `error: `, except a deleted pod, which reads as the server's NotFound.
-impl Failure for WaitError {
-    fn prefixed(&self) -> bool {
-        match self {
-            WaitError::Api(e) => e.prefixed(),
-            WaitError::Deleted { .. } => false,
-            WaitError::CannotStart { .. }
-            | WaitError::PodFailed { .. }
-            | WaitError::Timeout { .. } => true,
-        }
-    }
-}
-
-impl From<ApiError> for WaitError {
-    fn from(e: ApiError) -> Self {
-        WaitError::Api(e)
-    }
-}
-impl From<crate::kube::pod::ReadError> for WaitError {
-    fn from(e: crate::kube::pod::ReadError) -> Self {
-        WaitError::Api(e.into())
-    }
-}
 
 pub struct WaitOptions {
     /// None: wait forever (kubectl's behaviour).
@@ -628,82 +532,6 @@ fn open_watch(
     }
 }
 
-/// One watch event, as far as the wait needs it.
-#[derive(Debug, PartialEq)]
-pub enum WatchEvent {
-    /// ADDED or MODIFIED: the object and its resourceVersion.
-    Changed {
-        resource_version: String,
-        object: Value,
-    },
-    Deleted,
-    Bookmark {
-        resource_version: String,
-    },
-    /// ERROR: the Status code it carries (410 means relist).
-    Error {
-        code: Option<u64>,
-    },
-    /// A type the wait ignores.
-    Other,
-}
-
-/// What one line of a watch stream holds.
-#[derive(Debug, PartialEq)]
-pub enum Decoded {
-    Blank,
-    Event(WatchEvent),
-    /// Not a watch event (half a line, garbage): the watch is resumed.
-    Malformed,
-}
-
-/// Decodes one line of a watch stream (`{"type":...,"object":...}`). Pure, never panics.
-pub fn decode_event(line: &[u8]) -> Decoded {
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return Decoded::Blank;
-    }
-    let Ok(Value::Object(mut event)) = serde_json::from_slice::<Value>(line) else {
-        return Decoded::Malformed;
-    };
-    let object = event.remove("object").unwrap_or(Value::Null);
-    // An object whose metadata cannot be read has no resourceVersion to go on from.
-    let rv = |o: &Value| Meta::read(o).map_or(String::new(), |m| m.resource_version.into());
-    Decoded::Event(
-        match event.get("type").and_then(Value::as_str).unwrap_or("") {
-            "ADDED" | "MODIFIED" => WatchEvent::Changed {
-                resource_version: rv(&object),
-                object,
-            },
-            "DELETED" => WatchEvent::Deleted,
-            "BOOKMARK" => WatchEvent::Bookmark {
-                resource_version: rv(&object),
-            },
-            "ERROR" => WatchEvent::Error {
-                code: object.get("code").and_then(Value::as_u64),
-            },
-            _ => WatchEvent::Other,
-        },
-    )
-}
-
-/// Decodes a whole watch body the way the wait reads it: line by line, up to the first line
-/// that is not UTF-8 or not an event.
-pub fn decode_events(body: &[u8]) -> Vec<Decoded> {
-    let mut out = Vec::new();
-    for line in body.split(|&b| b == b'\n') {
-        if std::str::from_utf8(line).is_err() {
-            break;
-        }
-        let d = decode_event(line);
-        let stop = d == Decoded::Malformed;
-        out.push(d);
-        if stop {
-            break;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -762,41 +590,6 @@ mod tests {
             {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes are available"}]}});
         assert!(
             matches!(check(&unsched, "d"), Err(WaitError::PodFailed { reason, .. }) if reason == "Unschedulable")
-        );
-    }
-
-    #[test]
-    fn decodes_watch_lines() {
-        let added = br#"{"type":"ADDED","object":{"metadata":{"name":"p","resourceVersion":"7"}}}"#;
-        assert!(matches!(
-            decode_event(added),
-            Decoded::Event(WatchEvent::Changed { resource_version, .. }) if resource_version == "7"
-        ));
-        assert_eq!(decode_event(b"  "), Decoded::Blank);
-        assert_eq!(decode_event(b"{\"type\":"), Decoded::Malformed);
-        assert_eq!(decode_event(b"[1]"), Decoded::Malformed);
-        assert_eq!(
-            decode_event(br#"{"type":"ERROR","object":{"code":410}}"#),
-            Decoded::Event(WatchEvent::Error { code: Some(410) })
-        );
-        assert_eq!(
-            decode_event(br#"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}"#),
-            Decoded::Event(WatchEvent::Bookmark {
-                resource_version: "9".into()
-            })
-        );
-        assert_eq!(
-            decode_event(br#"{"type":"DELETED","object":5}"#),
-            Decoded::Event(WatchEvent::Deleted)
-        );
-        let body = b"{\"type\":\"X\"}\n\ngarbage\n{\"type\":\"DELETED\"}\n";
-        assert_eq!(
-            decode_events(body),
-            vec![
-                Decoded::Event(WatchEvent::Other),
-                Decoded::Blank,
-                Decoded::Malformed
-            ]
         );
     }
 }
