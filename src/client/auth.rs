@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine;
 
+use super::error::{Credentials, Transport};
 use super::{encode, tls, ApiError, Client};
 use crate::sys::secret::Secret;
 
@@ -75,11 +76,11 @@ impl Client {
                 let fresh =
                     matches!(&*guard, Some((at, _)) if at.elapsed() < Duration::from_secs(60));
                 if !fresh {
-                    let token = std::fs::read_to_string(path).map_err(|e| {
-                        ApiError::Transport(format!(
-                            "failed to read token file {}: {e}",
-                            path.display()
-                        ))
+                    let token = std::fs::read_to_string(path).map_err(|cause| {
+                        ApiError::Transport(Transport::Credentials(Credentials::TokenFile {
+                            path: path.clone(),
+                            cause,
+                        }))
                     })?;
                     *guard = Some((Instant::now(), Secret::new(token.trim().to_string())));
                 }
@@ -95,14 +96,18 @@ impl Client {
                     Some(c) => c.expiration.is_some_and(|e| SystemTime::now() >= e),
                 };
                 if expired || force_refresh {
-                    let cred = run()
-                        .map_err(|e| ApiError::Transport(format!("getting credentials: {e}")))?;
+                    let cred = run().map_err(|e| {
+                        ApiError::Transport(Transport::Credentials(Credentials::Plugin(e)))
+                    })?;
                     if let (Some(cert), Some(key)) = (&cred.client_cert_pem, &cred.client_key_pem) {
                         let mut s = self.tls_settings.clone();
                         s.client_cert_pem = Some(cert.clone());
                         s.client_key_pem = Some(key.expose().clone());
-                        let config = tls::client_config(&s)
-                            .map_err(|e| ApiError::Transport(e.to_string()))?;
+                        let config = tls::client_config(&s).map_err(|e| {
+                            ApiError::Transport(Transport::Credentials(
+                                Credentials::PluginCertificate(e),
+                            ))
+                        })?;
                         *self
                             .connector
                             .config

@@ -3,6 +3,7 @@
 
 use std::io;
 
+use super::error::{Step, Transport};
 use super::{dial, proxy, tls, ApiError, Client, Loss};
 
 impl Client {
@@ -27,23 +28,28 @@ impl Client {
                 loss,
             };
         }
-        ApiError::Transport(format!(
-            "failed to read the response to {method} {path} from {}: {}",
-            self.base,
-            e.kind()
-        ))
+        ApiError::Transport(Transport::Io {
+            step: Step::Read {
+                method: method.into(),
+                path: path.into(),
+            },
+            host: self.base.clone(),
+            kind: e.kind(),
+        })
     }
 
     pub(super) fn transport_error(&self, t: ureq::Transport, method: &str, path: &str) -> ApiError {
         let host = proxy::host_port_of(&self.base);
         let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&t);
+        let mut io_kind = None;
         while let Some(s) = source {
             if let Some(tls) = s.downcast_ref::<tls::TlsFailure>() {
-                return ApiError::Transport(tls.to_string());
+                return ApiError::Transport(Transport::Tls(tls.clone()));
             }
             if let Some(io) = s.downcast_ref::<io::Error>() {
-                if let Some(msg) = dial::proxy_failure(io) {
-                    return ApiError::Transport(msg);
+                io_kind.get_or_insert(io.kind());
+                if let Some(p) = dial::proxy_failure(io) {
+                    return ApiError::Transport(Transport::Proxy(p));
                 }
                 if io.kind() == io::ErrorKind::ConnectionRefused {
                     return self.refused(host);
@@ -68,24 +74,23 @@ impl Client {
                 }
                 if let Some(inner) = io.get_ref() {
                     if let Some(tls) = inner.downcast_ref::<tls::TlsFailure>() {
-                        return ApiError::Transport(tls.to_string());
+                        return ApiError::Transport(Transport::Tls(tls.clone()));
                     }
                     // An alert after the handshake: TLS 1.3 servers reject a client
                     // certificate on the first read.
                     if let Some(rustls::Error::AlertReceived(a)) =
                         inner.downcast_ref::<rustls::Error>()
                     {
-                        return ApiError::Transport(tls::remote_alert(*a));
+                        return ApiError::Transport(Transport::TlsAlert(*a));
                     }
                 }
             }
             source = s.source();
         }
         match t.kind() {
-            ureq::ErrorKind::Dns => ApiError::Transport(format!(
-                "dial tcp: lookup {}: no such host",
-                proxy::host_of(&self.base)
-            )),
+            ureq::ErrorKind::Dns => ApiError::Transport(Transport::NoSuchHost {
+                host: proxy::host_of(&self.base),
+            }),
             ureq::ErrorKind::ConnectionFailed if t.to_string().contains("refused") => {
                 self.refused(host)
             }
@@ -98,20 +103,31 @@ impl Client {
                     loss: Loss::Closed,
                 }
             }
-            _ => {
-                let msg = t.to_string();
-                ApiError::Transport(match std::error::Error::source(&t) {
-                    Some(s) if !msg.contains(&s.to_string()) => format!("{msg}: {s}"),
-                    _ => msg,
-                })
-            }
+            kind => ApiError::Transport(match (kind, io_kind) {
+                (ureq::ErrorKind::ConnectionFailed, Some(kind)) => Transport::Io {
+                    step: Step::Connect,
+                    host,
+                    kind,
+                },
+                (_, Some(kind)) => Transport::Io {
+                    step: Step::Read {
+                        method: method.into(),
+                        path: path.into(),
+                    },
+                    host: self.base.clone(),
+                    kind,
+                },
+                (kind, None) => Transport::Http(kind),
+            }),
         }
     }
 
     /// A refused TCP connection: with a proxy it is the proxy that refused.
     pub(super) fn refused(&self, host: String) -> ApiError {
         match &self.proxy {
-            Some(p) => ApiError::Transport(dial::unreachable(p)),
+            Some(p) => ApiError::Transport(Transport::ProxyRefused {
+                proxy: p.url.clone(),
+            }),
             None => ApiError::Refused { host },
         }
     }

@@ -96,6 +96,18 @@ pub enum SessionError {
     /// The pod's `ephemeralcontainers` subresource answered 404 without naming an object:
     /// the server's message, quoted as kubectl quotes it.
     EphemeralDisabled(String),
+    /// Reading a container's log failed (other than by a lost connection).
+    LogRead {
+        pod: String,
+        container: String,
+        kind: std::io::ErrorKind,
+    },
+    /// A container's log is larger than kdebug reads into memory.
+    LogTooLarge {
+        pod: String,
+        container: String,
+        limit: u64,
+    },
     /// `--output-dir` could not be created.
     OutputDir { dir: PathBuf, cause: std::io::Error },
     /// A pod's log file in `--output-dir` could not be created.
@@ -116,6 +128,19 @@ impl fmt::Display for SessionError {
             SessionError::EphemeralDisabled(msg) => write!(
                 f,
                 "ephemeral containers are disabled for this cluster (error from server: {msg:?})"
+            ),
+            SessionError::LogRead {
+                pod,
+                container,
+                kind,
+            } => write!(f, "failed to read the logs of {pod}/{container}: {kind}"),
+            SessionError::LogTooLarge {
+                pod,
+                container,
+                limit,
+            } => write!(
+                f,
+                "the log of {pod}/{container} is larger than {limit} bytes"
             ),
             SessionError::OutputDir { dir, cause } => write!(
                 f,
