@@ -146,11 +146,17 @@ fn follow_from(
             Err(e) if !client.reconnect().retrying() => return Err(e),
             Err(e) => Some(e),
         };
-        // Decide from the container's state whether the log is complete.
-        if !running(client, c)? {
+        // Decide from the container's state whether the log is complete. A follow that
+        // ended cleanly is most often the container's end, which the kubelet reports up to
+        // a second late (R4): its state is awaited that long before the log is opened again.
+        let ended = match failed {
+            None => !running_after(client, c, STATUS_LAG)?,
+            Some(_) => !running(client, c)?,
+        };
+        if ended {
             follow = false;
         }
-        if failed.is_none() && at > before {
+        if failed.is_none() && (at > before || ended) {
             trouble = None;
             continue;
         }
@@ -163,6 +169,27 @@ fn follow_from(
             };
         }
         std::thread::sleep(crate::client::reconnect::backoff(*n));
+    }
+}
+
+/// How long a container whose log ended may still be reported running (R4: the kubelet's
+/// relist, every second).
+const STATUS_LAG: Duration = Duration::from_millis(1800);
+
+/// Whether the container still runs after up to `lag` of reading its state (with backoff).
+fn running_after(client: &Client, c: Container, lag: Duration) -> Result<bool, RunError> {
+    let start = Instant::now();
+    let mut tries = 0;
+    loop {
+        if !running(client, c)? {
+            return Ok(false);
+        }
+        tries += 1;
+        let wait = crate::client::reconnect::backoff(tries);
+        if start.elapsed() + wait > lag {
+            return Ok(true);
+        }
+        std::thread::sleep(wait);
     }
 }
 

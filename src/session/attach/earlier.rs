@@ -91,7 +91,27 @@ pub fn split(log: &[u8], delivered: u64, skip: u64) -> Measured {
 /// session ends first or the log cannot be read (the caller then measures after the end).
 pub fn measure(t: &Target, meter: &Meter, tx: &Sender<Measured>) {
     let started = Instant::now();
-    let read = || super::super::logs::read(t.client, t.ns, t.pod, t.container).ok();
+    let patience = t.client.reconnect().window().max(MAX_WAIT);
+    // The log as it is now, read again while it is refused in a way that passes (a kubelet
+    // restarting, R14: a guess at 5xx); None once kdebug stops trying: the session ended,
+    // the log is refused for good (forbidden), or the refusal outlasted the patience.
+    let read = || loop {
+        if meter.stopped.load(Ordering::SeqCst) {
+            return None;
+        }
+        match super::super::logs::read(t.client, t.ns, t.pod, t.container) {
+            Ok(log) => return Some(log),
+            Err(e) if passing(&e) && started.elapsed() < patience => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            Err(_) => return None,
+        }
+    };
+    // Without a log to measure against, the earlier output is taken as empty rather than
+    // hold the input for the whole session (nothing from the log is shown later either).
+    let unreadable = || {
+        let _ = tx.send(split(&[], 0, t.skip));
+    };
     // Nothing new in the log after the attach connected, and nothing delivered: nothing
     // earlier to wait for (see the module's comment).
     match read() {
@@ -100,12 +120,7 @@ pub fn measure(t: &Target, meter: &Meter, tx: &Sender<Measured>) {
             return;
         }
         Some(_) => {}
-        // The log cannot be read (forbidden, say): take the earlier output as empty rather
-        // than hold the input for the whole session.
-        None => {
-            let _ = tx.send(split(&[], 0, t.skip));
-            return;
-        }
+        None => return unreadable(),
     }
     loop {
         if meter.stopped.load(Ordering::SeqCst) {
@@ -117,7 +132,9 @@ pub fn measure(t: &Target, meter: &Meter, tx: &Sender<Measured>) {
             continue;
         }
         let before = meter.count();
-        let Some(first) = read() else { return };
+        let Some(first) = read() else {
+            return unreadable();
+        };
         if late {
             let _ = tx.send(split(&first, meter.count(), t.skip));
             return;
@@ -126,11 +143,21 @@ pub fn measure(t: &Target, meter: &Meter, tx: &Sender<Measured>) {
             continue;
         }
         std::thread::sleep(QUIET);
-        let Some(second) = read() else { return };
+        let Some(second) = read() else {
+            return unreadable();
+        };
         if meter.count() == before && second.len() == first.len() {
             let _ = tx.send(split(&second, before, t.skip));
             return;
         }
+    }
+}
+
+/// A failure to read the log that may pass by itself: a lost connection or a server error.
+fn passing(e: &crate::session::RunError) -> bool {
+    match e {
+        crate::session::RunError::Api(a) => a.code().is_none_or(|c| c >= 500),
+        _ => false,
     }
 }
 
