@@ -131,27 +131,7 @@ fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
 /// Loads the kubeconfig (its errors come first, as in kubectl) and builds the client.
 pub fn connect(draft: &plan::Draft) -> Result<Connection, RunError> {
     let p = draft.parsed();
-    let g = &p.global;
-    let overrides = kubeconfig::Overrides {
-        kubeconfig: g.kubeconfig.clone().map(Into::into),
-        context: g.context.clone(),
-        cluster: g.cluster.clone(),
-        user: g.user.clone(),
-        namespace: g.namespace.clone(),
-        server: g.server.clone(),
-        token: g.token.clone(),
-        as_user: g.as_user.clone(),
-        as_groups: g.as_groups.clone(),
-        as_uid: g.as_uid.clone(),
-        certificate_authority: g.certificate_authority.clone().map(Into::into),
-        client_certificate: g.client_certificate.clone().map(Into::into),
-        client_key: g.client_key.clone().map(Into::into),
-        insecure_skip_tls_verify: g.insecure_skip_tls_verify,
-        tls_server_name: g.tls_server_name.clone(),
-        username: g.username.clone(),
-        password: g.password.clone(),
-    };
-    let cfg = kubeconfig::resolve(&overrides)?;
+    let cfg = kubeconfig::resolve(&p.global.overrides)?;
     let client = crate::client::credentials::client(&cfg, p.request_timeout, p.verbosity)?;
     Ok(Connection {
         client: std::sync::Arc::new(client),
