@@ -133,6 +133,7 @@ pub fn connect(draft: &plan::Draft) -> Result<Connection, RunError> {
     let p = draft.parsed();
     let cfg = kubeconfig::resolve(&p.global.overrides)?;
     let client = crate::client::credentials::client(&cfg, p.request_timeout, p.verbosity)?;
+    client.reconnect().configure(p.reconnect_window, p.quiet);
     Ok(Connection {
         client: std::sync::Arc::new(client),
         namespace: cfg.namespace.clone(),

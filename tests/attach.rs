@@ -96,7 +96,9 @@ fn a_refused_attach_falls_back_to_logs() {
         "--",
         "sh",
         "-c",
-        "echo from-log; sleep 1",
+        // Running past kdebug's patience with a refused attach (a container that exits
+        // first is a finished run: its log and exit code, no fallback).
+        "echo from-log; sleep 5",
     ]);
     r.assert_stderr_contains(
         "warning: couldn't attach to pod/web-0, falling back to streaming logs:",

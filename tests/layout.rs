@@ -18,6 +18,10 @@ const LONG_FILES: &[(&str, &str)] = &[
         "the YAML parser's core: go-yaml's scanner and parser, one grammar kept together",
     ),
     (
+        "cli/flags.rs",
+        "the flag table: one entry per flag, its names, where its value goes and its help",
+    ),
+    (
         "session/wait.rs",
         "the list+watch wait and its watch-line decoding (the decoding moves to kube/, issue 23)",
     ),

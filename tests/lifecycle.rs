@@ -168,6 +168,8 @@ fn a_dropped_connection_still_cleans_up() {
         "dbg",
         "-i",
         "--rm",
+        // Lost is final without reconnecting (tests/converge.rs has the reattach).
+        "--reconnect-window=0",
         "--",
         "cat",
     ]);

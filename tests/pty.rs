@@ -161,14 +161,25 @@ fn session_ends(
     setup: impl FnOnce(&Env),
     end: impl FnOnce(&Pty, u32),
 ) -> (i32, String) {
+    session_ends_with(name, &[], setup, |pty, pid, _| end(pty, pid))
+}
+
+/// [`session_ends`] with more flags, and `end` given the cluster too.
+fn session_ends_with(
+    name: &str,
+    flags: &[&str],
+    setup: impl FnOnce(&Env),
+    end: impl FnOnce(&Pty, u32, &Env),
+) -> (i32, String) {
     let env = Env::new(name);
     setup(&env);
     let pty = openpty(100, 30);
     pty.customise();
     let before = pty.stty_g();
-    let (child, seen) = pty.spawn(&env, SESSION);
+    let args: Vec<&str> = flags.iter().chain(SESSION).copied().collect();
+    let (child, seen) = pty.spawn(&env, &args);
     session_up(&pty, &env, &seen);
-    end(&pty, child.id());
+    end(&pty, child.id(), &env);
     let out = wait_with_timeout(child, Duration::from_secs(30));
     let printed = seen.text();
     let after = pty.stty_g();
@@ -188,17 +199,45 @@ fn terminal_restored_when_the_container_exits() {
 
 #[test]
 fn terminal_restored_when_the_server_closes_the_socket() {
-    let (code, printed) = session_ends(
+    // With reconnecting switched off, a lost connection ends the session (126).
+    let (code, printed) = session_ends_with(
         "pty-remote-close",
+        &["--reconnect-window=0"],
         // The initial frame, the echo of what is typed, then the socket just closes.
         |env| {
             env.cluster
                 .set_fault(Fault::CloseWebSocketAfter { frames: 2 })
         },
-        |pty, _| pty.type_in("hello\r"),
+        |pty, _, _| pty.type_in("hello\r"),
     );
     assert_eq!(code, 126, "{printed}");
     assert!(printed.contains("lost the connection"), "{printed}");
+}
+
+#[test]
+fn a_closed_socket_reattaches_to_the_same_session() {
+    let (code, printed) = session_ends_with(
+        "pty-reattach",
+        &[],
+        |env| {
+            env.cluster
+                .set_fault(Fault::CloseWebSocketAfter { frames: 2 })
+        },
+        |pty, _, env| {
+            pty.type_in("hello\r");
+            wait_until("a second attach", Duration::from_secs(20), || {
+                env.request_lines()
+                    .iter()
+                    .filter(|l| l.contains("/attach"))
+                    .count()
+                    >= 2
+            });
+            // Typed while the reattach is made, it waits in kdebug's input.
+            pty.type_in("exit 5\r");
+        },
+    );
+    assert_eq!(code, 5, "{printed}");
+    assert!(!printed.contains("error:"), "{printed}");
 }
 
 #[test]
@@ -265,12 +304,11 @@ fn window_resize_reaches_the_server() {
     assert_eq!(sizes.last(), Some(&(132, 43)), "{sizes:?}");
 }
 
-/// `make demo`'s journey as a person lives it: a real shell (fakecluster runs /bin/sh in a
-/// pty), a command typed and answered, the shell's exit code, and the terminal as it was.
-#[test]
-fn a_person_gets_a_real_shell() {
+/// A `-it` shell session on a fresh pty against a cluster running real shells, up to its
+/// prompt hint: the cluster, the pty, the settings before, the child and what it printed.
+fn real_shell(name: &str) -> (Env, Pty, String, Child, Captured) {
     let env = Env::with(
-        "pty-demo",
+        name,
         fakecluster::Options {
             container: fakecluster::ContainerMode::Shell,
             ..Default::default()
@@ -286,6 +324,14 @@ fn a_person_gets_a_real_shell() {
     wait_until("the attach", Duration::from_secs(20), || {
         env.attach_request().is_some()
     });
+    (env, pty, before, child, seen)
+}
+
+/// `make demo`'s journey as a person lives it: a real shell (fakecluster runs /bin/sh in a
+/// pty), a command typed and answered, the shell's exit code, and the terminal as it was.
+#[test]
+fn a_person_gets_a_real_shell() {
+    let (_env, pty, before, child, seen) = real_shell("pty-demo");
     pty.type_in("echo \"sum is $((40+2))\"\r");
     wait_until("the shell's answer", Duration::from_secs(10), || {
         seen.text().contains("sum is 42")
@@ -295,6 +341,54 @@ fn a_person_gets_a_real_shell() {
     assert_eq!(out.status.code(), Some(7), "{}", seen.text());
     assert!(seen.text().contains("Session ended"), "{}", seen.text());
     assert_eq!(pty.stty_g(), before);
+}
+
+/// A restart under a `-it` session (R11: the API server; R14: the kubelet): kdebug reattaches
+/// to the same shell, which still has its state (`cd /tmp` before, `pwd` after), in raw mode
+/// all along, and the session ends with the shell's exit code.
+fn a_restart_keeps_the_same_shell(name: &str, restart: impl FnOnce(&Env)) {
+    let (env, pty, before, child, seen) = real_shell(name);
+    pty.type_in("cd /tmp && echo moved-$((6*7))\r");
+    wait_until("the cd", Duration::from_secs(10), || {
+        seen.text().contains("moved-42")
+    });
+    let attaches = || {
+        env.request_lines()
+            .iter()
+            .filter(|l| l.contains("/attach"))
+            .count()
+    };
+    restart(&env);
+    wait_until("a second attach", Duration::from_secs(30), || {
+        attaches() >= 2
+    });
+    let mark = seen.text().len();
+    pty.type_in("pwd\r");
+    wait_until("pwd in the same shell", Duration::from_secs(10), || {
+        seen.text()[mark..].contains("/tmp\r\n")
+    });
+    assert!(pty.is_raw(), "raw mode kept");
+    pty.type_in("exit 7\r");
+    let out = wait_with_timeout(child, Duration::from_secs(30));
+    let printed = seen.text();
+    assert_eq!(out.status.code(), Some(7), "{printed}");
+    assert_eq!(pty.stty_g(), before);
+    assert!(!printed.contains("error:"), "{printed}");
+    assert!(!printed.contains("IO error"), "{printed}");
+}
+
+#[test]
+fn an_api_server_restart_keeps_the_same_shell() {
+    a_restart_keeps_the_same_shell("pty-restart", |env| {
+        env.cluster.restart_apiserver(Duration::from_secs(2))
+    });
+}
+
+#[test]
+fn a_kubelet_restart_keeps_the_same_shell() {
+    a_restart_keeps_the_same_shell("pty-kubelet", |env| {
+        env.cluster.restart_kubelet(Duration::from_secs(2))
+    });
 }
 
 /// A signal in a TTY session of a `--rm` copy: the terminal is restored and the copy deleted.

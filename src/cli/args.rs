@@ -58,6 +58,7 @@ pub struct RawArgs {
 
     pub rm: bool,
     pub timeout: Option<String>,
+    pub reconnect_window: Option<String>,
     pub dry_run: bool,
     pub output: Option<String>,
     pub selector: Option<String>,

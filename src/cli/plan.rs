@@ -36,6 +36,8 @@ pub struct Plan {
     pub rm: bool,
     /// None: wait forever.
     pub timeout: Option<Duration>,
+    /// How long a lost API server is waited for once the session is open (0: not at all).
+    pub reconnect_window: Duration,
     pub dry_run: bool,
     pub output: Output,
     pub selector: Option<String>,
@@ -147,6 +149,10 @@ pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
         None => Some(DEFAULT_TIMEOUT),
         Some(v) => Some(duration("timeout", v)?).filter(|d| !d.is_zero()),
     };
+    let reconnect_window = match raw.reconnect_window.as_deref() {
+        None => crate::client::reconnect::DEFAULT_WINDOW,
+        Some(v) => duration("reconnect-window", v)?,
+    };
     let older_than = match raw.older_than.as_deref() {
         None => Duration::from_secs(3600),
         Some(v) => duration("older-than", v)?,
@@ -240,6 +246,7 @@ pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
         quiet: raw.quiet,
         rm: raw.rm,
         timeout,
+        reconnect_window,
         dry_run: raw.dry_run,
         output,
         selector: raw.selector,

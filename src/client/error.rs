@@ -108,6 +108,15 @@ pub enum ApiError {
     Status(Box<Status>),
     /// The connection was refused.
     Refused { host: String },
+    /// An open connection broke: the server closed it without finishing the answer (a
+    /// restarting API server, R11: no TLS close_notify), or it was reset.
+    Dropped { host: String, loss: Loss },
+    /// The server stayed away for the whole reconnect window (`--reconnect-window`).
+    GaveUp {
+        server: String,
+        tried: std::time::Duration,
+        last: Box<ApiError>,
+    },
     /// Any other failure to reach the server or read its answer.
     Transport(String),
     /// The answer could not be understood.
@@ -131,6 +140,44 @@ impl ApiError {
     pub fn is_not_found(&self) -> bool {
         self.code() == Some(404)
     }
+
+    /// The server could not be reached or the connection broke: what a restart of the API
+    /// server looks like from here (R11), worth trying again while a session is open.
+    pub fn is_connection_loss(&self) -> bool {
+        matches!(self, ApiError::Refused { .. } | ApiError::Dropped { .. })
+    }
+}
+
+/// How an open connection broke, in kdebug's words (never the TLS library's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// The peer closed it before the answer or the session ended (TLS: no close_notify).
+    Closed,
+    /// Reset, aborted, or a write into a closed connection.
+    Reset,
+}
+
+impl Loss {
+    /// The loss an I/O error stands for, if it is one.
+    pub fn of(e: &std::io::Error) -> Option<Loss> {
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::UnexpectedEof => Some(Loss::Closed),
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::NotConnected => {
+                Some(Loss::Reset)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Loss::Closed => "the server closed the connection",
+            Loss::Reset => "the connection was reset",
+        })
+    }
 }
 
 impl Status {
@@ -146,8 +193,11 @@ impl Failure for ApiError {
     fn prefixed(&self) -> bool {
         match self {
             ApiError::Status(s) => s.unauthorized(),
-            ApiError::Decode { .. } => true,
-            ApiError::Refused { .. } | ApiError::Transport(_) | ApiError::Timeout(_) => false,
+            ApiError::Decode { .. } | ApiError::GaveUp { .. } => true,
+            ApiError::Refused { .. }
+            | ApiError::Dropped { .. }
+            | ApiError::Transport(_)
+            | ApiError::Timeout(_) => false,
         }
     }
 }
@@ -179,6 +229,18 @@ impl fmt::Display for ApiError {
             ApiError::Refused { host } => write!(
                 f,
                 "The connection to the server {host} was refused - did you specify the right host or port?"
+            ),
+            ApiError::Dropped { host, loss } => {
+                write!(f, "Unable to connect to the server {host}: {loss}")
+            }
+            ApiError::GaveUp {
+                server,
+                tried,
+                last,
+            } => write!(
+                f,
+                "lost the API server at {server}: kdebug tried to reconnect for {} (--reconnect-window) and it did not come back; last: {last}",
+                crate::text::duration::format_go(*tried),
             ),
             ApiError::Transport(msg) => write!(f, "Unable to connect to the server: {msg}"),
             ApiError::Decode { what, cause } => write!(f, "failed to decode {what}: {cause}"),

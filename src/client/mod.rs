@@ -9,6 +9,7 @@ pub mod error;
 mod for_kube;
 pub mod oidc;
 pub mod proxy;
+pub mod reconnect;
 pub mod socks;
 pub mod tls;
 mod verify;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 use base64::Engine;
 use serde_json::Value;
 
-pub use error::{ApiError, ClientError, Status};
+pub use error::{ApiError, ClientError, Loss, Status};
 
 use crate::sys::secret::Secret;
 
@@ -85,6 +86,7 @@ pub struct Client {
     proxy: Option<proxy::Proxy>,
     request_timeout: Option<Duration>,
     verbosity: u8,
+    reconnect: reconnect::Reconnect,
 }
 
 pub fn user_agent() -> String {
@@ -142,7 +144,55 @@ impl Client {
             proxy,
             request_timeout: s.request_timeout.filter(|d| !d.is_zero()),
             verbosity: s.verbosity,
+            reconnect: reconnect::Reconnect::default(),
         })
+    }
+
+    /// How this client rides out a lost API server (see [`reconnect`]).
+    pub fn reconnect(&self) -> &reconnect::Reconnect {
+        &self.reconnect
+    }
+
+    /// Runs `attempt` until it succeeds or fails otherwise than by a lost connection; while a
+    /// session is open a lost connection is tried again with backoff for the reconnect
+    /// window (`resend`: whether a request that may have reached the server can be sent
+    /// again; a refused connection never reached it).
+    fn riding_out<T>(
+        &self,
+        resend: bool,
+        mut attempt: impl FnMut() -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut tries = 0;
+        loop {
+            match attempt() {
+                // Once a signal is ending the run (Ctrl-C), its cleanup tries once.
+                Err(e)
+                    if e.is_connection_loss()
+                        && self.reconnect.retrying()
+                        && !crate::sys::signals::exiting()
+                        && (resend || matches!(e, ApiError::Refused { .. })) =>
+                {
+                    tries += 1;
+                    match self.reconnect.lost(&self.base, &loss_words(&e), tries) {
+                        Ok(wait) => std::thread::sleep(wait),
+                        Err(tried) => {
+                            return Err(ApiError::GaveUp {
+                                server: self.base.clone(),
+                                tried,
+                                last: Box::new(e),
+                            })
+                        }
+                    }
+                }
+                Err(e) if e.is_connection_loss() => return Err(e),
+                other => {
+                    if tries > 0 {
+                        self.reconnect.back(&self.base);
+                    }
+                    return other;
+                }
+            }
+        }
     }
 
     pub fn server(&self) -> &str {
@@ -168,8 +218,10 @@ impl Client {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<T, ApiError> {
-        let resp = self.send("GET", path, query, None, None, false)?;
-        let buf = self.read_body("GET", path, resp)?;
+        let buf = self.riding_out(true, || {
+            let resp = self.send_once("GET", path, query, None, None)?;
+            self.read_body("GET", path, resp)
+        })?;
         serde_json::from_slice(&buf).map_err(|e| decode_error("GET", path, e))
     }
 
@@ -188,8 +240,11 @@ impl Client {
         content_type: &str,
         body: &[u8],
     ) -> Result<Value, ApiError> {
-        let resp = self.send("PATCH", path, &[], Some(content_type), Some(body), false)?;
-        self.read_json("PATCH", path, resp)
+        // The same patch again is a no-op on the server (R1), so it may be resent.
+        self.riding_out(true, || {
+            let resp = self.send_once("PATCH", path, &[], Some(content_type), Some(body))?;
+            self.read_json("PATCH", path, resp)
+        })
     }
 
     pub fn delete(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
@@ -204,7 +259,9 @@ impl Client {
         query: &[(&str, &str)],
         limit: Option<Duration>,
     ) -> Result<Box<dyn Read + Send + Sync>, ApiError> {
-        let resp = self.send_with("GET", path, query, None, None, true, limit)?;
+        let resp = self.riding_out(true, || {
+            self.send_with("GET", path, query, None, None, true, limit)
+        })?;
         Ok(resp.into_reader())
     }
 
@@ -217,8 +274,10 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<Value, ApiError> {
         let bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
-        let resp = self.send(method, path, query, content_type, bytes.as_deref(), false)?;
-        self.read_json(method, path, resp)
+        self.riding_out(method != "POST", || {
+            let resp = self.send_once(method, path, query, content_type, bytes.as_deref())?;
+            self.read_json(method, path, resp)
+        })
     }
 
     fn read_json(&self, method: &str, path: &str, resp: ureq::Response) -> Result<Value, ApiError> {
@@ -271,14 +330,13 @@ impl Client {
 
     /// Sends one request with credentials, retrying 429/503 answers that carry Retry-After
     /// (bounded) and re-running an exec plugin once after a 401.
-    fn send(
+    fn send_once(
         &self,
         method: &str,
         path: &str,
         query: &[(&str, &str)],
         content_type: Option<&str>,
         body: Option<&[u8]>,
-        stream: bool,
     ) -> Result<ureq::Response, ApiError> {
         self.send_with(
             method,
@@ -286,7 +344,7 @@ impl Client {
             query,
             content_type,
             body,
-            stream,
+            false,
             self.request_timeout,
         )
     }
@@ -399,10 +457,12 @@ impl Client {
         query: &[(&str, &str)],
         protocols: &[&str],
     ) -> Result<ws::Socket, ApiError> {
-        let mut headers = self.auth_headers(false)?;
-        headers.extend(self.impersonation_headers());
         let url = self.url(path, query, true);
-        ws::connect(self, &url, protocols, headers)
+        self.riding_out(true, || {
+            let mut headers = self.auth_headers(false)?;
+            headers.extend(self.impersonation_headers());
+            ws::connect(self, &url, protocols, headers)
+        })
     }
 
     fn auth_headers(&self, force_refresh: bool) -> Result<Vec<(String, String)>, ApiError> {
@@ -510,9 +570,16 @@ impl Client {
                     .unwrap_or_else(|| " in time".into())
             ));
         }
+        if let Some(loss) = Loss::of(&e) {
+            return ApiError::Dropped {
+                host: proxy::host_port_of(&self.base),
+                loss,
+            };
+        }
         ApiError::Transport(format!(
-            "failed to read the response to {method} {path} from {}: {e}",
-            self.base
+            "failed to read the response to {method} {path} from {}: {}",
+            self.base,
+            e.kind()
         ))
     }
 
@@ -529,6 +596,9 @@ impl Client {
                 }
                 if io.kind() == io::ErrorKind::ConnectionRefused {
                     return self.refused(host);
+                }
+                if let Some(loss) = Loss::of(io) {
+                    return ApiError::Dropped { host, loss };
                 }
                 if matches!(
                     io.kind(),
@@ -568,6 +638,15 @@ impl Client {
             ureq::ErrorKind::ConnectionFailed if t.to_string().contains("refused") => {
                 self.refused(host)
             }
+            // ureq's own word for a connection that closed before the status line.
+            ureq::ErrorKind::Io | ureq::ErrorKind::BadStatus
+                if t.to_string().contains("closed") || t.to_string().contains("EOF") =>
+            {
+                ApiError::Dropped {
+                    host,
+                    loss: Loss::Closed,
+                }
+            }
             _ => {
                 let msg = t.to_string();
                 ApiError::Transport(match std::error::Error::source(&t) {
@@ -596,6 +675,15 @@ impl Client {
 
     pub(crate) fn proxy(&self) -> Option<&proxy::Proxy> {
         self.proxy.as_ref()
+    }
+}
+
+/// A lost connection in a few words, for the "reconnecting" line.
+fn loss_words(e: &ApiError) -> String {
+    match e {
+        ApiError::Refused { .. } => "connection refused".into(),
+        ApiError::Dropped { loss, .. } => loss.to_string(),
+        other => other.to_string(),
     }
 }
 

@@ -13,7 +13,7 @@ use base64::Engine;
 use tungstenite::protocol::Role;
 use tungstenite::WebSocket;
 
-use super::{dial, proxy, tls, ApiError, Client, Status};
+use super::{dial, proxy, tls, ApiError, Client, Loss, Status};
 
 /// The byte stream under the WebSocket.
 pub enum Stream {
@@ -83,6 +83,12 @@ pub(super) fn connect(
                 },
             };
         }
+        if let Some(loss) = Loss::of(&e) {
+            return ApiError::Dropped {
+                host: host_port.clone(),
+                loss,
+            };
+        }
         match e
             .get_ref()
             .and_then(|i| i.downcast_ref::<tls::TlsFailure>())
@@ -145,6 +151,11 @@ pub(super) fn connect(
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
         ) {
             timed_out()
+        } else if let Some(loss) = Loss::of(&e) {
+            ApiError::Dropped {
+                host: proxy::host_port_of(url),
+                loss,
+            }
         } else {
             ApiError::Transport(format!("failed to upgrade the attach connection: {e}"))
         }

@@ -105,6 +105,10 @@ impl RunError {
                 EXIT_CANNOT_START
             }
             RunError::Attach(_) => EXIT_CANNOT_ATTACH,
+            // The API server went away during the session and stayed away: the session was
+            // lost as an attach is.
+            RunError::Api(ApiError::GaveUp { .. })
+            | RunError::Wait(WaitError::Api(ApiError::GaveUp { .. })) => EXIT_CANNOT_ATTACH,
             RunError::Hinted(e, _) => e.exit_code(),
             _ => EXIT_ERROR,
         }
@@ -226,7 +230,8 @@ impl From<WorkloadError> for RunError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::Status;
+    use crate::client::{Loss, Status};
+    use crate::session::attach::Broke;
     use crate::sys::report::error_text;
 
     fn api(code: u16, reason: &str, message: &str) -> ApiError {
@@ -287,11 +292,23 @@ mod tests {
         );
         let deleted = RunError::Wait(WaitError::Deleted { pod: "p".into() });
         assert!(!deleted.prefixed());
-        let lost = RunError::Attach(AttachError::Lost("eof".into()));
+        let lost = RunError::Attach(AttachError::Lost(Broke::Connection(Loss::Closed)));
         assert_eq!(
             error_text(&lost),
-            "error: lost the connection to the debug container: eof"
+            "error: lost the connection to the debug container: the server closed the connection without ending the session"
         );
+        let gave_up = RunError::Api(ApiError::GaveUp {
+            server: "https://10.0.0.1:6443".into(),
+            tried: std::time::Duration::from_secs(120),
+            last: Box::new(ApiError::Refused {
+                host: "10.0.0.1:6443".into(),
+            }),
+        });
+        assert_eq!(
+            error_text(&gave_up),
+            "error: lost the API server at https://10.0.0.1:6443: kdebug tried to reconnect for 2m0s (--reconnect-window) and it did not come back; last: The connection to the server 10.0.0.1:6443 was refused - did you specify the right host or port?"
+        );
+        assert_eq!(gave_up.exit_code(), EXIT_CANNOT_ATTACH);
         let connect = RunError::Attach(AttachError::Connect(api(404, "NotFound", "gone")));
         assert_eq!(error_text(&connect), "Error from server (NotFound): gone");
         // A hint follows the error and keeps its prefix (or its absence).
@@ -333,7 +350,9 @@ mod tests {
             RunError::Hinted(Box::new(timeout), "h").exit_code(),
             EXIT_TIMEOUT
         );
-        let lost = RunError::Attach(AttachError::Lost("eof".into()));
+        let lost = RunError::Attach(AttachError::Lost(Broke::Silent(
+            std::time::Duration::from_secs(60),
+        )));
         assert_eq!(lost.exit_code(), EXIT_CANNOT_ATTACH);
         // The status channel's failure is the remote side's, not a failed attach.
         let remote = RunError::Session(SessionError::Remote("boom".into()));

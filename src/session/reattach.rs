@@ -49,11 +49,12 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
     let client = &conn.client;
     match pod.state(&container) {
         State::Terminated { exit_code, .. } => {
-            super::logs::copy(client, ns, c.pod, c.name, false, 0, &mut stdout())?;
+            super::logs::show_ended(client, c, 0, &mut stdout())?;
             Ok(c.exit_code(exit_code)? as u8)
         }
         _ if !p.opts.stdin => {
-            super::logs::copy(client, ns, c.pod, c.name, true, 0, &mut stdout())?;
+            client.reconnect().open_session();
+            super::logs::follow_to_end(client, c, 0, None, &mut stdout())?;
             final_exit_code(client, c, None, Duration::from_secs(2))
         }
         _ => {

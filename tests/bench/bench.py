@@ -634,6 +634,24 @@ class Bench:
             f"fakecluster --latency-ms {LATENCY_MS} (its kubelet takes 100 ms to start a container)"
         )
 
+    def fig_first_output(self):
+        """Issue 20 (R13 of real-cluster.md: 0.268 s for kdebug against kubectl's 0.211 s on a
+        real node): the first output of a piped -i session, without injected latency, so the
+        time kdebug spends measuring the earlier output shows rather than hides in round trips."""
+        f = self.interactive_figure(
+            "first_output",
+            "First output of a piped -i session, no injected latency",
+            "kdebug <= 1.0x kubectl",
+            lambda: ["web-0", "--image", "busybox", "-i"],
+            latency_ms=0,
+            goal_ratio=1.0,
+        )
+        f.note = (
+            "spawn until the container echoes a line piped on stdin (-i); the debug container "
+            "writes nothing before its input, so kdebug's first log read after the attach shows "
+            "nothing to measure and the input goes at once"
+        )
+
     def fig_exit_wait(self):
         """Issue 13 point 6 (R4 of tests/fakecluster/REAL.md): after `exit` an interactive
         session waits for the kubelet's exit status, which a real kubelet reports on its relist, up to about a
@@ -1262,7 +1280,7 @@ def write_markdown(path: Path, block: str, section: str | None = None) -> None:
     path.write_text("# Benchmarks: kdebug and kubectl\n\n## Results\n\n" + block + "\n")
 
 
-FIGURES = ["size", "startup", "rss", "requests", "latency", "exit_wait", "throughput", "fanout",
+FIGURES = ["size", "startup", "rss", "requests", "latency", "first_output", "exit_wait", "throughput", "fanout",
            "fanout_parallel", "fleet", "fleet_scale", "copy_node", "cp"]
 # Figures only run when named with --only (`make bench-fleet`): 5,000 pods take minutes.
 EXTRA = ["fleet_scale"]

@@ -96,7 +96,7 @@ impl Channel {
     /// session is closed instead (the container's stdin is `stdinOnce`).
     pub fn close_stdin(&mut self) -> Result<(), AttachError> {
         if self.v5 {
-            attach::send(&mut self.ws, frames::close_stdin())
+            attach::send(&mut self.ws, frames::close_stdin()).map_err(AttachError::Lost)
         } else {
             let _ = self.ws.close(None);
             let _ = self.ws.flush();
@@ -115,7 +115,7 @@ impl Channel {
             if self.last_ping.elapsed() >= PING_EVERY {
                 self.ws
                     .send(Message::Ping(Default::default()))
-                    .map_err(|e| AttachError::Lost(format!("failed to send keepalive: {e}")))?;
+                    .map_err(|e| AttachError::Lost(attach::Broke::of(&e)))?;
                 self.last_ping = Instant::now();
             }
             match self.ws.read() {
@@ -150,15 +150,12 @@ impl Channel {
                         return Ok(true);
                     }
                     if self.last_heard.elapsed() >= GIVE_UP_AFTER {
-                        return Err(AttachError::Lost(format!(
-                            "no answer from the server for {}s",
-                            GIVE_UP_AFTER.as_secs()
-                        )));
+                        return Err(AttachError::Lost(attach::Broke::Silent(GIVE_UP_AFTER)));
                     }
                 }
                 Err(e) => {
                     self.closed = true;
-                    return Err(AttachError::Lost(e.to_string()));
+                    return Err(AttachError::Lost(attach::Broke::of(&e)));
                 }
             }
         }
