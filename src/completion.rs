@@ -44,7 +44,7 @@ fn lookup(
     remote: &Remote,
     connect: &dyn Fn(&plan::Draft) -> Result<Connection, RunError>,
 ) -> Option<Vec<String>> {
-    let raw = args::parse(c.globals.iter().map(Into::into).collect()).ok()?;
+    let raw = args::flags(c.globals.iter().map(Into::into).collect()).ok()?;
     if let Remote::Contexts | Remote::Clusters | Remote::Users = remote {
         let explicit = raw.global.overrides.kubeconfig.as_deref();
         let cfg = load::load(&load::sources_from_env(explicit), true).ok()?;

@@ -85,8 +85,59 @@ pub struct GlobalArgs {
     pub verbosity: Option<String>,
 }
 
+/// What the command line asks for: the special verbs keep command lines of their own.
+#[derive(Debug)]
+pub enum Mode {
+    /// `kdebug __complete WORDS...`: the names a completion script asks for.
+    Complete(Vec<String>),
+    /// `kdebug completion SHELL`: the script (the words after `completion`).
+    Completion(Vec<OsString>),
+    /// `kdebug [--kubeconfig F] [--context C] config ...`: kubectl config's own command line
+    /// (argv without the word `config`).
+    Config(Vec<OsString>),
+    /// Everything else: the debug verbs, parsed (boxed: the other modes are a word list).
+    Run(Box<RawArgs>),
+}
+
 /// Parses argv (without the program name).
-pub fn parse(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
+pub fn parse(argv: Vec<OsString>) -> Result<Mode, CliError> {
+    match argv.first().and_then(|a| a.to_str()) {
+        Some("__complete") => {
+            let words = argv[1..]
+                .iter()
+                .map(|w| w.to_string_lossy().into_owned())
+                .collect();
+            return Ok(Mode::Complete(words));
+        }
+        Some("completion") => return Ok(Mode::Completion(argv[1..].to_vec())),
+        _ => {}
+    }
+    // `config` has its own small command line (kubectl config's); like kubectl, the
+    // kubeconfig flags may come before it (`kdebug --context x config view`).
+    if let Some(i) = config_verb(&argv) {
+        let mut rest = argv;
+        rest.remove(i);
+        return Ok(Mode::Config(rest));
+    }
+    flags(argv).map(|raw| Mode::Run(Box::new(raw)))
+}
+
+/// Where `config` stands in argv, when only `--kubeconfig` and `--context` come before it.
+fn config_verb(argv: &[OsString]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(a) = argv.get(i).and_then(|a| a.to_str()) {
+        match a {
+            "config" => return Some(i),
+            "--kubeconfig" | "--context" => i += 2,
+            _ if a.starts_with("--kubeconfig=") || a.starts_with("--context=") => i += 1,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Parses the debug verbs' argv into [`RawArgs`].
+pub fn flags(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
     let mut raw = RawArgs::default();
     let mut argv = argv.into_iter();
     // cobra splits at the first bare `--`: what follows is the command, never flags.
@@ -229,7 +280,7 @@ mod tests {
     use super::*;
 
     fn p(args: &[&str]) -> Result<RawArgs, CliError> {
-        parse(args.iter().map(OsString::from).collect())
+        flags(args.iter().map(OsString::from).collect())
     }
 
     #[test]
@@ -354,5 +405,30 @@ mod tests {
             string_to_string("set-image", "a=1,\"b=2").unwrap_err().to_string(),
             "invalid argument \"a=1,\\\"b=2\" for \"--set-image\" flag: parse error on line 1, column 9: extraneous or missing \" in quoted-field"
         );
+    }
+
+    fn config_at(args: &[&str]) -> Option<usize> {
+        config_verb(&args.iter().map(OsString::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn config_after_kubeconfig_flags() {
+        assert_eq!(config_at(&["config", "view"]), Some(0));
+        assert_eq!(config_at(&["--kubeconfig", "k", "config", "view"]), Some(2));
+        assert_eq!(config_at(&["--context=c", "config"]), Some(1));
+        // A pod named config stays a pod once anything else comes first.
+        assert_eq!(config_at(&["-n", "x", "config"]), None);
+        assert_eq!(config_at(&["web", "config"]), None);
+    }
+
+    #[test]
+    fn special_verbs_are_modes() {
+        let m = |a: &[&str]| parse(a.iter().map(OsString::from).collect()).unwrap();
+        assert!(matches!(m(&["__complete", "web"]), Mode::Complete(w) if w == ["web"]));
+        assert!(matches!(m(&["completion", "zsh"]), Mode::Completion(w) if w == ["zsh"]));
+        assert!(
+            matches!(m(&["--context=c", "config", "view"]), Mode::Config(w) if w == ["--context=c", "view"])
+        );
+        assert!(matches!(m(&["web", "--image=b"]), Mode::Run(r) if r.targets == ["web"]));
     }
 }
