@@ -38,8 +38,7 @@ pub fn client(
         Auth::Exec {
             run: Box::new(move || {
                 let interactive = crate::sys::term::is_terminal(0);
-                let c = crate::kubeconfig::exec::run_plugin(&exec, cluster.as_ref(), interactive)
-                    .map_err(|e| e.to_string())?;
+                let c = crate::kubeconfig::exec::run_plugin(&exec, cluster.as_ref(), interactive)?;
                 Ok(PluginCredential {
                     token: c.token,
                     client_cert_pem: c.client_cert_pem,
@@ -96,7 +95,7 @@ fn auth_provider(
             Ok(Auth::Exec {
                 run: Box::new(move || {
                     let mut o = oidc.lock().unwrap_or_else(|p| p.into_inner());
-                    let (token, expiration) = o.token().map_err(|e| e.to_string())?;
+                    let (token, expiration) = o.token()?;
                     Ok(PluginCredential {
                         token: Some(token),
                         expiration,

@@ -117,8 +117,8 @@ pub enum ApiError {
         tried: std::time::Duration,
         last: Box<ApiError>,
     },
-    /// Any other failure to reach the server or read its answer.
-    Transport(String),
+    /// Any other failure to reach the server or read its answer, with its source.
+    Transport(Transport),
     /// The answer could not be understood.
     Decode { what: String, cause: String },
     /// The request timed out (`--request-timeout`).
@@ -145,6 +145,116 @@ impl ApiError {
     /// server looks like from here (R11), worth trying again while a session is open.
     pub fn is_connection_loss(&self) -> bool {
         matches!(self, ApiError::Refused { .. } | ApiError::Dropped { .. })
+    }
+}
+
+/// Why the server could not be reached, or its answer not read: each kind with its source,
+/// worded as kubectl words it where kubectl has words for it.
+#[derive(Debug)]
+pub enum Transport {
+    /// The server's certificate was not accepted (Go's x509 words).
+    Tls(super::tls::TlsFailure),
+    /// The server ended the TLS session with an alert.
+    TlsAlert(rustls::AlertDescription),
+    /// The proxy could not carry the connection.
+    Proxy(super::dial::ProxyError),
+    /// The proxy itself refused the TCP connection.
+    ProxyRefused { proxy: String },
+    /// The server's name resolves to no address.
+    NoSuchHost { host: String },
+    /// The connection, or the reading of an answer, failed in the operating system.
+    Io {
+        step: Step,
+        host: String,
+        kind: std::io::ErrorKind,
+    },
+    /// The credentials for the request could not be had.
+    Credentials(Credentials),
+    /// The answer to the attach upgrade was not a WebSocket's.
+    Upgrade(Upgrade),
+    /// A header that cannot be sent (a name, or the value of the named header).
+    BadHeader { name: String, value: bool },
+    /// The HTTP library's own failure, of a kind kdebug does not name.
+    Http(ureq::ErrorKind),
+}
+
+/// What was being done when the operating system said no.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Connect,
+    Upgrade,
+    Read { method: String, path: String },
+}
+
+/// Why a request had no credentials.
+#[derive(Debug)]
+pub enum Credentials {
+    TokenFile {
+        path: std::path::PathBuf,
+        cause: std::io::Error,
+    },
+    /// The exec plugin (or the OIDC refresh) failed, in its own words.
+    Plugin(Box<dyn std::error::Error + Send + Sync>),
+    /// The client certificate the plugin gave could not be used.
+    PluginCertificate(super::tls::TlsConfigError),
+}
+
+/// How an answer to the upgrade fell short.
+#[derive(Debug)]
+pub enum Upgrade {
+    Malformed,
+    /// A header the handshake needs is missing or wrong (its description).
+    Header(&'static str),
+    /// The server chose a protocol we did not offer.
+    Protocol {
+        offered: String,
+        got: String,
+    },
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Transport::Tls(t) => write!(f, "{t}"),
+            Transport::TlsAlert(a) => f.write_str(&super::tls::remote_alert(*a)),
+            Transport::Proxy(p) => write!(f, "{p}"),
+            Transport::ProxyRefused { proxy } => {
+                write!(f, "proxy {proxy} refused the TCP connection: is it running?")
+            }
+            Transport::NoSuchHost { host } => write!(f, "dial tcp: lookup {host}: no such host"),
+            Transport::Io { step, host, kind } => match step {
+                Step::Connect => write!(f, "failed to connect to {host}: {kind}"),
+                Step::Upgrade => write!(f, "failed to upgrade the attach connection: {kind}"),
+                Step::Read { method, path } => write!(
+                    f,
+                    "failed to read the response to {method} {path} from {host}: {kind}"
+                ),
+            },
+            Transport::Credentials(c) => match c {
+                Credentials::TokenFile { path, cause } => {
+                    write!(f, "failed to read token file {}: {cause}", path.display())
+                }
+                Credentials::Plugin(e) => write!(f, "getting credentials: {e}"),
+                Credentials::PluginCertificate(e) => write!(f, "{e}"),
+            },
+            Transport::Upgrade(u) => match u {
+                Upgrade::Malformed => {
+                    f.write_str("failed to upgrade the attach connection: malformed HTTP response")
+                }
+                Upgrade::Header(what) => {
+                    write!(f, "failed to upgrade the attach connection: {what}")
+                }
+                Upgrade::Protocol { offered, got } => write!(
+                    f,
+                    "the server chose no supported streaming protocol (offered {offered}, got {got:?})"
+                ),
+            },
+            Transport::BadHeader { name, value: false } => write!(f, "invalid header name {name}"),
+            Transport::BadHeader { name, value: true } => {
+                write!(f, "invalid value for header {name}")
+            }
+            Transport::Http(kind) => write!(f, "{kind}"),
+        }
     }
 }
 
@@ -240,9 +350,12 @@ impl fmt::Display for ApiError {
             } => write!(
                 f,
                 "lost the API server at {server}: kdebug tried to reconnect for {} (--reconnect-window) and it did not come back; last: {last}",
-                crate::text::duration::format_go(*tried),
+                // Whole seconds: the window it stands for, not the scheduler's jitter.
+                crate::text::duration::format_go(std::time::Duration::from_secs(
+                    tried.as_secs_f64().round() as u64
+                )),
             ),
-            ApiError::Transport(msg) => write!(f, "Unable to connect to the server: {msg}"),
+            ApiError::Transport(t) => write!(f, "Unable to connect to the server: {t}"),
             ApiError::Decode { what, cause } => write!(f, "failed to decode {what}: {cause}"),
             ApiError::Timeout(msg) => write!(f, "Unable to connect to the server: {msg}"),
         }

@@ -3,6 +3,8 @@
 //! redacted. Blocking I/O on purpose: kdebug needs a handful of requests and a few streams,
 //! and threads are simpler and smaller than an async runtime.
 
+mod auth;
+mod classify;
 pub mod credentials;
 pub mod dial;
 pub mod error;
@@ -15,54 +17,15 @@ pub mod tls;
 mod verify;
 pub mod ws;
 
-use std::io::{self, Read};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::io::Read;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-use base64::Engine;
 use serde_json::Value;
 
+pub use auth::{Auth, Impersonation, PluginCredential, PluginRunner};
+use classify::loss_words;
 pub use error::{ApiError, ClientError, Loss, Status};
-
-use crate::sys::secret::Secret;
-
-/// Credentials from an exec plugin.
-#[derive(Clone, Debug, Default)]
-pub struct PluginCredential {
-    pub token: Option<Secret<String>>,
-    pub client_cert_pem: Option<Vec<u8>>,
-    pub client_key_pem: Option<Secret<Vec<u8>>>,
-    pub expiration: Option<SystemTime>,
-}
-
-/// Runs the exec credential plugin; the client caches its answer until it expires or the
-/// server says 401.
-pub type PluginRunner = Box<dyn Fn() -> Result<PluginCredential, String> + Send + Sync>;
-
-/// How requests authenticate.
-pub enum Auth {
-    None,
-    Token(Secret<String>),
-    /// `tokenFile` is re-read at most once a minute (client-go's cache), so rotated
-    /// service-account tokens are picked up.
-    TokenFile {
-        path: std::path::PathBuf,
-        cached: Mutex<Option<(Instant, Secret<String>)>>,
-    },
-    Basic(String, Secret<String>),
-    Exec {
-        run: PluginRunner,
-        cached: Mutex<Option<PluginCredential>>,
-    },
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct Impersonation {
-    pub user: Option<String>,
-    pub groups: Vec<String>,
-    pub uid: Option<String>,
-    pub extra: Vec<(String, Vec<String>)>,
-}
 
 /// Everything the client needs, already resolved from kubeconfig, flags or in-cluster files.
 pub struct Settings {
@@ -87,6 +50,20 @@ pub struct Client {
     request_timeout: Option<Duration>,
     verbosity: u8,
     reconnect: reconnect::Reconnect,
+}
+
+/// One request as it is sent.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: &'a [(&'a str, &'a str)],
+    content_type: Option<&'a str>,
+    body: Option<&'a [u8]>,
+    /// A streaming GET (watch, log follow): no `timeout` sent for a watch.
+    stream: bool,
+    /// Bounds the whole exchange, body included.
+    limit: Option<Duration>,
 }
 
 pub fn user_agent() -> String {
@@ -260,7 +237,15 @@ impl Client {
         limit: Option<Duration>,
     ) -> Result<Box<dyn Read + Send + Sync>, ApiError> {
         let resp = self.riding_out(true, || {
-            self.send_with("GET", path, query, None, None, true, limit)
+            self.send_with(&Call {
+                method: "GET",
+                path,
+                query,
+                content_type: None,
+                body: None,
+                stream: true,
+                limit,
+            })
         })?;
         Ok(resp.into_reader())
     }
@@ -297,10 +282,10 @@ impl Client {
             .read_to_end(&mut buf)
             .map_err(|e| self.io_error(e, method, path))?;
         if self.verbosity >= 8 {
-            eprintln!(
+            crate::sys::output::trace(&format!(
                 "I0000 request.go] Response Body: {}",
                 String::from_utf8_lossy(&buf)
-            );
+            ));
         }
         Ok(buf)
     }
@@ -328,8 +313,7 @@ impl Client {
         url
     }
 
-    /// Sends one request with credentials, retrying 429/503 answers that carry Retry-After
-    /// (bounded) and re-running an exec plugin once after a 401.
+    /// A request with the client's `--request-timeout` (see [`Client::send_with`]).
     fn send_once(
         &self,
         method: &str,
@@ -338,28 +322,29 @@ impl Client {
         content_type: Option<&str>,
         body: Option<&[u8]>,
     ) -> Result<ureq::Response, ApiError> {
-        self.send_with(
+        self.send_with(&Call {
             method,
             path,
             query,
             content_type,
             body,
-            false,
-            self.request_timeout,
-        )
+            stream: false,
+            limit: self.request_timeout,
+        })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn send_with(
-        &self,
-        method: &str,
-        path: &str,
-        query: &[(&str, &str)],
-        content_type: Option<&str>,
-        body: Option<&[u8]>,
-        stream: bool,
-        limit: Option<Duration>,
-    ) -> Result<ureq::Response, ApiError> {
+    /// Sends one request with credentials, retrying 429/503 answers that carry Retry-After
+    /// (bounded) and re-running an exec plugin once after a 401.
+    fn send_with(&self, call: &Call) -> Result<ureq::Response, ApiError> {
+        let Call {
+            method,
+            path,
+            query,
+            content_type,
+            body,
+            stream,
+            limit,
+        } = *call;
         let url = self.url(path, query, stream);
         let mut refreshed = false;
         let mut attempt = 0;
@@ -387,10 +372,10 @@ impl Client {
             }
             if self.verbosity >= 8 {
                 if let Some(b) = body {
-                    eprintln!(
+                    crate::sys::output::trace(&format!(
                         "I0000 request.go] Request Body: {}",
                         String::from_utf8_lossy(b)
-                    );
+                    ));
                 }
             }
             let started = Instant::now();
@@ -404,7 +389,7 @@ impl Client {
                 Err(_) => 0,
             };
             if self.verbosity >= 6 {
-                eprintln!(
+                crate::sys::output::trace(&format!(
                     "I0000 round_trippers.go] {method} {url} {} in {} milliseconds",
                     if status == 0 {
                         "(no response)".to_string()
@@ -412,7 +397,7 @@ impl Client {
                         format!("{status} {}", status_text(status))
                     },
                     started.elapsed().as_millis()
-                );
+                ));
             }
             match result {
                 Ok(resp) => return Ok(resp),
@@ -423,10 +408,10 @@ impl Client {
                     let mut buf = Vec::new();
                     let _ = resp.into_reader().take(1 << 20).read_to_end(&mut buf);
                     if self.verbosity >= 8 {
-                        eprintln!(
+                        crate::sys::output::trace(&format!(
                             "I0000 request.go] Response Body: {}",
                             String::from_utf8_lossy(&buf)
-                        );
+                        ));
                     }
                     if code == 401 && !refreshed && matches!(self.auth, Auth::Exec { .. }) {
                         refreshed = true;
@@ -465,206 +450,6 @@ impl Client {
         })
     }
 
-    fn auth_headers(&self, force_refresh: bool) -> Result<Vec<(String, String)>, ApiError> {
-        let bearer = |t: &str| vec![("Authorization".to_string(), format!("Bearer {t}"))];
-        Ok(match &self.auth {
-            Auth::None => Vec::new(),
-            Auth::Token(t) => bearer(t.expose()),
-            Auth::Basic(user, pass) => {
-                let raw = format!("{user}:{}", pass.expose());
-                vec![(
-                    "Authorization".into(),
-                    format!(
-                        "Basic {}",
-                        base64::engine::general_purpose::STANDARD.encode(raw)
-                    ),
-                )]
-            }
-            Auth::TokenFile { path, cached } => {
-                let mut guard = cached.lock().unwrap_or_else(|p| p.into_inner());
-                let fresh =
-                    matches!(&*guard, Some((at, _)) if at.elapsed() < Duration::from_secs(60));
-                if !fresh {
-                    let token = std::fs::read_to_string(path).map_err(|e| {
-                        ApiError::Transport(format!(
-                            "failed to read token file {}: {e}",
-                            path.display()
-                        ))
-                    })?;
-                    *guard = Some((Instant::now(), Secret::new(token.trim().to_string())));
-                }
-                match &*guard {
-                    Some((_, t)) => bearer(t.expose()),
-                    None => Vec::new(),
-                }
-            }
-            Auth::Exec { run, cached } => {
-                let mut guard = cached.lock().unwrap_or_else(|p| p.into_inner());
-                let expired = match &*guard {
-                    None => true,
-                    Some(c) => c.expiration.is_some_and(|e| SystemTime::now() >= e),
-                };
-                if expired || force_refresh {
-                    let cred = run()
-                        .map_err(|e| ApiError::Transport(format!("getting credentials: {e}")))?;
-                    if let (Some(cert), Some(key)) = (&cred.client_cert_pem, &cred.client_key_pem) {
-                        let mut s = self.tls_settings.clone();
-                        s.client_cert_pem = Some(cert.clone());
-                        s.client_key_pem = Some(key.expose().clone());
-                        let config = tls::client_config(&s)
-                            .map_err(|e| ApiError::Transport(e.to_string()))?;
-                        *self
-                            .connector
-                            .config
-                            .write()
-                            .unwrap_or_else(|p| p.into_inner()) = config;
-                    }
-                    *guard = Some(cred);
-                }
-                match guard.as_ref().and_then(|c| c.token.as_ref()) {
-                    Some(t) => bearer(t.expose()),
-                    None => Vec::new(),
-                }
-            }
-        })
-    }
-
-    fn forget_plugin_credential(&self) {
-        if let Auth::Exec { cached, .. } = &self.auth {
-            *cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        }
-    }
-
-    fn impersonation_headers(&self) -> Vec<(String, String)> {
-        let i = &self.impersonate;
-        let mut h = Vec::new();
-        // client-go sends the other impersonation headers only together with a user.
-        let Some(user) = &i.user else { return h };
-        h.push(("Impersonate-User".into(), user.clone()));
-        for g in &i.groups {
-            h.push(("Impersonate-Group".into(), g.clone()));
-        }
-        if let Some(uid) = &i.uid {
-            h.push(("Impersonate-Uid".into(), uid.clone()));
-        }
-        for (k, vs) in &i.extra {
-            for v in vs {
-                h.push((format!("Impersonate-Extra-{}", encode(k)), v.clone()));
-            }
-        }
-        h
-    }
-
-    fn io_error(&self, e: io::Error, method: &str, path: &str) -> ApiError {
-        if matches!(
-            e.kind(),
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-        ) {
-            return ApiError::Timeout(format!(
-                "the server did not send the whole response to {method} {path}{}",
-                self.request_timeout
-                    .map(|d| format!(
-                        " within {} (--request-timeout)",
-                        crate::text::duration::format_go(d)
-                    ))
-                    .unwrap_or_else(|| " in time".into())
-            ));
-        }
-        if let Some(loss) = Loss::of(&e) {
-            return ApiError::Dropped {
-                host: proxy::host_port_of(&self.base),
-                loss,
-            };
-        }
-        ApiError::Transport(format!(
-            "failed to read the response to {method} {path} from {}: {}",
-            self.base,
-            e.kind()
-        ))
-    }
-
-    fn transport_error(&self, t: ureq::Transport, method: &str, path: &str) -> ApiError {
-        let host = proxy::host_port_of(&self.base);
-        let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&t);
-        while let Some(s) = source {
-            if let Some(tls) = s.downcast_ref::<tls::TlsFailure>() {
-                return ApiError::Transport(tls.to_string());
-            }
-            if let Some(io) = s.downcast_ref::<io::Error>() {
-                if let Some(msg) = dial::proxy_failure(io) {
-                    return ApiError::Transport(msg);
-                }
-                if io.kind() == io::ErrorKind::ConnectionRefused {
-                    return self.refused(host);
-                }
-                if let Some(loss) = Loss::of(io) {
-                    return ApiError::Dropped { host, loss };
-                }
-                if matches!(
-                    io.kind(),
-                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-                ) {
-                    return ApiError::Timeout(format!(
-                        "{method} {}{path} timed out{}",
-                        self.base,
-                        self.request_timeout
-                            .map(|d| format!(
-                                " after {} (--request-timeout)",
-                                crate::text::duration::format_go(d)
-                            ))
-                            .unwrap_or_default()
-                    ));
-                }
-                if let Some(inner) = io.get_ref() {
-                    if let Some(tls) = inner.downcast_ref::<tls::TlsFailure>() {
-                        return ApiError::Transport(tls.to_string());
-                    }
-                    // An alert after the handshake: TLS 1.3 servers reject a client
-                    // certificate on the first read.
-                    if let Some(rustls::Error::AlertReceived(a)) =
-                        inner.downcast_ref::<rustls::Error>()
-                    {
-                        return ApiError::Transport(tls::remote_alert(*a));
-                    }
-                }
-            }
-            source = s.source();
-        }
-        match t.kind() {
-            ureq::ErrorKind::Dns => ApiError::Transport(format!(
-                "dial tcp: lookup {}: no such host",
-                proxy::host_of(&self.base)
-            )),
-            ureq::ErrorKind::ConnectionFailed if t.to_string().contains("refused") => {
-                self.refused(host)
-            }
-            // ureq's own word for a connection that closed before the status line.
-            ureq::ErrorKind::Io | ureq::ErrorKind::BadStatus
-                if t.to_string().contains("closed") || t.to_string().contains("EOF") =>
-            {
-                ApiError::Dropped {
-                    host,
-                    loss: Loss::Closed,
-                }
-            }
-            _ => {
-                let msg = t.to_string();
-                ApiError::Transport(match std::error::Error::source(&t) {
-                    Some(s) if !msg.contains(&s.to_string()) => format!("{msg}: {s}"),
-                    _ => msg,
-                })
-            }
-        }
-    }
-
-    /// A refused TCP connection: with a proxy it is the proxy that refused.
-    fn refused(&self, host: String) -> ApiError {
-        match &self.proxy {
-            Some(p) => ApiError::Transport(dial::unreachable(p)),
-            None => ApiError::Refused { host },
-        }
-    }
-
     pub(crate) fn connector(&self) -> &Arc<tls::Connector> {
         &self.connector
     }
@@ -675,15 +460,6 @@ impl Client {
 
     pub(crate) fn proxy(&self) -> Option<&proxy::Proxy> {
         self.proxy.as_ref()
-    }
-}
-
-/// A lost connection in a few words, for the "reconnecting" line.
-fn loss_words(e: &ApiError) -> String {
-    match e {
-        ApiError::Refused { .. } => "connection refused".into(),
-        ApiError::Dropped { loss, .. } => loss.to_string(),
-        other => other.to_string(),
     }
 }
 

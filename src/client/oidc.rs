@@ -221,7 +221,7 @@ impl Oidc {
             updates.push(("refresh-token", r));
         }
         if let Err(why) = (self.persist)(&updates) {
-            eprintln!("warning: could not write the refreshed OIDC tokens back: {why}; they are used for this run only");
+            crate::sys::output::Printer::default().warn(&format!("could not write the refreshed OIDC tokens back: {why}; they are used for this run only"));
         }
         for (k, v) in &updates {
             self.cfg.insert(k.to_string(), Secret::new(v.to_string()));
@@ -321,7 +321,7 @@ impl Oidc {
         };
         let (tls, host, port, path) = split_url(url)?;
         if self.verbosity >= 6 {
-            eprintln!("I oidc: {method} {url}");
+            crate::sys::output::trace(&format!("I oidc: {method} {url}"));
         }
         let addr = super::proxy::resolve(&format!("{host}:{port}")).map_err(fail)?;
         let tcp = TcpStream::connect_timeout(
@@ -371,7 +371,7 @@ impl Oidc {
             url: url.to_string(),
         })?;
         if self.verbosity >= 6 {
-            eprintln!("I oidc: {method} {url} {status} {reason}");
+            crate::sys::output::trace(&format!("I oidc: {method} {url} {status} {reason}"));
         }
         Ok((status, reason, body))
     }

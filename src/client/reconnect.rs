@@ -24,6 +24,13 @@ pub struct Reconnect {
     outage: Mutex<Option<Instant>>,
 }
 
+fn printer(quiet: &AtomicBool) -> crate::sys::output::Printer {
+    crate::sys::output::Printer {
+        quiet: quiet.load(Ordering::SeqCst),
+        data_on_stdout: false,
+    }
+}
+
 impl Default for Reconnect {
     fn default() -> Self {
         Reconnect {
@@ -72,12 +79,10 @@ impl Reconnect {
             None => {
                 let now = Instant::now();
                 *outage = Some(now);
-                if !self.quiet.load(Ordering::SeqCst) {
-                    crate::sys::output::warn(&format!(
-                        "lost the connection to the API server at {server} ({why}); reconnecting for up to {} (--reconnect-window)",
-                        crate::text::duration::format_go(self.window())
-                    ));
-                }
+                printer(&self.quiet).warn(&format!(
+                    "lost the connection to the API server at {server} ({why}); reconnecting for up to {} (--reconnect-window)",
+                    crate::text::duration::format_go(self.window())
+                ));
                 now
             }
         };
@@ -94,12 +99,10 @@ impl Reconnect {
     pub fn back(&self, server: &str) {
         let mut outage = self.outage.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(since) = outage.take() {
-            if !self.quiet.load(Ordering::SeqCst) {
-                crate::sys::output::info(&format!(
-                    "reconnected to the API server at {server} after {:.1}s",
-                    since.elapsed().as_secs_f64()
-                ));
-            }
+            printer(&self.quiet).info(&format!(
+                "reconnected to the API server at {server} after {:.1}s",
+                since.elapsed().as_secs_f64()
+            ));
         }
     }
 

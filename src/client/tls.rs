@@ -286,7 +286,7 @@ fn system_roots() -> Result<RootCertStore, TlsConfigError> {
 }
 
 /// A TLS failure with the reason spelled the way people know it from kubectl (Go's x509).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TlsFailure {
     pub host: String,
     pub reason: String,

@@ -3,6 +3,7 @@
 
 pub mod pod;
 pub mod target;
+pub mod watch;
 
 pub use pod::{Meta, Object, Pod, State};
 

@@ -103,6 +103,15 @@ pub struct Attach {
     pub print_earlier: bool,
 }
 
+impl Attach {
+    fn printer(&self) -> crate::sys::output::Printer {
+        crate::sys::output::Printer {
+            quiet: self.quiet,
+            data_on_stdout: false,
+        }
+    }
+}
+
 /// Why an attach did not carry the session to its end.
 enum Trouble {
     /// Refused: the upgrade failed, or the runtime's refusal came after it (R5, R10).
@@ -152,30 +161,24 @@ pub fn attach_and_report(
 ) -> Result<u8, RunError> {
     let client = &conn.client;
     client.reconnect().open_session();
-    let quiet = how.quiet;
+    let say = how.printer();
     let mut tty = how.tty;
     let container_tty = Pod::read(pod_obj)?.container(c.name).is_some_and(|c| c.tty);
     if tty && !container_tty {
-        if !quiet {
-            let msg = format!(
-                "Unable to use a TTY - container {} did not allocate one",
-                c.name
-            );
-            eprintln!("{}", error_text(msg.as_str()));
-        }
+        let msg = format!(
+            "Unable to use a TTY - container {} did not allocate one",
+            c.name
+        );
+        say.info(&error_text(msg.as_str()));
         tty = false;
     } else if !tty && container_tty && how.stdin {
         tty = true;
     }
     if tty && !crate::sys::term::is_terminal(0) {
-        if !quiet {
-            eprintln!("Unable to use a TTY - input is not a terminal or the right kind of file");
-        }
+        say.info("Unable to use a TTY - input is not a terminal or the right kind of file");
         tty = false;
     }
-    if !quiet {
-        eprintln!("If you don't see a command prompt, try pressing enter.");
-    }
+    say.info("If you don't see a command prompt, try pressing enter.");
     let opts = AttachOptions {
         container: c.name.to_string(),
         stdin: how.stdin,
@@ -213,7 +216,7 @@ pub fn attach_and_report(
                     Ended::Broke(broke) if !session.input_ended || tty => Trouble::Broke(broke),
                     // Stdin had ended: the rest was only ever to come from the log (R2).
                     Ended::Broke(broke) => {
-                        return rest_from_log(client, c, earlier, watch.take())
+                        return rest_from_log(client, c, how, earlier, watch.take())
                             .map_err(|e| lost_or(e, broke));
                     }
                 }
@@ -258,10 +261,10 @@ pub fn attach_and_report(
                     continue;
                 }
                 drop(raw.take());
-                eprintln!(
-                    "warning: couldn't attach to pod/{}, falling back to streaming logs: {r}",
+                say.warn(&format!(
+                    "couldn't attach to pod/{}, falling back to streaming logs: {r}",
                     c.pod
-                );
+                ));
                 logs::follow_to_end(client, c, earlier.skip, None, &mut stdout())?;
                 return final_exit_code(client, c, watch.take(), EXIT_STATUS_GRACE);
             }
@@ -322,7 +325,7 @@ fn ended_well(
                 print: true,
                 skip: handled,
             };
-            rest_from_log(client, c, from, watch)
+            rest_from_log(client, c, how, from, watch)
         }
         None => {
             // The attach ended before the earlier output was measured: with everything after
@@ -350,16 +353,17 @@ fn ended_well(
 fn rest_from_log(
     client: &Client,
     c: Container,
+    how: &Attach,
     from: Earlier,
     watch: Option<wait::Rest>,
 ) -> Result<u8, RunError> {
     let followed =
         logs::follow_to_end(client, c, from.skip, Some(IDLE_AFTER_INPUT), &mut stdout())?;
     if followed == Followed::Idle {
-        eprintln!(
-            "kdebug: container {} is still running with nothing more to show since its input ended (its stdin stays open); reattach with: kdebug attach {} -c {} -i",
+        how.printer().warn(&format!(
+            "container {} is still running with nothing more to show since its input ended (its stdin stays open); reattach with: kdebug attach {} -c {} -i",
             c.name, c.pod, c.name
-        );
+        ));
         return Ok(0);
     }
     final_exit_code(client, c, watch, EXIT_STATUS_GRACE)

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crate::client::{ApiError, Client};
 use crate::kube::{self as api, Pod, State};
 
+use super::error::SessionError;
 use super::follow::Container;
 use super::RunError;
 
@@ -35,23 +36,26 @@ fn open(client: &Client, c: Container, follow: bool) -> Result<Body, ApiError> {
 
 type Body = Box<dyn Read + Send + Sync>;
 
-fn read_failed(c: Container, e: std::io::Error) -> ApiError {
+/// A log that broke while being read: a lost connection (ridden out like any), or the
+/// session's own failure.
+fn read_failed(client: &Client, c: Container, e: std::io::Error) -> RunError {
     match crate::client::Loss::of(&e) {
         Some(loss) => ApiError::Dropped {
-            host: format!("log of {}/{}", c.pod, c.name),
+            host: client.server().to_string(),
             loss,
-        },
-        None => ApiError::Transport(format!(
-            "failed to read the logs of {}/{}: {}",
-            c.pod,
-            c.name,
-            e.kind()
-        )),
+        }
+        .into(),
+        None => SessionError::LogRead {
+            pod: c.pod.into(),
+            container: c.name.into(),
+            kind: e.kind(),
+        }
+        .into(),
     }
 }
 
 /// The container's log as it is now (at most [`MAX_READ`] bytes).
-pub fn read(client: &Client, ns: &str, pod: &str, container: &str) -> Result<Vec<u8>, ApiError> {
+pub fn read(client: &Client, ns: &str, pod: &str, container: &str) -> Result<Vec<u8>, RunError> {
     let c = Container {
         ns,
         pod,
@@ -61,11 +65,14 @@ pub fn read(client: &Client, ns: &str, pod: &str, container: &str) -> Result<Vec
     let mut log = Vec::new();
     body.take(MAX_READ + 1)
         .read_to_end(&mut log)
-        .map_err(|e| read_failed(c, e))?;
+        .map_err(|e| read_failed(client, c, e))?;
     if log.len() as u64 > MAX_READ {
-        return Err(ApiError::Transport(format!(
-            "the log of {pod}/{container} is larger than {MAX_READ} bytes"
-        )));
+        return Err(SessionError::LogTooLarge {
+            pod: pod.into(),
+            container: container.into(),
+            limit: MAX_READ,
+        }
+        .into());
     }
     Ok(log)
 }
@@ -136,7 +143,7 @@ fn follow_from(
             Ok(End::Eof) => None,
             // A refusal of the log itself (the kubelet away, R14) is waited out like a lost
             // connection, within the same window; without one, it is the answer.
-            Err(e) if !client.reconnect().retrying() => return Err(e.into()),
+            Err(e) if !client.reconnect().retrying() => return Err(e),
             Err(e) => Some(e),
         };
         // Decide from the container's state whether the log is complete.
@@ -151,7 +158,7 @@ fn follow_from(
         *n += 1;
         if since.elapsed() >= persistence {
             return match failed {
-                Some(e) => Err(e.into()),
+                Some(e) => Err(e),
                 None => Ok(Followed::Ended),
             };
         }
@@ -178,7 +185,7 @@ fn pass(
     at: &mut u64,
     idle: Option<(Duration, &dyn Fn() -> bool)>,
     out: &mut dyn Write,
-) -> Result<End, ApiError> {
+) -> Result<End, RunError> {
     let mut body = open(client, c, follow)?;
     let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(4);
     std::thread::spawn(move || {
@@ -201,7 +208,7 @@ fn pass(
         let chunk = match rx.recv_timeout(wait) {
             Ok(Ok(d)) if d.is_empty() => return Ok(End::Eof),
             Ok(Ok(d)) => d,
-            Ok(Err(e)) => return Err(read_failed(c, e)),
+            Ok(Err(e)) => return Err(read_failed(client, c, e)),
             Err(RecvTimeoutError::Disconnected) => return Ok(End::Eof),
             Err(RecvTimeoutError::Timeout) => {
                 if idle.is_some_and(|(_, still_running)| still_running()) {

@@ -28,8 +28,8 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
         Some(c) => c.clone(),
         None => {
             let (name, note) = api::default_container(&pod).map_err(TargetError::from)?;
-            if let Some(note) = note.filter(|_| !p.quiet) {
-                eprintln!("{note}");
+            if let Some(note) = note {
+                p.printer().info(&note);
             }
             name
         }

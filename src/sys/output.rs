@@ -74,13 +74,27 @@ impl Printer {
     }
 }
 
-/// A warning on stderr (`warning: ...`), whatever `-q` says: something went wrong.
-pub fn warn(text: &str) {
-    line(&format!("warning: {text}"));
+impl Printer {
+    /// A warning on stderr (`warning: ...`), whatever `-q` says: something went wrong.
+    pub fn warn(&self, text: &str) {
+        line(&format!("warning: {text}"));
+    }
+
+    /// A line of news on stderr, left out with `-q`.
+    pub fn info(&self, text: &str) {
+        if !self.quiet {
+            line(text);
+        }
+    }
+
+    /// What to do about what was just said (`hint: ...`), left out with `-q`.
+    pub fn hint(&self, text: &str) {
+        self.info(&format!("hint: {text}"));
+    }
 }
 
-/// A line of news on stderr (the caller has checked `-q`).
-pub fn info(text: &str) {
+/// One line of `-v` tracing on stderr (the caller has checked the verbosity).
+pub fn trace(text: &str) {
     line(text);
 }
 
