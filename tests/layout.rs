@@ -18,6 +18,10 @@ const LONG_FILES: &[(&str, &str)] = &[
         "the YAML parser's core: go-yaml's scanner and parser, one grammar kept together",
     ),
     (
+        "cli/flags.rs",
+        "the flag table: one entry per flag, its names, where its value goes and its help",
+    ),
+    (
         "archive/tar.rs",
         "the tar header formats (ustar, GNU, pax) in one reader and writer",
     ),
@@ -197,6 +201,10 @@ fn no_file_is_too_long_without_a_reason() {
     assert!(
         long.is_empty(),
         "files over {MAX_LINES} lines of non-test code (split them, or name them in LONG_FILES with a reason): {long:?}"
+    );
+    assert!(
+        LONG_FILES.len() <= 3,
+        "at most three files may pass {MAX_LINES} lines of non-test code: {LONG_FILES:?}"
     );
     for (name, _) in LONG_FILES {
         assert!(

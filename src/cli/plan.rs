@@ -411,7 +411,7 @@ mod tests {
     use std::ffi::OsString;
 
     fn plan(args: &[&str]) -> Result<Plan, CliError> {
-        build(super::super::args::parse(
+        build(super::super::args::flags(
             args.iter().map(OsString::from).collect(),
         )?)
         .map(|d| d.0)

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{order, DebugOptions, Message, NON_ROOT_WARNING};
+use super::{order, DebugError, DebugOptions, Malformed, Message, NON_ROOT_WARNING};
 
 pub(crate) fn env_var(name: &str, value: &str) -> Value {
     let mut m = Map::new();
@@ -20,9 +20,9 @@ pub(crate) fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-/// `metadata.name` / `metadata.namespace` of an object.
-pub(crate) fn meta_str<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
-    obj.get("metadata").and_then(|m| str_field(m, key))
+/// The metadata of an object from the server, read through kube's typed view.
+pub(crate) fn meta(obj: &Value) -> Result<crate::kube::pod::Meta<'_>, DebugError> {
+    crate::kube::pod::Meta::read(obj).map_err(|_| DebugError::MalformedObject(Malformed::Metadata))
 }
 
 /// The container lists in the order kubectl's `podutils.VisitContainers(AllContainers)` walks

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::order::{self, CONTAINER, OBJECT_META, POD_SPEC};
 use super::profiles::{self, Keep, Style};
 use super::{
-    custom, defaulting_message, find_container, generate_container_name, meta_str, mirror,
+    custom, defaulting_message, find_container, generate_container_name, meta, mirror,
     non_root_warning, str_field, string_array, DebugError, DebugOptions, Mark, Message,
     ALL_CONTAINER_LISTS, CREATED_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TARGET_ANNOTATION,
 };
@@ -73,8 +73,9 @@ pub fn build(
         .get("spec")
         .filter(|s| s.is_object())
         .ok_or(DebugError::MalformedObject(super::Malformed::PodSpec))?;
-    let namespace = meta_str(pod, "namespace").unwrap_or("").to_string();
-    let original_name = meta_str(pod, "name").unwrap_or("").to_string();
+    let metadata = meta(pod)?;
+    let namespace = metadata.namespace.to_string();
+    let original_name = metadata.name.to_string();
     let mut messages = Vec::new();
 
     // Fresh metadata: name, namespace, labels and annotations only. No ownerReferences, so

@@ -57,11 +57,14 @@ fn refuse_used_name(pod: &Value, spec: &Value, name: &str) -> Result<(), DebugEr
         .and_then(Value::as_object)
         .and_then(|m| m.keys().next())
         .map_or("not started", String::as_str);
+    let metadata = super::meta(pod)?;
+    let namespace = match metadata.namespace {
+        "" => "default",
+        ns => ns,
+    };
     Err(DebugError::EphemeralNameInUse {
-        namespace: super::meta_str(pod, "namespace")
-            .unwrap_or("default")
-            .into(),
-        pod: super::meta_str(pod, "name").unwrap_or("").into(),
+        namespace: namespace.into(),
+        pod: metadata.name.into(),
         container: name.into(),
         state: state.into(),
     })
@@ -121,7 +124,7 @@ pub fn build(
     // kdebug --mirror: after the profile, before the custom profile.
     if !opts.mirror.is_empty() {
         let target = opts.target().ok_or(DebugError::MirrorNeedsTarget)?;
-        let pod_name = super::meta_str(pod, "name").unwrap_or("");
+        let pod_name = super::meta(pod)?.name;
         let source =
             mirror::source_container(spec, target).ok_or(DebugError::MirrorSourceNotFound {
                 container: target.to_string(),

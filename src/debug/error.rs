@@ -10,6 +10,8 @@ pub enum Malformed {
     NodeName,
     PodSpec,
     CopyName,
+    /// A metadata field of the wrong type (kube's typed view refused it).
+    Metadata,
 }
 
 impl fmt::Display for Malformed {
@@ -18,6 +20,7 @@ impl fmt::Display for Malformed {
             Malformed::NodeName => "node has no name",
             Malformed::PodSpec => "pod has no spec",
             Malformed::CopyName => "--copy-to has no name",
+            Malformed::Metadata => "a metadata field of the wrong type",
         })
     }
 }

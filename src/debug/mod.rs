@@ -40,7 +40,7 @@ mod testdata;
 
 pub(crate) use container::{
     container_at, container_mut, defaulting_message, env_var, find_container,
-    generate_container_name, meta_str, new_container, non_root_warning, str_field, string_array,
+    generate_container_name, meta, new_container, non_root_warning, str_field, string_array,
     ALL_CONTAINER_LISTS,
 };
 pub use error::{DebugError, Malformed};

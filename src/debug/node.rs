@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::order::{self, OBJECT_META, POD_SPEC};
 use super::profiles::{self, Keep, Style};
-use super::{custom, meta_str, new_container, DebugError, DebugOptions, Message};
+use super::{custom, meta, new_container, DebugError, DebugOptions, Message};
 
 /// What to send for one node.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,7 +46,7 @@ pub fn build(
     opts: &DebugOptions,
     names: &mut dyn FnMut() -> String,
 ) -> Result<NodePlan, DebugError> {
-    let node_name = meta_str(node, "name")
+    let node_name = Some(meta(node)?.name)
         .filter(|n| !n.is_empty())
         .ok_or(DebugError::MalformedObject(super::Malformed::NodeName))?
         .to_string();
