@@ -26,6 +26,13 @@ fn env(name: &str) -> (Env, PathBuf) {
     (env, root)
 }
 
+/// [`env`], with the directory `dir` in the target's root.
+fn env_with_dir(name: &str, dir: &str) -> (Env, PathBuf) {
+    let (env, root) = env(name);
+    fs::create_dir_all(root.join(dir)).unwrap();
+    (env, root)
+}
+
 /// Every entry under `root`: path, kind, permission bits, size, contents of files.
 fn listing(root: &Path) -> Vec<(String, char, u32, Vec<u8>)> {
     let mut out = Vec::new();
@@ -72,8 +79,7 @@ fn tree(root: &Path) {
 
 #[test]
 fn a_file_and_a_tree_come_out_of_a_container_without_tar() {
-    let (env, root) = env("cp-out");
-    fs::create_dir_all(root.join("etc")).unwrap();
+    let (env, root) = env_with_dir("cp-out", "etc");
     fs::write(root.join("etc/app.conf"), "key=value\n").unwrap();
     fs::set_permissions(root.join("etc/app.conf"), fs::Permissions::from_mode(0o640)).unwrap();
     let r = env.run(&["cp", "web-0:/etc/app.conf", "app.conf"]);
@@ -182,8 +188,7 @@ fn hostile_image(env_root: &Path, archive: &[u8]) {
 
 #[test]
 fn a_hostile_archive_from_the_pod_is_refused_entry_by_entry() {
-    let (env, root) = env("cp-hostile");
-    fs::create_dir_all(root.join("data")).unwrap();
+    let (env, root) = env_with_dir("cp-hostile", "data");
     let mut a = Vec::new();
     member(&mut a, "data/", b'5', b"", "");
     member(&mut a, "data/ok.txt", b'0', b"fine\n", "");
@@ -514,4 +519,263 @@ fn a_refused_read_says_what_to_try() {
     r.assert_stderr_contains(
         "hint: the copy container ran as root with SYS_PTRACE and was still refused",
     );
+}
+
+// ---- A hostile stream: the copy container (or the target's own tar) may be compromised ----
+
+/// A debug image `IMAGE` whose program `prog` (`tar`, or `sh` to answer for the copy
+/// container's script) is `script`: what a compromised image would run.
+fn hostile_program(env_root: &Path, image: &str, prog: &str, script: &str) -> PathBuf {
+    let roots = env_root.ancestors().nth(3).unwrap();
+    let bin = roots.join(".images").join(image).join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let p = bin.join(prog);
+    fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    roots.to_path_buf()
+}
+
+/// A debug image whose `tar` runs `script`, where `ARCHIVE` names a file holding `archive`.
+fn hostile_tar(env_root: &Path, image: &str, archive: &[u8], script: &str) -> PathBuf {
+    let roots = env_root.ancestors().nth(3).unwrap();
+    let file = roots.join(format!("{image}.tar"));
+    fs::write(&file, archive).unwrap();
+    let script = script.replace("ARCHIVE", &format!("'{}'", file.display()));
+    hostile_program(env_root, image, "tar", &script);
+    file
+}
+
+/// A good archive of one file `data/ok.txt`.
+fn one_file_archive() -> Vec<u8> {
+    let mut a = Vec::new();
+    member(&mut a, "data/", b'5', b"", "");
+    member(&mut a, "data/ok.txt", b'0', b"fine\n", "");
+    a.extend_from_slice(&[0u8; 1024]);
+    a
+}
+
+/// After the end-of-archive marker nothing more is read (the container may send forever),
+/// and an archive error ends the copy at once, however long the stream goes on.
+#[test]
+fn a_stream_is_read_to_its_end_marker_or_its_first_error_and_no_further() {
+    let (env, root) = env_with_dir("cp-trailing", "data");
+    hostile_tar(
+        &root,
+        "trailing",
+        &one_file_archive(),
+        "cat ARCHIVE; head -c 1000000 /dev/urandom; exec sleep 100",
+    );
+    let start = std::time::Instant::now();
+    let r = env.run(&["cp", "--image=trailing", "web-0:/data", "got"]);
+    r.assert_code(0);
+    assert_eq!(
+        fs::read_to_string(env.dir.path().join("got/ok.txt")).unwrap(),
+        "fine\n"
+    );
+    assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
+
+    hostile_program(
+        &root,
+        "garbage",
+        "tar",
+        "head -c 4096 /dev/urandom; exec sleep 100",
+    );
+    let start = std::time::Instant::now();
+    let r = env.run(&["cp", "--image=garbage", "web-0:/data", "bad"]);
+    r.assert_code(1);
+    r.assert_stderr_contains("error: bad tar header");
+    assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
+}
+
+/// The copy container's answer (`D` or `F`, before the archive goes in) is one short line:
+/// an endless one is refused, not held in memory.
+#[test]
+fn an_endless_answer_line_is_refused() {
+    let (env, root) = env_with_dir("cp-longline", "srv");
+    hostile_program(
+        &root,
+        "chatty",
+        "sh",
+        "head -c 67108864 /dev/zero | tr '\\0' D; exec sleep 100",
+    );
+    fs::write(env.dir.path().join("f"), "f").unwrap();
+    let r = env.run(&["cp", "--image=chatty", "f", "web-0:/srv"]);
+    r.assert_code(1);
+    r.assert_stderr_contains("error: the copy container's answer is longer than ");
+}
+
+/// Children of a tar stream, as GNU tar writes a long name: an `L` member, then the entry.
+fn long_named(out: &mut Vec<u8>, name: &str, flag: u8) {
+    let mut n = name.as_bytes().to_vec();
+    n.push(0);
+    member(out, "././@LongLink", b'L', &n, "");
+    member(out, &name[..name.len().min(99)], flag, b"", "");
+}
+
+/// Peak RSS of `cmd` (KiB; its VmHWM, read until it exits: a child's ru_maxrss would carry
+/// this test process's own size from before the exec), its exit code and its stderr.
+fn peak_rss(mut cmd: std::process::Command) -> (u64, i32, String) {
+    let errf = std::env::temp_dir().join(format!("kdebug-rss-{}.err", std::process::id()));
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(fs::File::create(&errf).unwrap())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    let start = std::time::Instant::now();
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code().unwrap_or(-1);
+        }
+        let hwm = fs::read_to_string(&status).unwrap_or_default();
+        let kib = hwm
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok());
+        peak = peak.max(kib.unwrap_or(0));
+        assert!(start.elapsed().as_secs() < 120, "kdebug ran past 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let err = fs::read_to_string(&errf).unwrap_or_default();
+    let _ = fs::remove_file(&errf);
+    (peak, code, err)
+}
+
+/// A tree of 24,000 directories whose paths are each about 3,900 bytes long: the directory
+/// bookkeeping (modes and times set once a directory is done) holds no path per directory.
+#[test]
+fn a_huge_directory_tree_stays_within_64_mib() {
+    const DIRS: usize = 24_000;
+    let (env, root) = env_with_dir("cp-hugetree", "top");
+    let deep: Vec<String> = (0..14)
+        .map(|i| format!("{i:02}{}", "p".repeat(250)))
+        .collect();
+    let parent = format!("top/{}", deep.join("/"));
+    let mut a = Vec::with_capacity(DIRS * 5 * 512);
+    member(&mut a, "top/", b'5', b"", "");
+    for i in 0..DIRS {
+        long_named(
+            &mut a,
+            &format!("{parent}/d{i:06}{}/", "q".repeat(120)),
+            b'5',
+        );
+    }
+    a.extend_from_slice(&[0u8; 1024]);
+    let file = hostile_tar(&root, "deep", &a, "exec cat ARCHIVE");
+    drop(a);
+    let (kib, code, err) = peak_rss(env.cmd(&["cp", "--image=deep", "web-0:/top", "tree"]));
+    let _ = fs::remove_file(file);
+    assert_eq!(code, 0, "{err}");
+    let made = fs::read_dir(env.dir.path().join("tree").join(deep.join("/")))
+        .unwrap()
+        .count();
+    assert_eq!(made, DIRS);
+    eprintln!("peak RSS for {DIRS} directories: {kib} KiB");
+    assert!(kib < 64 << 10, "peak RSS {kib} KiB");
+}
+
+/// A header size that overflows u64 arithmetic (base-256 or pax) is refused where it is
+/// read, not wrapped into a small skip that would read the member's data as headers.
+#[test]
+fn overflowing_sizes_are_refused_before_anything_is_skipped() {
+    let (env, root) = env_with_dir("cp-overflow", "data");
+    let mut inner = Vec::new();
+    member(&mut inner, "data/evil", b'0', b"pwned", "");
+    // Base-256 size u64::MAX; the checksum is computed after.
+    let mut a = Vec::new();
+    member(&mut a, "data/", b'5', b"", "");
+    let mut h = Vec::new();
+    member(&mut h, "data/huge", b'0', b"", "");
+    h[124] = 0x80;
+    h[125..128].fill(0);
+    h[128..136].fill(0xff);
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h[..512].iter().map(|&b| u32::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    a.extend_from_slice(&h[..512]);
+    a.extend_from_slice(&inner);
+    a.extend_from_slice(&[0u8; 1024]);
+    // A pax size of u64::MAX.
+    let mut b = Vec::new();
+    member(&mut b, "data/", b'5', b"", "");
+    let rec = "29 size=18446744073709551615\n";
+    member(&mut b, "PaxHeader", b'x', rec.as_bytes(), "");
+    member(&mut b, "data/huge", b'0', b"", "");
+    b.extend_from_slice(&inner);
+    b.extend_from_slice(&[0u8; 1024]);
+    for (image, archive, at) in [("big256", &a, 512), ("bigpax", &b, 1536)] {
+        hostile_tar(&root, image, archive, "exec cat ARCHIVE");
+        let r = env.run(&["cp", &format!("--image={image}"), "web-0:/data", image]);
+        r.assert_code(1);
+        r.assert_stderr_contains(&format!(
+            "error: bad tar header at byte {at}: size out of range"
+        ));
+        assert!(!r.stderr().contains("panicked"), "{}", r.dump());
+        assert!(!env.dir.path().join(image).join("evil").exists());
+    }
+}
+
+/// A copy whose stream carries no archive bytes for the stall time ends, naming the stall,
+/// though the connection lives (pings answered, stderr trickling).
+#[test]
+fn a_stalled_stream_ends_with_an_error() {
+    let (env, root) = env_with_dir("cp-stall", "data");
+    hostile_tar(
+        &root,
+        "stall",
+        &one_file_archive(),
+        "head -c 1024 ARCHIVE; for i in $(seq 60); do echo still here >&2; sleep 1; done",
+    );
+    let start = std::time::Instant::now();
+    let r = env.run_env(
+        &["cp", "--image=stall", "web-0:/data", "got"],
+        &[("KDEBUG_CP_STALL", "3s")],
+    );
+    r.assert_code(1);
+    r.assert_stderr_contains("no archive bytes for 3s");
+    assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
+}
+
+/// Text from the container reaches the terminal with its control characters escaped.
+#[test]
+fn escapes_from_the_container_are_shown_escaped() {
+    let (env, root) = env_with_dir("cp-escapes", "x");
+    hostile_program(
+        &root,
+        "escapes",
+        "tar",
+        "printf 'tar: \\033]0;pwned\\007\\033[2J oops\\n' >&2; exit 2",
+    );
+    let r = env.run(&["cp", "--image=escapes", "web-0:/x", "x"]);
+    r.assert_code(2);
+    r.assert_stderr_contains("tar: \\x1b]0;pwned\\x07\\x1b[2J oops\n");
+    assert!(!r.output.stderr.contains(&0x1b), "{}", r.dump());
+    assert!(!r.output.stderr.contains(&0x07), "{}", r.dump());
+}
+
+/// A destination directory that exists keeps its mode; what the copy creates gets the
+/// archive's.
+#[test]
+fn an_existing_destination_keeps_its_mode() {
+    let (env, root) = env("cp-destmode");
+    let data = root.join("srv/data");
+    fs::create_dir_all(data.join("made")).unwrap();
+    fs::create_dir_all(data.join("kept")).unwrap();
+    fs::write(data.join("made/f"), "f").unwrap();
+    for (d, mode) in [(&data, 0o777), (&data.join("made"), 0o750)] {
+        fs::set_permissions(d, fs::Permissions::from_mode(mode)).unwrap();
+    }
+    fs::set_permissions(data.join("kept"), fs::Permissions::from_mode(0o777)).unwrap();
+    let dest = env.dir.path().join("dest");
+    fs::create_dir_all(dest.join("kept")).unwrap();
+    fs::set_permissions(&dest, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::set_permissions(dest.join("kept"), fs::Permissions::from_mode(0o700)).unwrap();
+    env.run(&["cp", "web-0:/srv/data", "dest"]).assert_code(0);
+    let mode = |p: &Path| fs::metadata(p).unwrap().mode() & 0o7777;
+    assert_eq!(mode(&dest), 0o700);
+    assert_eq!(mode(&dest.join("kept")), 0o700);
+    assert_eq!(mode(&dest.join("made")), 0o750);
+    assert_eq!(fs::read_to_string(dest.join("made/f")).unwrap(), "f");
 }

@@ -153,11 +153,16 @@ impl Side<'_> {
 
     /// The exit code: 0 when the copy was clean; otherwise the container's own, with its
     /// stderr (as kubectl relays the remote tar's) and kubectl's `command terminated` line.
-    fn finish(&self, mut last: Started, moved: Moved) -> Result<u8, RunError> {
+    fn finish(&self, mut last: Started, mut moved: Moved) -> Result<u8, RunError> {
         let stderr = std::mem::take(&mut last.ch.stderr);
         last.ch.close();
         if moved.clean {
             return Ok(if moved.warnings > 0 { 1 } else { 0 });
+        }
+        if let Some(e) = moved.error.take_if(|_| moved.at_once) {
+            // The stream cannot be trusted past this point: no waiting on its container.
+            let _ = crate::sys::output::stderr().write_all(visible(&stderr).as_bytes());
+            return Err(e);
         }
         let c = self.container(&last.name);
         let grace = if moved.log_skip > 0 {
@@ -176,7 +181,7 @@ impl Side<'_> {
         } else {
             stderr
         };
-        let _ = crate::sys::output::stderr().write_all(&said);
+        let _ = crate::sys::output::stderr().write_all(visible(&said).as_bytes());
         match (code, moved.error) {
             (Some(0) | None, Some(e)) => Err(e),
             (Some(0), None) => Ok(if moved.warnings > 0 { 1 } else { 0 }),
@@ -381,6 +386,24 @@ struct Moved {
     clean: bool,
     /// The log holds this many bytes of kdebug's own protocol before the remote stderr.
     log_skip: usize,
+    /// The archive was bad (not cut short): the error is told at once, without waiting
+    /// for the container's exit code.
+    at_once: bool,
+}
+
+/// Text from the container as it reaches a terminal: control characters other than
+/// newline and tab escaped (`\x1b`), so a compromised container cannot drive the
+/// terminal. Invalid UTF-8 shows as U+FFFD.
+fn visible(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    for c in String::from_utf8_lossy(b).chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn copy_out(from: &mut Resuming, copy: &Copy) -> Result<Moved, RunError> {
@@ -415,15 +438,22 @@ fn copy_out(from: &mut Resuming, copy: &Copy) -> Result<Moved, RunError> {
             }
         }
     };
-    // What follows the end-of-archive marker is padding: a link lost there loses nothing,
-    // and a failure is told by the container's exit code and stderr.
-    let _ = from.cur.ch.drain();
+    // Nothing past the end-of-archive marker is read but a tar's padding, and nothing
+    // past an archive error: the stream may go on forever.
+    let at_once = matches!(
+        &error,
+        Some(RunError::Archive(e)) if !matches!(e, archive::ArchiveError::Read(_) | archive::ArchiveError::Truncated { .. })
+    );
+    if error.is_none() && copy.local != Local::Stream {
+        from.cur.ch.settle_after_end(EXIT_STATUS_GRACE);
+    }
     let clean = error.is_none() && from.cur.ch.stderr.is_empty() && copy.local != Local::Stream;
     Ok(Moved {
         error,
         warnings,
         clean,
         log_skip: 0,
+        at_once,
     })
 }
 
@@ -439,6 +469,7 @@ fn copy_in(ch: &mut Channel, copy: &Copy) -> Result<Moved, RunError> {
                 warnings: 0,
                 clean: false,
                 log_skip: 0,
+                at_once: false,
             })
         }
     };
@@ -475,6 +506,7 @@ fn copy_in(ch: &mut Channel, copy: &Copy) -> Result<Moved, RunError> {
         clean: false,
         // The answer and its newline come first in the log.
         log_skip: answer.map_or(0, |a| a.len() + 1),
+        at_once: false,
     })
 }
 
