@@ -33,6 +33,20 @@ fn env_with_dir(name: &str, dir: &str) -> (Env, PathBuf) {
     (env, root)
 }
 
+/// Gives the container whose root is `root` what kubectl cp and kdebug's fast path exec
+/// there: `sh`, `tar` and `test` (links to the host's).
+fn with_tar(root: &Path) {
+    fs::create_dir_all(root.join("bin")).unwrap();
+    for prog in ["sh", "tar", "test"] {
+        let host = ["/bin", "/usr/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(prog))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("no {prog} on this machine"));
+        symlink(host, root.join("bin").join(prog)).unwrap();
+    }
+}
+
 /// Every entry under `root`: path, kind, permission bits, size, contents of files.
 fn listing(root: &Path) -> Vec<(String, char, u32, Vec<u8>)> {
     let mut out = Vec::new();
@@ -82,32 +96,40 @@ fn a_file_and_a_tree_come_out_of_a_container_without_tar() {
     let (env, root) = env_with_dir("cp-out", "etc");
     fs::write(root.join("etc/app.conf"), "key=value\n").unwrap();
     fs::set_permissions(root.join("etc/app.conf"), fs::Permissions::from_mode(0o640)).unwrap();
-    let r = env.run(&["cp", "web-0:/etc/app.conf", "app.conf"]);
+    let r = env.run(&["cp", "-v=6", "web-0:/etc/app.conf", "app.conf"]);
     r.assert_code(0);
-    r.assert_stderr_contains("kdebug: copying through ephemeral container kdebug-cp-");
+    r.assert_stderr_contains("I0000 cp.go] container app cannot run the copy itself (");
+    r.assert_stderr_contains("executable file not found in $PATH");
+    r.assert_stderr_contains("kdebug: copying through helper container kdebug-cp-");
     let got = env.dir.path().join("app.conf");
     assert_eq!(fs::read_to_string(&got).unwrap(), "key=value\n");
     assert_eq!(fs::metadata(&got).unwrap().mode() & 0o777, 0o640);
 
     tree(&root.join("srv/data"));
-    let r = env.run(&["cp", "default/web-0:/srv/data", "out"]);
+    let r = env.run(&["cp", "-v=6", "default/web-0:/srv/data", "out"]);
     r.assert_code(0);
+    r.assert_stderr_contains("I0000 cp.go] reusing helper container kdebug-cp-");
+    assert!(
+        !r.stderr().contains("kdebug: copying through"),
+        "{}",
+        r.dump()
+    );
     assert_eq!(
         listing(&env.dir.path().join("out")),
         listing(&root.join("srv/data"))
     );
 
-    // The copy containers target app, wait on stdin, and carry kdebug's mark.
+    // The second copy added no container: one helper, targeting app, marked as kdebug's.
     let pod = env.cluster.pod("default", "web-0").unwrap();
     let ecs = pod["spec"]["ephemeralContainers"].as_array().unwrap();
-    assert_eq!(ecs.len(), 2);
-    for c in ecs {
-        assert!(c["name"].as_str().unwrap().starts_with("kdebug-cp-"), "{c}");
-        assert_eq!(c["targetContainerName"], "app");
-        assert_eq!(c["stdin"], true);
-        assert_eq!(c["stdinOnce"], true);
-        assert_eq!(c["securityContext"]["capabilities"]["add"][0], "SYS_PTRACE");
-    }
+    assert_eq!(ecs.len(), 1);
+    let c = &ecs[0];
+    assert!(c["name"].as_str().unwrap().starts_with("kdebug-cp-"), "{c}");
+    assert_eq!(c["targetContainerName"], "app");
+    assert_eq!(c["command"][3], "kdebug-cp-helper");
+    assert_eq!(c["securityContext"]["capabilities"]["add"][0], "SYS_PTRACE");
+    let execs = exec_queries(&env);
+    assert_eq!(execs.len(), 4, "target twice, helper twice: {execs:?}");
 }
 
 #[test]
@@ -268,10 +290,11 @@ fn retries_resume_a_broken_copy_where_it_stopped() {
     let (env, root) = env("cp-retries");
     let data = noise(3 << 20);
     fs::write(root.join("big.bin"), &data).unwrap();
-    // The first attach breaks after 20 frames; kubectl's --retries resumes from that byte.
+    // Through a helper, the first exec breaks after 20 frames; kubectl's --retries resumes
+    // from that byte, in the same helper.
     env.cluster.set_fault_on(
         fakecluster::Fault::CloseWebSocketAfter { frames: 20 },
-        "/attach",
+        "/exec?command=sh&command=-c&command=d%3D",
     );
     let r = env.run(&["cp", "--retries=2", "web-0:/big.bin", "big.bin"]);
     r.assert_code(0);
@@ -284,25 +307,55 @@ fn retries_resume_a_broken_copy_where_it_stopped() {
         got.len()
     );
     let pod = env.cluster.pod("default", "web-0").unwrap();
+    assert_eq!(
+        pod["spec"]["ephemeralContainers"].as_array().unwrap().len(),
+        1
+    );
+    let resumed = exec_queries(&env)
+        .into_iter()
+        .filter(|q| q.contains("tail"))
+        .count();
+    assert_eq!(resumed, 1);
+
+    // One copy container per copy (no helper): each attempt is a new one, patched on the
+    // pod read again.
+    env.cluster.set_fault_on(
+        fakecluster::Fault::CloseWebSocketAfter { frames: 20 },
+        "/attach",
+    );
+    let r = env.run(&[
+        "cp",
+        "--helper-idle=0",
+        "--retries=2",
+        "web-0:/big.bin",
+        "b2.bin",
+    ]);
+    r.assert_code(0);
+    r.assert_stderr_contains(" bytes, retry 1/2");
+    assert!(fs::read(env.dir.path().join("b2.bin")).unwrap() == data);
+    let pod = env.cluster.pod("default", "web-0").unwrap();
     let ecs = pod["spec"]["ephemeralContainers"].as_array().unwrap();
-    assert_eq!(ecs.len(), 2, "one copy container per attempt");
-    assert!(ecs[1]["command"][2]
+    assert_eq!(
+        ecs.len(),
+        3,
+        "the helper, then one copy container per attempt"
+    );
+    assert!(ecs[2]["command"][2]
         .as_str()
         .unwrap()
         .contains("| tail -c +"));
-    // The resumed copy's patch was computed on the pod read again: it names the first one.
     let patches: Vec<_> = env
         .mutations()
         .into_iter()
         .filter(|m| m["method"] == "PATCH")
         .collect();
-    let order = &patches[1]["body"]["spec"]["$setElementOrder/ephemeralContainers"];
-    assert_eq!(order[0]["name"], ecs[0]["name"], "{}", patches[1]["body"]);
+    let order = &patches[2]["body"]["spec"]["$setElementOrder/ephemeralContainers"];
+    assert_eq!(order[1]["name"], ecs[1]["name"], "{}", patches[2]["body"]);
 
     // Without --retries the same break fails the copy, naming what happened.
     env.cluster.set_fault_on(
         fakecluster::Fault::CloseWebSocketAfter { frames: 20 },
-        "/attach",
+        "/exec?command=sh&command=-c&command=d%3D",
     );
     let r = env.run(&["cp", "web-0:/big.bin", "again.bin"]);
     r.assert_code(1);
@@ -439,7 +492,7 @@ fn list_shows_the_copy_container_and_bad_flags_are_refused() {
     r.assert_stderr_contains("error: -i/--stdin cannot be used with kdebug cp");
     let r = env.run(&["web-0", "--no-preserve"]);
     r.assert_code(1);
-    r.assert_stderr_contains("--no-preserve and --retries are for kdebug cp");
+    r.assert_stderr_contains("--no-preserve, --retries and --helper-idle are for kdebug cp");
     let r = env.run(&["cp", "web-0:/f"]);
     r.assert_code(1);
     r.assert_stderr_contains("error: source and destination are required");
@@ -454,6 +507,7 @@ fn the_same_tree_as_kubectl_cp_leaves() {
         return;
     };
     let (env, root) = env("cp-kubectl");
+    with_tar(&root);
     tree(&root.join("srv/data"));
     let kubectl_cp = |args: &[&str]| {
         let out = std::process::Command::new(&kubectl)
@@ -778,4 +832,156 @@ fn an_existing_destination_keeps_its_mode() {
     assert_eq!(mode(&dest.join("kept")), 0o700);
     assert_eq!(mode(&dest.join("made")), 0o750);
     assert_eq!(fs::read_to_string(dest.join("made/f")).unwrap(), "f");
+}
+
+// ---- Routes: the target's own tar, a helper, one container per copy ----
+
+/// A target with tar: its own tar runs over pods/exec, both ways, and the pod gets no
+/// ephemeral container.
+#[test]
+fn the_fast_path_runs_the_targets_own_tar_both_ways() {
+    let (env, root) = env("cp-fast");
+    with_tar(&root);
+    tree(&root.join("srv/data"));
+    let r = env.run(&["cp", "-v=6", "web-0:/srv/data", "out"]);
+    r.assert_code(0);
+    r.assert_stderr_contains("I0000 cp.go] copying with container app's own tar (pods/exec)");
+    assert_eq!(
+        listing(&env.dir.path().join("out")),
+        listing(&root.join("srv/data"))
+    );
+    env.run(&["cp", "-v=6", "out", "web-0:/srv/back"])
+        .assert_code(0)
+        .assert_stderr_contains("I0000 cp.go] copying with container app's own tar (pods/exec)");
+    assert_eq!(
+        listing(&root.join("srv/back")),
+        listing(&root.join("srv/data"))
+    );
+    // A missing path: the remote tar's words and code, as through a copy container.
+    let r = env.run(&["cp", "web-0:/no/such", "x"]);
+    r.assert_code(2);
+    r.assert_stderr_contains("tar: ");
+    r.assert_stderr_contains("Cannot stat: No such file or directory");
+    r.assert_stderr_contains("command terminated with exit code 2");
+    let pod = env.cluster.pod("default", "web-0").unwrap();
+    assert!(
+        pod["spec"]["ephemeralContainers"].is_null(),
+        "{}",
+        pod["spec"]
+    );
+    // kubectl's exec query: `command` repeated in order, then the streams.
+    let exec = &exec_queries(&env)[0];
+    assert!(
+        exec.starts_with("command=sh&command=-c&command=command%20-v%20tar"),
+        "{exec}"
+    );
+    assert!(
+        exec.ends_with("&container=app&stderr=true&stdout=true"),
+        "{exec}"
+    );
+}
+
+/// Without exec permission every copy gets its own copy container, as before helpers, and
+/// kdebug says why once.
+#[test]
+fn without_exec_permission_each_copy_gets_its_own_container() {
+    let (env, root) = env("cp-noexec");
+    with_tar(&root);
+    fs::write(root.join("f"), "f").unwrap();
+    let mut pod = env.cluster.pod("default", "web-0").unwrap();
+    pod["metadata"]["annotations"] = serde_json::json!({"fake.kdebug/forbidden": "exec"});
+    env.cluster.put_object("Pod", pod);
+    for n in ["a", "b"] {
+        let r = env.run(&["cp", "web-0:/f", n]);
+        r.assert_code(0);
+        r.assert_stderr_contains("kdebug: exec is not allowed in pod default/web-0 (pods \"web-0\" is forbidden: User \"fake-admin\" cannot create resource \"pods/exec\"");
+        r.assert_stderr_contains("copying through a new ephemeral container for each copy");
+        assert_eq!(r.stderr().matches("exec is not allowed").count(), 1);
+        assert_eq!(fs::read_to_string(env.dir.path().join(n)).unwrap(), "f");
+    }
+    let pod = env.cluster.pod("default", "web-0").unwrap();
+    let ecs = pod["spec"]["ephemeralContainers"].as_array().unwrap();
+    assert_eq!(ecs.len(), 2);
+    assert!(
+        ecs.iter().all(|c| c["command"][3] == "kdebug-cp"),
+        "{ecs:?}"
+    );
+}
+
+/// The raw query of every exec request, in order.
+fn exec_queries(env: &Env) -> Vec<String> {
+    env.cluster
+        .records()
+        .into_iter()
+        .filter(|r| r.raw["path"].as_str().is_some_and(|p| p.ends_with("/exec")))
+        .map(|r| r.raw["raw_query"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Polls the pod until `container`'s state is terminated; its exit code.
+fn wait_terminated(env: &Env, container: &str) -> i64 {
+    for _ in 0..100 {
+        let pod = env.cluster.pod("default", "web-0").unwrap();
+        let st = pod["status"]["ephemeralContainerStatuses"]
+            .as_array()
+            .and_then(|l| l.iter().find(|s| s["name"] == container).cloned());
+        if let Some(code) = st.and_then(|s| s["state"]["terminated"]["exitCode"].as_i64()) {
+            return code;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{container} still runs");
+}
+
+/// A helper ends by itself once idle; `list` shows helpers and their state; `gc` stops one.
+#[test]
+fn the_helper_ends_when_idle_and_gc_stops_it() {
+    let (env, root) = env("cp-helper");
+    fs::write(root.join("f"), "f").unwrap();
+    let r = env.run(&["cp", "--helper-idle=2s", "web-0:/f", "f1"]);
+    r.assert_code(0);
+    r.assert_stderr_contains("ends after 2s without one");
+    let helper = |i: usize| {
+        let pod = env.cluster.pod("default", "web-0").unwrap();
+        pod["spec"]["ephemeralContainers"][i]["name"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first = helper(0);
+    assert_eq!(wait_terminated(&env, &first), 0);
+    let r = env.run(&["list"]);
+    r.assert_code(0);
+    let line = r
+        .stdout()
+        .lines()
+        .find(|l| l.contains(&first))
+        .unwrap()
+        .to_string();
+    assert!(
+        line.contains("cp-helper") && line.contains("Terminated (0)"),
+        "{line}"
+    );
+
+    // An ended helper is not reused: the next copy makes another, which gc stops.
+    env.run(&["cp", "web-0:/f", "f2"]).assert_code(0);
+    let second = helper(1);
+    assert_ne!(first, second);
+    let r = env.run(&["list"]);
+    let line = r
+        .stdout()
+        .lines()
+        .find(|l| l.contains(&second))
+        .unwrap()
+        .to_string();
+    assert!(
+        line.contains("cp-helper") && line.contains("Running"),
+        "{line}"
+    );
+    let r = env.run(&["gc"]);
+    r.assert_code(0);
+    r.assert_stdout_contains(&format!(
+        "helper container {second} of pod/web-0 stopped (namespace default; it stays in the pod's spec)"
+    ));
+    assert_eq!(wait_terminated(&env, &second), 0);
 }

@@ -71,6 +71,7 @@ pub struct RawArgs {
     pub host_shell: bool,
     pub no_preserve: bool,
     pub retries: Option<String>,
+    pub helper_idle: Option<String>,
 
     pub global: GlobalArgs,
 }
@@ -222,6 +223,7 @@ fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
         "mirror" => raw.mirror = Some(v),
         "older-than" => raw.older_than = Some(v),
         "retries" => raw.retries = Some(v),
+        "helper-idle" => raw.helper_idle = Some(v),
         "kubeconfig" => g.kubeconfig = Some(v),
         "context" => g.context = Some(v),
         "cluster" => g.cluster = Some(v),

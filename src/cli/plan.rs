@@ -182,15 +182,9 @@ pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
                 "{flag} cannot be used with kdebug cp"
             )));
         }
-        Some(super::cp::parse(
-            &raw.targets,
-            raw.no_preserve,
-            raw.retries.as_deref(),
-        )?)
-    } else if raw.no_preserve || raw.retries.is_some() {
-        return Err(CliError::Invalid(
-            "--no-preserve and --retries are for kdebug cp".into(),
-        ));
+        Some(super::cp::parse(&raw)?)
+    } else if let Some(e) = super::cp::only_for_cp(&raw) {
+        return Err(e);
     } else {
         None
     };

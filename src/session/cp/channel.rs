@@ -40,6 +40,8 @@ pub struct Channel {
     pending: Vec<u8>,
     pos: usize,
     pub stderr: Vec<u8>,
+    /// What the error channel (3) said, bounded: an exec's result.
+    status: Vec<u8>,
     /// The server closed the session.
     closed: bool,
     last_ping: Instant,
@@ -99,9 +101,46 @@ impl Channel {
             measure: false,
         });
         let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let path = format!("{}/attach", crate::kube::pod_path(ns, pod));
+        Channel::connect(client, ns, pod, "attach", &q, &[frames::V5, frames::V4])
+    }
+
+    /// Runs `command` in `container` (`pods/exec`, kubectl's query: `command` repeated,
+    /// `container`, then the streams). With stdin, only v5 is offered: a copy into the pod
+    /// must close stdin and still read the result, which v4 cannot say.
+    pub fn exec(
+        client: &Client,
+        ns: &str,
+        pod: &str,
+        container: &str,
+        command: &[String],
+        stdin: bool,
+    ) -> Result<Channel, AttachError> {
+        let mut q: Vec<(&str, &str)> = command.iter().map(|c| ("command", c.as_str())).collect();
+        q.push(("container", container));
+        q.push(("stderr", "true"));
+        if stdin {
+            q.push(("stdin", "true"));
+        }
+        q.push(("stdout", "true"));
+        let protocols: &[&str] = if stdin {
+            &[frames::V5]
+        } else {
+            &[frames::V5, frames::V4]
+        };
+        Channel::connect(client, ns, pod, "exec", &q, protocols)
+    }
+
+    fn connect(
+        client: &Client,
+        ns: &str,
+        pod: &str,
+        sub: &str,
+        q: &[(&str, &str)],
+        protocols: &[&str],
+    ) -> Result<Channel, AttachError> {
+        let path = format!("{}/{sub}", crate::kube::pod_path(ns, pod));
         let socket = client
-            .websocket(&path, &q, &[frames::V5, frames::V4])
+            .websocket(&path, q, protocols)
             .map_err(AttachError::Connect)?;
         socket.ws.get_ref().tcp().set_read_timeout(Some(POLL)).ok();
         Ok(Channel {
@@ -110,6 +149,7 @@ impl Channel {
             pending: Vec::new(),
             pos: 0,
             stderr: Vec::new(),
+            status: Vec::new(),
             closed: false,
             last_ping: Instant::now(),
             last_data: Instant::now(),
@@ -183,7 +223,11 @@ impl Channel {
                             let room = MAX_STDERR.saturating_sub(self.stderr.len());
                             self.stderr.extend_from_slice(&d[..d.len().min(room)]);
                         }
-                        Frame::Status(_) | Frame::Ignored => {}
+                        Frame::Status(d) => {
+                            let room = MAX_STDERR.saturating_sub(self.status.len());
+                            self.status.extend_from_slice(&d[..d.len().min(room)]);
+                        }
+                        Frame::Ignored => {}
                     }
                     return Ok(true);
                 }
@@ -235,6 +279,23 @@ impl Channel {
                 return Ok(None);
             }
         }
+    }
+
+    /// Waits for the first stdout bytes; false when the session ended without any (an exec
+    /// that failed to start, or a tar that failed before writing).
+    pub fn first_bytes(&mut self) -> Result<bool, ChannelError> {
+        while self.pending.len() == self.pos {
+            if !self.poll(true)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// An exec's result, once the session ended: what its error channel said (an empty
+    /// one is success, as client-go reads it). None while it runs.
+    pub fn outcome(&self) -> Option<frames::Outcome> {
+        self.closed.then(|| frames::decode_status(&self.status))
     }
 
     /// Reads until the server ends the session, dropping stdout. Into the pod: what `tar x`

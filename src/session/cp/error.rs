@@ -31,6 +31,10 @@ pub enum CpError {
     Stalled(std::time::Duration),
     /// The copy container's answer line was longer than it can be.
     LongAnswer { limit: usize },
+    /// The exec running the copy ended with a failure that is not an exit code.
+    ExecFailed { container: String, why: String },
+    /// The copy ended with no exit code from the copy's process.
+    NoResult { namespace: String, pod: String },
 }
 
 impl fmt::Display for CpError {
@@ -66,6 +70,13 @@ impl fmt::Display for CpError {
                 f,
                 "the copy stalled: no archive bytes for {} while the connection stayed open",
                 crate::text::duration::format_go(*d)
+            ),
+            CpError::ExecFailed { container, why } => {
+                write!(f, "the copy in container {container} failed: {why}")
+            }
+            CpError::NoResult { namespace, pod } => write!(
+                f,
+                "the copy in pod {namespace}/{pod} ended without an exit code from its tar"
             ),
             CpError::LongAnswer { limit } => write!(
                 f,

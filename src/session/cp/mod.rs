@@ -1,6 +1,10 @@
-//! `kdebug cp`: files out of and into a container through an ephemeral copy container
-//! (`debug::cp`), whatever the container's image holds. The archive travels over the attach;
-//! kdebug writes and reads it itself (`archive`), so the local side needs no tar either.
+//! `kdebug cp`: files out of and into a container, whatever its image holds. kdebug writes
+//! and reads the archive itself (`archive`), so the local side needs no tar either. The
+//! remote tar runs where it can, in this order ([`Route`]):
+//! 1. in the target itself over `pods/exec`, when it has `sh` and `tar` (kubectl cp's way);
+//! 2. in an idle helper: a copy container (`debug::cp`) that stays running after a copy and
+//!    ends once idle; later copies exec into it and add no container to the pod;
+//! 3. without exec permission, in a new copy container per copy, over its attach.
 //!
 //! Out of the pod the archive is streamed into the safe extractor as it comes. Into the pod
 //! kdebug first asks whether the destination is a directory (kubectl cp's `test -d`), then
@@ -29,6 +33,9 @@ use super::follow::{exit_code_within, Container, EXIT_STATUS_GRACE};
 use super::targets::TargetError;
 use super::wait::{self, WaitOptions};
 use super::{now_rfc3339, Connection, RunError};
+use crate::session::attach::frames::Outcome;
+use crate::session::attach::AttachError;
+use builder::Runner;
 use channel::{Channel, Stdin};
 
 /// After the archive went in and stdin closed: how long `tar x` may take to finish.
@@ -52,15 +59,21 @@ pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
     let mut side = Side {
         conn,
         p,
+        copy,
         ns: &ns,
         pod_name: view.metadata.name.to_string(),
         pod,
         started: 0,
         target: &target,
+        route: Route::Target,
+        new_helpers: 0,
     };
+    if !builder::target_can_copy(&copy.remote.path) {
+        side.route = Route::FindHelper;
+    }
     match copy.direction {
         Direction::FromPod => {
-            let first = side.start(builder::out_command(&copy.remote.path, 0))?;
+            let first = side.start(What::Out(0))?;
             let mut from = Resuming {
                 cur: first,
                 got: 0,
@@ -73,12 +86,7 @@ pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
             side.finish(cur, moved?)
         }
         Direction::ToPod => {
-            let command = builder::in_command(
-                &copy.remote.path,
-                copy.preserve,
-                copy.local == Local::Stream,
-            );
-            let mut cur = side.start(command)?;
+            let mut cur = side.start(What::In)?;
             let moved = copy_in(&mut cur.ch, copy);
             side.finish(cur, moved?)
         }
@@ -89,6 +97,7 @@ pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
 struct Side<'a> {
     conn: &'a Connection,
     p: &'a Plan,
+    copy: &'a Copy,
     ns: &'a str,
     /// The pod as last read: read again for each resumed copy, whose patch must see the
     /// copy containers added before it.
@@ -96,18 +105,299 @@ struct Side<'a> {
     started: u32,
     pod_name: String,
     target: &'a str,
+    route: Route,
+    /// Helpers made by this run (a second one only when the first could not be used).
+    new_helpers: u32,
 }
 
-/// A copy container, running, attached, told to go.
+/// Where the remote tar runs: tried in this order, each falling to the next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    /// Exec'd in the target container.
+    Target,
+    /// A running helper of the target is looked for, else one is made.
+    FindHelper,
+    /// Exec'd in this helper.
+    Helper { name: String, access: Access },
+    /// One new copy container per copy, attached.
+    PerCopy,
+}
+
+/// Which way a copy goes (out of the pod: from which byte).
+#[derive(Debug, Clone, Copy)]
+enum What {
+    Out(u64),
+    In,
+}
+
+/// A copy under way: the remote tar's streams, and how its result will be known.
 struct Started {
-    name: String,
-    access: Access,
-    watch: Option<wait::Rest>,
     ch: Channel,
+    how: How,
+}
+
+enum How {
+    /// A copy container's own process, attached: its result is its terminated state.
+    Attached {
+        name: String,
+        access: Access,
+        watch: Option<wait::Rest>,
+    },
+    /// A process exec'd in `container`: its result is the exec's status. `access` is how a
+    /// helper reads the target's files (None in the target itself).
+    Exec {
+        container: String,
+        access: Option<Access>,
+    },
+}
+
+/// What one exec attempt came to.
+enum Tried {
+    Ran(Box<Channel>),
+    /// The container has no `sh` or `tar` (the runtime's "executable file not found", or
+    /// 126/127 before a byte): the next route.
+    Missing(String),
+    /// 403: exec is not allowed here.
+    Forbidden(ApiError),
+    /// The exec could not be made (the helper ended, the server speaks no v5 for stdin).
+    Unavailable(String),
 }
 
 impl Side<'_> {
-    fn start(&mut self, command: Vec<String>) -> Result<Started, RunError> {
+    /// Starts the copy by the first route that works, falling to the next (`-v=6` says
+    /// which and why).
+    fn start(&mut self, what: What) -> Result<Started, RunError> {
+        loop {
+            match self.route.clone() {
+                Route::Target => {
+                    let target = self.target.to_string();
+                    match self.try_exec(&target, Runner::Target, what)? {
+                        Tried::Ran(ch) => {
+                            let how = format!("with container {target}'s own tar");
+                            return Ok(self.ran(ch, target, None, &how));
+                        }
+                        Tried::Missing(why) | Tried::Unavailable(why) => {
+                            self.trace(&format!(
+                                "container {target} cannot run the copy itself ({why}): using a helper container"
+                            ));
+                            self.route = Route::FindHelper;
+                        }
+                        Tried::Forbidden(e) => self.per_copy(&e),
+                    }
+                }
+                Route::FindHelper if self.copy.idle == Some(0) => self.route = Route::PerCopy,
+                Route::FindHelper => {
+                    self.route = match self.running_helper()? {
+                        Some((name, access)) => {
+                            self.trace(&format!("reusing helper container {name}"));
+                            Route::Helper { name, access }
+                        }
+                        None if self.new_helpers < 2 => {
+                            let (name, access) = self.new_helper()?;
+                            Route::Helper { name, access }
+                        }
+                        None => Route::PerCopy,
+                    }
+                }
+                Route::Helper { name, access } => {
+                    let state = builder::state_dir(&name);
+                    match self.try_exec(&name, Runner::Helper { state: &state }, what)? {
+                        Tried::Ran(ch) => {
+                            let how = format!("through helper container {name}");
+                            return Ok(self.ran(ch, name, Some(access), &how));
+                        }
+                        Tried::Forbidden(e) => self.per_copy(&e),
+                        Tried::Missing(why) | Tried::Unavailable(why) => {
+                            // One that ended meanwhile: a new one (twice at most).
+                            self.trace(&format!("helper container {name} cannot be used ({why})"));
+                            self.route = if self.new_helpers < 2 {
+                                let (name, access) = self.new_helper()?;
+                                Route::Helper { name, access }
+                            } else {
+                                Route::PerCopy
+                            };
+                        }
+                    }
+                }
+                Route::PerCopy => {
+                    let command = self.command(what, Runner::CopyContainer);
+                    return self.start_attached(command);
+                }
+            }
+        }
+    }
+
+    /// A copy under way in an exec, said at `-v=6`.
+    fn ran(
+        &self,
+        ch: Box<Channel>,
+        container: String,
+        access: Option<Access>,
+        how: &str,
+    ) -> Started {
+        self.trace(&format!("copying {how} (pods/exec)"));
+        Started {
+            ch: *ch,
+            how: How::Exec { container, access },
+        }
+    }
+
+    /// `I0000 cp.go] ...` at `-v=6` and above: which route a copy took, and why.
+    fn trace(&self, what: &str) {
+        if self.conn.client.verbosity() >= 6 {
+            eprintln!("I0000 cp.go] {}", visible(what.as_bytes()));
+        }
+    }
+
+    /// Exec is forbidden: one copy container per copy from now on, said once.
+    fn per_copy(&mut self, e: &ApiError) {
+        if !self.p.quiet {
+            eprintln!(
+                "kdebug: exec is not allowed in pod {}/{} ({}); copying through a new ephemeral container for each copy",
+                self.ns,
+                self.pod_name,
+                visible(e.status().map_or(e.to_string(), |s| s.message.clone()).as_bytes())
+            );
+        }
+        self.route = Route::PerCopy;
+    }
+
+    fn command(&self, what: What, runner: Runner) -> Vec<String> {
+        let path = &self.copy.remote.path;
+        match what {
+            What::Out(offset) => builder::out_command(path, offset, runner),
+            What::In => builder::in_command(
+                path,
+                self.copy.preserve,
+                self.copy.local == Local::Stream,
+                runner,
+            ),
+        }
+    }
+
+    /// Execs the copy script in `container`, and waits for its first bytes (an answer, or
+    /// the archive) or its end.
+    fn try_exec(&self, container: &str, runner: Runner, what: What) -> Result<Tried, RunError> {
+        let command = self.command(what, runner);
+        let stdin = matches!(what, What::In);
+        let client = &self.conn.client;
+        let mut ch =
+            match Channel::exec(client, self.ns, &self.pod_name, container, &command, stdin) {
+                Ok(ch) => ch,
+                Err(AttachError::Connect(e)) if e.code() == Some(403) => {
+                    return Ok(Tried::Forbidden(e))
+                }
+                Err(AttachError::Connect(e)) if e.code().is_some() => {
+                    return Ok(Tried::Unavailable(e.to_string()))
+                }
+                Err(e) => return Err(e.into()),
+            };
+        if ch.first_bytes()? {
+            return Ok(Tried::Ran(Box::new(ch)));
+        }
+        Ok(match ch.outcome() {
+            Some(Outcome::ExitCode(c @ (126 | 127))) => Tried::Missing(format!("exit code {c}")),
+            Some(Outcome::Failure(m))
+                if m.contains("executable file not found")
+                    || m.contains("no such file or directory") =>
+            {
+                Tried::Missing(m)
+            }
+            // The script ran and failed (a missing path, say): its stderr and code tell.
+            _ => Tried::Ran(Box::new(ch)),
+        })
+    }
+
+    /// A running helper of the target, with the image this copy would use.
+    fn running_helper(&mut self) -> Result<Option<(String, Access)>, RunError> {
+        let path = api::pod_path(self.ns, &self.pod_name);
+        self.pod = self.conn.client.get(&path)?;
+        let image = self.image();
+        let running = |name: &str| {
+            self.pod["status"]["ephemeralContainerStatuses"]
+                .as_array()
+                .is_some_and(|l| {
+                    l.iter()
+                        .any(|s| s["name"] == name && s["state"]["running"].is_object())
+                })
+        };
+        let found = self.pod["spec"]["ephemeralContainers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| {
+                c["targetContainerName"] == self.target
+                    && c["command"][3] == builder::HELPER_MARK
+                    && c["image"] == image.as_str()
+            })
+            .filter_map(|c| {
+                let name = c["name"].as_str()?;
+                let ptrace = c["securityContext"]["capabilities"]["add"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == "SYS_PTRACE"));
+                let access = if ptrace {
+                    Access::Ptrace
+                } else {
+                    Access::SameUser(Profile::Baseline)
+                };
+                running(name).then(|| (name.to_string(), access))
+            })
+            .next_back();
+        Ok(found)
+    }
+
+    /// The image a copy container gets: `--image`, else the default.
+    fn image(&self) -> String {
+        self.p
+            .opts
+            .image
+            .as_deref()
+            .filter(|i| !i.is_empty())
+            .unwrap_or(builder::DEFAULT_IMAGE)
+            .to_string()
+    }
+
+    /// Adds a helper and waits until it runs.
+    fn new_helper(&mut self) -> Result<(String, Access), RunError> {
+        self.new_helpers += 1;
+        let idle = self.copy.idle.unwrap_or(builder::HELPER_IDLE_SECS);
+        let (name, access) = add_copy_container(
+            self.conn,
+            self.p,
+            self.ns,
+            &self.pod,
+            self.target,
+            &|name| builder::helper_command(idle, &builder::state_dir(name)),
+        )?;
+        if !self.p.quiet {
+            eprintln!(
+                "kdebug: copying through helper container {name} in pod {}/{}: it stays running, idle, for later copies, and ends after {} without one (`kdebug list` shows it, `kdebug gc` stops it)",
+                self.ns,
+                self.pod_name,
+                crate::text::duration::format_go(Duration::from_secs(idle))
+            );
+        }
+        self.wait_started(&name)?;
+        Ok((name, access))
+    }
+
+    fn wait_started(&self, name: &str) -> Result<wait::Ready, RunError> {
+        let opts = WaitOptions {
+            timeout: self.p.timeout,
+            quiet: self.p.quiet,
+        };
+        let client = &self.conn.client;
+        Ok(wait::until_started_with(
+            client,
+            self.ns,
+            &self.pod_name,
+            name,
+            &opts,
+            None,
+        )?)
+    }
+
+    fn start_attached(&mut self, command: Vec<String>) -> Result<Started, RunError> {
         if self.started > 0 {
             let path = api::pod_path(self.ns, &self.pod_name);
             self.pod = self.conn.client.get(&path)?;
@@ -115,31 +405,25 @@ impl Side<'_> {
         self.started += 1;
         let pod_name = self.pod_name.clone();
         let (name, access) =
-            add_copy_container(self.conn, self.p, self.ns, &self.pod, self.target, command)?;
+            add_copy_container(self.conn, self.p, self.ns, &self.pod, self.target, &|_| {
+                command.clone()
+            })?;
         if !self.p.quiet {
             eprintln!(
                 "kdebug: copying through ephemeral container {name}; it stays in pod {}/{pod_name}'s spec once it ends (the API cannot remove one; `kdebug list` shows it)",
                 self.ns
             );
         }
-        let ready = wait::until_started_with(
-            &self.conn.client,
-            self.ns,
-            &pod_name,
-            &name,
-            &WaitOptions {
-                timeout: self.p.timeout,
-                quiet: self.p.quiet,
-            },
-            None,
-        )?;
+        let ready = self.wait_started(&name)?;
         let mut ch = Channel::open(&self.conn.client, self.ns, &pod_name, &name)?;
         ch.send_stdin(builder::GO)?;
         Ok(Started {
-            name,
-            access,
-            watch: ready.watch,
             ch,
+            how: How::Attached {
+                name,
+                access,
+                watch: ready.watch,
+            },
         })
     }
 
@@ -151,10 +435,11 @@ impl Side<'_> {
         }
     }
 
-    /// The exit code: 0 when the copy was clean; otherwise the container's own, with its
-    /// stderr (as kubectl relays the remote tar's) and kubectl's `command terminated` line.
+    /// The exit code: 0 when the copy was clean; otherwise the remote tar's own, with its
+    /// stderr (as kubectl relays it) and kubectl's `command terminated` line.
     fn finish(&self, mut last: Started, mut moved: Moved) -> Result<u8, RunError> {
         let stderr = std::mem::take(&mut last.ch.stderr);
+        let outcome = last.ch.outcome();
         last.ch.close();
         if moved.clean {
             return Ok(if moved.warnings > 0 { 1 } else { 0 });
@@ -164,22 +449,58 @@ impl Side<'_> {
             let _ = crate::sys::output::stderr().write_all(visible(&stderr).as_bytes());
             return Err(e);
         }
-        let c = self.container(&last.name);
-        let grace = if moved.log_skip > 0 {
-            EXTRACT_GRACE
-        } else {
-            EXIT_STATUS_GRACE
-        };
-        let client = &self.conn.client;
-        let code = exit_code_within(client, c, last.watch, grace)?;
-        let said = if moved.log_skip > 0 && code != Some(0) {
-            // Into the pod the attach carried nothing after stdin closed: the log has it.
-            let log = super::logs::read(client, c.ns, c.pod, c.name).unwrap_or_default();
-            log.get(moved.log_skip.min(log.len())..)
-                .unwrap_or_default()
-                .to_vec()
-        } else {
-            stderr
+        let (code, said, access) = match last.how {
+            How::Attached {
+                name,
+                access,
+                watch,
+            } => {
+                let c = self.container(&name);
+                let grace = if moved.log_skip > 0 {
+                    EXTRACT_GRACE
+                } else {
+                    EXIT_STATUS_GRACE
+                };
+                let client = &self.conn.client;
+                let code = match exit_code_within(client, c, watch, grace)? {
+                    Some(n) => Some(n),
+                    None if moved.error.is_some() => None,
+                    None => {
+                        return Err(CpError::StillRunning {
+                            container: name.clone(),
+                            namespace: c.ns.to_string(),
+                            pod: c.pod.to_string(),
+                        }
+                        .into())
+                    }
+                };
+                let said = if moved.log_skip > 0 && code != Some(0) {
+                    // Into the pod the attach carried nothing after stdin closed: the log has it.
+                    let log = super::logs::read(client, c.ns, c.pod, c.name).unwrap_or_default();
+                    log.get(moved.log_skip.min(log.len())..)
+                        .unwrap_or_default()
+                        .to_vec()
+                } else {
+                    stderr
+                };
+                (code, said, Some(access))
+            }
+            How::Exec { container, access } => {
+                let code = match outcome {
+                    Some(Outcome::Success) => Some(0),
+                    Some(Outcome::ExitCode(n)) => Some(i32::from(n)),
+                    Some(Outcome::Failure(why)) if moved.error.is_none() => {
+                        let _ = crate::sys::output::stderr().write_all(visible(&stderr).as_bytes());
+                        return Err(CpError::ExecFailed {
+                            container,
+                            why: visible(why.as_bytes()),
+                        }
+                        .into());
+                    }
+                    _ => None,
+                };
+                (code, stderr, access)
+            }
         };
         let _ = crate::sys::output::stderr().write_all(visible(&said).as_bytes());
         match (code, moved.error) {
@@ -187,15 +508,16 @@ impl Side<'_> {
             (Some(0), None) => Ok(if moved.warnings > 0 { 1 } else { 0 }),
             (Some(n), _) => {
                 eprintln!("command terminated with exit code {n}");
-                if said.windows(17).any(|w| w == b"Permission denied") {
-                    eprintln!("hint: {}", denied_hint(last.access, self.target));
+                if let (true, Some(access)) =
+                    (said.windows(17).any(|w| w == b"Permission denied"), access)
+                {
+                    eprintln!("hint: {}", denied_hint(access, self.target));
                 }
                 Ok(n as u8)
             }
-            (None, None) => Err(CpError::StillRunning {
-                container: c.name.to_string(),
-                namespace: c.ns.to_string(),
-                pod: c.pod.to_string(),
+            (None, None) => Err(CpError::NoResult {
+                namespace: self.ns.to_string(),
+                pod: self.pod_name.clone(),
             }
             .into()),
         }
@@ -222,7 +544,11 @@ impl Resuming<'_, '_> {
             return true;
         }
         // A clean end: resumed only while the container has not ended (the link went).
-        let c = self.side.container(&self.cur.name);
+        // An exec's end is its process's.
+        let How::Attached { name, .. } = &self.cur.how else {
+            return false;
+        };
+        let c = self.side.container(name);
         matches!(
             exit_code_within(&self.side.conn.client, c, None, EXIT_STATUS_GRACE),
             Ok(None)
@@ -250,13 +576,45 @@ impl std::io::Read for Resuming<'_, '_> {
                 "Resuming copy at {} bytes, retry {}/{}",
                 self.got, self.tries, self.max
             );
-            let path = &self.side.p.copy.as_ref().expect("a copy").remote.path;
             let next = self
                 .side
-                .start(builder::out_command(path, self.got))
+                .start(What::Out(self.got))
                 .map_err(|e| std::io::Error::other(crate::sys::report::error_text(&e)))?;
             std::mem::replace(&mut self.cur, next).ch.close();
         }
+    }
+}
+
+/// Makes the idle helper `container` end now (`kdebug gc`): an exec that leaves the stop
+/// sign in its state directory; it ends within a second when no copy runs in it.
+pub fn stop_helper(
+    client: &crate::client::Client,
+    ns: &str,
+    pod: &str,
+    container: &str,
+) -> Result<(), RunError> {
+    let command = builder::stop_command(&builder::state_dir(container));
+    let mut ch = Channel::exec(client, ns, pod, container, &command, false)?;
+    ch.drain()?;
+    let outcome = ch.outcome();
+    ch.close();
+    match outcome {
+        Some(Outcome::Success) => Ok(()),
+        Some(Outcome::ExitCode(n)) => Err(CpError::ExecFailed {
+            container: container.to_string(),
+            why: format!("exit code {n}"),
+        }
+        .into()),
+        Some(Outcome::Failure(why)) => Err(CpError::ExecFailed {
+            container: container.to_string(),
+            why: visible(why.as_bytes()),
+        }
+        .into()),
+        None => Err(CpError::NoResult {
+            namespace: ns.to_string(),
+            pod: pod.to_string(),
+        }
+        .into()),
     }
 }
 
@@ -299,7 +657,7 @@ fn add_copy_container(
     ns: &str,
     pod: &serde_json::Value,
     target: &str,
-    command: Vec<String>,
+    command: &dyn Fn(&str) -> Vec<String>,
 ) -> Result<(String, Access), RunError> {
     let pod_name = Meta::read(pod)?.name;
     let path = format!("{}/ephemeralcontainers", api::pod_path(ns, pod_name));
@@ -314,7 +672,7 @@ fn add_copy_container(
             target,
             image: p.opts.image.as_deref().filter(|i| !i.is_empty()),
             pull_policy: p.opts.image_pull_policy.as_deref(),
-            command: command.clone(),
+            command: command(&name),
             access,
             mark: Mark {
                 target: format!("pod/{pod_name}"),
