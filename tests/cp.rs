@@ -985,3 +985,68 @@ fn the_helper_ends_when_idle_and_gc_stops_it() {
     ));
     assert_eq!(wait_terminated(&env, &second), 0);
 }
+
+// ---- Images for clusters that cannot pull ----
+
+/// `KDEBUG_IMAGE` is the copy container's image, and a debug run's where kubectl would
+/// refuse the missing `--image`; `--image` overrides it.
+#[test]
+fn kdebug_image_is_the_default_debug_image() {
+    let (env, root) = env("cp-kdebug-image");
+    fs::write(root.join("f"), "f").unwrap();
+    let vars = [("KDEBUG_IMAGE", "tools.example/box:2")];
+    env.run_full(&["cp", "web-0:/f", "f"], None, &vars)
+        .assert_code(0);
+    let image = |i: usize| {
+        let pod = env.cluster.pod("default", "web-0").unwrap();
+        pod["spec"]["ephemeralContainers"][i]["image"].clone()
+    };
+    assert_eq!(image(0), "tools.example/box:2");
+
+    let r = env.run(&["web-0", "-c", "dbg1", "--attach=false"]);
+    r.assert_code(1);
+    r.assert_stderr_contains("you must specify --image when not using --copy-to.");
+    env.run_full(&["web-0", "-c", "dbg2", "--attach=false"], None, &vars)
+        .assert_code(0);
+    assert_eq!(image(1), "tools.example/box:2");
+    env.run_full(
+        &[
+            "web-0",
+            "-c",
+            "dbg3",
+            "--image=busybox:1.36",
+            "--attach=false",
+        ],
+        None,
+        &vars,
+    )
+    .assert_code(0);
+    assert_eq!(image(2), "busybox:1.36");
+}
+
+/// An image the node cannot pull: the error names what the node already holds that could
+/// serve, with the `--image=` to try and `KDEBUG_IMAGE`.
+#[test]
+fn a_pull_failure_names_the_images_the_node_holds() {
+    let (env, root) = env("cp-pull");
+    fs::write(root.join("f"), "f").unwrap();
+    let hint = "hint: node node-1 already holds docker.io/library/busybox:1.36, with a shell and tar: try --image=docker.io/library/busybox:1.36, or set KDEBUG_IMAGE=docker.io/library/busybox:1.36 to make it the default";
+    let r = env.run(&[
+        "cp",
+        "--image=registry.example/does-not-exist:1",
+        "web-0:/f",
+        "f",
+    ]);
+    r.assert_stderr_contains("cannot start: ErrImagePull: ");
+    r.assert_stderr_contains(hint);
+    assert_ne!(r.code(), 0);
+    let r = env.run(&[
+        "web-0",
+        "--image=registry.example/does-not-exist:1",
+        "--attach",
+        "--",
+        "true",
+    ]);
+    r.assert_code(125);
+    r.assert_stderr_contains(hint);
+}

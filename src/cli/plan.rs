@@ -279,7 +279,22 @@ pub fn finish(draft: Draft) -> Result<(Plan, Vec<Message>), Refused> {
     }
     let messages = if p.verb == Verb::Debug {
         let has_targets = !p.targets.is_empty() || !p.filenames.is_empty() || p.selector.is_some();
-        match crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets) {
+        let mut checked = crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets);
+        // Where kubectl refuses the missing --image, KDEBUG_IMAGE stands in for it.
+        if let (Err(e), Some(image)) = (&checked, crate::session::images::env_image()) {
+            let wants_image = matches!(
+                e.error,
+                DebugError::ImageRequired
+                    | DebugError::AttachWithoutContainer
+                    | DebugError::CopyNothingToDo
+                    | DebugError::CopyArgsWithoutContainer
+            );
+            if p.opts.image.is_none() && wants_image {
+                p.opts.image = Some(image);
+                checked = crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets);
+            }
+        }
+        match checked {
             Ok(m) => m,
             // kubectl prints what Validate said before the check that failed.
             Err(e) => {

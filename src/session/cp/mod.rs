@@ -346,15 +346,9 @@ impl Side<'_> {
         Ok(found)
     }
 
-    /// The image a copy container gets: `--image`, else the default.
+    /// The image a copy container gets.
     fn image(&self) -> String {
-        self.p
-            .opts
-            .image
-            .as_deref()
-            .filter(|i| !i.is_empty())
-            .unwrap_or(builder::DEFAULT_IMAGE)
-            .to_string()
+        copy_image(self.p).unwrap_or_else(|| builder::DEFAULT_IMAGE.to_string())
     }
 
     /// Adds a helper and waits until it runs.
@@ -666,11 +660,12 @@ fn add_copy_container(
     let mut access = Access::Ptrace;
     let mut pod = pod.clone();
     let mut conflicts = 0;
+    let image = copy_image(p);
     loop {
         let opts = builder::options(CopyContainer {
             name: name.clone(),
             target,
-            image: p.opts.image.as_deref().filter(|i| !i.is_empty()),
+            image: image.as_deref(),
             pull_policy: p.opts.image_pull_policy.as_deref(),
             command: command(&name),
             access,
@@ -707,6 +702,12 @@ fn add_copy_container(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// `--image`, else `KDEBUG_IMAGE` (else the builder's default).
+fn copy_image(p: &Plan) -> Option<String> {
+    let flag = p.opts.image.as_deref().filter(|i| !i.is_empty());
+    flag.map(str::to_string).or_else(super::images::env_image)
 }
 
 /// What to try when the copy container was refused access to the target's files.
