@@ -41,6 +41,17 @@ pub struct Copy {
     pub idle: Option<u64>,
 }
 
+/// The environment variable naming the default debug image (`kdebug cp`'s, and a debug
+/// run's where kubectl would refuse the missing `--image`).
+pub const IMAGE_ENV: &str = "KDEBUG_IMAGE";
+
+/// `KDEBUG_IMAGE`, when set and not empty.
+pub fn env_image() -> Option<String> {
+    std::env::var(IMAGE_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
 /// The error for a `kdebug cp` flag given to a debug run.
 pub fn only_for_cp(raw: &RawArgs) -> Option<CliError> {
     (raw.no_preserve || raw.retries.is_some() || raw.helper_idle.is_some()).then(|| {

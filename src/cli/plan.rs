@@ -281,7 +281,7 @@ pub fn finish(draft: Draft) -> Result<(Plan, Vec<Message>), Refused> {
         let has_targets = !p.targets.is_empty() || !p.filenames.is_empty() || p.selector.is_some();
         let mut checked = crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets);
         // Where kubectl refuses the missing --image, KDEBUG_IMAGE stands in for it.
-        if let (Err(e), Some(image)) = (&checked, crate::session::images::env_image()) {
+        if let (Err(e), Some(image)) = (&checked, super::cp::env_image()) {
             let wants_image = matches!(
                 e.error,
                 DebugError::ImageRequired

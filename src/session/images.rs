@@ -1,22 +1,15 @@
-//! Debug images for clusters that cannot pull: `KDEBUG_IMAGE`, the default image where
-//! none is given, and, when an image cannot be pulled, the images the pod's node already
+//! Debug images for clusters that cannot pull (`KDEBUG_IMAGE`, the default image, is read
+//! in `cli::cp`): when an image cannot be pulled, the images the pod's node already
 //! holds that could serve (a shell and tar: busybox, alpine, debian, ubuntu), from the
 //! node's `status.images` (R12 of real-cluster.md). Reading the node may be forbidden:
 //! then nothing more is said.
 
+use crate::cli::cp::IMAGE_ENV as ENV;
 use crate::client::Client;
 use crate::kube::node::{node_path, NodeImages};
 use crate::kube::{pod_path, Pod};
 
 use super::wait::WaitError;
-
-/// The environment variable naming the default debug image.
-pub const ENV: &str = "KDEBUG_IMAGE";
-
-/// `KDEBUG_IMAGE`, when set and not empty.
-pub fn env_image() -> Option<String> {
-    std::env::var(ENV).ok().filter(|v| !v.trim().is_empty())
-}
 
 /// Image repositories known to carry a shell and tar.
 const TOOLBOXES: [&str; 4] = ["busybox", "alpine", "debian", "ubuntu"];

@@ -583,7 +583,10 @@ fn run_real(p: &Arc<Process>, rx: Receiver<Vec<u8>>, spec: &Spec) -> std::io::Re
         } else if spec.exec_root.is_some() {
             let mut argv = spec.argv.clone();
             for a in argv.iter_mut().skip(1) {
-                if a.len() > 1 && a.starts_with('/') {
+                if a == "/" {
+                    // The container's root is the working directory here.
+                    *a = ".".into();
+                } else if a.len() > 1 && a.starts_with('/') {
                     a.remove(0);
                 }
             }
