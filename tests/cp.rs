@@ -791,6 +791,18 @@ fn a_stalled_stream_ends_with_an_error() {
     r.assert_code(1);
     r.assert_stderr_contains("no archive bytes for 3s");
     assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
+
+    // Into the pod: the other side answers, then neither reads nor ends.
+    hostile_program(&root, "stuck", "sh", "echo D; exec sleep 100");
+    fs::write(env.dir.path().join("f"), "f").unwrap();
+    let start = std::time::Instant::now();
+    let r = env.run_env(
+        &["cp", "--image=stuck", "f", "web-0:/data"],
+        &[("KDEBUG_CP_STALL", "3s")],
+    );
+    r.assert_code(1);
+    r.assert_stderr_contains("no archive bytes for 3s");
+    assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
 }
 
 /// Text from the container reaches the terminal with its control characters escaped.

@@ -143,6 +143,15 @@ impl Channel {
             .websocket(&path, q, protocols)
             .map_err(AttachError::Connect)?;
         socket.ws.get_ref().tcp().set_read_timeout(Some(POLL)).ok();
+        // A server that stops reading the archive is a stall too: a write blocked this long
+        // fails instead of hanging.
+        let stall = stall_time();
+        socket
+            .ws
+            .get_ref()
+            .tcp()
+            .set_write_timeout(Some(stall))
+            .ok();
         Ok(Channel {
             v5: socket.protocol == frames::V5,
             ws: socket.ws,
@@ -153,7 +162,7 @@ impl Channel {
             closed: false,
             last_ping: Instant::now(),
             last_data: Instant::now(),
-            stall: stall_time(),
+            stall,
             progress: Progress::new(),
         })
     }
