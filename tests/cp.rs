@@ -1069,4 +1069,17 @@ fn a_pull_failure_names_the_images_the_node_holds() {
     ]);
     r.assert_code(125);
     r.assert_stderr_contains(hint);
+
+    // A node that cannot be read (here: not there): nothing more is said.
+    let mut pod = env.cluster.pod("default", "web-0").unwrap();
+    pod["spec"]["nodeName"] = serde_json::json!("node-gone");
+    env.cluster.put_object("Pod", pod);
+    let r = env.run(&[
+        "cp",
+        "--image=registry.example/does-not-exist:2",
+        "web-0:/f",
+        "g",
+    ]);
+    r.assert_stderr_contains("cannot start: ErrImagePull: ");
+    assert!(!r.stderr().contains("hint: node"), "{}", r.dump());
 }
