@@ -1083,3 +1083,30 @@ fn a_pull_failure_names_the_images_the_node_holds() {
     r.assert_stderr_contains("cannot start: ErrImagePull: ");
     assert!(!r.stderr().contains("hint: node"), "{}", r.dump());
 }
+
+/// A server that speaks only v4 (Kubernetes before 1.29, R14): out of the pod the target's
+/// tar still serves; into it an exec cannot end its stdin, so a copy container does, and no
+/// helper is made.
+#[test]
+fn over_v4_a_copy_in_goes_through_its_own_container() {
+    let (env, root) = env("cp-v4");
+    with_tar(&root);
+    fs::write(root.join("f"), "f").unwrap();
+    fs::create_dir_all(root.join("in")).unwrap();
+    let mut pod = env.cluster.pod("default", "web-0").unwrap();
+    pod["metadata"]["annotations"] =
+        serde_json::json!({"fake.kdebug/protocols": "v4.channel.k8s.io"});
+    env.cluster.put_object("Pod", pod);
+    env.run(&["cp", "-v=6", "web-0:/f", "f"])
+        .assert_code(0)
+        .assert_stderr_contains("copying with container app's own tar (pods/exec)");
+    let r = env.run(&["cp", "-v=6", "f", "web-0:/in/g"]);
+    r.assert_code(0);
+    r.assert_stderr_contains("the server speaks no v5.channel.k8s.io");
+    r.assert_stderr_contains("kdebug: copying through ephemeral container kdebug-cp-");
+    assert_eq!(fs::read_to_string(root.join("in/g")).unwrap(), "f");
+    let pod = env.cluster.pod("default", "web-0").unwrap();
+    let ecs = pod["spec"]["ephemeralContainers"].as_array().unwrap();
+    assert_eq!(ecs.len(), 1, "{ecs:?}");
+    assert_eq!(ecs[0]["command"][3], "kdebug-cp");
+}

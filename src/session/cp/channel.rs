@@ -105,8 +105,8 @@ impl Channel {
     }
 
     /// Runs `command` in `container` (`pods/exec`, kubectl's query: `command` repeated,
-    /// `container`, then the streams). With stdin, only v5 is offered: a copy into the pod
-    /// must close stdin and still read the result, which v4 cannot say.
+    /// `container`, then the streams). A copy into the pod must end stdin and still read
+    /// the result, which only v5 can: see [`Channel::speaks_v5`].
     pub fn exec(
         client: &Client,
         ns: &str,
@@ -122,12 +122,7 @@ impl Channel {
             q.push(("stdin", "true"));
         }
         q.push(("stdout", "true"));
-        let protocols: &[&str] = if stdin {
-            &[frames::V5]
-        } else {
-            &[frames::V5, frames::V4]
-        };
-        Channel::connect(client, ns, pod, "exec", &q, protocols)
+        Channel::connect(client, ns, pod, "exec", &q, &[frames::V5, frames::V4])
     }
 
     fn connect(
@@ -165,6 +160,11 @@ impl Channel {
             stall,
             progress: Progress::new(),
         })
+    }
+
+    /// Whether the server chose v5 (which can end stdin alone).
+    pub fn speaks_v5(&self) -> bool {
+        self.v5
     }
 
     /// Sends data on stdin.

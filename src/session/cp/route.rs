@@ -37,8 +37,11 @@ enum Tried {
     Missing(String),
     /// 403: exec is not allowed here.
     Forbidden(ApiError),
-    /// The exec could not be made (the helper ended, the server speaks no v5 for stdin).
+    /// The exec could not be made (the helper ended, say).
     Unavailable(String),
+    /// Into the pod, the server speaks only v4 (Kubernetes before 1.29 proxies exec to the
+    /// kubelet, R14): an exec cannot end its stdin and still give its result.
+    NoHalfClose,
 }
 
 impl Side<'_> {
@@ -61,6 +64,7 @@ impl Side<'_> {
                             self.route = Route::FindHelper;
                         }
                         Tried::Forbidden(e) => self.per_copy(&e),
+                        Tried::NoHalfClose => self.no_half_close(),
                     }
                 }
                 Route::FindHelper if self.copy.idle == Some(0) => self.route = Route::PerCopy,
@@ -70,7 +74,7 @@ impl Side<'_> {
                             self.trace(&format!("reusing helper container {name}"));
                             Route::Helper { name, access }
                         }
-                        None if self.new_helpers < 2 => {
+                        None if self.new_helpers == 0 => {
                             let (name, access) = self.new_helper()?;
                             Route::Helper { name, access }
                         }
@@ -85,10 +89,12 @@ impl Side<'_> {
                             return Ok(self.ran(ch, name, Some(access), &how));
                         }
                         Tried::Forbidden(e) => self.per_copy(&e),
+                        Tried::NoHalfClose => self.no_half_close(),
                         Tried::Missing(why) | Tried::Unavailable(why) => {
-                            // One that ended meanwhile: a new one (twice at most).
+                            // A found one that ended meanwhile: one new one; a new one that
+                            // cannot be used: no more helpers.
                             self.trace(&format!("helper container {name} cannot be used ({why})"));
-                            self.route = if self.new_helpers < 2 {
+                            self.route = if self.new_helpers == 0 {
                                 let (name, access) = self.new_helper()?;
                                 Route::Helper { name, access }
                             } else {
@@ -125,6 +131,12 @@ impl Side<'_> {
         if self.conn.client.verbosity() >= 6 {
             eprintln!("I0000 cp.go] {}", visible(what.as_bytes()));
         }
+    }
+
+    /// Into the pod over v4: one copy container per copy (its attach's stdin is `stdinOnce`).
+    fn no_half_close(&mut self) {
+        self.trace("the server speaks no v5.channel.k8s.io, so an exec cannot end its stdin: copying in through a new ephemeral container");
+        self.route = Route::PerCopy;
     }
 
     /// Exec is forbidden: one copy container per copy from now on, said once.
@@ -170,6 +182,10 @@ impl Side<'_> {
                 }
                 Err(e) => return Err(e.into()),
             };
+        if stdin && !ch.speaks_v5() {
+            ch.close();
+            return Ok(Tried::NoHalfClose);
+        }
         if ch.first_bytes()? {
             return Ok(Tried::Ran(Box::new(ch)));
         }
