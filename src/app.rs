@@ -153,6 +153,7 @@ pub fn connect(draft: &plan::Draft) -> Result<Connection, RunError> {
     };
     let cfg = kubeconfig::resolve(&overrides)?;
     let client = crate::client::credentials::client(&cfg, p.request_timeout, p.verbosity)?;
+    client.reconnect().configure(p.reconnect_window, p.quiet);
     Ok(Connection {
         client: std::sync::Arc::new(client),
         namespace: cfg.namespace.clone(),

@@ -1,6 +1,6 @@
 //! What kdebug asks the API server for in one debug run: no discovery, no list, one watch
 //! opened alongside the write, the attach, the log reads that recover what an attach cannot
-//! carry (R2, R3 of real-cluster.md), and the exit code from that same watch. And the
+//! carry (R2, R3 of tests/fakecluster/REAL.md), and the exit code from that same watch. And the
 //! fallbacks when that watch cannot be opened or drops.
 
 mod util;

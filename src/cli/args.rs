@@ -58,6 +58,7 @@ pub struct RawArgs {
 
     pub rm: bool,
     pub timeout: Option<String>,
+    pub reconnect_window: Option<String>,
     pub dry_run: bool,
     pub output: Option<String>,
     pub selector: Option<String>,
@@ -216,6 +217,7 @@ fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
         "profile" => raw.profile = Some(v),
         "target" => raw.target = Some(v),
         "timeout" => raw.timeout = Some(v),
+        "reconnect-window" => raw.reconnect_window = Some(v),
         "output" => raw.output = Some(v),
         "selector" => raw.selector = Some(v),
         "max-parallel" => raw.max_parallel = Some(v),
@@ -247,45 +249,33 @@ fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Splits a comma-separated flag value the way Go's CSV reader does for pflag: fields may be
-/// double-quoted to contain commas.
+/// Splits a comma-separated flag value as pflag's slice flags do (one CSV record; fields
+/// may be double-quoted to contain commas).
 fn split_csv(flag: &str, value: &str) -> Result<Vec<String>, CliError> {
     if value.is_empty() {
         return Ok(Vec::new());
     }
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = value.chars().peekable();
-    let mut quoted = false;
-    let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if at_field_start => quoted = true,
-            '"' if quoted => {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    cur.push('"');
-                } else {
-                    quoted = false;
-                }
-            }
-            ',' if !quoted => {
-                out.push(std::mem::take(&mut cur));
-                at_field_start = true;
-                continue;
-            }
-            c => cur.push(c),
+    crate::text::csv::read_record(value)
+        .map_err(|e| CliError::InvalidValue(flag.to_string(), value.to_string(), e.to_string()))
+}
+
+/// pflag's `stringToString` for one occurrence of `--<flag>=<value>`: no `=` is an error, one
+/// `=` is a single pair (surrounding `"` trimmed, commas kept), more are read as one CSV
+/// record. Errors carry pflag's wording for the flag.
+pub fn string_to_string(flag: &str, value: &str) -> Result<Vec<(String, String)>, CliError> {
+    let fail = |cause: String| CliError::InvalidValue(flag.to_string(), value.to_string(), cause);
+    let fields = match value.matches('=').count() {
+        0 => return Err(fail(format!("{value} must be formatted as key=value"))),
+        1 => vec![value.trim_matches('"').to_string()],
+        _ => crate::text::csv::read_record(value).map_err(|e| fail(e.to_string()))?,
+    };
+    let mut out = Vec::with_capacity(fields.len());
+    for field in fields {
+        match field.split_once('=') {
+            Some((k, v)) => out.push((k.to_string(), v.to_string())),
+            None => return Err(fail(format!("{field} must be formatted as key=value"))),
         }
-        at_field_start = false;
     }
-    if quoted {
-        return Err(CliError::InvalidValue(
-            flag.to_string(),
-            value.to_string(),
-            "unterminated quote".into(),
-        ));
-    }
-    out.push(cur);
     Ok(out)
 }
 
@@ -319,7 +309,7 @@ fn lexopt_error(e: lexopt::Error) -> CliError {
             "flag takes no value".into(),
         ),
         lexopt::Error::NonUnicodeValue(v) => CliError::NotUnicode(v.to_string_lossy().into_owned()),
-        other => CliError::Other(other.to_string()),
+        other => CliError::Parse(other),
     }
 }
 
@@ -413,5 +403,45 @@ mod tests {
     #[test]
     fn missing_value_names_the_flag() {
         assert!(matches!(p(&["--image"]), Err(CliError::MissingValue(f)) if f == "image"));
+    }
+
+    #[test]
+    fn string_to_string_like_pflag() {
+        let p = |v: &str| string_to_string("env", v);
+        assert_eq!(p("a=1").unwrap(), vec![("a".into(), "1".into())]);
+        // A single '=' is one pair: commas stay in the value.
+        assert_eq!(p("a=1,b").unwrap(), vec![("a".into(), "1,b".into())]);
+        assert_eq!(p("\"a=1\"").unwrap(), vec![("a".into(), "1".into())]);
+        assert_eq!(
+            p("a=1,\"b=x,y\",c=").unwrap(),
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "x,y".into()),
+                ("c".into(), "".into())
+            ]
+        );
+        assert_eq!(p("a=1\nb=2,c=3").unwrap(), vec![("a".into(), "1".into())]);
+        // Messages checked against kubectl 1.32.
+        let msg = |v: &str| p(v).unwrap_err().to_string();
+        assert_eq!(
+            msg("b"),
+            "invalid argument \"b\" for \"--env\" flag: b must be formatted as key=value"
+        );
+        assert_eq!(
+            msg("a=\"x,y\"=1,b=2"),
+            "invalid argument \"a=\\\"x,y\\\"=1,b=2\" for \"--env\" flag: parse error on line 1, column 3: bare \" in non-quoted-field"
+        );
+        assert_eq!(
+            msg("\"ab\"c=1,x=2"),
+            "invalid argument \"\\\"ab\\\"c=1,x=2\" for \"--env\" flag: parse error on line 1, column 4: extraneous or missing \" in quoted-field"
+        );
+        assert_eq!(
+            msg("a=1,,b=2"),
+            "invalid argument \"a=1,,b=2\" for \"--env\" flag:  must be formatted as key=value"
+        );
+        assert_eq!(
+            string_to_string("set-image", "a=1,\"b=2").unwrap_err().to_string(),
+            "invalid argument \"a=1,\\\"b=2\" for \"--set-image\" flag: parse error on line 1, column 9: extraneous or missing \" in quoted-field"
+        );
     }
 }

@@ -54,9 +54,8 @@ pub fn env_image() -> Option<String> {
 
 /// The error for a `kdebug cp` flag given to a debug run.
 pub fn only_for_cp(raw: &RawArgs) -> Option<CliError> {
-    (raw.no_preserve || raw.retries.is_some() || raw.helper_idle.is_some()).then(|| {
-        CliError::Invalid("--no-preserve, --retries and --helper-idle are for kdebug cp".into())
-    })
+    (raw.no_preserve || raw.retries.is_some() || raw.helper_idle.is_some())
+        .then_some(CliError::CpOnly)
 }
 
 /// The first debug flag given that means nothing to `kdebug cp` (its copy container is

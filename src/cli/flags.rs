@@ -261,6 +261,14 @@ pub static FLAGS: &[Flag] = &[
         "Give up waiting for the container after this long (default 5m, 0 = never).",
     ),
     f(
+        "reconnect-window",
+        None,
+        V,
+        K,
+        "DURATION",
+        "Once the session is open, keep reconnecting to a lost API server this long (default 2m, 0 = never).",
+    ),
+    f(
         "no-preserve",
         None,
         B,

@@ -61,7 +61,7 @@ impl Write for Conn {
 }
 
 /// A proxy that failed its part; each names the proxy (its URL without credentials).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ProxyError {
     Socks(SocksError),
     /// An http(s) proxy answered CONNECT with another status than 200.
@@ -108,15 +108,10 @@ impl fmt::Display for ProxyError {
 impl std::error::Error for ProxyError {}
 
 /// The message of a proxy failure carried inside `e`, if it is one.
-pub fn proxy_failure(e: &io::Error) -> Option<String> {
+pub fn proxy_failure(e: &io::Error) -> Option<ProxyError> {
     e.get_ref()
         .and_then(|i| i.downcast_ref::<ProxyError>())
-        .map(ToString::to_string)
-}
-
-/// The proxy itself refused the TCP connection (not the target behind it).
-pub fn unreachable(p: &Proxy) -> String {
-    format!("proxy {} refused the TCP connection: is it running?", p.url)
+        .cloned()
 }
 
 /// Connects to `host_port` (resolved from /etc/hosts first), trying each address.

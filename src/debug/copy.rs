@@ -68,11 +68,11 @@ pub fn build(
         .copy_to
         .clone()
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| DebugError::MalformedObject("--copy-to has no name".into()))?;
+        .ok_or(DebugError::MalformedObject(super::Malformed::CopyName))?;
     let original_spec = pod
         .get("spec")
         .filter(|s| s.is_object())
-        .ok_or_else(|| DebugError::MalformedObject("pod has no spec".into()))?;
+        .ok_or(DebugError::MalformedObject(super::Malformed::PodSpec))?;
     let namespace = meta_str(pod, "namespace").unwrap_or("").to_string();
     let original_name = meta_str(pod, "name").unwrap_or("").to_string();
     let mut messages = Vec::new();

@@ -5,7 +5,7 @@
 //!
 //! Its command first waits for one line on stdin, which kdebug sends once attached:
 //! without it the archive would start before the attach and be lost or cut (R2/R3 of
-//! real-cluster.md). Paths travel as arguments, never inside the script.
+//! tests/fakecluster/REAL.md). Paths travel as arguments, never inside the script.
 //!
 //! The same scripts run in two other places ([`Runner`]): exec'd in the target itself when
 //! it has `sh` and `tar` (the fast path, kubectl cp's way), and exec'd in an idle helper,

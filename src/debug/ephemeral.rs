@@ -31,7 +31,7 @@ pub struct EphemeralPlan {
 impl EphemeralPlan {
     /// The patch serialised byte for byte as kubectl does.
     pub fn patch_body(&self) -> String {
-        order::go_json(&self.patch)
+        crate::text::go::json(&self.patch)
     }
 }
 
@@ -76,11 +76,12 @@ pub fn build(
     let spec = pod
         .get("spec")
         .filter(|s| s.is_object())
-        .ok_or_else(|| DebugError::MalformedObject("pod has no spec".into()))?;
+        .ok_or(DebugError::MalformedObject(super::Malformed::PodSpec))?;
     let mut messages = Vec::new();
 
     // -c is used verbatim, unless an ephemeral container already has that name: the server
-    // would keep the old one and start nothing (R1 of real-cluster.md). Otherwise a fresh name.
+    // would keep the old one and start nothing (R1 of tests/fakecluster/REAL.md). Otherwise a
+    // fresh name.
     let name = match opts.container() {
         Some(c) => {
             refuse_used_name(pod, spec, c)?;
@@ -241,7 +242,7 @@ fn patch_for(spec: &Value, work: &Value, ec: &Value) -> Value {
     s.insert("ephemeralContainers".into(), Value::Array(vec![ec.clone()]));
     let mut root = Map::new();
     root.insert("spec".into(), Value::Object(s));
-    order::sorted(&Value::Object(root))
+    crate::text::go::sorted(&Value::Object(root))
 }
 
 /// Two-way diff of two JSON objects as a merge patch: changed and added keys with their new

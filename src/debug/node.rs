@@ -48,7 +48,7 @@ pub fn build(
 ) -> Result<NodePlan, DebugError> {
     let node_name = meta_str(node, "name")
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| DebugError::MalformedObject("node has no name".into()))?
+        .ok_or(DebugError::MalformedObject(super::Malformed::NodeName))?
         .to_string();
     if !opts.mirror.is_empty() {
         return Err(DebugError::MirrorOnNode);
@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(normalize_names(&plan.pod), normalize_names(&sent));
         // Byte for byte what Go's json.Marshal of the same pod gives (key order included).
         assert_eq!(
-            order::go_json(&plan.pod),
+            crate::text::go::json(&plan.pod),
             serde_json::to_string(&sent).unwrap(),
             "{scenario}"
         );
@@ -229,12 +229,12 @@ mod tests {
         };
         let net = build_with(Profile::Netadmin);
         assert_eq!(
-            order::go_json(&net["spec"]),
+            crate::text::go::json(&net["spec"]),
             r#"{"containers":[{"name":"debugger","image":"busybox:1.36","resources":{},"terminationMessagePolicy":"File","securityContext":{"capabilities":{"add":["NET_ADMIN","NET_RAW"]}}}],"restartPolicy":"Never","nodeName":"node-1","hostNetwork":true,"hostPID":true,"hostIPC":true,"tolerations":[{"operator":"Exists"}]}"#
         );
         let restricted = build_with(Profile::Restricted);
         assert_eq!(
-            order::go_json(&restricted["spec"]),
+            crate::text::go::json(&restricted["spec"]),
             r#"{"containers":[{"name":"debugger","image":"busybox:1.36","resources":{},"terminationMessagePolicy":"File","securityContext":{"capabilities":{"drop":["ALL"]},"runAsNonRoot":true,"allowPrivilegeEscalation":false,"seccompProfile":{"type":"RuntimeDefault"}}}],"restartPolicy":"Never","nodeName":"node-1","tolerations":[{"operator":"Exists"}]}"#
         );
     }
@@ -263,7 +263,7 @@ mod tests {
         assert_eq!(plan.pod_name, "node-debugger-node-1-abcde");
         assert_eq!(plan.namespace, "ns1");
         assert_eq!(
-            order::go_json(&plan.pod),
+            crate::text::go::json(&plan.pod),
             r#"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"node-debugger-node-1-abcde","creationTimestamp":null,"labels":{"app.kubernetes.io/managed-by":"kdebug"},"annotations":{"kdebug.io/target":"node/node-1","kdebug.io/created":"2025-01-01T00:00:00Z"}},"spec":{"volumes":[{"name":"host-root","hostPath":{"path":"/"}}],"containers":[{"name":"debugger","image":"busybox:1.36","command":["chroot","/host"],"env":[{"name":"A","value":"1"}],"resources":{},"volumeMounts":[{"name":"host-root","mountPath":"/host"}],"terminationMessagePolicy":"File","imagePullPolicy":"IfNotPresent","securityContext":{"privileged":true},"stdin":true,"tty":true}],"restartPolicy":"Never","nodeName":"node-1","hostNetwork":true,"hostPID":true,"hostIPC":true,"tolerations":[{"operator":"Exists"}]},"status":{}}"#
         );
     }

@@ -1,5 +1,5 @@
 //! The node fields kdebug reads: which images a node holds (`status.images[].names`), to
-//! name the ones that could serve when an image cannot be pulled (R12 of real-cluster.md).
+//! name the ones that could serve when an image cannot be pulled (R12 of tests/fakecluster/REAL.md).
 
 use serde::Deserialize;
 

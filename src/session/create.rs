@@ -66,19 +66,16 @@ fn remove_on_exit(client: &Arc<Client>, ns: &str, name: &str, quiet: bool) -> u6
 }
 
 fn delete_created(client: &Client, ns: &str, name: &str, quiet: bool) {
+    let say = crate::sys::output::Printer {
+        quiet,
+        data_on_stdout: false,
+    };
     match crate::kube::delete_pod(client, ns, name) {
-        Ok(_) => {
-            if !quiet {
-                eprintln!("pod/{name} deleted");
-            }
-        }
+        Ok(_) => say.info(&format!("pod/{name} deleted")),
         Err(e) if e.is_not_found() => {}
-        Err(e) => {
-            eprintln!(
-                "warning: created pod {ns}/{name}, could not delete it: {}; run `kdebug gc`",
-                crate::sys::report::error_text(&e)
-            )
-        }
+        Err(e) => say.warn(&format!(
+            "created pod {ns}/{name}, could not delete it: {e}; run `kdebug gc`"
+        )),
     }
 }
 

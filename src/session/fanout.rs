@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::cli::plan::Plan;
 use crate::sys::live::Console;
 
-use super::error::SessionError;
+use super::error::{SessionError, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 use super::targets::Pending;
 use super::{Connection, Resolved, RunError, Sink};
 
@@ -208,12 +208,12 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Pending>) -> Result<u8, Run
         let failed = summarize(&mut *lock(&console), total, g.results, g.why);
         if abandoned.is_some() {
             // The workers are blocked on the network; they are not waited for.
-            crate::sys::signals::exit_now(130);
+            crate::sys::signals::exit_now(EXIT_INTERRUPTED.into());
         }
         Ok(match (g.why, failed) {
-            (Stop::Interrupted, _) => 130,
-            (_, 0) => 0,
-            _ => 1,
+            (Stop::Interrupted, _) => EXIT_INTERRUPTED,
+            (_, 0) => EXIT_OK,
+            _ => EXIT_ERROR,
         })
     })
 }

@@ -1,7 +1,7 @@
 //! Debug images for clusters that cannot pull (`KDEBUG_IMAGE`, the default image, is read
 //! in `cli::cp`): when an image cannot be pulled, the images the pod's node already
 //! holds that could serve (a shell and tar: busybox, alpine, debian, ubuntu), from the
-//! node's `status.images` (R12 of real-cluster.md). Reading the node may be forbidden:
+//! node's `status.images` (R12 of tests/fakecluster/REAL.md). Reading the node may be forbidden:
 //! then nothing more is said.
 
 use crate::cli::cp::IMAGE_ENV as ENV;

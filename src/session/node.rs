@@ -39,7 +39,7 @@ pub fn node_journey(
         Ok(0)
     };
     let result = if p.opts.host_shell {
-        host_shell_outcome(result)
+        host_shell_outcome(result, p.printer())
     } else {
         result
     };
@@ -51,12 +51,15 @@ const NO_NSENTER: &str = "--host-shell runs nsenter from the image: use an image
 /// Says clearly when the image has no `nsenter`: the runtime then cannot start the container
 /// (a start error naming nsenter, or exit 128 with StartError), and a missing command behind
 /// nsenter exits 127.
-fn host_shell_outcome(result: Result<u8, RunError>) -> Result<u8, RunError> {
+fn host_shell_outcome(
+    result: Result<u8, RunError>,
+    say: crate::sys::output::Printer,
+) -> Result<u8, RunError> {
     match result {
         Err(e) if start_failure_names_nsenter(&e) => Err(RunError::Hinted(Box::new(e), NO_NSENTER)),
         Ok(code) => {
             if let Some(hint) = exit_hint(code) {
-                eprintln!("hint: {hint}");
+                say.hint(&hint);
             }
             Ok(code)
         }
@@ -100,7 +103,7 @@ mod tests {
             reason: "RunContainerError".into(),
             message: "exec: \"nsenter\": executable file not found in $PATH".into(),
         });
-        let e = host_shell_outcome(Err(start)).unwrap_err();
+        let e = host_shell_outcome(Err(start), Default::default()).unwrap_err();
         assert_eq!(e.exit_code(), crate::session::error::EXIT_CANNOT_START);
         assert!(
             e.to_string().ends_with(&format!("\nhint: {NO_NSENTER}")),
@@ -108,13 +111,13 @@ mod tests {
         );
         assert!(exit_hint(127).unwrap().contains("nsenter"));
         assert!(exit_hint(0).is_none());
-        assert_eq!(host_shell_outcome(Ok(3)).unwrap(), 3);
+        assert_eq!(host_shell_outcome(Ok(3), Default::default()).unwrap(), 3);
         // Only the kubelet's start failure counts, not any text that happens to say nsenter.
         let other = RunError::Target(crate::session::targets::TargetError::NotAnObject {
             path: "nsenter.yaml".into(),
         });
         assert!(!matches!(
-            host_shell_outcome(Err(other)),
+            host_shell_outcome(Err(other), Default::default()),
             Err(RunError::Hinted(..))
         ));
     }

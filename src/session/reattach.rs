@@ -28,8 +28,8 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
         Some(c) => c.clone(),
         None => {
             let (name, note) = api::default_container(&pod).map_err(TargetError::from)?;
-            if let Some(note) = note.filter(|_| !p.quiet) {
-                eprintln!("{note}");
+            if let Some(note) = note {
+                p.printer().info(&note);
             }
             name
         }
@@ -49,11 +49,12 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
     let client = &conn.client;
     match pod.state(&container) {
         State::Terminated { exit_code, .. } => {
-            super::logs::copy(client, ns, c.pod, c.name, false, 0, &mut stdout())?;
+            super::logs::show_ended(client, c, 0, &mut stdout())?;
             Ok(c.exit_code(exit_code)? as u8)
         }
         _ if !p.opts.stdin => {
-            super::logs::copy(client, ns, c.pod, c.name, true, 0, &mut stdout())?;
+            client.reconnect().open_session();
+            super::logs::follow_to_end(client, c, 0, None, &mut stdout())?;
             final_exit_code(client, c, None, Duration::from_secs(2))
         }
         _ => {

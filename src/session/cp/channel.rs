@@ -61,6 +61,12 @@ pub enum ChannelError {
     LongLine,
 }
 
+impl From<attach::Broke> for ChannelError {
+    fn from(b: attach::Broke) -> Self {
+        ChannelError::Attach(AttachError::Lost(b))
+    }
+}
+
 impl From<AttachError> for ChannelError {
     fn from(e: AttachError) -> Self {
         ChannelError::Attach(e)
@@ -196,7 +202,7 @@ impl Channel {
     /// session is closed instead (the container's stdin is `stdinOnce`).
     pub fn close_stdin(&mut self) -> Result<(), AttachError> {
         if self.v5 {
-            attach::send(&mut self.ws, frames::close_stdin())
+            attach::send(&mut self.ws, frames::close_stdin()).map_err(AttachError::Lost)
         } else {
             let _ = self.ws.close(None);
             let _ = self.ws.flush();
@@ -215,7 +221,7 @@ impl Channel {
             if self.last_ping.elapsed() >= PING_EVERY {
                 self.ws
                     .send(Message::Ping(Default::default()))
-                    .map_err(|e| AttachError::Lost(format!("failed to send keepalive: {e}")))?;
+                    .map_err(|e| AttachError::Lost(attach::Broke::of(&e)))?;
                 self.last_ping = Instant::now();
             }
             match self.ws.read() {
@@ -262,7 +268,7 @@ impl Channel {
                 }
                 Err(e) => {
                     self.closed = true;
-                    return Err(AttachError::Lost(e.to_string()).into());
+                    return Err(AttachError::Lost(attach::Broke::of(&e)).into());
                 }
             }
         }

@@ -10,7 +10,7 @@
 //! kdebug first asks whether the destination is a directory (kubectl cp's `test -d`), then
 //! sends the archive and closes stdin; the result comes from the container's terminated
 //! state and, on failure, its log (containerd sends nothing more on an attach once its stdin
-//! closed, R2 of real-cluster.md).
+//! closed, R2 of tests/fakecluster/REAL.md).
 
 mod channel;
 mod error;

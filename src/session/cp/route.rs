@@ -129,7 +129,7 @@ impl Side<'_> {
     /// `I0000 cp.go] ...` at `-v=6` and above: which route a copy took, and why.
     pub(super) fn trace(&self, what: &str) {
         if self.conn.client.verbosity() >= 6 {
-            eprintln!("I0000 cp.go] {}", visible(what.as_bytes()));
+            crate::sys::output::trace(&format!("I0000 cp.go] {}", visible(what.as_bytes())));
         }
     }
 
@@ -141,14 +141,12 @@ impl Side<'_> {
 
     /// Exec is forbidden: one copy container per copy from now on, said once.
     fn per_copy(&mut self, e: &ApiError) {
-        if !self.p.quiet {
-            eprintln!(
-                "kdebug: exec is not allowed in pod {}/{} ({}); copying through a new ephemeral container for each copy",
-                self.ns,
-                self.pod_name,
-                visible(e.status().map_or(e.to_string(), |s| s.message.clone()).as_bytes())
-            );
-        }
+        self.p.printer().info(&format!(
+            "kdebug: exec is not allowed in pod {}/{} ({}); copying through a new ephemeral container for each copy",
+            self.ns,
+            self.pod_name,
+            visible(e.status().map_or(e.to_string(), |s| s.message.clone()).as_bytes())
+        ));
         self.route = Route::PerCopy;
     }
 
@@ -263,14 +261,12 @@ impl Side<'_> {
             self.target,
             &|name| builder::helper_command(idle, &builder::state_dir(name)),
         )?;
-        if !self.p.quiet {
-            eprintln!(
-                "kdebug: copying through helper container {name} in pod {}/{}: it stays running, idle, for later copies, and ends after {} without one (`kdebug list` shows it, `kdebug gc` stops it)",
-                self.ns,
-                self.pod_name,
-                crate::text::duration::format_go(Duration::from_secs(idle))
-            );
-        }
+        self.p.printer().info(&format!(
+            "kdebug: copying through helper container {name} in pod {}/{}: it stays running, idle, for later copies, and ends after {} without one (`kdebug list` shows it, `kdebug gc` stops it)",
+            self.ns,
+            self.pod_name,
+            crate::text::duration::format_go(Duration::from_secs(idle))
+        ));
         self.wait_started(&name)?;
         Ok((name, access))
     }
@@ -302,12 +298,10 @@ impl Side<'_> {
             add_copy_container(self.conn, self.p, self.ns, &self.pod, self.target, &|_| {
                 command.clone()
             })?;
-        if !self.p.quiet {
-            eprintln!(
-                "kdebug: copying through ephemeral container {name}; it stays in pod {}/{pod_name}'s spec once it ends (the API cannot remove one; `kdebug list` shows it)",
-                self.ns
-            );
-        }
+        self.p.printer().info(&format!(
+            "kdebug: copying through ephemeral container {name}; it stays in pod {}/{pod_name}'s spec once it ends (the API cannot remove one; `kdebug list` shows it)",
+            self.ns
+        ));
         let ready = self.wait_started(&name)?;
         let mut ch = Channel::open(&self.conn.client, self.ns, &pod_name, &name)?;
         ch.send_stdin(builder::GO)?;
@@ -401,12 +395,10 @@ fn add_copy_container(
             }
             Err(e) if access == Access::Ptrace => match pod_security_level(&e) {
                 Some(profile) => {
-                    if !p.quiet {
-                        eprintln!(
-                            "kdebug: namespace {ns} enforces Pod Security {:?}, which forbids the SYS_PTRACE capability; copying as container {target}'s own user instead",
-                            profile.as_str()
-                        );
-                    }
+                    p.printer().info(&format!(
+                        "kdebug: namespace {ns} enforces Pod Security {:?}, which forbids the SYS_PTRACE capability; copying as container {target}'s own user instead",
+                        profile.as_str()
+                    ));
                     access = Access::SameUser(profile);
                 }
                 None => return Err(e.into()),

@@ -3,7 +3,7 @@
 //! runtime's default PATH), so a target "has tar" when the test puts one there (a symlink to
 //! the host's will do); an exec into an ephemeral container that targets another sees the
 //! target's root at `/proc/1/root` and its image's programs, as the kubelet's copy
-//! containers do. None of this is an observation of real-cluster.md: R12 only says that
+//! containers do. None of this is an observation of REAL.md: R12 only says that
 //! `kubectl exec` into a running ephemeral container works and needs `pods/exec`.
 
 use std::path::{Path, PathBuf};
@@ -78,7 +78,7 @@ fn find(root: &Path, argv0: &str) -> Option<PathBuf> {
 
 /// The Status an exec of a program the container lacks ends with. A guess at containerd
 /// with runc's wording (101, then this on the error channel, as R10's refusals arrive);
-/// real-cluster.md has no observation of it.
+/// REAL.md has no observation of it.
 pub fn not_found(argv0: &str) -> Value {
     let inner = format!(
         "error executing command in container: failed to exec in container: failed to start exec \"0123456789abcdef\": OCI runtime exec failed: exec failed: unable to start container process: exec: \"{argv0}\": executable file not found in $PATH: unknown"

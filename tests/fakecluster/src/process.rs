@@ -72,7 +72,7 @@ pub struct Spec {
     pub image_bin: Option<std::path::PathBuf>,
     /// An exec in a container whose root the server's `--rootfs` holds: run for real in that
     /// directory, absolute paths taken inside it (a stand-in for an image that has `tar`, so
-    /// `kubectl cp` can be measured; not an observation of real-cluster.md).
+    /// `kubectl cp` can be measured; not an observation of tests/fakecluster/REAL.md).
     pub exec_root: Option<std::path::PathBuf>,
 }
 
@@ -250,8 +250,13 @@ pub fn spawn_gated(
         || reaches_target_root(&spec)
         || spec.exec_root.is_some();
     // A process that starts with the interactive fallback prints its banner before anyone can
-    // look at the log, so logs read right after the start see it.
+    // look at the log, so logs read right after the start see it. A shell that reads its
+    // input without a TTY prints no prompt: busybox `sh` writes nothing before its input
+    // (R13's piped session), so neither does the fake; with a TTY it prompts (R7).
     let mut spec = spec;
+    if spec.stdin && !spec.tty {
+        spec.banner.clear();
+    }
     if !real && starts_interactive(&spec.argv) {
         p.emit(1, spec.banner.as_bytes());
         spec.banner.clear();
