@@ -72,6 +72,7 @@ pub struct RawArgs {
     pub host_shell: bool,
     pub no_preserve: bool,
     pub retries: Option<String>,
+    pub helper_idle: Option<String>,
 
     pub global: GlobalArgs,
 }

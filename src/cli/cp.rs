@@ -37,6 +37,25 @@ pub struct Copy {
     pub preserve: bool,
     /// `--retries`: how many times a broken copy out of the pod resumes; negative: forever.
     pub retries: i64,
+    /// `--helper-idle` in seconds (None: the default; 0: no helper).
+    pub idle: Option<u64>,
+}
+
+/// The environment variable naming the default debug image (`kdebug cp`'s, and a debug
+/// run's where kubectl would refuse the missing `--image`).
+pub const IMAGE_ENV: &str = "KDEBUG_IMAGE";
+
+/// `KDEBUG_IMAGE`, when set and not empty.
+pub fn env_image() -> Option<String> {
+    std::env::var(IMAGE_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// The error for a `kdebug cp` flag given to a debug run.
+pub fn only_for_cp(raw: &RawArgs) -> Option<CliError> {
+    (raw.no_preserve || raw.retries.is_some() || raw.helper_idle.is_some())
+        .then_some(CliError::CpOnly)
 }
 
 /// The first debug flag given that means nothing to `kdebug cp` (its copy container is
@@ -94,8 +113,23 @@ fn file_spec(arg: &str) -> Result<Spec, CliError> {
 }
 
 /// Checks `kdebug cp`'s two arguments and flags.
-pub fn parse(args: &[String], no_preserve: bool, retries: Option<&str>) -> Result<Copy, CliError> {
-    let [src, dest] = args else {
+pub fn parse(raw: &RawArgs) -> Result<Copy, CliError> {
+    let idle = match raw.helper_idle.as_deref() {
+        None => None,
+        Some(v) => Some(
+            crate::text::duration::parse_go(v)
+                .ok_or_else(|| {
+                    CliError::InvalidValue(
+                        "helper-idle".into(),
+                        v.into(),
+                        format!("time: invalid duration {v:?}"),
+                    )
+                })?
+                .as_secs(),
+        ),
+    };
+    let (no_preserve, retries) = (raw.no_preserve, raw.retries.as_deref());
+    let [src, dest] = &raw.targets[..] else {
         return Err(CliError::Invalid(
             "source and destination are required".into(),
         ));
@@ -141,6 +175,7 @@ pub fn parse(args: &[String], no_preserve: bool, retries: Option<&str>) -> Resul
         local,
         preserve: !no_preserve,
         retries,
+        idle,
     })
 }
 
@@ -148,9 +183,15 @@ pub fn parse(args: &[String], no_preserve: bool, retries: Option<&str>) -> Resul
 mod tests {
     use super::*;
 
+    fn raw(args: &[&str]) -> RawArgs {
+        RawArgs {
+            targets: args.iter().map(|s| s.to_string()).collect(),
+            ..RawArgs::default()
+        }
+    }
+
     fn p(args: &[&str]) -> Result<Copy, CliError> {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        parse(&args, false, None)
+        parse(&raw(args))
     }
 
     fn msg(args: &[&str]) -> String {
@@ -197,14 +238,20 @@ mod tests {
     }
 
     #[test]
-    fn retries_and_preserve() {
-        let args = ["web:/x".to_string(), "y".to_string()];
-        let c = parse(&args, true, Some("-1")).unwrap();
+    fn retries_preserve_and_idle() {
+        let mut r = raw(&["web:/x", "y"]);
+        (r.no_preserve, r.retries) = (true, Some("-1".into()));
+        r.helper_idle = Some("90s".into());
+        let c = parse(&r).unwrap();
         assert!(!c.preserve);
-        assert_eq!(c.retries, -1);
-        assert!(matches!(
-            parse(&args, false, Some("many")),
-            Err(CliError::InvalidValue(..))
-        ));
+        assert_eq!((c.retries, c.idle), (-1, Some(90)));
+        r.retries = Some("many".into());
+        assert!(matches!(parse(&r), Err(CliError::InvalidValue(..))));
+        r.retries = None;
+        r.helper_idle = Some("soon".into());
+        assert_eq!(
+            parse(&r).unwrap_err().to_string(),
+            "invalid argument \"soon\" for \"--helper-idle\" flag: time: invalid duration \"soon\""
+        );
     }
 }

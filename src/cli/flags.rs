@@ -309,6 +309,14 @@ pub static FLAGS: &[Flag] = &[
         "kdebug cp: resume a copy out of a pod that broke, up to N times (negative: no limit).",
     ),
     f(
+        "helper-idle",
+        None,
+        V(|r, v| r.helper_idle = Some(v)),
+        K,
+        "DURATION",
+        "kdebug cp: a helper container ends after this long without a copy (default 10m; 0: no helper, one copy container per copy).",
+    ),
+    f(
         "dry-run",
         None,
         B(|r, v| r.dry_run = v),

@@ -53,7 +53,9 @@ impl fmt::Display for CliError {
             CliError::Parse(e) => write!(f, "{e}"),
             CliError::RequestTimeout => f.write_str("Invalid timeout value. Timeout must be a single integer in seconds, or an integer followed by a corresponding time unit (e.g. 1s | 2m | 3h)"),
             CliError::NotForCp(flag) => write!(f, "{flag} cannot be used with kdebug cp"),
-            CliError::CpOnly => f.write_str("--no-preserve and --retries are for kdebug cp"),
+            CliError::CpOnly => {
+                f.write_str("--no-preserve, --retries and --helper-idle are for kdebug cp")
+            }
             CliError::UnexpectedArgument(arg) => write!(f, "unexpected argument {arg:?}"),
             CliError::Target(e) => write!(f, "{e}"),
             CliError::Debug(e) => write!(f, "{e}"),

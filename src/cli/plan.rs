@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::args::{GlobalArgs, RawArgs, Verb};
 use super::CliError;
-use crate::debug::{DebugOptions, Message, Mirror, Profile};
+use crate::debug::{DebugError, DebugOptions, Message, Mirror, Profile};
 use crate::kube::target::{self, Target};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,13 +179,9 @@ pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
         if let Some(flag) = super::cp::not_for_cp(&raw) {
             return Err(CliError::NotForCp(flag));
         }
-        Some(super::cp::parse(
-            &raw.targets,
-            raw.no_preserve,
-            raw.retries.as_deref(),
-        )?)
-    } else if raw.no_preserve || raw.retries.is_some() {
-        return Err(CliError::CpOnly);
+        Some(super::cp::parse(&raw)?)
+    } else if let Some(e) = super::cp::only_for_cp(&raw) {
+        return Err(e);
     } else {
         None
     };
@@ -281,7 +277,22 @@ pub fn finish(draft: Draft) -> Result<(Plan, Vec<Message>), Refused> {
     }
     let messages = if p.verb == Verb::Debug {
         let has_targets = !p.targets.is_empty() || !p.filenames.is_empty() || p.selector.is_some();
-        match crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets) {
+        let mut checked = crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets);
+        // Where kubectl refuses the missing --image, KDEBUG_IMAGE stands in for it.
+        if let (Err(e), Some(image)) = (&checked, super::cp::env_image()) {
+            let wants_image = matches!(
+                e.error,
+                DebugError::ImageRequired
+                    | DebugError::AttachWithoutContainer
+                    | DebugError::CopyNothingToDo
+                    | DebugError::CopyArgsWithoutContainer
+            );
+            if p.opts.image.is_none() && wants_image {
+                p.opts.image = Some(image);
+                checked = crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets);
+            }
+        }
+        match checked {
             Ok(m) => m,
             // kubectl prints what Validate said before the check that failed.
             Err(e) => {

@@ -303,7 +303,9 @@ impl Client {
         ) {
             pairs.push(("timeout".into(), crate::text::duration::format_go(t)));
         }
-        pairs.sort();
+        // By key only, as Go's url.Values.Encode: a repeated key (exec's `command`) keeps
+        // its values in order.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
         for (i, (k, v)) in pairs.iter().enumerate() {
             url.push(if i == 0 { '?' } else { '&' });
             url.push_str(&encode(k));

@@ -1,6 +1,7 @@
 //! API paths and the views of the objects kdebug reads. Objects stay `serde_json::Value` so
 //! that a copied pod keeps every field, known or not; [`pod`] reads the few fields we need.
 
+pub mod node;
 pub mod pod;
 pub mod target;
 pub mod watch;

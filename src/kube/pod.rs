@@ -63,6 +63,7 @@ views! {
 
     pub struct Spec<'a> {
         restart_policy: &'a str,
+        node_name: &'a str,
         containers: Vec<Container<'a>>,
         init_containers: Vec<Container<'a>>,
         ephemeral_containers: Vec<Container<'a>>,

@@ -310,6 +310,8 @@ pub fn until_started_with(
         early,
     );
     progress.finish();
+    // An image that cannot be pulled: the node's images that could serve (issue 21).
+    let result = super::images::with_pull_hint(client, ns, name, result);
     match result {
         Err(WaitError::Timeout {
             container, last, ..

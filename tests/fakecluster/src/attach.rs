@@ -64,6 +64,10 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
         Ok(c) => c,
         Err(e) => return ctx.respond_error(&e),
     };
+    let sub = if exec { "exec" } else { "attach" };
+    if let Some(e) = crate::exec::forbidden(&pod, &ctx.user.name, sub, &ns, &name) {
+        return ctx.respond_error(&e);
+    }
     if attach_refused(&pod) {
         let e = status::internal(&format!(
             "fakecluster: attach disabled for this pod (annotation {ANN_ATTACH}=refuse)"
@@ -152,8 +156,9 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
     let stdout = ctx.req.q_bool("stdout");
     let stderr = ctx.req.q_bool("stderr");
     let tty = ctx.req.q_bool("tty");
+    let mut start_failure = None;
     let proc: Arc<Process> = if exec {
-        let argv: Vec<String> = ctx
+        let mut argv: Vec<String> = ctx
             .req
             .query
             .iter()
@@ -173,6 +178,12 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
                 "container {cname} is not running"
             )));
         }
+        let place = crate::exec::place(ctx.shared, &pod, &ns, &name, &cname);
+        if let Err(status) = crate::exec::resolve(&place, &mut argv) {
+            // The runtime refuses the exec: nothing runs, the Status says why.
+            start_failure = Some(status);
+            argv = vec!["true".into()];
+        }
         process::spawn(
             Spec {
                 argv,
@@ -183,15 +194,9 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
                 banner: String::new(),
                 initial_log: String::new(),
                 name: name.clone(),
-                target_root: None,
-                image_bin: None,
-                exec_root: ctx
-                    .shared
-                    .opts
-                    .rootfs
-                    .as_ref()
-                    .map(|r| r.join(&ns).join(&name).join(&cname))
-                    .filter(|d| d.is_dir()),
+                target_root: place.target_root,
+                image_bin: place.image_bin,
+                exec_root: place.exec_root,
             },
             Box::new(|_| {}),
         )
@@ -237,6 +242,7 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
         exec,
         close_after,
         on_stdin_close,
+        start_failure,
     };
     let log = session.run(ctx, &proc);
     let mut ws_log = log;
@@ -296,6 +302,8 @@ struct Session {
     exec: bool,
     close_after: Option<usize>,
     on_stdin_close: StdinClose,
+    /// The Status of an exec the runtime refused to start (`exec::resolve`).
+    start_failure: Option<Value>,
 }
 
 /// What the runtime does when the client says its stdin has ended (the v5 close frame
@@ -533,6 +541,8 @@ impl Session {
             // on the kubelet (ServeAttach writes Success), the process still running.
             let status = if !v45 {
                 None
+            } else if let Some(s) = &self.start_failure {
+                Some(s.to_string())
             } else if !self.exec || exit_code == Some(0) {
                 Some(json!({"metadata":{},"status":"Success"}).to_string())
             } else {

@@ -23,6 +23,7 @@ use serde_json::Value;
 mod api;
 mod attach;
 mod discovery;
+mod exec;
 mod fault;
 mod http;
 mod kubelet;

@@ -561,10 +561,11 @@ fn open_pty() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) })
 }
 
-/// A command that reads the target's filesystem through `/proc/1/root` (or `/proc/1/cwd`),
-/// as `kdebug cp` does: run for real, on the target's root directory.
+/// A container that targets one whose root the server holds, as `kdebug cp`'s do: run for
+/// real, `/proc/1/root` (or `/proc/1/cwd`) in its command meaning the target's root
+/// directory (its idle helper and the commands exec'd into it run for real too).
 fn reaches_target_root(spec: &Spec) -> bool {
-    spec.target_root.is_some() && spec.argv.iter().any(|a| a.contains("/proc/1/"))
+    spec.target_root.is_some()
 }
 
 /// The command with the target's `/proc/1/root` and `/proc/1/cwd` (its working directory is
@@ -587,7 +588,10 @@ fn run_real(p: &Arc<Process>, rx: Receiver<Vec<u8>>, spec: &Spec) -> std::io::Re
         } else if spec.exec_root.is_some() {
             let mut argv = spec.argv.clone();
             for a in argv.iter_mut().skip(1) {
-                if a.len() > 1 && a.starts_with('/') {
+                if a == "/" {
+                    // The container's root is the working directory here.
+                    *a = ".".into();
+                } else if a.len() > 1 && a.starts_with('/') {
                     a.remove(0);
                 }
             }
