@@ -104,7 +104,14 @@ fn ctrl_c_while_waiting_deletes_the_node_pod() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Waiting: the watch is open and the pod created (the watch may be opened first).
     wait_for_request(&env, "/pods", "watch=true");
+    let created = || env.mutations().iter().any(|m| m["method"] == "POST");
+    assert!(
+        poll_until(Duration::from_secs(20), created),
+        "no pod created: {:#?}",
+        env.request_lines()
+    );
     signal(child.id(), libc::SIGINT);
     let out = wait_with_timeout(child, Duration::from_secs(20));
     assert_eq!(

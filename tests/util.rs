@@ -219,7 +219,7 @@ impl Env {
 }
 
 /// How often [`poll_until`] looks again.
-const POLL: Duration = Duration::from_millis(10);
+const POLL: Duration = Duration::from_millis(20);
 
 /// Looks at `cond` until it holds or `limit` has passed; whether it held.
 pub fn poll_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {

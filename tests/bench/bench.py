@@ -635,8 +635,8 @@ class Bench:
         )
 
     def fig_first_output(self):
-        """Issue 20 (R13 of real-cluster.md: 0.268 s for kdebug against kubectl's 0.211 s on a
-        real node): the first output of a piped -i session, without injected latency, so the
+        """Issue 20 (R13 of tests/fakecluster/REAL.md: 0.268 s for kdebug against kubectl's
+        0.211 s on a real node): the first output of a piped -i session, without injected latency, so the
         time kdebug spends measuring the earlier output shows rather than hides in round trips."""
         f = self.interactive_figure(
             "first_output",
