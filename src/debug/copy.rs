@@ -13,7 +13,7 @@ use super::{
 
 /// What to send for one pod.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CopyPlan {
+pub struct CopyRequest {
     /// The pod to `POST /api/v1/namespaces/{namespace}/pods`.
     pub pod: Value,
     /// `--copy-to`.
@@ -63,7 +63,7 @@ pub fn build(
     pod: &Value,
     opts: &DebugOptions,
     names: &mut dyn FnMut() -> String,
-) -> Result<CopyPlan, DebugError> {
+) -> Result<CopyRequest, DebugError> {
     let copy_name = opts
         .copy_to
         .clone()
@@ -260,8 +260,8 @@ fn plan(
     original_name: String,
     opts: &DebugOptions,
     messages: Vec<Message>,
-) -> CopyPlan {
-    CopyPlan {
+) -> CopyRequest {
+    CopyRequest {
         pod,
         pod_name,
         namespace,
@@ -359,7 +359,7 @@ mod tests {
         }
     }
 
-    fn check(scenario: &str, o: &DebugOptions) -> CopyPlan {
+    fn check(scenario: &str, o: &DebugOptions) -> CopyRequest {
         let plan = build(&testdata::pod("web"), o, &mut fixed_names(&["bnnrb"])).unwrap();
         let sent = testdata::request_body(scenario, "POST", 0);
         assert_eq!(normalize_env(&plan.pod), normalize_env(&sent), "{scenario}");

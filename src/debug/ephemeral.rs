@@ -16,7 +16,7 @@ pub const PATCH_CONTENT_TYPE: &str = "application/strategic-merge-patch+json";
 
 /// What to send for one pod.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EphemeralPlan {
+pub struct EphemeralRequest {
     /// Name of the new ephemeral container (to wait for and attach to).
     pub container_name: String,
     /// The new ephemeral container, fields in Go struct order.
@@ -28,7 +28,7 @@ pub struct EphemeralPlan {
     pub messages: Vec<Message>,
 }
 
-impl EphemeralPlan {
+impl EphemeralRequest {
     /// The patch serialised byte for byte as kubectl does.
     pub fn patch_body(&self) -> String {
         crate::text::go::json(&self.patch)
@@ -75,7 +75,7 @@ pub fn build(
     pod: &Value,
     opts: &DebugOptions,
     names: &mut dyn FnMut() -> String,
-) -> Result<EphemeralPlan, DebugError> {
+) -> Result<EphemeralRequest, DebugError> {
     let spec = pod
         .get("spec")
         .filter(|s| s.is_object())
@@ -157,7 +157,7 @@ pub fn build(
 
     let work_spec = work.get("spec").unwrap_or(&Value::Null);
     let patch = patch_for(spec, work_spec, &ec);
-    Ok(EphemeralPlan {
+    Ok(EphemeralRequest {
         container_name: name,
         container: ec,
         patch,
@@ -292,7 +292,7 @@ mod tests {
     }
 
     /// Builds for the fixture pod and compares with the PATCH body kubectl sent.
-    fn check(scenario: &str, o: &DebugOptions, pod: &str) -> EphemeralPlan {
+    fn check(scenario: &str, o: &DebugOptions, pod: &str) -> EphemeralRequest {
         let plan = build(&testdata::pod(pod), o, &mut fixed_names(&["bnnrb"])).unwrap();
         let sent = testdata::request_body(scenario, "PATCH", 0);
         let ours: Value = serde_json::from_str(&plan.patch_body()).unwrap();

@@ -9,7 +9,7 @@ use super::{custom, meta, new_container, DebugError, DebugOptions, Message};
 
 /// What to send for one node.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NodePlan {
+pub struct NodeRequest {
     /// The pod to `POST /api/v1/namespaces/{namespace}/pods`. Like kubectl's, its metadata
     /// carries no namespace: the request path does.
     pub pod: Value,
@@ -45,7 +45,7 @@ pub fn build(
     namespace: &str,
     opts: &DebugOptions,
     names: &mut dyn FnMut() -> String,
-) -> Result<NodePlan, DebugError> {
+) -> Result<NodeRequest, DebugError> {
     let node_name = Some(meta(node)?.name)
         .filter(|n| !n.is_empty())
         .ok_or(DebugError::MalformedObject(super::Malformed::NodeName))?
@@ -129,7 +129,7 @@ pub fn build(
 
     super::copy::mark(&mut pod, opts.mark.as_ref());
 
-    Ok(NodePlan {
+    Ok(NodeRequest {
         pod,
         pod_name,
         namespace: namespace.to_string(),
@@ -153,7 +153,7 @@ mod tests {
     }
 
     /// Builds with the suffix kubectl drew and compares the body and the message.
-    fn check(scenario: &str, o: &DebugOptions) -> NodePlan {
+    fn check(scenario: &str, o: &DebugOptions) -> NodeRequest {
         let sent = testdata::request_body(scenario, "POST", 0);
         let name = sent["metadata"]["name"].as_str().unwrap().to_string();
         let suffix = &name[name.len() - 5..];

@@ -10,7 +10,7 @@ use crate::cli::plan::Plan;
 use crate::client::{ApiError, Client};
 use crate::kube::{self as api, Pod, State};
 
-use super::attach::{self, frames::Outcome, AttachError, AttachOptions, Earlier, Ended};
+use super::attach::{self, frames::ChannelStatus, AttachError, AttachOptions, Earlier, Ended};
 use super::error::SessionError;
 use super::logs::{self, Followed};
 use super::wait::{self, WaitOptions};
@@ -19,13 +19,13 @@ use crate::sys::report::error_text;
 
 /// One container of one pod: what the steps after its creation work on.
 #[derive(Clone, Copy)]
-pub struct Container<'a> {
+pub struct ContainerAddr<'a> {
     pub ns: &'a str,
     pub pod: &'a str,
     pub name: &'a str,
 }
 
-impl Container<'_> {
+impl ContainerAddr<'_> {
     /// The exit code the server gave when the container terminated; none is an error,
     /// never a 0 that would read as success.
     pub fn exit_code(&self, given: Option<i32>) -> Result<i32, SessionError> {
@@ -54,7 +54,7 @@ const REFUSAL_PATIENCE: Duration = Duration::from_secs(3);
 pub fn follow(
     conn: &Connection,
     p: &Plan,
-    c: Container,
+    c: ContainerAddr,
     ended: Option<String>,
     sink: &mut Sink,
     early: Option<wait::EarlyWatch>,
@@ -154,10 +154,10 @@ impl std::fmt::Display for Refusal {
 /// on), or, once stdin has ended, the log is followed from the byte reached.
 pub fn attach_and_report(
     conn: &Connection,
-    c: Container,
+    c: ContainerAddr,
     how: &Attach,
     pod_obj: &Value,
-    watch: Option<wait::Rest>,
+    watch: Option<wait::WatchTail>,
 ) -> Result<u8, RunError> {
     let client = &conn.client;
     client.reconnect().open_session();
@@ -207,12 +207,14 @@ pub fn attach_and_report(
                     };
                 }
                 match session.ended {
-                    Ended::Status(Outcome::ExitCode(n)) => return Ok(n),
-                    Ended::Status(Outcome::Success) => {
+                    Ended::Status(ChannelStatus::ExitCode(n)) => return Ok(n),
+                    Ended::Status(ChannelStatus::Success) => {
                         drop(raw.take());
                         return ended_well(client, c, how, tty, &session, watch.take());
                     }
-                    Ended::Status(Outcome::Failure(msg)) => Trouble::Refused(Refusal::Runtime(msg)),
+                    Ended::Status(ChannelStatus::Failure(msg)) => {
+                        Trouble::Refused(Refusal::Runtime(msg))
+                    }
                     Ended::Broke(broke) if !session.input_ended || tty => Trouble::Broke(broke),
                     // Stdin had ended: the rest was only ever to come from the log (R2).
                     Ended::Broke(broke) => {
@@ -295,7 +297,7 @@ fn lost_or(e: RunError, broke: attach::Broke) -> RunError {
 }
 
 /// The container's state, read again.
-fn state_of(client: &Client, c: Container) -> Result<State, RunError> {
+fn state_of(client: &Client, c: ContainerAddr) -> Result<State, RunError> {
     let obj = client.get(&api::pod_path(c.ns, c.pod))?;
     Ok(Pod::read(&obj)?.state(c.name))
 }
@@ -305,11 +307,11 @@ fn state_of(client: &Client, c: Container) -> Result<State, RunError> {
 /// closed, R2), then the exit code.
 fn ended_well(
     client: &Client,
-    c: Container,
+    c: ContainerAddr,
     how: &Attach,
     tty: bool,
     session: &attach::Session,
-    watch: Option<wait::Rest>,
+    watch: Option<wait::WatchTail>,
 ) -> Result<u8, RunError> {
     if tty {
         if !how.quiet {
@@ -352,10 +354,10 @@ fn ended_well(
 /// left running, and said so.
 fn rest_from_log(
     client: &Client,
-    c: Container,
+    c: ContainerAddr,
     how: &Attach,
     from: Earlier,
-    watch: Option<wait::Rest>,
+    watch: Option<wait::WatchTail>,
 ) -> Result<u8, RunError> {
     let followed =
         logs::follow_to_end(client, c, from.skip, Some(IDLE_AFTER_INPUT), &mut stdout())?;
@@ -402,8 +404,8 @@ impl Write for Prefix {
 /// (the session ended but the process lives on, as after a detach).
 pub fn final_exit_code(
     client: &Client,
-    c: Container,
-    watch: Option<wait::Rest>,
+    c: ContainerAddr,
+    watch: Option<wait::WatchTail>,
     grace: Duration,
 ) -> Result<u8, RunError> {
     Ok(exit_code_within(client, c, watch, grace)?.map_or(0, |code| code as u8))
@@ -414,8 +416,8 @@ pub fn final_exit_code(
 /// otherwise (or if it ends first) the pod is read until then.
 pub fn exit_code_within(
     client: &Client,
-    c: Container,
-    watch: Option<wait::Rest>,
+    c: ContainerAddr,
+    watch: Option<wait::WatchTail>,
     grace: Duration,
 ) -> Result<Option<i32>, RunError> {
     let start = Instant::now();
@@ -440,7 +442,7 @@ mod tests {
 
     #[test]
     fn no_exit_code_is_an_error_not_success() {
-        let c = Container {
+        let c = ContainerAddr {
             ns: "default",
             pod: "web-0",
             name: "debugger-abcde",

@@ -15,7 +15,7 @@ use crate::client::{ApiError, Client};
 use crate::kube::{self as api, Pod, State};
 
 use super::error::SessionError;
-use super::follow::Container;
+use super::follow::ContainerAddr;
 use super::RunError;
 
 /// The largest log [`read`] keeps; a longer one is an error rather than unbounded memory.
@@ -25,7 +25,7 @@ const MAX_READ: u64 = 64 << 20;
 /// gives up on it, when the reconnect window is shorter.
 const MIN_PERSISTENCE: Duration = Duration::from_secs(10);
 
-fn open(client: &Client, c: Container, follow: bool) -> Result<Body, ApiError> {
+fn open(client: &Client, c: ContainerAddr, follow: bool) -> Result<Body, ApiError> {
     let path = format!("{}/log", api::pod_path(c.ns, c.pod));
     let mut q = vec![("container", c.name)];
     if follow {
@@ -38,7 +38,7 @@ type Body = Box<dyn Read + Send + Sync>;
 
 /// A log that broke while being read: a lost connection (ridden out like any), or the
 /// session's own failure.
-fn read_failed(client: &Client, c: Container, e: std::io::Error) -> RunError {
+fn read_failed(client: &Client, c: ContainerAddr, e: std::io::Error) -> RunError {
     match crate::client::Loss::of(&e) {
         Some(loss) => ApiError::Dropped {
             host: client.server().to_string(),
@@ -56,7 +56,7 @@ fn read_failed(client: &Client, c: Container, e: std::io::Error) -> RunError {
 
 /// The container's log as it is now (at most [`MAX_READ`] bytes).
 pub fn read(client: &Client, ns: &str, pod: &str, container: &str) -> Result<Vec<u8>, RunError> {
-    let c = Container {
+    let c = ContainerAddr {
         ns,
         pod,
         name: container,
@@ -102,7 +102,7 @@ enum End {
 /// once kubectl debug's attach leaves, R2).
 pub fn follow_to_end(
     client: &Client,
-    c: Container,
+    c: ContainerAddr,
     from: u64,
     idle: Option<Duration>,
     out: &mut dyn Write,
@@ -113,7 +113,7 @@ pub fn follow_to_end(
 /// The whole log of a container known to have terminated (read once, no follow).
 pub fn show_ended(
     client: &Client,
-    c: Container,
+    c: ContainerAddr,
     from: u64,
     out: &mut dyn Write,
 ) -> Result<(), RunError> {
@@ -122,7 +122,7 @@ pub fn show_ended(
 
 fn follow_from(
     client: &Client,
-    c: Container,
+    c: ContainerAddr,
     from: u64,
     idle: Option<Duration>,
     follow: bool,
@@ -177,7 +177,7 @@ fn follow_from(
 const STATUS_LAG: Duration = Duration::from_millis(1800);
 
 /// Whether the container still runs after up to `lag` of reading its state (with backoff).
-fn running_after(client: &Client, c: Container, lag: Duration) -> Result<bool, RunError> {
+fn running_after(client: &Client, c: ContainerAddr, lag: Duration) -> Result<bool, RunError> {
     let start = Instant::now();
     let mut tries = 0;
     loop {
@@ -194,7 +194,7 @@ fn running_after(client: &Client, c: Container, lag: Duration) -> Result<bool, R
 }
 
 /// Whether the container has not terminated (read from the server, riding out an outage).
-fn running(client: &Client, c: Container) -> Result<bool, RunError> {
+fn running(client: &Client, c: ContainerAddr) -> Result<bool, RunError> {
     let pod = client.get(&api::pod_path(c.ns, c.pod))?;
     Ok(!matches!(
         Pod::read(&pod)?.state(c.name),
@@ -207,7 +207,7 @@ fn running(client: &Client, c: Container) -> Result<bool, RunError> {
 /// up, that thread is left to end with the process.
 fn pass(
     client: &Client,
-    c: Container,
+    c: ContainerAddr,
     follow: bool,
     at: &mut u64,
     idle: Option<(Duration, &dyn Fn() -> bool)>,

@@ -5,7 +5,7 @@ use crate::cli::plan::Plan;
 use crate::debug;
 
 use super::create::{create_pod, finish_cleanup};
-use super::follow::{follow, Container};
+use super::follow::{follow, ContainerAddr};
 use super::targets::Resolved;
 use super::wait::WaitError;
 use super::{options_for, Connection, RunError, Sink};
@@ -19,17 +19,17 @@ pub fn node_journey(
     let ns = conn.namespace.clone();
     let opts = options_for(p, target);
     let mut names = debug::names::generator();
-    let plan = debug::node::build(&target.object, &ns, &opts, &mut names)?;
+    let request = debug::node::build(&target.object, &ns, &opts, &mut names)?;
     p.printer()
         .quiet_if(!sink.interactive())
-        .messages(&plan.messages);
-    let Some(created) = create_pod(conn, p, &ns, &plan.pod)? else {
+        .messages(&request.messages);
+    let Some(created) = create_pod(conn, p, &ns, &request.pod)? else {
         return Ok(0);
     };
-    sink.container = Some(plan.container_name.clone());
+    sink.container = Some(request.container_name.clone());
     let result = if p.attach || p.fan_out() {
-        let container = &plan.container_name;
-        let c = Container {
+        let container = &request.container_name;
+        let c = ContainerAddr {
             ns: &ns,
             pod: &created.name,
             name: container,

@@ -6,7 +6,7 @@ use crate::cli::plan::Plan;
 use crate::kube::target::{Kind, Target};
 use crate::kube::{self as api, Pod, State};
 
-use super::follow::{attach_and_report, final_exit_code, Attach, Container};
+use super::follow::{attach_and_report, final_exit_code, Attach, ContainerAddr};
 use super::targets::TargetError;
 use super::{Connection, RunError};
 use crate::sys::output::stdout;
@@ -41,7 +41,7 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
         }
         .into());
     }
-    let c = Container {
+    let c = ContainerAddr {
         ns,
         pod: &target.name,
         name: &container,

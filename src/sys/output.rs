@@ -87,6 +87,12 @@ impl Printer {
         }
     }
 
+    /// A line kubectl prints on stderr as it is, whatever `-q` says (a remote command's
+    /// failure: `command terminated with exit code N`).
+    pub fn error_line(&self, text: &str) {
+        line(text);
+    }
+
     /// What to do about what was just said (`hint: ...`), left out with `-q`.
     pub fn hint(&self, text: &str) {
         self.info(&format!("hint: {text}"));

@@ -64,7 +64,7 @@ pub struct Measured {
 }
 
 /// Whose log to read.
-pub struct Target<'a> {
+pub struct LogSource<'a> {
     pub client: &'a Client,
     pub ns: &'a str,
     pub pod: &'a str,
@@ -89,7 +89,7 @@ pub fn split(log: &[u8], delivered: u64, skip: u64) -> Measured {
 
 /// Reads the log at a quiet moment and sends the measurement; gives up quietly when the
 /// session ends first or the log cannot be read (the caller then measures after the end).
-pub fn measure(t: &Target, meter: &Meter, tx: &Sender<Measured>) {
+pub fn measure(t: &LogSource, meter: &Meter, tx: &Sender<Measured>) {
     let started = Instant::now();
     let patience = t.client.reconnect().window().max(MAX_WAIT);
     // The log as it is now, read again while it is refused in a way that passes (a kubelet

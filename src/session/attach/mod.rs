@@ -21,7 +21,7 @@ use crate::client::{ApiError, Client, Loss};
 use crate::sys::report::Failure;
 use crate::sys::stdin::Chunk;
 use earlier::Meter;
-use frames::{Frame, Outcome};
+use frames::{ChannelStatus, Frame};
 
 pub struct AttachOptions {
     pub container: String,
@@ -74,7 +74,7 @@ impl Session {
 /// How a session ended: with the protocol's status (which may be a refusal sent after the
 /// upgrade, R10), or with the connection broken under it.
 pub enum Ended {
-    Status(Outcome),
+    Status(ChannelStatus),
     Broke(Broke),
 }
 
@@ -235,7 +235,7 @@ pub fn run(
         Ok(()) => std::thread::scope(|s| {
             let (tx, rx) = mpsc::channel();
             if opts.measure {
-                let target = earlier::Target {
+                let target = earlier::LogSource {
                     client,
                     ns,
                     pod,
@@ -363,7 +363,7 @@ fn pump(
             input_ended,
         }
     };
-    let result = (|| -> Result<Outcome, Broke> {
+    let result = (|| -> Result<ChannelStatus, Broke> {
         loop {
             if out.held.is_some() {
                 if let Ok(m) = measured.try_recv() {
@@ -415,7 +415,7 @@ fn pump(
                             meter.add(d.len());
                             if !out.stdout(d) {
                                 // The reader went away (a closed pipe): nothing more to show.
-                                return Ok(Outcome::Success);
+                                return Ok(ChannelStatus::Success);
                             }
                         }
                         Frame::Stderr(d) => {

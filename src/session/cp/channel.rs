@@ -309,7 +309,7 @@ impl Channel {
 
     /// An exec's result, once the session ended: what its error channel said (an empty
     /// one is success, as client-go reads it). None while it runs.
-    pub fn outcome(&self) -> Option<frames::Outcome> {
+    pub fn outcome(&self) -> Option<frames::ChannelStatus> {
         self.closed.then(|| frames::decode_status(&self.status))
     }
 

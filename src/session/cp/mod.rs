@@ -29,11 +29,11 @@ use crate::cli::plan::Plan;
 use crate::debug::cp::{self as builder, Access};
 use crate::kube::{self as api, Pod};
 
-use super::follow::{exit_code_within, Container, EXIT_STATUS_GRACE};
+use super::follow::{exit_code_within, ContainerAddr, EXIT_STATUS_GRACE};
 use super::targets::TargetError;
 use super::wait;
 use super::{now_rfc3339, Connection, RunError};
-use crate::session::attach::frames::Outcome;
+use crate::session::attach::frames::ChannelStatus;
 use channel::{Channel, Stdin};
 use route::Route;
 
@@ -132,7 +132,7 @@ enum How {
     Attached {
         name: String,
         access: Access,
-        watch: Option<wait::Rest>,
+        watch: Option<wait::WatchTail>,
     },
     /// A process exec'd in `container`: its result is the exec's status. `access` is how a
     /// helper reads the target's files (None in the target itself).
@@ -143,8 +143,8 @@ enum How {
 }
 
 impl Side<'_> {
-    fn container<'b>(&'b self, name: &'b str) -> Container<'b> {
-        Container {
+    fn container<'b>(&'b self, name: &'b str) -> ContainerAddr<'b> {
+        ContainerAddr {
             ns: self.ns,
             pod: &self.pod_name,
             name,
@@ -203,9 +203,9 @@ impl Side<'_> {
             }
             How::Exec { container, access } => {
                 let code = match outcome {
-                    Some(Outcome::Success) => Some(0),
-                    Some(Outcome::ExitCode(n)) => Some(i32::from(n)),
-                    Some(Outcome::Failure(why)) if moved.error.is_none() => {
+                    Some(ChannelStatus::Success) => Some(0),
+                    Some(ChannelStatus::ExitCode(n)) => Some(i32::from(n)),
+                    Some(ChannelStatus::Failure(why)) if moved.error.is_none() => {
                         let _ = crate::sys::output::stderr().write_all(visible(&stderr).as_bytes());
                         return Err(CpError::ExecFailed {
                             container,
@@ -223,11 +223,12 @@ impl Side<'_> {
             (Some(0) | None, Some(e)) => Err(e),
             (Some(0), None) => Ok(if moved.warnings > 0 { 1 } else { 0 }),
             (Some(n), _) => {
-                eprintln!("command terminated with exit code {n}");
+                // kubectl's line, whatever -q says: the copy failed.
+                say().error_line(&format!("command terminated with exit code {n}"));
                 if let (true, Some(access)) =
                     (said.windows(17).any(|w| w == b"Permission denied"), access)
                 {
-                    eprintln!("hint: {}", denied_hint(access, self.target));
+                    say().hint(&denied_hint(access, self.target));
                 }
                 Ok(n as u8)
             }
@@ -288,10 +289,10 @@ impl std::io::Read for Resuming<'_, '_> {
                 return r;
             }
             self.tries += 1;
-            eprintln!(
+            say().info(&format!(
                 "Resuming copy at {} bytes, retry {}/{}",
                 self.got, self.tries, self.max
-            );
+            ));
             let next = self
                 .side
                 .start(What::Out(self.got))
@@ -314,8 +315,8 @@ fn target_container(p: &Plan, pod: &Pod) -> Result<String, RunError> {
         Some(c) => c.to_string(),
         None => {
             let (c, note) = api::default_container(pod).map_err(TargetError::from)?;
-            if let (Some(note), false) = (note, p.quiet) {
-                eprintln!("{note}");
+            if let Some(note) = note {
+                p.printer().info(&note);
             }
             c
         }
@@ -377,7 +378,7 @@ fn visible(b: &[u8]) -> String {
 
 fn copy_out(from: &mut Resuming, copy: &Copy) -> Result<Moved, RunError> {
     let remote_name = builder::name_of(&copy.remote.path);
-    let mut warn = |w: &archive::Warning| eprintln!("warning: {w}");
+    let mut warn = |w: &archive::Warning| say().warn(&w.to_string());
     let (error, warnings) = match &copy.local {
         Local::Stream => {
             let mut out = crate::sys::output::stdout();
@@ -454,7 +455,7 @@ fn copy_in(ch: &mut Channel, copy: &Copy) -> Result<Moved, RunError> {
             } else {
                 remote_name
             };
-            let mut warn = |w: &archive::Warning| eprintln!("warning: {w}");
+            let mut warn = |w: &archive::Warning| say().warn(&w.to_string());
             let opts = PackOptions {
                 preserve: copy.preserve,
             };
@@ -491,4 +492,9 @@ fn base_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| ".".into())
+}
+
+/// Where cp's own lines go (they are not `-q`'s to drop: a copy's failure and its cause).
+fn say() -> crate::sys::output::Printer {
+    crate::sys::output::Printer::default()
 }

@@ -9,7 +9,7 @@ use crate::client::ApiError;
 use crate::debug::cp::{self as builder, Access, CopyContainer, Runner};
 use crate::debug::{self, Mark, Profile};
 use crate::kube::{self as api, Meta};
-use crate::session::attach::frames::Outcome;
+use crate::session::attach::frames::ChannelStatus;
 use crate::session::attach::AttachError;
 
 use super::channel::Channel;
@@ -188,8 +188,10 @@ impl Side<'_> {
             return Ok(Tried::Ran(Box::new(ch)));
         }
         Ok(match ch.outcome() {
-            Some(Outcome::ExitCode(c @ (126 | 127))) => Tried::Missing(format!("exit code {c}")),
-            Some(Outcome::Failure(m))
+            Some(ChannelStatus::ExitCode(c @ (126 | 127))) => {
+                Tried::Missing(format!("exit code {c}"))
+            }
+            Some(ChannelStatus::Failure(m))
                 if m.contains("executable file not found")
                     || m.contains("no such file or directory") =>
             {
@@ -330,13 +332,13 @@ pub fn stop_helper(
     let outcome = ch.outcome();
     ch.close();
     match outcome {
-        Some(Outcome::Success) => Ok(()),
-        Some(Outcome::ExitCode(n)) => Err(CpError::ExecFailed {
+        Some(ChannelStatus::Success) => Ok(()),
+        Some(ChannelStatus::ExitCode(n)) => Err(CpError::ExecFailed {
             container: container.to_string(),
             why: format!("exit code {n}"),
         }
         .into()),
-        Some(Outcome::Failure(why)) => Err(CpError::ExecFailed {
+        Some(ChannelStatus::Failure(why)) => Err(CpError::ExecFailed {
             container: container.to_string(),
             why: visible(why.as_bytes()),
         }

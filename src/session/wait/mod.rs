@@ -57,16 +57,16 @@ pub struct Ready {
     pub pod: Value,
     pub state: State,
     /// The rest of the watch that showed the container start, when a watch did.
-    pub watch: Option<Rest>,
+    pub watch: Option<WatchTail>,
 }
 
 /// The rest of a watch on the pod: it goes on to show the container end, so its exit code
 /// needs no further request.
-pub struct Rest {
+pub struct WatchTail {
     reader: BufReader<Body>,
 }
 
-impl Rest {
+impl WatchTail {
     /// Reads the watch until `container` of pod `name` has terminated and returns its exit
     /// code as the server gave it (`Some(None)`: it gave none); None when the watch ends (or
     /// the pod goes) first, or `grace` passes. The reading happens on another thread, so a
@@ -424,7 +424,7 @@ fn watch_loop(
                                     return Ok(Ready {
                                         pod: object,
                                         state,
-                                        watch: Some(Rest { reader }),
+                                        watch: Some(WatchTail { reader }),
                                     })
                                 }
                                 Check::Pending { short, message } => {
