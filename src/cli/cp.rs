@@ -88,7 +88,30 @@ enum Spec {
     Remote(Remote),
 }
 
-const FORMAT: &str = "filespec must match the canonical format: [[namespace/]pod:]file/path";
+/// kubectl cp's argument checks, in its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpArgError {
+    /// A spec that is not `[[namespace/]pod:]file/path`.
+    Format,
+    Missing,
+    BothRemote,
+    BothLocal,
+    EmptyPath,
+}
+
+impl std::fmt::Display for CpArgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CpArgError::Format => {
+                "filespec must match the canonical format: [[namespace/]pod:]file/path"
+            }
+            CpArgError::Missing => "source and destination are required",
+            CpArgError::BothRemote => "one of src or dest must be a local file specification",
+            CpArgError::BothLocal => "one of src or dest must be a remote file specification",
+            CpArgError::EmptyPath => "filepath can not be empty",
+        })
+    }
+}
 
 /// kubectl's extractFileSpec: the first `:` splits pod from path; a spec that starts with
 /// one, or a pod part with more than one `/`, is not a file spec.
@@ -97,13 +120,13 @@ fn file_spec(arg: &str) -> Result<Spec, CliError> {
         return Ok(Spec::Local(arg.to_string()));
     };
     if i == 0 {
-        return Err(CliError::Invalid(FORMAT.into()));
+        return Err(CliError::Cp(CpArgError::Format));
     }
     let (pod, path) = (&arg[..i], &arg[i + 1..]);
     let (namespace, pod) = match pod.split('/').collect::<Vec<_>>()[..] {
         [pod] => (None, pod),
         [ns, pod] => (Some(ns.to_string()), pod),
-        _ => return Err(CliError::Invalid(FORMAT.into())),
+        _ => return Err(CliError::Cp(CpArgError::Format)),
     };
     Ok(Spec::Remote(Remote {
         namespace,
@@ -130,9 +153,7 @@ pub fn parse(raw: &RawArgs) -> Result<Copy, CliError> {
     };
     let (no_preserve, retries) = (raw.no_preserve, raw.retries.as_deref());
     let [src, dest] = &raw.targets[..] else {
-        return Err(CliError::Invalid(
-            "source and destination are required".into(),
-        ));
+        return Err(CliError::Cp(CpArgError::Missing));
     };
     let retries = match retries {
         None => 0,
@@ -146,24 +167,18 @@ pub fn parse(raw: &RawArgs) -> Result<Copy, CliError> {
     };
     let (src, dest) = (file_spec(src)?, file_spec(dest)?);
     let (direction, remote, local) = match (src, dest) {
-        (Spec::Remote(_), Spec::Remote(_)) => {
-            return Err(CliError::Invalid(
-                "one of src or dest must be a local file specification".into(),
-            ))
-        }
+        (Spec::Remote(_), Spec::Remote(_)) => return Err(CliError::Cp(CpArgError::BothRemote)),
         (Spec::Remote(r), Spec::Local(l)) => (Direction::FromPod, r, l),
         (Spec::Local(l), Spec::Remote(r)) => (Direction::ToPod, r, l),
         (Spec::Local(a), Spec::Local(b)) => {
             if a.is_empty() || b.is_empty() {
-                return Err(CliError::Invalid("filepath can not be empty".into()));
+                return Err(CliError::Cp(CpArgError::EmptyPath));
             }
-            return Err(CliError::Invalid(
-                "one of src or dest must be a remote file specification".into(),
-            ));
+            return Err(CliError::Cp(CpArgError::BothLocal));
         }
     };
     if remote.path.is_empty() || local.is_empty() {
-        return Err(CliError::Invalid("filepath can not be empty".into()));
+        return Err(CliError::Cp(CpArgError::EmptyPath));
     }
     let local = match local.as_str() {
         "-" => Local::Stream,
@@ -223,8 +238,8 @@ mod tests {
     #[test]
     fn kubectls_messages() {
         assert_eq!(msg(&["web:/a"]), "source and destination are required");
-        assert_eq!(msg(&[":/a", "x"]), FORMAT);
-        assert_eq!(msg(&["a/b/c:/x", "y"]), FORMAT);
+        assert_eq!(msg(&[":/a", "x"]), CpArgError::Format.to_string());
+        assert_eq!(msg(&["a/b/c:/x", "y"]), CpArgError::Format.to_string());
         assert_eq!(
             msg(&["a:/x", "b:/y"]),
             "one of src or dest must be a local file specification"

@@ -35,7 +35,7 @@ pub enum CliError {
     /// Flags that do not go together (kdebug's own checks).
     Misuse(plan::Misuse),
     /// `kdebug cp`'s argument checks, in kubectl cp's words (cli/cp.rs).
-    Invalid(String),
+    Cp(cp::CpArgError),
 }
 
 impl fmt::Display for CliError {
@@ -61,7 +61,7 @@ impl fmt::Display for CliError {
             CliError::Debug(e) => write!(f, "{e}"),
             CliError::CustomFile(e) => write!(f, "{e}"),
             CliError::Misuse(e) => write!(f, "{e}"),
-            CliError::Invalid(msg) => f.write_str(msg),
+            CliError::Cp(e) => write!(f, "{e}"),
         }
     }
 }

@@ -211,8 +211,8 @@ mod tests {
             error_text(&e),
             "error: flag needs an argument: --image\nSee 'kdebug --help' for usage."
         );
-        let e = RunError::Cli(CliError::Invalid("unknown profile: foo".into()));
-        assert_eq!(error_text(&e), "error: unknown profile: foo");
+        let e = RunError::Cli(CliError::Cp(crate::cli::cp::CpArgError::EmptyPath));
+        assert_eq!(error_text(&e), "error: filepath can not be empty");
     }
 
     #[test]
