@@ -291,10 +291,11 @@ fn retries_resume_a_broken_copy_where_it_stopped() {
     let (env, root) = env("cp-retries");
     let data = noise(3 << 20);
     fs::write(root.join("big.bin"), &data).unwrap();
-    // Through a helper, the first exec breaks after 20 frames; kubectl's --retries resumes
+    // Through a helper, the first exec breaks after 5 frames (a loaded machine delivers the
+    // 3 MiB in fewer, bigger ones: 20 were once not reached); kubectl's --retries resumes
     // from that byte, in the same helper.
     env.cluster.set_fault_on(
-        fakecluster::Fault::CloseWebSocketAfter { frames: 20 },
+        fakecluster::Fault::CloseWebSocketAfter { frames: 5 },
         "/exec?command=sh&command=-c&command=d%3D",
     );
     let r = env.run(&["cp", "--retries=2", "web-0:/big.bin", "big.bin"]);
@@ -321,7 +322,7 @@ fn retries_resume_a_broken_copy_where_it_stopped() {
     // One copy container per copy (no helper): each attempt is a new one, patched on the
     // pod read again.
     env.cluster.set_fault_on(
-        fakecluster::Fault::CloseWebSocketAfter { frames: 20 },
+        fakecluster::Fault::CloseWebSocketAfter { frames: 5 },
         "/attach",
     );
     let r = env.run(&[
@@ -355,7 +356,7 @@ fn retries_resume_a_broken_copy_where_it_stopped() {
 
     // Without --retries the same break fails the copy, naming what happened.
     env.cluster.set_fault_on(
-        fakecluster::Fault::CloseWebSocketAfter { frames: 20 },
+        fakecluster::Fault::CloseWebSocketAfter { frames: 5 },
         "/exec?command=sh&command=-c&command=d%3D",
     );
     let r = env.run(&["cp", "web-0:/big.bin", "again.bin"]);
