@@ -59,11 +59,13 @@ fuzz:
 	done
 
 # kdebug against kubectl (see BENCHMARKS.md): the static release binary, fakecluster built
-# fully optimised, then every figure for both tools; prints the table and updates BENCHMARKS.md.
-bench: release
+# fully optimised, then every figure for both tools; the released linux/amd64 artifact
+# (make dist) too, for the figures its libc can change; prints the table and updates
+# BENCHMARKS.md.
+bench: release dist
 	$(CARGO) build --profile bench-fake -p fakecluster
 	python3 tests/bench/bench.py --kdebug $(RELEASE_BIN) --fakecluster $(FAKECLUSTER_BIN) \
-		--kubectl $(KUBECTL) --out BENCHMARKS.md
+		--artifact $(call dist_stage,amd64)/kdebug --kubectl $(KUBECTL) --out BENCHMARKS.md
 
 # Issue 14's "done when" at fleet scale: the 1,000-pod audit at N=50 and N=100, five runs in
 # a row of each on a fresh fakecluster, and peak RSS over 200, 1,000 and 5,000 pods (about 10
@@ -125,6 +127,8 @@ DIST_PKGS = rustc-web libstd-rust-web-dev:arm64 gcc gcc-aarch64-linux-gnu libc6-
 else
 $(error DIST_LIBC must be musl or gnu, not "$(DIST_LIBC)")
 endif
+# Debian's cargo when there is no cargo at all (rustup's works as well).
+DIST_PKGS += $(if $(shell command -v $(CARGO)),,cargo-web)
 # The development build's static flags (make release), and the cross linker.
 dist_rustflags = -C target-feature=+crt-static -C relocation-model=static \
 	-C linker=$(call dist_arch,$1)-linux-$(DIST_LIBC)-gcc $(call dist_libc_flags,$1)
