@@ -92,8 +92,9 @@ DIST_RUSTC ?= /usr/bin/rustc
 # Reproducible archives: their times are the last commit's.
 DIST_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-# amd64 -> x86_64-unknown-linux-musl, its linker x86_64-linux-musl-gcc (Debian's musl-gcc
-# wrappers; x86_64-linux-gnu-gcc and aarch64-linux-gnu-gcc for glibc), C_IDENT for CC_<triple>.
+# amd64 -> x86_64-unknown-linux-musl, linked by x86_64-linux-musl-gcc (Debian's musl-gcc
+# wrappers; x86_64-linux-gnu-gcc and aarch64-linux-gnu-gcc for glibc); dist_ident is the
+# triple as the cc crate's variables spell it (CC_x86_64_unknown_linux_musl).
 dist_arch = $(if $(filter amd64,$1),x86_64,aarch64)
 dist_triple = $(call dist_arch,$1)-unknown-linux-$(DIST_LIBC)
 dist_ident = $(subst -,_,$(call dist_triple,$1))
@@ -153,7 +154,7 @@ if [ -n "$$missing" ]; then \
 	dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64; update=1; }; \
 	apt-cache show rustc-web >/dev/null 2>&1 || update=1; \
 	if [ -n "$$update" ]; then apt-get update -q >/dev/null || exit 1; fi; \
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing || exit 1; \
 fi
 endef
 
