@@ -145,7 +145,7 @@ define apt_need
 done; \
 if [ -n "$$missing" ]; then \
 	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
-		echo "make $@ needs these Debian packages:$$missing"; \
+		echo "make $2 needs these Debian packages:$$missing"; \
 		echo "install them as root (dpkg --add-architecture arm64; apt-get update; apt-get install$$missing)"; \
 		exit 1; \
 	fi; \
@@ -159,7 +159,7 @@ fi
 endef
 
 dist-deps:
-	$(call apt_need,$(DIST_PKGS))
+	$(call apt_need,$(DIST_PKGS),dist)
 ifeq ($(DIST_LIBC),musl)
 	@test -f $(DIST_UNWIND_arm64)/libunwind.a || { \
 		mkdir -p $(DIST_WORK)/unwind-arm64 && cd $(DIST_WORK)/unwind-arm64 && rm -f ./*.deb && \
@@ -226,7 +226,7 @@ DIST_QEMU = qemu-aarch64-static
 # 330-440 s unoptimised, which CI's time cannot afford.
 DIST_TEST_PROFILE = --config profile.test.opt-level=1 --config profile.test.debug=false
 dist-check-deps:
-	$(call apt_need,$(DIST_PKGS) qemu-user-static file binutils)
+	$(call apt_need,$(DIST_PKGS) qemu-user-static file binutils,dist-check)
 
 dist-check: dist-check-deps
 	$(CARGO) build -p fakecluster --quiet
