@@ -59,13 +59,35 @@ fn completion_script(rest: &[OsString]) -> u8 {
     }
 }
 
+/// What `kdebug version` says after the version: the release artifact's platform and libc
+/// (`linux/arm64 musl`), so whoever copied one file onto a bastion host can tell which.
+const PLATFORM: &str = platform(
+    std::env::consts::OS,
+    cfg!(target_arch = "x86_64"),
+    cfg!(target_arch = "aarch64"),
+    cfg!(target_env = "musl"),
+);
+
+/// Release names as in the artifacts' file names (Go's and krew's `amd64`/`arm64`), not
+/// Rust's target names.
+const fn platform(os: &'static str, x86_64: bool, aarch64: bool, musl: bool) -> &'static str {
+    let linux = matches!(os.as_bytes(), b"linux");
+    match (linux, x86_64, aarch64, musl) {
+        (true, true, _, true) => "linux/amd64 musl",
+        (true, true, _, false) => "linux/amd64 glibc",
+        (true, _, true, true) => "linux/arm64 musl",
+        (true, _, true, false) => "linux/arm64 glibc",
+        _ => "unsupported platform",
+    }
+}
+
 fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
     if raw.help {
         print!("{}", crate::cli::flags::help());
         return Ok(0);
     }
     if raw.version || raw.verb == Verb::Version {
-        println!("kdebug v{}", env!("CARGO_PKG_VERSION"));
+        println!("kdebug v{} {}", env!("CARGO_PKG_VERSION"), PLATFORM);
         return Ok(0);
     }
     let draft = plan::build(raw)?;
@@ -118,4 +140,25 @@ pub fn connect(draft: &plan::Draft) -> Result<Connection, RunError> {
         namespace: cfg.namespace.clone(),
         namespace_explicit: cfg.namespace_explicit,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_names_the_release_artifact() {
+        assert_eq!(platform("linux", true, false, true), "linux/amd64 musl");
+        assert_eq!(platform("linux", true, false, false), "linux/amd64 glibc");
+        assert_eq!(platform("linux", false, true, true), "linux/arm64 musl");
+        assert_eq!(platform("linux", false, true, false), "linux/arm64 glibc");
+        assert_eq!(
+            platform("macos", false, true, false),
+            "unsupported platform"
+        );
+        assert_eq!(
+            platform("linux", false, false, true),
+            "unsupported platform"
+        );
+    }
 }

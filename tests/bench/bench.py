@@ -4,7 +4,7 @@
 Usage (what `make bench` runs):
 
     python3 tests/bench/bench.py --kdebug PATH --fakecluster PATH [--kubectl PATH]
-        [--runs N] [--fanout-runs N] [--out BENCHMARKS.md] [--json FILE] [--only FIGURE,...]
+        [--artifact PATH] [--runs N] [--fanout-runs N] [--out BENCHMARKS.md] [--json FILE] [--only FIGURE,...]
 
 Every figure is measured for both tools in the same run, against fakecluster instances that
 this script starts (and stops) on one loopback port, and reported as kdebug, kubectl and
@@ -251,6 +251,7 @@ class Figure:
 class Bench:
     def __init__(self, a):
         self.kdebug = Path(a.kdebug).resolve()
+        self.artifact = Path(a.artifact).resolve() if a.artifact else None
         self.kubectl = Path(a.kubectl).resolve()
         self.fakecluster = Path(a.fakecluster).resolve()
         self.runs = a.runs
@@ -483,6 +484,35 @@ class Bench:
         )
         f.extra = {"kdebug_bytes": kd, "kubectl_bytes": kc, "file": ftype.stdout.strip()}
         f.commands = [f"stat -c %s {self.kdebug.name}", "file kdebug"]
+
+    def fig_artifact(self):
+        """The released linux/amd64 binary (`make dist`), which users copy, beside kubectl: the
+        figures where its libc can show (size, start-up, memory, attach throughput), measured
+        as for the development build and listed under their own keys."""
+        if self.artifact is None:
+            log("bench: artifact skipped (no --artifact)")
+            return
+        said = subprocess.run([str(self.artifact), "version"], capture_output=True, text=True)
+        # "kdebug v0.1.0 linux/amd64 musl": the libc decides the limit (tests/size.rs).
+        platform_libc = said.stdout.split(" ", 2)[-1].strip()
+        musl = platform_libc.endswith(" musl")
+        limit, limit_text = (2 * MIB, "2 MiB") if musl else (3 * MIB + MIB // 4, "3.25 MiB")
+        first = len(self.figures)
+        dev, dev_tool = self.kdebug, self.kd
+        self.kdebug, self.kd = self.artifact, Tool("kdebug", self.artifact, [])
+        try:
+            self.fig_size()
+            self.fig_startup()
+            self.fig_rss()
+            self.fig_throughput()
+        finally:
+            self.kdebug, self.kd = dev, dev_tool
+        for f in self.figures[first:]:
+            f.key = "artifact_" + f.key
+            f.title = f"Release artifact ({platform_libc}): {f.title[0].lower()}{f.title[1:]}"
+            if f.key == "artifact_size":
+                f.goal = f"kdebug <= {limit_text} (tests/size.rs)"
+                f.met = f.extra["kdebug_bytes"] <= limit
 
     def fig_startup(self):
         n = max(self.runs * 10, 21)
@@ -1314,7 +1344,7 @@ def write_markdown(path: Path, block: str, section: str | None = None) -> None:
     path.write_text("# Benchmarks: kdebug and kubectl\n\n## Results\n\n" + block + "\n")
 
 
-FIGURES = ["size", "startup", "rss", "requests", "latency", "first_output", "exit_wait", "throughput", "fanout",
+FIGURES = ["size", "artifact", "startup", "rss", "requests", "latency", "first_output", "exit_wait", "throughput", "fanout",
            "fanout_parallel", "fleet", "fleet_scale", "copy_node", "cp"]
 # Figures only run when named with --only (`make bench-fleet`): 5,000 pods take minutes.
 EXTRA = ["fleet_scale"]
@@ -1324,6 +1354,8 @@ def main() -> int:
     target = Path(os.environ.get("CARGO_TARGET_DIR", "target"))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kdebug", default=str(target / "x86_64-unknown-linux-gnu/release/kdebug"))
+    ap.add_argument("--artifact", default=None,
+                    help="the released linux/amd64 binary (make dist's), measured too (figure artifact)")
     ap.add_argument("--fakecluster", default=str(target / "bench-fake/fakecluster"))
     ap.add_argument("--kubectl", default=KUBECTL_DEFAULT)
     ap.add_argument("--runs", type=int, default=5, help="runs per figure (median)")
