@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use crate::cli::args::{self, RawArgs, Verb};
+use crate::cli::args::{self, Mode, RawArgs, Verb};
 use crate::cli::plan;
 use crate::kubeconfig;
 use crate::session::error::EXIT_ERROR;
@@ -12,27 +12,20 @@ use crate::session::{Connection, RunError};
 
 /// Runs kdebug with `argv` (without the program name) and returns the exit code.
 pub fn main(argv: Vec<OsString>) -> u8 {
-    match argv.first().and_then(|a| a.to_str()) {
-        Some("__complete") => {
-            let words = argv[1..]
-                .iter()
-                .map(|w| w.to_string_lossy().into_owned())
-                .collect();
-            return crate::completion::run(words, &connect, &mut std::io::stdout());
+    let raw = match args::parse(argv) {
+        Ok(Mode::Complete(words)) => {
+            return crate::completion::run(words, &connect, &mut std::io::stdout())
         }
-        Some("completion") => return completion_script(&argv[1..]),
-        _ => {}
-    }
-    // `config` has its own small command line (kubectl config's); like kubectl, the
-    // kubeconfig flags may come before it (`kdebug --context x config view`).
-    if let Some(i) = config_verb(&argv) {
-        let mut rest = argv;
-        rest.remove(i);
-        let code =
-            kubeconfig::view::config_main(rest, &mut std::io::stdout(), &mut std::io::stderr());
-        return u8::try_from(code).unwrap_or(EXIT_ERROR);
-    }
-    let result = args::parse(argv).map_err(RunError::from).and_then(dispatch);
+        Ok(Mode::Completion(rest)) => return completion_script(&rest),
+        Ok(Mode::Config(rest)) => {
+            let code =
+                kubeconfig::view::config_main(rest, &mut std::io::stdout(), &mut std::io::stderr());
+            return u8::try_from(code).unwrap_or(EXIT_ERROR);
+        }
+        Ok(Mode::Run(raw)) => Ok(*raw),
+        Err(e) => Err(RunError::from(e)),
+    };
+    let result = raw.and_then(dispatch);
     // A signal may have ended the run (and its requests) under us: its handler exits.
     crate::sys::signals::yield_to_signal_exit();
     crate::sys::signals::run_cleanups();
@@ -64,20 +57,6 @@ fn completion_script(rest: &[OsString]) -> u8 {
             EXIT_ERROR
         }
     }
-}
-
-/// Where the `config` verb stands: first, or right after `--kubeconfig X` / `--context X`.
-fn config_verb(argv: &[OsString]) -> Option<usize> {
-    let mut i = 0;
-    while let Some(a) = argv.get(i).and_then(|a| a.to_str()) {
-        match a {
-            "config" => return Some(i),
-            "--kubeconfig" | "--context" => i += 2,
-            _ if a.starts_with("--kubeconfig=") || a.starts_with("--context=") => i += 1,
-            _ => return None,
-        }
-    }
-    None
 }
 
 /// What `kdebug version` says after the version: the release artifact's platform and libc
@@ -153,28 +132,9 @@ fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
 /// Loads the kubeconfig (its errors come first, as in kubectl) and builds the client.
 pub fn connect(draft: &plan::Draft) -> Result<Connection, RunError> {
     let p = draft.parsed();
-    let g = &p.global;
-    let overrides = kubeconfig::Overrides {
-        kubeconfig: g.kubeconfig.clone().map(Into::into),
-        context: g.context.clone(),
-        cluster: g.cluster.clone(),
-        user: g.user.clone(),
-        namespace: g.namespace.clone(),
-        server: g.server.clone(),
-        token: g.token.clone(),
-        as_user: g.as_user.clone(),
-        as_groups: g.as_groups.clone(),
-        as_uid: g.as_uid.clone(),
-        certificate_authority: g.certificate_authority.clone().map(Into::into),
-        client_certificate: g.client_certificate.clone().map(Into::into),
-        client_key: g.client_key.clone().map(Into::into),
-        insecure_skip_tls_verify: g.insecure_skip_tls_verify,
-        tls_server_name: g.tls_server_name.clone(),
-        username: g.username.clone(),
-        password: g.password.clone(),
-    };
-    let cfg = kubeconfig::resolve(&overrides)?;
+    let cfg = kubeconfig::resolve(&p.global.overrides)?;
     let client = crate::client::credentials::client(&cfg, p.request_timeout, p.verbosity)?;
+    client.reconnect().configure(p.reconnect_window, p.quiet);
     Ok(Connection {
         client: std::sync::Arc::new(client),
         namespace: cfg.namespace.clone(),
@@ -185,10 +145,6 @@ pub fn connect(draft: &plan::Draft) -> Result<Connection, RunError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(args: &[&str]) -> Option<usize> {
-        config_verb(&args.iter().map(OsString::from).collect::<Vec<_>>())
-    }
 
     #[test]
     fn platform_names_the_release_artifact() {
@@ -204,15 +160,5 @@ mod tests {
             platform("linux", false, false, true),
             "unsupported platform"
         );
-    }
-
-    #[test]
-    fn config_after_kubeconfig_flags() {
-        assert_eq!(at(&["config", "view"]), Some(0));
-        assert_eq!(at(&["--kubeconfig", "k", "config", "view"]), Some(2));
-        assert_eq!(at(&["--context=c", "config"]), Some(1));
-        // A pod named config stays a pod once anything else comes first.
-        assert_eq!(at(&["-n", "x", "config"]), None);
-        assert_eq!(at(&["web", "config"]), None);
     }
 }

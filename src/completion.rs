@@ -44,9 +44,9 @@ fn lookup(
     remote: &Remote,
     connect: &dyn Fn(&plan::Draft) -> Result<Connection, RunError>,
 ) -> Option<Vec<String>> {
-    let raw = args::parse(c.globals.iter().map(Into::into).collect()).ok()?;
+    let raw = args::flags(c.globals.iter().map(Into::into).collect()).ok()?;
     if let Remote::Contexts | Remote::Clusters | Remote::Users = remote {
-        let explicit = raw.global.kubeconfig.as_deref().map(std::path::Path::new);
+        let explicit = raw.global.overrides.kubeconfig.as_deref();
         let cfg = load::load(&load::sources_from_env(explicit), true).ok()?;
         let names = match remote {
             Remote::Contexts => cfg.contexts.into_keys().collect(),

@@ -1,6 +1,8 @@
 //! What kdebug leaves in a cluster and how to find and remove it: `kdebug list` and
 //! `kdebug gc`. Copy and node pods carry the label `app.kubernetes.io/managed-by=kdebug`;
 //! ephemeral containers, which the API cannot remove, carry the env var `KDEBUG=1`.
+//! `kdebug cp`'s idle helpers are ephemeral containers that run until idle: `gc` cannot
+//! remove them either, but it makes them end (an exec that tells them to).
 
 use std::io::Write;
 use std::time::{Duration, SystemTime};
@@ -66,8 +68,8 @@ fn ours(meta: &Meta) -> bool {
 /// Pods labelled as ours, and ephemeral containers marked as ours, in `pods`.
 pub fn find(pods: &[Value]) -> Result<Vec<Leftover>, ApiError> {
     let mut out = Vec::new();
-    for pod in pods {
-        let pod = Pod::read(pod)?;
+    for raw in pods {
+        let pod = Pod::read(raw)?;
         let meta = &pod.metadata;
         let (ns, name) = (meta.namespace.to_string(), meta.name.to_string());
         if ours(meta) {
@@ -103,11 +105,15 @@ pub fn find(pods: &[Value]) -> Result<Vec<Leftover>, ApiError> {
                 continue;
             }
             let target = c.target_container_name;
+            let helper = raw["spec"]["ephemeralContainers"]
+                .as_array()
+                .and_then(|l| l.iter().find(|e| e["name"] == c.name))
+                .is_some_and(|e| e["command"][3] == crate::debug::cp::HELPER_MARK);
             out.push(Leftover {
                 namespace: ns.clone(),
                 pod: name.clone(),
                 container: c.name.to_string(),
-                mode: "ephemeral",
+                mode: if helper { "cp-helper" } else { "ephemeral" },
                 target: if target.is_empty() {
                     format!("pod/{name}")
                 } else {
@@ -217,12 +223,38 @@ pub fn gc(
         }
         done.push(format!("{pns}/{name}"));
     }
-    let ephemeral = list_pods(client, ns, None)
+    let running: Vec<Leftover> = list_pods(client, ns, None)
         .and_then(|pods| find(&pods))
         .unwrap_or_default()
         .into_iter()
-        .filter(|l| l.mode == "ephemeral" && l.state == "Running")
-        .count();
+        .filter(|l| l.state == "Running")
+        .collect();
+    for h in running.iter().filter(|l| l.mode == "cp-helper") {
+        let (pns, pod, c) = (&h.namespace, &h.pod, &h.container);
+        if dry_run {
+            let _ = writeln!(
+                out,
+                "helper container {c} of pod/{pod} would be stopped (namespace {pns}, dry run)"
+            );
+            continue;
+        }
+        match crate::session::cp::stop_helper(client, pns, pod, c) {
+            Ok(()) => {
+                let _ = writeln!(
+                    out,
+                    "helper container {c} of pod/{pod} stopped (namespace {pns}; it stays in the pod's spec)"
+                );
+                done.push(format!("{pns}/{pod}/{c}"));
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    out,
+                    "helper container {c} of pod/{pod} not stopped (namespace {pns}): {e}"
+                );
+            }
+        }
+    }
+    let ephemeral = running.iter().filter(|l| l.mode == "ephemeral").count();
     if ephemeral > 0 {
         let _ = writeln!(
             out,

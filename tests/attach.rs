@@ -5,7 +5,7 @@ use std::process::Stdio;
 
 use serde_json::{json, Value};
 
-use crate::util::{kubectl, wait_with_timeout, Env};
+use crate::util::{kubectl, wait_running, wait_until, wait_with_timeout, Captured, Env};
 
 fn annotate(env: &Env, pod: &str, key: &str, value: &str) {
     let mut p = env.cluster.pod("default", pod).unwrap();
@@ -18,20 +18,23 @@ fn a_v4_server_works_without_the_stdin_close_signal() {
     let env = Env::new("attach-v4");
     annotate(&env, "web-0", "fake.kdebug/protocols", "v4.channel.k8s.io");
     let mut child = env.spawn(&["web-0", "--image=busybox", "-c", "dbg", "-i", "--", "cat"]);
+    let echoed = Captured::new(child.stdout.take().unwrap());
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(b"over v4\n").unwrap();
-        // Give the echo time to come back, then end the session from the container's side.
-        std::thread::sleep(std::time::Duration::from_millis(800));
+        // The echo comes back, then the session ends from the container's side.
+        echoed.wait_for("over v4", 1);
         drop(stdin);
     }
     // v4 cannot half-close stdin, so `cat` keeps running; kdebug must not hang on its own:
-    // stop the container the way a user would (here: the test deletes the pod).
+    // stop the container the way a user would (here: the test deletes the pod). Nothing
+    // outside kdebug shows it has read its stdin's end: the sleep lets it, so the deletion
+    // comes after, as a user's would.
     std::thread::sleep(std::time::Duration::from_millis(300));
     env.cluster.delete_pod("default", "web-0");
     let out = wait_with_timeout(child, std::time::Duration::from_secs(30));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&echoed.finish()).into_owned();
     assert!(
         stdout.contains("over v4"),
         "{stdout}\n{}",
@@ -93,7 +96,9 @@ fn a_refused_attach_falls_back_to_logs() {
         "--",
         "sh",
         "-c",
-        "echo from-log; sleep 1",
+        // Running past kdebug's patience with a refused attach (a container that exits
+        // first is a finished run: its log and exit code, no fallback).
+        "echo from-log; sleep 5",
     ]);
     r.assert_stderr_contains(
         "warning: couldn't attach to pod/web-0, falling back to streaming logs:",
@@ -141,7 +146,7 @@ fn attach_with(bin: &std::path::Path, env: &Env, extra: &[&str]) -> Value {
     }
     let out = wait_with_timeout(child, std::time::Duration::from_secs(60));
     // kubectl loses the output: its stdin close detaches the attach on containerd (R2 of
-    // real-cluster.md, which the fake now reproduces), so only kdebug must show it.
+    // tests/fakecluster/REAL.md, which the fake now reproduces), so only kdebug must show it.
     if bin.ends_with("kdebug") {
         assert!(
             String::from_utf8_lossy(&out.stdout).contains("line two"),
@@ -205,7 +210,7 @@ fn kdebug_attach_reattaches_to_a_running_debug_container() {
         "cat",
     ])
     .assert_code(0);
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    wait_running(&env, "web-0", "dbg");
     let r = env.run_with_stdin(
         &["attach", "web-0", "-c", "dbg", "-i"],
         Some("back again\n"),
@@ -270,23 +275,17 @@ fn kdebug_attach_without_c_picks_kubectls_container_not_the_debug_one() {
     .assert_code(0);
     // No -i: kdebug follows the picked container's log; the request names it.
     let mut child = env.spawn(&["attach", "web-0"]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let log = loop {
-        let found = env.cluster.requests().into_iter().find(|r| {
+    let log_request = || {
+        env.cluster.requests().into_iter().find(|r| {
             r["path"]
                 .as_str()
                 .is_some_and(|p| p.ends_with("/pods/web-0/log"))
-        });
-        if let Some(r) = found {
-            break r;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no log request: {:?}",
-            env.request_lines()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        })
     };
+    wait_until("a log request", std::time::Duration::from_secs(10), || {
+        log_request().is_some()
+    });
+    let log = log_request().expect("a log request");
     let _ = child.kill();
     let _ = child.wait();
     // web-0's kubectl.kubernetes.io/default-container annotation names `app`.
@@ -297,48 +296,27 @@ fn kdebug_attach_without_c_picks_kubectls_container_not_the_debug_one() {
 /// second (one stdin reader for the process; a reader per session kept stdin and ate it).
 #[test]
 fn a_second_interactive_target_gets_the_input_that_follows() {
-    use std::io::{Read, Write};
-    use std::sync::{Arc, Mutex};
+    use std::io::Write;
     let env = Env::new("attach-two-stdin");
     let mut child = env.spawn(&["web-0", "lonely", "--image=busybox", "-i"]);
-    let grab = |mut r: Box<dyn Read + Send>| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let b = buf.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = r.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                b.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        });
-        buf
-    };
-    let out = grab(Box::new(child.stdout.take().unwrap()));
-    let err = grab(Box::new(child.stderr.take().unwrap()));
+    let out = Captured::new(child.stdout.take().unwrap());
+    let err = Captured::new(child.stderr.take().unwrap());
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"one\nexit 3\n").unwrap();
     // The second session starts once the first ended.
-    let prompts = || {
-        String::from_utf8_lossy(&err.lock().unwrap())
-            .matches("If you don't see a command prompt")
-            .count()
-    };
-    let start = std::time::Instant::now();
-    while prompts() < 2 && start.elapsed() < std::time::Duration::from_secs(30) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    err.wait_for("If you don't see a command prompt", 2);
     assert_eq!(
-        prompts(),
+        err.text()
+            .matches("If you don't see a command prompt")
+            .count(),
         2,
         "{}",
-        String::from_utf8_lossy(&err.lock().unwrap())
+        err.text()
     );
     stdin.write_all(b"two\nexit 4\n").unwrap();
     drop(stdin);
     let status = crate::util::wait_with_timeout(child, std::time::Duration::from_secs(30)).status;
-    let out = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+    let out = String::from_utf8_lossy(&out.finish()).into_owned();
     assert!(out.contains("one") && out.contains("two"), "{out}");
     assert_eq!(status.code(), Some(4), "{out}");
 }

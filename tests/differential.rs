@@ -22,6 +22,7 @@
 //! Not compared: headers other than Content-Type and Impersonate-* (User-Agent, Accept and
 //! kubectl's Kubectl-Command/Kubectl-Session are kubectl's own).
 //!
+//! The scenarios are data, in `tests/differential-scenarios.txt`; this file reads and runs them.
 //! Set `KDEBUG_DIFF_ONLY=name,name` to run only some scenarios. The whole test is skipped (with
 //! a message) when kubectl 1.33 is not installed.
 
@@ -54,7 +55,7 @@ struct Scenario {
     kubectl_args: Option<Vec<String>>,
     /// Files written into the working directory of both runs (relative names, so that the
     /// messages that quote them are the same).
-    files: Vec<(&'static str, String)>,
+    files: Vec<(String, String)>,
     /// The exit code both must have: guards against two runs failing the same wrong way.
     code: i32,
     /// Extra assertions on the raw (un-normalised) runs: kubectl first, then kdebug.
@@ -79,8 +80,8 @@ fn sc(name: &'static str, code: i32, args: &[&str]) -> Scenario {
 }
 
 impl Scenario {
-    fn file(mut self, name: &'static str, contents: &str) -> Scenario {
-        self.files.push((name, contents.to_string()));
+    fn file(mut self, name: &str, contents: &str) -> Scenario {
+        self.files.push((name.to_string(), contents.to_string()));
         self
     }
     fn kubectl_args(mut self, args: &[&str]) -> Scenario {
@@ -166,1364 +167,104 @@ spec:
 ";
 
 const IMG: &str = "--image=busybox:1.36";
-const PROFILES: [&str; 6] = [
-    "legacy",
-    "general",
-    "baseline",
-    "restricted",
-    "netadmin",
-    "sysadmin",
-];
 
+/// The scenarios: the data in `tests/differential-scenarios.txt` (its header says how it
+/// reads), read into [`Scenario`]s.
 fn scenarios() -> Vec<Scenario> {
-    let mut v = Vec::new();
-
-    // --- ephemeral containers: every profile, then the flags one by one.
-    for (i, p) in PROFILES.iter().enumerate() {
-        let name: &'static str = [
-            "eph-legacy",
-            "eph-general",
-            "eph-baseline",
-            "eph-restricted",
-            "eph-netadmin",
-            "eph-sysadmin",
-        ][i];
-        let profile: &'static str = Box::leak(format!("--profile={p}").into_boxed_str());
-        v.push(sc(name, 0, &["web-0", IMG, profile]));
+    const TABLE: &str = include_str!("differential-scenarios.txt");
+    let mut v: Vec<Scenario> = Vec::new();
+    for (n, line) in TABLE.lines().enumerate() {
+        let fail = |why: &str| -> ! { panic!("differential-scenarios.txt:{}: {why}", n + 1) };
+        let body = line.trim();
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        let (head, rest) = body.split_once(' ').unwrap_or((body, ""));
+        let words = words(rest).unwrap_or_else(|e| fail(&e));
+        let plain = || words.iter().map(|(_, w)| w.as_str()).collect::<Vec<_>>();
+        if !line.starts_with(' ') {
+            let Some(((_, code), args)) = words.split_first() else {
+                fail("a scenario needs a name and an exit code")
+            };
+            let code = code
+                .parse()
+                .unwrap_or_else(|_| fail("the exit code is no number"));
+            let args: Vec<&str> = args.iter().map(|(_, w)| w.as_str()).collect();
+            v.push(sc(head, code, &args));
+            continue;
+        }
+        let Some(s) = v.pop() else {
+            fail("an indented line before any scenario")
+        };
+        let text = |(quoted, w): &(bool, String)| match w.strip_prefix('@') {
+            Some(name) if !quoted => named_text(name).unwrap_or_else(|| fail("no such text")),
+            _ => w.clone(),
+        };
+        v.push(match (head, words.as_slice()) {
+            ("kubectl", _) => s.kubectl_args(&plain()),
+            ("file", [(_, name), t]) => s.file(name, &text(t)),
+            ("stdin", [t]) => s.stdin(&text(t)),
+            ("reads-differ", []) => s.reads_differ(),
+            ("check", [(_, f)]) => s.check(check_named(f).unwrap_or_else(|| fail("no such check"))),
+            _ => fail("not a scenario line"),
+        });
     }
-    v.push(sc(
-        "eph-named-command",
-        0,
-        &[
-            "web-0",
-            IMG,
-            "-c",
-            "dbg",
-            "--profile=general",
-            "--",
-            "sh",
-            "-c",
-            "echo hi",
-        ],
-    ));
-    v.push(sc(
-        "eph-arguments-only",
-        0,
-        &[
-            "web-0",
-            IMG,
-            "-c",
-            "dbg",
-            "--profile=general",
-            "--arguments-only",
-            "--",
-            "sleep",
-            "1",
-        ],
-    ));
-    v.push(sc(
-        "eph-env",
-        0,
-        &[
-            "web-0",
-            IMG,
-            "-c",
-            "dbg",
-            "--profile=general",
-            "--env",
-            "A=1",
-            "--env=B=2,C=3",
-        ],
-    ));
-    v.push(sc(
-        "eph-image-pull-policy",
-        0,
-        &[
-            "web-0",
-            IMG,
-            "-c",
-            "dbg",
-            "--profile=general",
-            "--image-pull-policy=Never",
-        ],
-    ));
-    v.push(sc(
-        "eph-target",
-        0,
-        &["web-0", IMG, "--profile=general", "--target=app"],
-    ));
-    v.push(sc(
-        "eph-quiet",
-        0,
-        &["web-0", IMG, "--profile=general", "--target=app", "-q"],
-    ));
-    v.push(sc(
-        "eph-stdin-tty-no-attach",
-        0,
-        &[
-            "web-0",
-            IMG,
-            "-c",
-            "dbg",
-            "--profile=general",
-            "-i",
-            "-t",
-            "--attach=false",
-        ],
-    ));
-    v.push(sc(
-        "eph-existing-ephemeral",
-        0,
-        &["withephem", IMG, "--profile=general"],
-    ));
-    v.push(
-        sc(
-            "eph-custom-json",
-            0,
-            &["web-0", IMG, "--profile=general", "--custom=custom.json"],
-        )
-        .file("custom.json", CUSTOM_JSON),
-    );
-    v.push(
-        sc(
-            "eph-custom-yaml",
-            0,
-            &[
-                "web-0",
-                IMG,
-                "--profile=netadmin",
-                "--custom=custom.yaml",
-                "--attach=false",
-            ],
-        )
-        .file("custom.yaml", CUSTOM_YAML),
-    );
-    v.push(sc(
-        "eph-two-pods",
-        0,
-        &["web-0", "lonely", IMG, "--profile=general"],
-    ));
-    v.push(
-        sc(
-            "eph-from-file-yaml",
-            0,
-            &["-f", "pod.yaml", IMG, "--profile=general"],
-        )
-        .file("pod.yaml", POD_YAML),
-    );
-    v.push(
-        sc(
-            "eph-from-file-json",
-            0,
-            &["-f", "pod.json", IMG, "--profile=baseline"],
-        )
-        .file("pod.json", POD_JSON),
-    );
-    v.push(sc(
-        "eph-namespace",
-        0,
-        &["-n", "other-ns", "api", IMG, "--profile=general"],
-    ));
-    v.push(sc(
-        "eph-pod-slash-name",
-        0,
-        &["pod/web-0", IMG, "--profile=general"],
-    ));
-    v.push(sc(
-        "eph-image-digest",
-        0,
-        &[
-            "web-0",
-            "--image=busybox@sha256:0000000000000000000000000000000000000000000000000000000000000000",
-            "--profile=general",
-        ],
-    ));
-    v.push(sc(
-        "eph-sysadmin-nonroot",
-        0,
-        &["nonroot", IMG, "--profile=sysadmin"],
-    ));
-    // Deliberate difference: kdebug's default profile is `general`, kubectl 1.33's is `legacy`.
-    // kubectl runs with `--profile=general` here; `default_profile_differs` then runs kubectl
-    // with its default and shows that only the profile and the deprecation warning differ.
-    v.push(
-        sc("default-profile", 0, &["web-0", IMG, "-c", "dbg"])
-            .kubectl_args(&["web-0", IMG, "-c", "dbg", "--profile=general"])
-            .check(default_profile_differs),
-    );
-
-    v.push(sc(
-        "eph-env-duplicate-and-empty",
-        0,
-        &[
-            "web-0",
-            IMG,
-            "-c",
-            "dbg",
-            "--profile=general",
-            "--env=A=1",
-            "--env=A=2",
-            "--env=B=",
-        ],
-    ));
-    v.push(sc(
-        "eph-env-csv",
-        0,
-        &[
-            "web-0",
-            IMG,
-            "-c",
-            "dbg",
-            "--profile=general",
-            "--env=A=b=c",
-            "--env=\"B=1,2\",C=3",
-            "--env=D=4,5",
-        ],
-    ));
-    v.push(sc("err-env-empty", 1, &["web-0", IMG, "--env="]));
-    v.push(sc(
-        "err-env-csv-split",
-        1,
-        &["web-0", IMG, "--env=X=1", "--env=A=1,b,C=2"],
-    ));
-    v.push(sc(
-        "err-empty-profile",
-        1,
-        &["web-0", IMG, "-c", "dbg", "--profile="],
-    ));
-    v.push(
-        sc(
-            "eph-multi-document-yaml",
-            0,
-            &["-f", "pods.yaml", IMG, "--profile=general"],
-        )
-        .file("pods.yaml", &format!("{POD_YAML}---\n{}", POD_JSON)),
-    );
-    v.push(
-        sc(
-            "eph-from-stdin",
-            0,
-            &["-f", "-", IMG, "--profile=general", "-c", "dbg"],
-        )
-        .stdin(POD_YAML),
-    );
-    v.push(sc(
-        "eph-image-registry-port",
-        0,
-        &[
-            "web-0",
-            "--image=localhost:5000/tools/debug:v1",
-            "-c",
-            "dbg",
-            "--profile=general",
-        ],
-    ));
-    v.push(sc(
-        "err-image-short-digest",
-        1,
-        &["web-0", "--image=busybox@sha256:abc"],
-    ));
-    v.push(sc(
-        "err-image-uppercase-repo",
-        1,
-        &["web-0", "--image=Busybox"],
-    ));
-    // --custom: Go's decoding (case-insensitive names, unknown fields dropped, lists replaced,
-    // maps and keyed lists merged).
-    v.push(
-        sc("custom-case-insensitive-unknown", 0, &["web-0", IMG, "-c", "dbg", "--profile=general", "--custom=c.json"])
-            .file("c.json", r#"{"WorkingDir": "/w", "SecurityContext": {"RunAsUser": 0, "capabilities": {"add": ["NET_RAW"]}}, "bogus": 1}"#),
-    );
-    v.push(
-        sc(
-            "custom-empty-file",
-            0,
-            &[
-                "web-0",
-                IMG,
-                "-c",
-                "dbg",
-                "--profile=netadmin",
-                "--custom=c.yaml",
-            ],
-        )
-        .file("c.yaml", ""),
-    );
-    v.push(
-        sc("custom-env-merge", 0, &["rich", "--copy-to=rich-copy", "-c", "app", "--image=nginx:debug", "--profile=general", "--env=APP_MODE=debug,X=1", "--custom=c.yaml"])
-            .file("c.yaml", "env:\n- name: X\n  value: custom\n- name: Y\n  value: \"2\"\nvolumeMounts:\n- name: extra\n  mountPath: /extra\n"),
-    );
-    v.push(
-        sc("custom-node-volume-mounts", 0, &["node/node-1", IMG, "--profile=sysadmin", "--custom=c.yaml"])
-            .file("c.yaml", "volumeMounts:\n- name: host-root\n  mountPath: /host\n  readOnly: true\n- name: other\n  mountPath: /other\nstdin: false\ntty: true\n"),
-    );
-    // Go's strategic merge puts new keyed elements first, and kubectl decodes the result onto
-    // the old container: a new element inherits what the element at its index had (here a
-    // `value` beside the new `valueFrom`, which the API server then refuses).
-    v.push(
-        sc(
-            "custom-env-inherits",
-            1,
-            &[
-                "rich",
-                "--copy-to=rich-copy",
-                "-c",
-                "app",
-                "--profile=general",
-                "--image=nginx:debug",
-                "--custom=c.yaml",
-            ],
-        )
-        .file(
-            "c.yaml",
-            "env:\n- name: POD\n  valueFrom:\n    fieldRef:\n      fieldPath: metadata.name\n",
-        ),
-    );
-    v.push(
-        sc(
-            "eph-custom-env-order",
-            0,
-            &[
-                "web-0",
-                IMG,
-                "-c",
-                "dbg",
-                "--profile=general",
-                "--env=FOO=bar",
-                "--custom=c.json",
-            ],
-        )
-        .file(
-            "c.json",
-            r#"{"env": [{"name": "C", "value": "x"}, {"name": "FOO", "value": "baz"}]}"#,
-        ),
-    );
-    v.push(
-        sc(
-            "err-custom-not-an-object",
-            1,
-            &["web-0", IMG, "--custom=c.json"],
-        )
-        .file("c.json", "[1, 2]"),
-    );
-    v.push(
-        sc(
-            "err-custom-forbidden-name",
-            1,
-            &["web-0", IMG, "--custom=c.yaml"],
-        )
-        .file("c.yaml", "name: x\n"),
-    );
-    v.push(
-        sc(
-            "err-custom-forbidden-lifecycle",
-            1,
-            &["web-0", IMG, "--custom=c.yaml"],
-        )
-        .file(
-            "c.yaml",
-            "lifecycle:\n  preStop:\n    exec:\n      command: [x]\n",
-        ),
-    );
-    v.push(
-        sc(
-            "err-custom-wrong-type",
-            1,
-            &["web-0", IMG, "--custom=c.json"],
-        )
-        .file("c.json", r#"{"stdin": "yes"}"#),
-    );
-    v.push(
-        sc(
-            "err-order-custom-decode-before-attach",
-            1,
-            &["web-0", "--attach=true", "--custom=c.json"],
-        )
-        .file("c.json", "[1]"),
-    );
-    v.push(sc(
-        "eph-impersonate",
-        0,
-        &[
-            "web-0",
-            IMG,
-            "-c",
-            "dbg",
-            "--profile=general",
-            "--as=alice",
-            "--as-group=devs",
-            "--as-group=ops",
-            "--as-uid=1234",
-        ],
-    ));
-    v.push(sc(
-        "err-copy-replace-already-exists",
-        1,
-        &[
-            "web-0",
-            IMG,
-            "--copy-to=lonely",
-            "--replace",
-            "--profile=general",
-        ],
-    ));
-    v.push(
-        sc(
-            "copy-from-file-share-false",
-            0,
-            &[
-                "-f",
-                "pod.yaml",
-                IMG,
-                "-c",
-                "dbg",
-                "--copy-to=c",
-                "--profile=sysadmin",
-            ],
-        )
-        .file(
-            "pod.yaml",
-            &POD_YAML.replace(
-                "  securityContext: {}\n",
-                "  securityContext: {}\n  shareProcessNamespace: false\n",
-            ),
-        ),
-    );
-    v.push(sc(
-        "err-pull-policy-case",
-        1,
-        &["web-0", IMG, "--image-pull-policy=always"],
-    ));
-    v.push(sc("eph-image-tag-and-digest", 0, &["web-0", "--image=busybox:1.36@sha256:0000000000000000000000000000000000000000000000000000000000000000", "-c", "dbg", "--profile=general"]));
-    v.push(
-        // kubectl's builder does not flatten Lists: web-0 is debugged, then the List is refused.
-        sc(
-            "err-file-list",
-            1,
-            &[
-                "-f",
-                "pod.yaml",
-                "-f",
-                "list.json",
-                IMG,
-                "--profile=general",
-            ],
-        )
-        .file("pod.yaml", POD_YAML)
-        .file(
-            "list.json",
-            &format!(
-                "{{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{}]}}",
-                POD_JSON.trim()
-            ),
-        ),
-    );
-    v.push(sc(
-        "eph-legacy-quiet",
-        0,
-        &["web-0", IMG, "--profile=legacy", "-q", "--target=app"],
-    ));
-    v.push(sc(
-        "eph-general-nonroot",
-        0,
-        &["nonroot", IMG, "--profile=general", "-c", "dbg"],
-    ));
-    v.push(sc(
-        "eph-restricted-nonroot",
-        0,
-        &["nonroot", IMG, "--profile=restricted", "-c", "dbg"],
-    ));
-    v.push(
-        sc(
-            "eph-target-custom",
-            0,
-            &[
-                "rich",
-                IMG,
-                "--profile=sysadmin",
-                "--target=app",
-                "--custom=custom.json",
-            ],
-        )
-        .file("custom.json", CUSTOM_JSON),
-    );
-    v.push(sc(
-        "eph-attach-false",
-        0,
-        &[
-            "lonely",
-            IMG,
-            "--profile=restricted",
-            "--attach=false",
-            "--",
-            "true",
-        ],
-    ));
-    // Deliberate difference (a kdebug extension, reference section 8 #14): kubectl refuses
-    // workloads; kdebug debugs the workload's pod and then sends exactly what kubectl sends for
-    // that pod. kubectl runs on the pod here; `kubectl_refuses_workloads` runs it on the
-    // deployment. The reads differ by the deployment GET and the pod list.
-    v.push(
-        sc(
-            "workload-target",
-            0,
-            &["deployment/web", IMG, "--profile=general", "-c", "dbg"],
-        )
-        .kubectl_args(&["web-0", IMG, "--profile=general", "-c", "dbg"])
-        .reads_differ()
-        .check(kubectl_refuses_workloads),
-    );
-
-    // Copy-only flags that kubectl accepts and ignores elsewhere.
-    v.push(sc(
-        "eph-copy-only-flags-ignored",
-        0,
-        &[
-            "web-0",
-            IMG,
-            "-c",
-            "dbg",
-            "--profile=general",
-            "--share-processes=false",
-            "--keep-labels",
-            "--keep-init-containers=false",
-        ],
-    ));
-    v.push(sc(
-        "node-copy-only-flags-ignored",
-        0,
-        &[
-            "node/node-1",
-            IMG,
-            "--profile=general",
-            "--share-processes",
-            "--keep-annotations",
-            "--keep-liveness",
-        ],
-    ));
-
-    // --- copies.
-    for (i, p) in PROFILES.iter().enumerate() {
-        let name: &'static str = [
-            "copy-legacy",
-            "copy-general",
-            "copy-baseline",
-            "copy-restricted",
-            "copy-netadmin",
-            "copy-sysadmin",
-        ][i];
-        let profile: &'static str = Box::leak(format!("--profile={p}").into_boxed_str());
-        v.push(sc(
-            name,
-            0,
-            &["rich", IMG, "-c", "dbg", "--copy-to=rich-copy", profile],
-        ));
-    }
-    v.push(sc(
-        "copy-generated-name",
-        0,
-        &["web-0", IMG, "--copy-to=web-copy", "--profile=general"],
-    ));
-    v.push(sc(
-        "copy-keep-all",
-        0,
-        &[
-            "rich",
-            IMG,
-            "-c",
-            "dbg",
-            "--copy-to=rich-copy",
-            "--profile=general",
-            "--keep-labels",
-            "--keep-annotations",
-            "--keep-liveness",
-            "--keep-readiness",
-            "--keep-startup",
-            "--keep-init-containers=false",
-        ],
-    ));
-    v.push(sc(
-        "copy-keep-legacy-ignored",
-        0,
-        &[
-            "rich",
-            IMG,
-            "-c",
-            "dbg",
-            "--copy-to=rich-copy",
-            "--profile=legacy",
-            "--keep-labels",
-            "--keep-init-containers=false",
-        ],
-    ));
-    v.push(sc(
-        "copy-share-processes-false",
-        0,
-        &[
-            "rich",
-            IMG,
-            "-c",
-            "dbg",
-            "--copy-to=rich-copy",
-            "--profile=general",
-            "--share-processes=false",
-        ],
-    ));
-    v.push(sc(
-        "copy-share-processes-legacy",
-        0,
-        &[
-            "rich",
-            IMG,
-            "-c",
-            "dbg",
-            "--copy-to=rich-copy",
-            "--profile=legacy",
-            "--share-processes",
-        ],
-    ));
-    v.push(sc(
-        "copy-same-node",
-        0,
-        &[
-            "rich",
-            IMG,
-            "-c",
-            "dbg",
-            "--copy-to=rich-copy",
-            "--profile=general",
-            "--same-node",
-        ],
-    ));
-    v.push(sc(
-        "copy-replace",
-        0,
-        &[
-            "rich",
-            IMG,
-            "-c",
-            "dbg",
-            "--copy-to=rich-copy",
-            "--profile=general",
-            "--replace",
-        ],
-    ));
-    v.push(sc(
-        "copy-set-image-star",
-        0,
-        &[
-            "rich",
-            "--copy-to=rich-copy",
-            "--profile=general",
-            "--set-image=*=busybox:1.37,sidecar=alpine:3",
-        ],
-    ));
-    v.push(sc(
-        "copy-modify-app-image",
-        0,
-        &[
-            "rich",
-            "--copy-to=rich-copy",
-            "-c",
-            "app",
-            "--image=nginx:debug",
-            "--profile=baseline",
-            "--",
-            "sh",
-        ],
-    ));
-    v.push(sc(
-        "copy-modify-app-args-only",
-        0,
-        &[
-            "rich",
-            "--copy-to=rich-copy",
-            "-c",
-            "app",
-            "--profile=general",
-            "--arguments-only",
-            "--env=DEBUG=1",
-            "--image-pull-policy=Always",
-            "--",
-            "--verbose",
-        ],
-    ));
-    v.push(sc(
-        "copy-modify-init",
-        0,
-        &[
-            "rich",
-            "--copy-to=rich-copy",
-            "-c",
-            "init-db",
-            "--profile=sysadmin",
-            "--",
-            "sleep",
-            "1d",
-        ],
-    ));
-    v.push(
-        sc(
-            "copy-custom-yaml",
-            0,
-            &[
-                "rich",
-                IMG,
-                "-c",
-                "dbg",
-                "--copy-to=rich-copy",
-                "--profile=general",
-                "--custom=custom.yaml",
-            ],
-        )
-        .file("custom.yaml", CUSTOM_YAML),
-    );
-    v.push(sc(
-        "copy-stdin-tty-quiet",
-        0,
-        &[
-            "web-0",
-            IMG,
-            "--copy-to=web-copy",
-            "--profile=restricted",
-            "-i",
-            "-t",
-            "--attach=false",
-            "-q",
-        ],
-    ));
-    v.push(
-        sc(
-            "copy-from-file",
-            0,
-            &[
-                "-f",
-                "pod.yaml",
-                IMG,
-                "-c",
-                "dbg",
-                "--copy-to=web-copy",
-                "--profile=general",
-            ],
-        )
-        .file("pod.yaml", POD_YAML),
-    );
-
-    v.push(sc(
-        "copy-of-pod-with-ephemeral",
-        0,
-        &["withephem", IMG, "--copy-to=we-copy", "--profile=general"],
-    ));
-    v.push(
-        sc(
-            "copy-custom-json",
-            0,
-            &[
-                "rich",
-                IMG,
-                "-c",
-                "dbg",
-                "--copy-to=rich-copy",
-                "--profile=netadmin",
-                "--custom=custom.json",
-            ],
-        )
-        .file("custom.json", CUSTOM_JSON),
-    );
-    v.push(sc(
-        "copy-modify-sidecar-set-image-env",
-        0,
-        &[
-            "rich",
-            "--copy-to=rich-copy",
-            "-c",
-            "sidecar",
-            "--image=alpine:3",
-            "--set-image=*=busybox:1.37",
-            "--env=A=1,B=2",
-            "--profile=netadmin",
-            "--keep-liveness",
-        ],
-    ));
-    v.push(sc(
-        "copy-legacy-share-false-same-node",
-        0,
-        &[
-            "rich",
-            IMG,
-            "-c",
-            "dbg",
-            "--copy-to=rich-copy",
-            "--profile=legacy",
-            "--share-processes=false",
-            "--same-node",
-            "--replace",
-        ],
-    ));
-    v.push(sc(
-        "copy-sysadmin-nonroot",
-        0,
-        &[
-            "nonroot",
-            IMG,
-            "--copy-to=nr-copy",
-            "--profile=sysadmin",
-            "-c",
-            "dbg",
-        ],
-    ));
-    v.push(sc(
-        "copy-namespace",
-        0,
-        &[
-            "--namespace=other-ns",
-            "api",
-            IMG,
-            "--copy-to=api-copy",
-            "--profile=baseline",
-        ],
-    ));
-
-    v.push(sc(
-        "copy-modify-init-dropped",
-        0,
-        &[
-            "rich",
-            "--copy-to=rich-copy",
-            "-c",
-            "init-db",
-            IMG,
-            "--keep-init-containers=false",
-            "--profile=general",
-        ],
-    ));
-    v.push(sc(
-        "copy-new-args-only",
-        0,
-        &[
-            "web-0",
-            "--copy-to=web-copy",
-            IMG,
-            "--arguments-only",
-            "--profile=general",
-            "--",
-            "a",
-            "b",
-        ],
-    ));
-    v.push(sc(
-        "copy-set-image-and-share-true",
-        0,
-        &[
-            "rich",
-            "--copy-to=rich-copy",
-            "--set-image=app=nginx:1.28",
-            "--share-processes",
-            "--profile=baseline",
-        ],
-    ));
-
-    v.push(sc(
-        "copy-netadmin-app",
-        0,
-        &[
-            "rich",
-            "--copy-to=rich-copy",
-            "-c",
-            "app",
-            "--profile=netadmin",
-            "--",
-            "sleep",
-            "1d",
-        ],
-    ));
-    v.push(sc(
-        "copy-restricted-sidecar",
-        0,
-        &[
-            "rich",
-            "--copy-to=rich-copy",
-            "-c",
-            "sidecar",
-            "--profile=restricted",
-            "--keep-readiness",
-            "--",
-            "sh",
-        ],
-    ));
-    v.push(sc(
-        "copy-image-beats-set-image",
-        0,
-        &[
-            "rich",
-            "--copy-to=rich-copy",
-            "-c",
-            "app",
-            "--image=nginx:debug",
-            "--set-image=app=nginx:1.28,*=busybox:1.37",
-            "--profile=general",
-        ],
-    ));
-    v.push(sc(
-        "mixed-copy-and-node",
-        0,
-        &[
-            "web-0",
-            "node/node-1",
-            IMG,
-            "--copy-to=web-copy",
-            "--profile=sysadmin",
-        ],
-    ));
-
-    // --- nodes.
-    for (i, p) in PROFILES.iter().enumerate() {
-        let name: &'static str = [
-            "node-legacy",
-            "node-general",
-            "node-baseline",
-            "node-restricted",
-            "node-netadmin",
-            "node-sysadmin",
-        ][i];
-        let profile: &'static str = Box::leak(format!("--profile={p}").into_boxed_str());
-        v.push(sc(name, 0, &["node/node-1", IMG, profile]));
-    }
-    v.push(sc(
-        "node-container-command-env",
-        0,
-        &[
-            "node/node-1",
-            IMG,
-            "-c",
-            "shell",
-            "--profile=sysadmin",
-            "--env=X=1",
-            "--image-pull-policy=IfNotPresent",
-            "--",
-            "chroot",
-            "/host",
-        ],
-    ));
-    v.push(sc(
-        "node-quiet-target",
-        0,
-        &[
-            "node/node-1",
-            IMG,
-            "--profile=general",
-            "-q",
-            "--target=app",
-        ],
-    ));
-    v.push(
-        sc(
-            "node-custom-json",
-            0,
-            &[
-                "nodes/node-1",
-                IMG,
-                "--profile=general",
-                "--custom=custom.json",
-            ],
-        )
-        .file("custom.json", CUSTOM_JSON),
-    );
-    v.push(
-        sc(
-            "node-from-file",
-            0,
-            &["-f", "node.yaml", IMG, "--profile=netadmin"],
-        )
-        .file("node.yaml", NODE_YAML),
-    );
-    v.push(sc(
-        "node-legacy-quiet",
-        0,
-        &["node/node-1", IMG, "--profile=legacy", "-q"],
-    ));
-    v.push(sc(
-        "node-namespace",
-        0,
-        &["-n", "other-ns", "node/node-1", IMG, "--profile=netadmin"],
-    ));
-    v.push(sc(
-        "node-stdin-tty-no-attach",
-        0,
-        &[
-            "no/node-1",
-            IMG,
-            "--profile=sysadmin",
-            "-i",
-            "-t",
-            "--attach=false",
-        ],
-    ));
-    v.push(
-        sc(
-            "node-custom-yaml",
-            0,
-            &[
-                "node/node-1",
-                IMG,
-                "--profile=restricted",
-                "--custom=custom.yaml",
-                "--arguments-only",
-                "--",
-                "-c",
-                "id",
-            ],
-        )
-        .file("custom.yaml", CUSTOM_YAML),
-    );
-    v.push(sc(
-        "mixed-targets",
-        0,
-        &[
-            "web-0",
-            "node/node-1",
-            IMG,
-            "--profile=general",
-            "-c",
-            "dbg",
-        ],
-    ));
-
-    // --- validation errors, one by one in kubectl's order, then pairs that show the order.
-    v.push(sc(
-        "err-unknown-profile",
-        1,
-        &["web-0", IMG, "--profile=foo"],
-    ));
-    v.push(sc(
-        "err-custom-missing-file",
-        1,
-        &["web-0", IMG, "--custom=nope.json"],
-    ));
-    v.push(
-        sc(
-            "err-custom-invalid-file",
-            1,
-            &["web-0", IMG, "--custom=custom.txt"],
-        )
-        .file("custom.txt", CUSTOM_INVALID),
-    );
-    v.push(sc(
-        "err-attach-without-container",
-        1,
-        &["web-0", "--attach=true"],
-    ));
-    v.push(sc("err-copy-nothing", 1, &["web-0", "--copy-to=web-copy"]));
-    v.push(sc(
-        "err-copy-args-without-container",
-        1,
-        &[
-            "web-0",
-            "--copy-to=web-copy",
-            "--set-image=*=busybox",
-            "--",
-            "sh",
-        ],
-    ));
-    v.push(sc(
-        "err-replace-without-copy",
-        1,
-        &["web-0", IMG, "--replace"],
-    ));
-    v.push(sc(
-        "err-same-node-without-copy",
-        1,
-        &["web-0", IMG, "--same-node"],
-    ));
-    v.push(sc(
-        "err-set-image-without-copy",
-        1,
-        &["web-0", IMG, "--set-image=app=nginx"],
-    ));
-    v.push(sc("err-missing-image", 1, &["web-0"]));
-    v.push(sc("err-invalid-image", 1, &["web-0", "--image=Not A Ref"]));
-    v.push(sc("err-no-target", 1, &[IMG]));
-    v.push(sc(
-        "err-pull-policy",
-        1,
-        &["web-0", IMG, "--image-pull-policy=Sometimes"],
-    ));
-    v.push(sc(
-        "err-invalid-set-image",
-        1,
-        &["web-0", "--copy-to=c", "--set-image=app=Bad::Ref"],
-    ));
-    v.push(sc(
-        "err-target-with-copy",
-        1,
-        &["web-0", IMG, "--copy-to=c", "--target=app"],
-    ));
-    v.push(sc(
-        "err-tty-without-stdin",
-        1,
-        &["web-0", IMG, "-t", "--target=app"],
-    ));
-    v.push(
-        sc(
-            "err-custom-forbidden",
-            1,
-            &["web-0", IMG, "--custom=custom.json"],
-        )
-        .file("custom.json", CUSTOM_FORBIDDEN),
-    );
-    v.push(
-        sc(
-            "err-custom-invalid-line-3",
-            1,
-            &["web-0", IMG, "--custom=c.yaml"],
-        )
-        .file("c.yaml", "a: 1\nb: 2\nthis: is: bad\n"),
-    );
-    // pflag errors: kubectl adds "See 'kubectl debug --help' for usage.".
-    v.push(sc("err-env-format", 1, &["web-0", IMG, "--env=A"]));
-    v.push(sc(
-        "err-set-image-format",
-        1,
-        &["web-0", "--copy-to=c", "--set-image=x"],
-    ));
-    v.push(sc("err-bool-flag", 1, &["web-0", IMG, "--attach=maybe"]));
-    v.push(sc("err-flag-needs-value", 1, &["web-0", "--image"]));
-    v.push(sc(
-        "err-order-profile-first",
-        1,
-        &["web-0", "--profile=foo", "--replace", "-t"],
-    ));
-    v.push(sc(
-        "err-order-replace-before-same-node",
-        1,
-        &["web-0", "--replace", "--same-node"],
-    ));
-    v.push(sc(
-        "err-order-image-before-target",
-        1,
-        &["--image=Bad::Ref"],
-    ));
-    v.push(sc(
-        "err-order-pull-policy-before-tty",
-        1,
-        &["web-0", IMG, "--image-pull-policy=x", "-t"],
-    ));
-    // Each adjacent pair of kubectl's checks, the earlier one winning.
-    v.push(sc(
-        "err-order-config-before-profile",
-        1,
-        &["web-0", IMG, "--context=nope", "--profile=foo"],
-    ));
-    v.push(sc(
-        "err-config-cluster",
-        1,
-        &["web-0", IMG, "--cluster=nope"],
-    ));
-    v.push(sc(
-        "err-config-cluster-with-server",
-        1,
-        &[
-            "web-0",
-            IMG,
-            "--cluster=nope",
-            "--server=https://127.0.0.1:9",
-        ],
-    ));
-    v.push(sc(
-        "err-config-user",
-        1,
-        &["web-0", IMG, "--user=nope", "--profile=general"],
-    ));
-    v.push(sc(
-        "err-config-token-and-basic",
-        1,
-        &[
-            "web-0",
-            IMG,
-            "--username=u",
-            "--password=p",
-            "--profile=general",
-        ],
-    ));
-    v.push(sc(
-        "err-order-profile-before-custom",
-        1,
-        &["web-0", IMG, "--profile=foo", "--custom=nope.json"],
-    ));
-    v.push(sc(
-        "err-order-custom-before-attach",
-        1,
-        &["web-0", "--custom=nope.json", "--attach=true"],
-    ));
-    v.push(sc(
-        "err-order-attach-before-copy-nothing",
-        1,
-        &["web-0", "--copy-to=c", "--attach=true"],
-    ));
-    v.push(sc(
-        "err-order-copy-args-before-set-image-value",
-        1,
-        &[
-            "web-0",
-            "--copy-to=c",
-            "--set-image=app=Bad::Ref",
-            "--",
-            "sh",
-        ],
-    ));
-    v.push(sc(
-        "err-order-set-image-before-missing-image",
-        1,
-        &["web-0", "--set-image=app=nginx"],
-    ));
-    v.push(sc(
-        "err-order-no-target-before-pull-policy",
-        1,
-        &[IMG, "--image-pull-policy=x"],
-    ));
-    v.push(sc(
-        "err-order-pull-policy-before-set-image-value",
-        1,
-        &[
-            "web-0",
-            "--copy-to=c",
-            "--image-pull-policy=x",
-            "--set-image=app=Bad::Ref",
-        ],
-    ));
-    v.push(sc(
-        "err-order-set-image-value-before-target",
-        1,
-        &[
-            "web-0",
-            "--copy-to=c",
-            "--set-image=app=Bad::Ref",
-            "--target=app",
-        ],
-    ));
-    v.push(sc(
-        "err-order-target-before-tty",
-        1,
-        &["web-0", IMG, "--copy-to=c", "--target=app", "-t"],
-    ));
-    v.push(
-        sc(
-            "err-order-tty-before-custom",
-            1,
-            &[
-                "web-0",
-                IMG,
-                "-t",
-                "--custom=custom.json",
-                "--profile=legacy",
-            ],
-        )
-        .file("custom.json", CUSTOM_FORBIDDEN),
-    );
-    v.push(
-        sc(
-            "err-order-custom-before-legacy-warning",
-            1,
-            &["web-0", IMG, "--custom=custom.json", "--profile=legacy"],
-        )
-        .file("custom.json", CUSTOM_FORBIDDEN),
-    );
-
-    // --- errors from the server (and from reading the targets).
-    v.push(sc(
-        "err-pod-not-found",
-        1,
-        &["nope", IMG, "--profile=general"],
-    ));
-    v.push(sc(
-        "err-node-not-found",
-        1,
-        &["node/nope", IMG, "--profile=general"],
-    ));
-    v.push(sc(
-        "err-copy-already-exists",
-        1,
-        &["web-0", IMG, "--copy-to=lonely", "--profile=general"],
-    ));
-    v.push(sc(
-        "err-duplicate-container-name",
-        1,
-        &["web-0", IMG, "-c", "app", "--profile=general"],
-    ));
-    v.push(
-        sc(
-            "err-unsupported-kind",
-            1,
-            &["-f", "svc.yaml", IMG, "--profile=general"],
-        )
-        .file("svc.yaml", SERVICE_YAML),
-    );
-    // -c names an existing container: kubectl's profile changes that container (the patch
-    // carries it), and the server refuses the duplicate name.
-    v.push(sc(
-        "err-eph-existing-name-baseline",
-        1,
-        &["rich", IMG, "-c", "app", "--profile=baseline"],
-    ));
-    v.push(sc(
-        "err-eph-existing-init-name-netadmin",
-        1,
-        &["rich", IMG, "-c", "init-db", "--profile=netadmin"],
-    ));
-    v.push(sc(
-        "err-namespace-pod-not-found",
-        1,
-        &["-n", "other-ns", "web-0", IMG, "--profile=general"],
-    ));
-    v.push(sc(
-        "err-namespace-not-found",
-        1,
-        &["-n", "ghost", "web-0", IMG, "--profile=general"],
-    ));
-    v.push(sc(
-        "err-unknown-resource-type",
-        1,
-        &["foo/bar", IMG, "--profile=general"],
-    ));
-    v.push(sc(
-        "err-target-container-not-found",
-        1,
-        &[
-            "web-0",
-            IMG,
-            "-c",
-            "dbg",
-            "--target=nope",
-            "--profile=general",
-        ],
-    ));
-    v.push(
-        sc(
-            "err-file-namespace-mismatch",
-            1,
-            &["-n", "other-ns", "-f", "pod.yaml", IMG, "--profile=general"],
-        )
-        .file("pod.yaml", POD_YAML),
-    );
-    v.push(sc(
-        "err-copy-two-targets-same-name",
-        1,
-        &[
-            "web-0",
-            "lonely",
-            IMG,
-            "-c",
-            "dbg",
-            "--copy-to=the-copy",
-            "--profile=general",
-        ],
-    ));
-    v.push(sc(
-        "err-second-target-missing",
-        1,
-        &["web-0", "nope", IMG, "--profile=general"],
-    ));
     v
+}
+
+/// The words of a table line: as written, or a JSON string in double quotes (`true` for
+/// those).
+fn words(line: &str) -> Result<Vec<(bool, String)>, String> {
+    let mut out = Vec::new();
+    let mut rest = line.trim_start();
+    while !rest.is_empty() {
+        if rest.starts_with('"') {
+            let mut escaped = false;
+            let end = rest[1..]
+                .char_indices()
+                .find(|&(_, c)| {
+                    let end = c == '"' && !escaped;
+                    escaped = c == '\\' && !escaped;
+                    end
+                })
+                .map(|(i, _)| i + 2)
+                .ok_or("an unterminated quoted word")?;
+            let w: String = serde_json::from_str(&rest[..end]).map_err(|e| e.to_string())?;
+            out.push((true, w));
+            rest = &rest[end..];
+        } else {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            out.push((false, rest[..end].to_string()));
+            rest = &rest[end..];
+        }
+        rest = rest.trim_start();
+    }
+    Ok(out)
+}
+
+/// The texts the table names with `@NAME`.
+fn named_text(name: &str) -> Option<String> {
+    let t = match name {
+        "CUSTOM_JSON" => CUSTOM_JSON,
+        "CUSTOM_YAML" => CUSTOM_YAML,
+        "CUSTOM_FORBIDDEN" => CUSTOM_FORBIDDEN,
+        "CUSTOM_INVALID" => CUSTOM_INVALID,
+        "POD_YAML" => POD_YAML,
+        "POD_JSON" => POD_JSON,
+        "NODE_YAML" => NODE_YAML,
+        "SERVICE_YAML" => SERVICE_YAML,
+        _ => return None,
+    };
+    Some(t.to_string())
+}
+
+/// The checks the table names with `check`.
+fn check_named(name: &str) -> Option<Check> {
+    match name {
+        "default_profile_differs" => Some(default_profile_differs),
+        "kubectl_refuses_workloads" => Some(kubectl_refuses_workloads),
+        _ => None,
+    }
 }
 
 /// `default-profile`: kdebug without `--profile` must equal kubectl with `--profile=general`
@@ -1706,12 +447,7 @@ impl Side {
     }
 }
 
-fn run_side(
-    tool: Tool,
-    args: &[String],
-    files: &[(&'static str, String)],
-    stdin: Option<&str>,
-) -> Side {
+fn run_side(tool: Tool, args: &[String], files: &[(String, String)], stdin: Option<&str>) -> Side {
     let cluster = start_cluster();
     let dir = Dir::new(&format!("diff-{tool:?}"));
     for (name, contents) in files {
@@ -2373,4 +1109,25 @@ fn harness_detects_differences() {
     ]);
     let problems = compare(&s).join("\n");
     assert!(problems.contains("stdout:"), "{problems}");
+}
+
+/// The table reads: every scenario once, and a quoted word is a JSON string.
+#[test]
+fn the_scenario_table_reads() {
+    let all = scenarios();
+    let names: BTreeSet<&str> = all.iter().map(|s| s.name).collect();
+    assert_eq!(names.len(), all.len(), "a scenario name twice");
+    assert!(all.len() >= 140, "only {} scenarios", all.len());
+    let s = all.iter().find(|s| s.name == "eph-named-command").unwrap();
+    assert_eq!(s.args[s.args.len() - 3..], ["sh", "-c", "echo hi"]);
+    assert_eq!(
+        words(r#"a "b c" "d\"e\n" @X"#).unwrap(),
+        [
+            (false, "a".to_string()),
+            (true, "b c".into()),
+            (true, "d\"e\n".into()),
+            (false, "@X".into())
+        ]
+    );
+    assert!(words(r#"a "b"#).is_err());
 }

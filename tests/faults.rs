@@ -675,6 +675,8 @@ fn websocket_closed_mid_session() {
             "dbg",
             "-i",
             "--rm",
+            // Lost is final without reconnecting (tests/converge.rs has the reattach).
+            "--reconnect-window=0",
             "--",
             "cat",
         ],
@@ -693,7 +695,10 @@ fn websocket_closed_mid_session() {
 #[test]
 fn upgrade_never_answered() {
     let env = Env::new("f-upgrade-hang");
-    env.cluster.set_fault(Fault::UpgradeNeverAnswers);
+    // Every attach hangs: one that is made again would go through, and kdebug tries again.
+    for _ in 0..5 {
+        env.cluster.set_fault(Fault::UpgradeNeverAnswers);
+    }
     let t = Instant::now();
     let r = env.run_with_stdin(
         &[
@@ -708,9 +713,9 @@ fn upgrade_never_answered() {
             "--",
             "sh",
             "-c",
-            // Still running when the attach fails: a container that has already exited is
-            // answered with "not found" (R5), which is no fallback but a finished run.
-            "echo from-logs; sleep 1; exit 4",
+            // Still running when the attach fails, past kdebug's patience with a refusal: a
+            // container that has already exited is no fallback but a finished run (R5, R10).
+            "echo from-logs; sleep 6; exit 4",
         ],
         Some(""),
     );
@@ -729,7 +734,9 @@ fn upgrade_never_answered() {
 #[test]
 fn upgrade_refused() {
     let env = Env::new("f-upgrade-refuse");
-    env.cluster.set_fault(Fault::RefuseUpgrade);
+    for _ in 0..10 {
+        env.cluster.set_fault(Fault::RefuseUpgrade);
+    }
     let t = Instant::now();
     let r = env.run_with_stdin(
         &[
@@ -743,9 +750,9 @@ fn upgrade_refused() {
             "--",
             "sh",
             "-c",
-            // Still running when the attach fails: a container that has already exited is
-            // answered with "not found" (R5), which is no fallback but a finished run.
-            "echo from-logs; sleep 1; exit 4",
+            // Still running when the attach fails, past kdebug's patience with a refusal: a
+            // container that has already exited is no fallback but a finished run (R5, R10).
+            "echo from-logs; sleep 6; exit 4",
         ],
         Some(""),
     );

@@ -2,7 +2,6 @@
 //! Ctrl-C stop starting pods, descriptors do not pile up per pod, and a watch that loses an
 //! update costs seconds rather than the whole `--timeout`.
 
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -11,7 +10,7 @@ use std::time::{Duration, Instant};
 use fakecluster::{Fault, Options};
 use serde_json::Value;
 
-use crate::util::{wait_with_timeout, Env};
+use crate::util::{poll_until, wait_with_timeout, Captured, Env};
 
 fn fleet(name: &str, pods: usize) -> Env {
     Env::with(
@@ -108,36 +107,12 @@ fn fail_fast_starts_no_pod_after_the_first_failure() {
         .assert_stdout_contains("0 of 4 succeeded\n");
 }
 
-/// Starts a fan-out with stdout read on a thread; returns the child and what it printed.
-fn spawn_reading(env: &Env, args: &[&str]) -> (std::process::Child, Arc<Mutex<String>>) {
+/// Starts a fan-out with stdout and stderr read on threads as they arrive.
+fn spawn_reading(env: &Env, args: &[&str]) -> (std::process::Child, Captured, Captured) {
     let mut child = env.spawn(args);
-    let seen = Arc::new(Mutex::new(String::new()));
-    let mut out = child.stdout.take().unwrap();
-    let sink = seen.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = out.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    (child, seen)
-}
-
-fn wait_for(seen: &Arc<Mutex<String>>, what: &str, n: usize) {
-    let start = Instant::now();
-    while seen.lock().unwrap().matches(what).count() < n {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no {n}x {what:?} in {:?}",
-            seen.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let out = Captured::new(child.stdout.take().unwrap());
+    let err = Captured::new(child.stderr.take().unwrap());
+    (child, out, err)
 }
 
 fn interrupt(child: &std::process::Child) {
@@ -148,19 +123,18 @@ fn interrupt(child: &std::process::Child) {
 #[test]
 fn ctrl_c_waits_for_the_running_pods_then_prints_the_summary() {
     let env = fleet("fleet-ctrl-c", 10);
-    let (child, seen) = spawn_reading(
+    let (child, seen, err) = spawn_reading(
         &env,
         &audit(
             &["--max-parallel=2"],
             "echo started; sleep 2; echo finished",
         ),
     );
-    wait_for(&seen, ": started\n", 2);
+    seen.wait_for(": started\n", 2);
     interrupt(&child);
     let out = wait_with_timeout(child, Duration::from_secs(30));
-    std::thread::sleep(Duration::from_millis(100));
-    let stdout = seen.lock().unwrap().clone();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&seen.finish()).into_owned();
+    let stderr = String::from_utf8_lossy(&err.finish()).into_owned();
     assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
     assert_eq!(stdout.matches(": finished\n").count(), 2, "{stdout}");
     assert!(
@@ -176,19 +150,19 @@ fn ctrl_c_waits_for_the_running_pods_then_prints_the_summary() {
 #[test]
 fn a_second_ctrl_c_stops_waiting() {
     let env = fleet("fleet-ctrl-c-twice", 10);
-    let (child, seen) = spawn_reading(
+    let (child, seen, err) = spawn_reading(
         &env,
         &audit(&["--max-parallel=2"], "echo started; sleep 60"),
     );
-    wait_for(&seen, ": started\n", 2);
+    seen.wait_for(": started\n", 2);
     let start = Instant::now();
     interrupt(&child);
-    std::thread::sleep(Duration::from_millis(300));
+    // The second Ctrl-C once the first has been taken.
+    err.wait_for("Interrupted: starting no more pods", 1);
     interrupt(&child);
     let out = wait_with_timeout(child, Duration::from_secs(30));
     assert!(start.elapsed() < Duration::from_secs(10));
-    std::thread::sleep(Duration::from_millis(100));
-    let stdout = seen.lock().unwrap().clone();
+    let stdout = String::from_utf8_lossy(&seen.finish()).into_owned();
     assert_eq!(out.status.code(), Some(130), "{stdout}");
     assert!(
         stdout.contains("0 of 2 succeeded; 8 not started (interrupted)"),
@@ -229,16 +203,17 @@ fn descriptors_do_not_pile_up_per_pod() {
     let peak = Arc::new(Mutex::new((0usize, Vec::new())));
     let sampler = {
         let peak = peak.clone();
-        std::thread::spawn(move || loop {
-            let n = fds(pid);
-            if n == 0 {
-                return;
-            }
-            let mut p = peak.lock().unwrap();
-            p.0 = p.0.max(n);
-            p.1.push(n);
-            drop(p);
-            std::thread::sleep(Duration::from_millis(10));
+        std::thread::spawn(move || {
+            poll_until(Duration::from_secs(300), || {
+                let n = fds(pid);
+                if n == 0 {
+                    return true;
+                }
+                let mut p = peak.lock().unwrap();
+                p.0 = p.0.max(n);
+                p.1.push(n);
+                false
+            })
         })
     };
     let out = wait_with_timeout(child, Duration::from_secs(120));
@@ -339,9 +314,10 @@ fn fan_out_peak_kib(pods: usize) -> u64 {
     let mut child = cmd.spawn().unwrap();
     let status = format!("/proc/{}/status", child.id());
     let mut peak = 0;
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        assert!(start.elapsed() < Duration::from_secs(120), "fan-out stuck");
+    let exited = poll_until(Duration::from_secs(120), || {
+        if child.try_wait().unwrap().is_some() {
+            return true;
+        }
         // VmHWM only grows; the last reading before the exit is the peak.
         let hwm = std::fs::read_to_string(&status).ok().and_then(|s| {
             s.lines()
@@ -349,8 +325,9 @@ fn fan_out_peak_kib(pods: usize) -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         });
         peak = peak.max(hwm.unwrap_or(0));
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        false
+    });
+    assert!(exited, "fan-out stuck");
     let stdout = std::fs::read_to_string(&path).unwrap();
     assert!(
         stdout.ends_with(&format!("{pods} of {pods} succeeded\n")),

@@ -1,5 +1,6 @@
 //! The shape of `src/`: dependencies between its top-level modules run one way (no cycle),
-//! and no file grows past 600 lines except those named below with their reason.
+//! and no file holds more than 600 lines of non-test code except those named below with their
+//! reason.
 //!
 //! A module's dependencies are the `crate::NAME` paths its files mention (in `use` lines and
 //! inline), test code included: a test that reaches "up" is a cycle too.
@@ -9,62 +10,31 @@ use std::path::{Path, PathBuf};
 
 const MAX_LINES: usize = 600;
 
-/// Files allowed past [`MAX_LINES`], and why.
+/// Files allowed past [`MAX_LINES`] lines of non-test code, and why. The goal is three at
+/// most: the YAML parser's core, the flag table and one more.
 const LONG_FILES: &[(&str, &str)] = &[
     (
+        "text/yaml/parser.rs",
+        "the YAML parser's core: go-yaml's scanner and parser, one grammar kept together",
+    ),
+    (
         "cli/flags.rs",
-        "the flag table: one entry per flag, names, kind and help together",
-    ),
-    (
-        "text/yaml.rs",
-        "the YAML subset reader: one grammar, kept together",
-    ),
-    (
-        "debug/custom.rs",
-        "the --custom strategic merge and its kubectl-derived test table",
-    ),
-    (
-        "text/emit.rs",
-        "the YAML writer with go-yaml's quoting rules and their tests",
-    ),
-    (
-        "kubeconfig/resolve.rs",
-        "client-go's selection and override rules, with the corpus cases as unit tests",
-    ),
-    (
-        "client/mod.rs",
-        "the REST client: request, retry, errors and tracing in one state machine",
-    ),
-    (
-        "debug/mod.rs",
-        "the debug options and their validation messages, table-driven tests",
-    ),
-    ("debug/copy.rs", "the copy builder and its transcript tests"),
-    (
-        "debug/ephemeral.rs",
-        "the ephemeral builder and its transcript tests",
-    ),
-    (
-        "debug/validate.rs",
-        "the server's validation rules, each with its test",
-    ),
-    (
-        "kubeconfig/model.rs",
-        "the kubeconfig file model with kubectl's strict decoding",
-    ),
-    (
-        "archive/unpack.rs",
-        "safe extraction, with the hostile-archive tests entry by entry",
+        "the flag table: one entry per flag, its names, where its value goes and its help",
     ),
     (
         "archive/tar.rs",
-        "the tar header formats (ustar, GNU, pax) and their tests",
-    ),
-    (
-        "session/wait.rs",
-        "the list+watch wait, its decoder and their tests",
+        "the tar header formats (ustar, GNU, pax) in one reader and writer",
     ),
 ];
+
+/// The lines of a file before its top-level test module (`#[cfg(test)]` then `mod`).
+fn code_lines(text: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .windows(2)
+        .position(|w| w[0] == "#[cfg(test)]" && w[1].starts_with("mod "))
+        .unwrap_or(lines.len())
+}
 
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -222,7 +192,7 @@ fn no_file_is_too_long_without_a_reason() {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        let lines = std::fs::read_to_string(f).unwrap().lines().count();
+        let lines = code_lines(&std::fs::read_to_string(f).unwrap());
         let allowed = LONG_FILES.iter().any(|(name, _)| *name == rel);
         if lines > MAX_LINES && !allowed {
             long.push(format!("{rel}: {lines} lines"));
@@ -230,7 +200,11 @@ fn no_file_is_too_long_without_a_reason() {
     }
     assert!(
         long.is_empty(),
-        "files over {MAX_LINES} lines (split them, or name them in LONG_FILES with a reason): {long:?}"
+        "files over {MAX_LINES} lines of non-test code (split them, or name them in LONG_FILES with a reason): {long:?}"
+    );
+    assert!(
+        LONG_FILES.len() <= 3,
+        "at most three files may pass {MAX_LINES} lines of non-test code: {LONG_FILES:?}"
     );
     for (name, _) in LONG_FILES {
         assert!(
@@ -238,4 +212,12 @@ fn no_file_is_too_long_without_a_reason() {
             "LONG_FILES names {name}, which no longer exists"
         );
     }
+}
+
+#[test]
+fn test_modules_do_not_count() {
+    let text = "fn a() {}\n\n#[cfg(test)]\nmod tests {\n    fn t() {}\n}\n";
+    assert_eq!(code_lines(text), 2);
+    // A test-only item that is not the test module counts as code.
+    assert_eq!(code_lines("#[cfg(test)]\nuse x;\nfn a() {}\n"), 3);
 }

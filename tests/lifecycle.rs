@@ -1,28 +1,35 @@
 //! `--rm` on every way out: signals while waiting and during a session, a dropped connection.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::util::{wait_with_timeout, Env};
+use crate::util::{poll_until, wait_with_timeout, Captured, Env};
 
 /// Waits until the fake has seen a request whose path contains `needle` (and `query` in its
 /// raw query, when given).
 fn wait_for_request(env: &Env, needle: &str, query: &str) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(20) {
-        let seen = env.cluster.requests().iter().any(|r| {
+    let seen = || {
+        env.cluster.requests().iter().any(|r| {
             r["path"].as_str().is_some_and(|p| p.contains(needle))
                 && r["raw_query"].as_str().is_some_and(|q| q.contains(query))
-        });
-        if seen {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!(
+        })
+    };
+    assert!(
+        poll_until(Duration::from_secs(20), seen),
         "no request to {needle} ({query}): {:#?}",
         env.request_lines()
     );
+}
+
+/// Waits until a `cat` session is up end to end: a line typed comes back. Returns stdin,
+/// kept open (closing it would end the session) and what was printed.
+fn session_up(child: &mut std::process::Child) -> (std::process::ChildStdin, Captured) {
+    use std::io::Write;
+    let out = Captured::new(child.stdout.take().unwrap());
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"ready\n").unwrap();
+    out.wait_for("ready", 1);
+    (stdin, out)
 }
 
 fn signal(pid: u32, sig: i32) {
@@ -56,9 +63,8 @@ fn sigterm_during_a_session_deletes_the_copy() {
         "cat",
     ]);
     wait_for_request(&env, "/attach", "");
-    std::thread::sleep(Duration::from_millis(200));
+    let _keep_stdin_open = session_up(&mut child);
     signal(child.id(), libc::SIGTERM);
-    let _keep_stdin_open = child.stdin.take();
     let out = wait_with_timeout(child, Duration::from_secs(20));
     assert_eq!(
         out.status.code(),
@@ -98,7 +104,14 @@ fn ctrl_c_while_waiting_deletes_the_node_pod() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Waiting: the watch is open and the pod created (the watch may be opened first).
     wait_for_request(&env, "/pods", "watch=true");
+    let created = || env.mutations().iter().any(|m| m["method"] == "POST");
+    assert!(
+        poll_until(Duration::from_secs(20), created),
+        "no pod created: {:#?}",
+        env.request_lines()
+    );
     signal(child.id(), libc::SIGINT);
     let out = wait_with_timeout(child, Duration::from_secs(20));
     assert_eq!(
@@ -132,9 +145,8 @@ fn sighup_during_a_session_deletes_the_node_pod() {
     let env = Env::new("sighup-session");
     let mut child = env.spawn(&["node/node-1", "--image=busybox", "-i", "--rm", "--", "cat"]);
     wait_for_request(&env, "/attach", "");
-    std::thread::sleep(Duration::from_millis(200));
+    let _keep_stdin_open = session_up(&mut child);
     signal(child.id(), libc::SIGHUP);
-    let _keep_stdin_open = child.stdin.take();
     let out = wait_with_timeout(child, Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(128 + libc::SIGHUP));
     assert_eq!(
@@ -163,6 +175,8 @@ fn a_dropped_connection_still_cleans_up() {
         "dbg",
         "-i",
         "--rm",
+        // Lost is final without reconnecting (tests/converge.rs has the reattach).
+        "--reconnect-window=0",
         "--",
         "cat",
     ]);

@@ -3,16 +3,15 @@
 //! server closes the socket, SIGTERM, SIGHUP), and a window resize reaches the server.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fakecluster::Fault;
 
-use crate::util::{wait_with_timeout, Env};
+use crate::util::{wait_until, wait_with_timeout, Captured, Env};
 
 struct Pty {
     master: File,
@@ -108,7 +107,7 @@ impl Pty {
 
     /// Starts kdebug with the terminal as its stdin, stdout, stderr and controlling terminal,
     /// and a thread draining what it writes.
-    fn spawn(&self, env: &Env, args: &[&str]) -> (Child, Arc<Mutex<Vec<u8>>>) {
+    fn spawn(&self, env: &Env, args: &[&str]) -> (Child, Captured) {
         let mut cmd = env.cmd(args);
         cmd.stdin(Stdio::from(self.slave.try_clone().unwrap()))
             .stdout(Stdio::from(self.slave.try_clone().unwrap()))
@@ -126,19 +125,7 @@ impl Pty {
             });
         }
         let child = cmd.spawn().expect("spawn kdebug on a pty");
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let mut master = self.master.try_clone().unwrap();
-        let sink = seen.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = master.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        (child, seen)
+        (child, Captured::new(self.master.try_clone().unwrap()))
     }
 
     fn type_in(&self, s: &str) {
@@ -147,18 +134,24 @@ impl Pty {
     }
 }
 
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 const SESSION: &[&str] = &["web-0", "--image=busybox", "-c", "dbg", "-it", "--", "sh"];
 
-fn text(seen: &Arc<Mutex<Vec<u8>>>) -> String {
-    String::from_utf8_lossy(&seen.lock().unwrap()).into_owned()
+/// Waits until the session is up end to end: a line typed comes back from the container.
+fn session_up(pty: &Pty, env: &Env, seen: &Captured) {
+    wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
+    wait_until("the attach", Duration::from_secs(20), || {
+        env.attach_request().is_some()
+    });
+    pty.type_in("ping\r");
+    wait_until("the echo", Duration::from_secs(20), || {
+        seen.text().contains("ping")
+    });
+}
+
+/// What a finished run printed: the pty's reader sees no end while the test holds the
+/// terminal, so it is read once nothing more arrives.
+fn finished_output(seen: &Captured) -> String {
+    seen.settled(Duration::from_millis(200))
 }
 
 /// Runs a `-it` session on a fresh pty, ends it with `end`, and checks the terminal settings
@@ -168,20 +161,27 @@ fn session_ends(
     setup: impl FnOnce(&Env),
     end: impl FnOnce(&Pty, u32),
 ) -> (i32, String) {
+    session_ends_with(name, &[], setup, |pty, pid, _| end(pty, pid))
+}
+
+/// [`session_ends`] with more flags, and `end` given the cluster too.
+fn session_ends_with(
+    name: &str,
+    flags: &[&str],
+    setup: impl FnOnce(&Env),
+    end: impl FnOnce(&Pty, u32, &Env),
+) -> (i32, String) {
     let env = Env::new(name);
     setup(&env);
     let pty = openpty(100, 30);
     pty.customise();
     let before = pty.stty_g();
-    let (child, seen) = pty.spawn(&env, SESSION);
-    wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
-    wait_until("the attach", Duration::from_secs(20), || {
-        env.attach_request().is_some()
-    });
-    std::thread::sleep(Duration::from_millis(200));
-    end(&pty, child.id());
+    let args: Vec<&str> = flags.iter().chain(SESSION).copied().collect();
+    let (child, seen) = pty.spawn(&env, &args);
+    session_up(&pty, &env, &seen);
+    end(&pty, child.id(), &env);
     let out = wait_with_timeout(child, Duration::from_secs(30));
-    let printed = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    let printed = seen.text();
     let after = pty.stty_g();
     assert_eq!(
         before, after,
@@ -199,17 +199,45 @@ fn terminal_restored_when_the_container_exits() {
 
 #[test]
 fn terminal_restored_when_the_server_closes_the_socket() {
-    let (code, printed) = session_ends(
+    // With reconnecting switched off, a lost connection ends the session (126).
+    let (code, printed) = session_ends_with(
         "pty-remote-close",
+        &["--reconnect-window=0"],
         // The initial frame, the echo of what is typed, then the socket just closes.
         |env| {
             env.cluster
                 .set_fault(Fault::CloseWebSocketAfter { frames: 2 })
         },
-        |pty, _| pty.type_in("hello\r"),
+        |pty, _, _| pty.type_in("hello\r"),
     );
     assert_eq!(code, 126, "{printed}");
     assert!(printed.contains("lost the connection"), "{printed}");
+}
+
+#[test]
+fn a_closed_socket_reattaches_to_the_same_session() {
+    let (code, printed) = session_ends_with(
+        "pty-reattach",
+        &[],
+        |env| {
+            env.cluster
+                .set_fault(Fault::CloseWebSocketAfter { frames: 2 })
+        },
+        |pty, _, env| {
+            pty.type_in("hello\r");
+            wait_until("a second attach", Duration::from_secs(20), || {
+                env.request_lines()
+                    .iter()
+                    .filter(|l| l.contains("/attach"))
+                    .count()
+                    >= 2
+            });
+            // Typed while the reattach is made, it waits in kdebug's input.
+            pty.type_in("exit 5\r");
+        },
+    );
+    assert_eq!(code, 5, "{printed}");
+    assert!(!printed.contains("error:"), "{printed}");
 }
 
 #[test]
@@ -244,20 +272,18 @@ fn window_resize_reaches_the_server() {
     let pty = openpty(100, 30);
     let before = pty.stty_g();
     let (child, seen) = pty.spawn(&env, SESSION);
-    wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
-    wait_until("the attach", Duration::from_secs(20), || {
-        env.attach_request().is_some()
-    });
-    std::thread::sleep(Duration::from_millis(300));
+    session_up(&pty, &env, &seen);
     pty.resize(132, 43);
     // SAFETY: signals our own child (the kernel also sends SIGWINCH to the foreground group).
     unsafe {
         libc::kill(child.id() as i32, libc::SIGWINCH);
     }
+    // The fake records resize events only when the session ends, so nothing shows the new
+    // size has gone out: the sleep lets it before `exit` ends the session.
     std::thread::sleep(Duration::from_millis(300));
     pty.type_in("exit 0\r");
     let out = wait_with_timeout(child, Duration::from_secs(30));
-    let printed = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    let printed = seen.text();
     assert_eq!(out.status.code(), Some(0), "{printed}");
     assert_eq!(before, pty.stty_g());
     let attach = env.attach_request().unwrap();
@@ -278,12 +304,11 @@ fn window_resize_reaches_the_server() {
     assert_eq!(sizes.last(), Some(&(132, 43)), "{sizes:?}");
 }
 
-/// `make demo`'s journey as a person lives it: a real shell (fakecluster runs /bin/sh in a
-/// pty), a command typed and answered, the shell's exit code, and the terminal as it was.
-#[test]
-fn a_person_gets_a_real_shell() {
+/// A `-it` shell session on a fresh pty against a cluster running real shells, up to its
+/// prompt hint: the cluster, the pty, the settings before, the child and what it printed.
+fn real_shell(name: &str) -> (Env, Pty, String, Child, Captured) {
     let env = Env::with(
-        "pty-demo",
+        name,
         fakecluster::Options {
             container: fakecluster::ContainerMode::Shell,
             ..Default::default()
@@ -294,18 +319,76 @@ fn a_person_gets_a_real_shell() {
     let (child, seen) = pty.spawn(&env, &["web-0", "-it", "--image", "busybox", "--", "sh"]);
     wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
     wait_until("the prompt hint", Duration::from_secs(20), || {
-        text(&seen).contains("If you don't see a command prompt")
+        seen.text().contains("If you don't see a command prompt")
     });
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until("the attach", Duration::from_secs(20), || {
+        env.attach_request().is_some()
+    });
+    (env, pty, before, child, seen)
+}
+
+/// `make demo`'s journey as a person lives it: a real shell (fakecluster runs /bin/sh in a
+/// pty), a command typed and answered, the shell's exit code, and the terminal as it was.
+#[test]
+fn a_person_gets_a_real_shell() {
+    let (_env, pty, before, child, seen) = real_shell("pty-demo");
     pty.type_in("echo \"sum is $((40+2))\"\r");
     wait_until("the shell's answer", Duration::from_secs(10), || {
-        text(&seen).contains("sum is 42")
+        seen.text().contains("sum is 42")
     });
     pty.type_in("exit 7\r");
     let out = wait_with_timeout(child, Duration::from_secs(30));
-    assert_eq!(out.status.code(), Some(7), "{}", text(&seen));
-    assert!(text(&seen).contains("Session ended"), "{}", text(&seen));
+    assert_eq!(out.status.code(), Some(7), "{}", seen.text());
+    assert!(seen.text().contains("Session ended"), "{}", seen.text());
     assert_eq!(pty.stty_g(), before);
+}
+
+/// A restart under a `-it` session (R11: the API server; R14: the kubelet): kdebug reattaches
+/// to the same shell, which still has its state (`cd /tmp` before, `pwd` after), in raw mode
+/// all along, and the session ends with the shell's exit code.
+fn a_restart_keeps_the_same_shell(name: &str, restart: impl FnOnce(&Env)) {
+    let (env, pty, before, child, seen) = real_shell(name);
+    pty.type_in("cd /tmp && echo moved-$((6*7))\r");
+    wait_until("the cd", Duration::from_secs(10), || {
+        seen.text().contains("moved-42")
+    });
+    let attaches = || {
+        env.request_lines()
+            .iter()
+            .filter(|l| l.contains("/attach"))
+            .count()
+    };
+    restart(&env);
+    wait_until("a second attach", Duration::from_secs(30), || {
+        attaches() >= 2
+    });
+    let mark = seen.text().len();
+    pty.type_in("pwd\r");
+    wait_until("pwd in the same shell", Duration::from_secs(10), || {
+        seen.text()[mark..].contains("/tmp\r\n")
+    });
+    assert!(pty.is_raw(), "raw mode kept");
+    pty.type_in("exit 7\r");
+    let out = wait_with_timeout(child, Duration::from_secs(30));
+    let printed = seen.text();
+    assert_eq!(out.status.code(), Some(7), "{printed}");
+    assert_eq!(pty.stty_g(), before);
+    assert!(!printed.contains("error:"), "{printed}");
+    assert!(!printed.contains("IO error"), "{printed}");
+}
+
+#[test]
+fn an_api_server_restart_keeps_the_same_shell() {
+    a_restart_keeps_the_same_shell("pty-restart", |env| {
+        env.cluster.restart_apiserver(Duration::from_secs(2))
+    });
+}
+
+#[test]
+fn a_kubelet_restart_keeps_the_same_shell() {
+    a_restart_keeps_the_same_shell("pty-kubelet", |env| {
+        env.cluster.restart_kubelet(Duration::from_secs(2))
+    });
 }
 
 /// A signal in a TTY session of a `--rm` copy: the terminal is restored and the copy deleted.
@@ -325,17 +408,13 @@ fn signals_in_a_tty_copy_session_restore_and_clean_up() {
             "sh",
         ];
         let (child, seen) = pty.spawn(&env, &args);
-        wait_until("raw mode", Duration::from_secs(20), || pty.is_raw());
-        wait_until("the attach", Duration::from_secs(20), || {
-            env.attach_request().is_some()
-        });
-        std::thread::sleep(Duration::from_millis(200));
+        session_up(&pty, &env, &seen);
         // SAFETY: signals our own child.
         unsafe {
             libc::kill(child.id() as i32, sig);
         }
         let out = wait_with_timeout(child, Duration::from_secs(30));
-        assert_eq!(out.status.code(), Some(128 + sig), "{}", text(&seen));
+        assert_eq!(out.status.code(), Some(128 + sig), "{}", seen.text());
         assert_eq!(pty.stty_g(), before, "not restored after signal {sig}");
         assert!(
             env.cluster.pod("default", "web-tty").is_none(),
@@ -372,7 +451,7 @@ fn the_wait_line_names_the_containers_own_state() {
         ],
     );
     let out = wait_with_timeout(child, Duration::from_secs(30));
-    let shown = text(&seen);
+    let shown = seen.text();
     assert_eq!(out.status.code(), Some(0), "{shown}");
     assert!(
         shown.contains("waiting for dbg: ContainerCreating ("),
@@ -410,8 +489,7 @@ fn fan_out_shows_a_live_progress_line_on_a_terminal() {
     ];
     let (child, seen) = pty.spawn(&env, &args);
     let out = wait_with_timeout(child, Duration::from_secs(60));
-    std::thread::sleep(Duration::from_millis(200));
-    let printed = text(&seen);
+    let printed = finished_output(&seen);
     assert_eq!(out.status.code(), Some(0), "{printed}");
     const ERASE: &str = "\r\x1b[2K";
     assert!(
@@ -455,8 +533,7 @@ fn a_large_copy_shows_its_progress_on_a_terminal() {
     let pty = openpty(100, 30);
     let (child, seen) = pty.spawn(&env, &["cp", "web-0:/big", "big"]);
     let out = wait_with_timeout(child, Duration::from_secs(60));
-    std::thread::sleep(Duration::from_millis(200));
-    let printed = text(&seen);
+    let printed = finished_output(&seen);
     assert_eq!(out.status.code(), Some(0), "{printed}");
     const ERASE: &str = "\r\x1b[2K";
     assert!(printed.contains(" MB copied, "), "{printed:?}");
@@ -469,7 +546,7 @@ fn a_large_copy_shows_its_progress_on_a_terminal() {
 
     let (child, seen) = pty.spawn(&env, &["cp", "web-0:/small", "small"]);
     let out = wait_with_timeout(child, Duration::from_secs(60));
-    std::thread::sleep(Duration::from_millis(200));
+    let shown = finished_output(&seen);
     assert_eq!(out.status.code(), Some(0));
-    assert!(!text(&seen).contains("MB copied"), "{:?}", text(&seen));
+    assert!(!shown.contains("MB copied"), "{shown:?}");
 }

@@ -1,4 +1,4 @@
-//! What a real cluster does (`../shared/reference/real-cluster.md`, R1-R7) and kdebug's answer
+//! What a real cluster does (`tests/fakecluster/REAL.md`, R1-R7) and kdebug's answer
 //! to it, against fakecluster with its real-server behaviour (the default). Each test names the
 //! observation it stands on.
 
@@ -7,7 +7,7 @@ use std::net::TcpListener;
 
 use fakecluster::{ContainerMode, Options};
 
-use crate::util::{kdebug, Dir, Env};
+use crate::util::{kdebug, wait_running, Dir, Env};
 
 /// R1: a second run with the same `-c` would change nothing on the server (200, no new
 /// container) and exit 0; kdebug refuses it before sending anything, naming the state.
@@ -148,23 +148,6 @@ fn r2_piped_stdin_loses_nothing_and_keeps_the_exit_code() {
     );
     r.assert_code(7);
     assert_eq!(r.stdout(), "on-node\nlater\n", "{}", r.dump());
-}
-
-fn wait_running(env: &Env, pod: &str, container: &str) {
-    let start = std::time::Instant::now();
-    loop {
-        let p = env.cluster.pod("default", pod).expect("pod");
-        let running = p["status"]["ephemeralContainerStatuses"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|s| s["name"] == container && s["state"].get("running").is_some());
-        if running {
-            return;
-        }
-        assert!(start.elapsed().as_secs() < 20, "{container} never ran: {p}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
 }
 
 /// R3: without -i, stdout and stderr stay apart (the attach carries them), the output from

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use kdebug::debug::{copy, ephemeral, node, order, DebugOptions, Mark, Mirror, Profile};
+use kdebug::debug::{copy, ephemeral, node, DebugOptions, Mark, Mirror, Profile};
 use serde_json::{json, Value};
 
 const FIXTURE: &str = include_str!("../src/debug/fixtures/fixture.json");
@@ -577,7 +577,7 @@ fn go_json_is_what_serde_parses() {
     assert!(text.contains("\\u003chi\\u003e \\u0026 bye"), "{text}");
     let back: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(back, plan.patch);
-    assert_eq!(order::go_json(&back), text);
+    assert_eq!(kdebug::text::go::json(&back), text);
 }
 
 // ------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 mod attach;
 mod completion;
 mod connect;
+mod converge;
 mod cp;
 mod fanout;
 mod faults;

@@ -3,9 +3,13 @@
 
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use fakecluster::{FakeCluster, Options};
 use serde_json::Value;
@@ -214,43 +218,157 @@ impl Env {
     }
 }
 
+/// How often [`poll_until`] looks again.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Looks at `cond` until it holds or `limit` has passed; whether it held.
+pub fn poll_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if start.elapsed() > limit {
+            return false;
+        }
+        // The one poll of the suite: the condition is kept by another process (kdebug, the
+        // fake's threads), with nothing a test could block on.
+        std::thread::sleep(POLL);
+    }
+}
+
+/// [`poll_until`], failing the test with `what` when `limit` passes first.
+pub fn wait_until(what: &str, limit: Duration, cond: impl FnMut() -> bool) {
+    assert!(
+        poll_until(limit, cond),
+        "timed out after {limit:?} waiting for {what}"
+    );
+}
+
+/// Waits until the fake reports container `container` of `pod` (namespace default) running.
+pub fn wait_running(env: &Env, pod: &str, container: &str) {
+    let running = || {
+        let p = env.cluster.pod("default", pod).expect("pod");
+        ["ephemeralContainerStatuses", "containerStatuses"]
+            .iter()
+            .flat_map(|k| p["status"][k].as_array().into_iter().flatten())
+            .any(|s| s["name"] == container && s["state"].get("running").is_some())
+    };
+    wait_until(
+        &format!("{container} running in {pod}"),
+        Duration::from_secs(20),
+        running,
+    );
+}
+
+/// A pipe (or a pty) read on a thread as it arrives, so a test can wait for what it expects.
+pub struct Captured {
+    buf: Arc<Mutex<Vec<u8>>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Captured {
+    pub fn new(mut r: impl Read + Send + 'static) -> Captured {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        let reader = std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = r.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Captured {
+            buf,
+            reader: Some(reader),
+        }
+    }
+
+    /// What arrived so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.buf.lock().unwrap().clone()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buf.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until `what` arrived `n` times (30 s at most).
+    pub fn wait_for(&self, what: &str, n: usize) {
+        let seen = || self.text().matches(what).count() >= n;
+        assert!(
+            poll_until(Duration::from_secs(30), seen),
+            "no {n}x {what:?} in {:?}",
+            self.text()
+        );
+    }
+
+    /// Everything, once the writer's end has closed (the reader has seen the end).
+    pub fn finish(mut self) -> Vec<u8> {
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        self.bytes()
+    }
+
+    /// What arrived once nothing more came for `quiet`: for a pty, whose reader sees no end
+    /// while the test holds the terminal open.
+    pub fn settled(&self, quiet: Duration) -> String {
+        let (mut len, mut since) = (self.buf.lock().unwrap().len(), Instant::now());
+        let calm = || {
+            let now = self.buf.lock().unwrap().len();
+            if now != len {
+                (len, since) = (now, Instant::now());
+            }
+            since.elapsed() >= quiet
+        };
+        assert!(
+            poll_until(Duration::from_secs(30), calm),
+            "output never settled"
+        );
+        self.text()
+    }
+}
+
 /// Waits for a child, killing it (and failing loudly) if it runs past `limit`. Its pipes are
 /// drained meanwhile, so a child writing more than a pipe holds cannot stall.
-pub fn wait_with_timeout(mut child: std::process::Child, limit: std::time::Duration) -> Output {
-    fn drain<R: std::io::Read + Send + 'static>(
-        pipe: Option<R>,
-    ) -> std::thread::JoinHandle<Vec<u8>> {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut buf);
-            }
-            buf
-        })
-    }
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let start = std::time::Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() > limit => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "kdebug ran past {limit:?}\nstdout:\n{}\nstderr:\n{}",
-                    String::from_utf8_lossy(&out.join().unwrap_or_default()),
-                    String::from_utf8_lossy(&err.join().unwrap_or_default())
-                );
-            }
-            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            Err(e) => panic!("waiting for kdebug: {e}"),
-        }
+pub fn wait_with_timeout(mut child: std::process::Child, limit: Duration) -> Output {
+    let drain = |pipe: Option<Box<dyn Read + Send>>| match pipe {
+        Some(p) => Captured::new(p),
+        None => Captured::new(std::io::empty()),
     };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let mut status = None;
+    let ended = poll_until(limit, || {
+        status = child.try_wait().expect("waiting for kdebug");
+        status.is_some()
+    });
+    if !ended {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "kdebug ran past {limit:?}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.finish()),
+            String::from_utf8_lossy(&err.finish())
+        );
+    }
     Output {
-        status,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
+        status: status.expect("an exit status"),
+        stdout: out.finish(),
+        stderr: err.finish(),
     }
 }
 
@@ -266,8 +384,20 @@ fn wait_with_timeout_drains_large_output() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let out = wait_with_timeout(child, std::time::Duration::from_secs(20));
+    let out = wait_with_timeout(child, Duration::from_secs(20));
     assert_eq!((out.stdout.len(), out.stderr.len()), (1 << 20, 1 << 20));
+}
+
+/// Said by a test that needs a tool it cannot find (a shell, tar, zip): a skip on a
+/// developer's machine, a failure under CI (`CI=true`), where a silent skip would hide what
+/// the test covers. `install` says how to get it.
+pub fn tool_missing(tool: &str, install: &str) {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(
+        !ci,
+        "{tool} is not installed, and CI is set: the tests that need it must run in CI ({install})"
+    );
+    eprintln!("skipped: {tool} is not installed ({install})");
 }
 
 /// The versioned kubectl beside `kubectl`, if installed (never the plain dispatcher).

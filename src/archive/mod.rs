@@ -412,8 +412,20 @@ pub(crate) mod tests {
             .stderr(Stdio::null())
             .status()
             .is_ok();
+        // A silent skip would hide the interop layer: under CI a missing tool is a failure,
+        // as a missing kubectl is for the differential tests.
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+        assert!(
+            ok || !ci,
+            "{} is not installed, and CI is set",
+            tool.join(" ")
+        );
         if !ok {
-            eprintln!("skipping: {} not found", tool.join(" "));
+            std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("skipped: {} is not installed\n", tool.join(" ")).as_bytes(),
+            )
+            .ok();
         }
         ok
     }

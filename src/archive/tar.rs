@@ -356,10 +356,33 @@ impl<R: Read> Reader<R> {
         Ok(d)
     }
 
+    /// Whether a member of `size` data bytes whose header is at `at` ends within the total
+    /// bound. Checked before anything of it is read or skipped: a size that overflows is a
+    /// bad header (never wrapped into a short skip that would read data as headers, which
+    /// GNU tar would not do), one past the bound a crossed limit.
+    fn within_bounds(&self, at: u64, size: u64) -> Result<(), ArchiveError> {
+        let end = at
+            .checked_add(BLOCK as u64)
+            .and_then(|n| n.checked_add(size))
+            .and_then(|n| n.checked_add(padding(size) as u64))
+            .ok_or(ArchiveError::Header {
+                offset: at,
+                what: "size out of range",
+            })?;
+        if end > self.max_total {
+            return Err(ArchiveError::Limit {
+                what: "bytes",
+                limit: self.max_total,
+            });
+        }
+        Ok(())
+    }
+
     /// The next entry, or `None` at the end-of-archive marker. A stream that ends without
     /// the marker is truncated: a cut-off transfer must not pass for a complete copy.
     pub fn next_entry(&mut self) -> Result<Option<Entry>, ArchiveError> {
-        self.skip(self.left + self.pad)?;
+        // Both were bounded by `within_bounds` when the header was read.
+        self.skip(self.left.saturating_add(self.pad))?;
         self.left = 0;
         self.pad = 0;
         let mut local = self.global.clone();
@@ -381,12 +404,7 @@ impl<R: Read> Reader<R> {
                 return Err(ArchiveError::Checksum { offset: at });
             }
             let size = parse_num(&h[124..136]).ok_or(bad("size field"))?;
-            if at + BLOCK as u64 + size > self.max_total {
-                return Err(ArchiveError::Limit {
-                    what: "bytes",
-                    limit: self.max_total,
-                });
-            }
+            self.within_bounds(at, size)?;
             let flag = h[156];
             match flag {
                 b'x' | b'g' => {
@@ -450,12 +468,7 @@ impl<R: Read> Reader<R> {
                 size: local.size.unwrap_or(size),
             };
             let data = if kind.header_only() { 0 } else { e.size };
-            if at + BLOCK as u64 + data > self.max_total {
-                return Err(ArchiveError::Limit {
-                    what: "bytes",
-                    limit: self.max_total,
-                });
-            }
+            self.within_bounds(at, data)?;
             self.left = data;
             self.pad = padding(data) as u64;
             return Ok(Some(e));
@@ -638,6 +651,26 @@ pub(crate) mod tests {
         ));
         let mut r = Reader::new(&a[..], 1000);
         assert!(matches!(r.next_entry(), Err(ArchiveError::Limit { .. })));
+        // A size that overflows is a bad header, not a wrapped skip (base-256 and pax).
+        let mut h = raw(b"huge", b'0', 0, b"");
+        h[124] = 0x80;
+        h[125..128].fill(0);
+        h[128..136].fill(0xff);
+        let sum = checksums(h[..BLOCK].try_into().unwrap()).0;
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        h.extend([0; 1024]);
+        assert_eq!(
+            read_all(&h).unwrap_err().to_string(),
+            "bad tar header at byte 0: size out of range"
+        );
+        let mut p = Vec::new();
+        member(&mut p, b"pax", b'x', b"29 size=18446744073709551615\n", b"");
+        p.extend(raw(b"huge", b'0', 0, b""));
+        p.extend([0; 1024]);
+        assert_eq!(
+            read_all(&p).unwrap_err().to_string(),
+            "bad tar header at byte 1024: size out of range"
+        );
         // Header-only types have no data whatever their size says.
         let mut d = raw(b"d/", b'5', 4096, b"");
         d.extend([0; 1024]);

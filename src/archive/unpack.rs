@@ -92,9 +92,13 @@ struct Unpacker<'a> {
     warn: &'a mut dyn FnMut(&Warning),
     sum: Summary,
     buf: Vec<u8>,
-    /// Directory modes and mtimes, applied at the end: children would change the mtime,
-    /// and a read-only directory would block them.
+    /// Modes and mtimes of the directories this copy created, applied once the stream has
+    /// left them (children would change the mtime, and a read-only directory would block
+    /// them), as GNU tar's delayed set-stat does. Only the chain of ancestors of the
+    /// current entry waits here, so memory does not grow with the number of directories.
     dirs: Vec<(PathBuf, u32, i64)>,
+    /// `dest` did not exist and was made by this copy (so the archive's mode applies to it).
+    made_dest: bool,
 }
 
 /// Extracts the tar stream `r` under `dest` (see [`Layout`]). Each refused entry goes to
@@ -117,6 +121,7 @@ pub fn unpack<R: Read>(
         sum: Summary::default(),
         buf: vec![0; 64 << 10],
         dirs: Vec::new(),
+        made_dest: false,
     };
     match layout {
         Layout::Into if !dest.is_dir() => {
@@ -148,16 +153,7 @@ pub fn unpack<R: Read>(
             Err(reason) => u.refuse(e.name(), reason),
         }
     }
-    for (p, mode, mtime) in std::mem::take(&mut u.dirs).into_iter().rev() {
-        let set = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
-            .open(&p)
-            .and_then(|d| attrs(&d, mode, mtime));
-        if let Err(err) = set {
-            u.refuse(p.display().to_string(), Reason::Local(err));
-        }
-    }
+    u.leave_dirs_until(None);
     Ok(u.sum)
 }
 
@@ -246,6 +242,26 @@ fn clear(p: &Path) -> Result<(), Reason> {
 }
 
 impl Unpacker<'_> {
+    /// Applies the pending modes and mtimes of the directories `p` is not in (all of them
+    /// with `None`), deepest first.
+    fn leave_dirs_until(&mut self, p: Option<&Path>) {
+        while let Some((d, mode, mtime)) = self.dirs.last() {
+            if p.is_some_and(|p| p.starts_with(d)) {
+                break;
+            }
+            let set = OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+                .open(d)
+                .and_then(|f| attrs(&f, *mode, *mtime));
+            let shown = d.display().to_string();
+            self.dirs.pop();
+            if let Err(err) = set {
+                self.refuse(shown, Reason::Local(err));
+            }
+        }
+    }
+
     fn refuse(&mut self, path: String, reason: Reason) {
         self.sum.warnings += 1;
         (self.warn)(&Warning { path, reason });
@@ -294,11 +310,15 @@ impl Unpacker<'_> {
                 return Ok(Ok((parent.into(), vec![name])));
             }
             Top::Undecided if !rel.is_empty() || kind == Kind::Dir => {
-                if self.dest.exists() && !self.dest.is_dir() {
-                    return Err(ArchiveError::Dest {
-                        path: self.dest.into(),
-                        what: "not a directory, and the copied path is a directory",
-                    });
+                match fs::symlink_metadata(self.dest) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => {
+                        return Err(ArchiveError::Dest {
+                            path: self.dest.into(),
+                            what: "not a directory, and the copied path is a directory",
+                        })
+                    }
+                    Err(_) => self.made_dest = true,
                 }
                 Self::fatal_mkdir(self.dest)?;
                 self.top = Top::Dir;
@@ -317,12 +337,14 @@ impl Unpacker<'_> {
         let preserve = self.opts.preserve;
         let Some((name, parents)) = rel.split_last() else {
             // The destination itself: only a directory fits; its attributes are restored
-            // only when it is the copied directory, not the user's `-C` directory.
+            // only when this copy made it (never the user's `-C` or existing directory).
             if e.kind != Kind::Dir {
                 return Ok(Err(Reason::IsADirectory));
             }
-            if preserve && self.prefix.is_some() {
-                self.dirs.push((root, e.mode, e.mtime));
+            self.leave_dirs_until(Some(&root));
+            // Below whatever of it is pending: it is the ancestor of every entry.
+            if preserve && self.made_dest && !self.dirs.iter().any(|d| d.0 == root) {
+                self.dirs.insert(0, (root, e.mode, e.mtime));
             }
             return Ok(Ok(()));
         };
@@ -346,7 +368,10 @@ impl Unpacker<'_> {
             return Ok(Err(r));
         }
         let p = match walk(&root, parents, true) {
-            Ok(d) => d.join(OsStr::from_bytes(name)),
+            Ok(d) => {
+                self.leave_dirs_until(Some(&d));
+                d.join(OsStr::from_bytes(name))
+            }
             Err(r) => return Ok(Err(r)),
         };
         Ok(match e.kind {
@@ -361,7 +386,8 @@ impl Unpacker<'_> {
 
     fn dir(&mut self, p: &Path, rel: &[Vec<u8>], e: &Entry) -> Result<(), Reason> {
         match fs::symlink_metadata(p) {
-            Ok(m) if m.is_dir() => {}
+            // A directory that was there keeps its own mode and mtime.
+            Ok(m) if m.is_dir() => return Ok(()),
             Ok(m) if m.file_type().is_symlink() => return Err(Reason::ThroughSymlink(show(rel))),
             Ok(_) => return Err(Reason::NotADirectory(show(rel))),
             Err(_) => DirBuilder::new()
@@ -658,6 +684,37 @@ mod tests {
         assert!(matches!(r, Err(ArchiveError::Truncated { offset: 0 })));
         let e = unpack(&a[..], &t.0.join("nope"), Layout::Into, &opts, &mut |_| {}).unwrap_err();
         assert!(e.to_string().ends_with("/nope: not a directory"), "{e}");
+    }
+
+    /// Directory modes are set once the stream leaves the directory (a read-only one still
+    /// gets its children first); directories that were there keep theirs.
+    #[test]
+    fn directory_modes_apply_to_what_the_copy_made() {
+        let t = dest_dir("dirmodes");
+        let dest = t.0.join("dest");
+        fs::create_dir(dest.join("old")).unwrap();
+        fs::set_permissions(dest.join("old"), Permissions::from_mode(0o700)).unwrap();
+        let mut a = Vec::new();
+        for (name, mode, flag) in [
+            (&b"ro/"[..], 0o555, Kind::Dir),
+            (b"ro/f", 0o644, Kind::File),
+            (b"ro/sub/", 0o750, Kind::Dir),
+            (b"ro/sub/g", 0o600, Kind::File),
+            (b"old/", 0o777, Kind::Dir),
+            (b"other/", 0o711, Kind::Dir),
+        ] {
+            let mut e = Entry::new(name, flag);
+            e.mode = mode;
+            crate::archive::tar::write_header(&mut a, &e).unwrap();
+        }
+        let (r, w) = extract(&t, &end(a), Layout::Into);
+        assert_eq!(r.unwrap().warnings, 0, "{w:?}");
+        let mode = |p: &str| fs::metadata(dest.join(p)).unwrap().mode() & 0o777;
+        assert_eq!(
+            [mode("ro"), mode("ro/sub"), mode("old"), mode("other")],
+            [0o555, 0o750, 0o700, 0o711]
+        );
+        assert!(dest.join("ro/sub/g").is_file());
     }
 
     #[test]

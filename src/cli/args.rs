@@ -2,9 +2,9 @@
 
 use std::ffi::OsString;
 
-use super::flags::{self, Kind};
+use super::flags::{self, Set};
 use super::CliError;
-use crate::sys::secret::Secret;
+use crate::kubeconfig::Overrides;
 
 /// Which verb was asked for. The verbs are reserved only as the first positional argument
 /// (flags may come before it), so a pod named `list` is still reachable as `pod/list`.
@@ -58,6 +58,7 @@ pub struct RawArgs {
 
     pub rm: bool,
     pub timeout: Option<String>,
+    pub reconnect_window: Option<String>,
     pub dry_run: bool,
     pub output: Option<String>,
     pub selector: Option<String>,
@@ -71,37 +72,73 @@ pub struct RawArgs {
     pub host_shell: bool,
     pub no_preserve: bool,
     pub retries: Option<String>,
+    pub helper_idle: Option<String>,
 
     pub global: GlobalArgs,
 }
 
-/// kubectl's global flags, as given.
+/// kubectl's global flags, as given: the connection flags are the kubeconfig's overrides
+/// as they are (secrets wrapped as soon as read, so `Debug` never shows them).
 #[derive(Debug, Default, Clone)]
 pub struct GlobalArgs {
-    pub kubeconfig: Option<String>,
-    pub context: Option<String>,
-    pub cluster: Option<String>,
-    pub user: Option<String>,
-    pub namespace: Option<String>,
-    pub server: Option<String>,
-    /// Wrapped as soon as read: `Debug` of the arguments never shows it.
-    pub token: Option<Secret<String>>,
-    pub as_user: Option<String>,
-    pub as_groups: Vec<String>,
-    pub as_uid: Option<String>,
-    pub certificate_authority: Option<String>,
-    pub client_certificate: Option<String>,
-    pub client_key: Option<String>,
-    pub insecure_skip_tls_verify: Option<bool>,
-    pub tls_server_name: Option<String>,
+    pub overrides: Overrides,
     pub request_timeout: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<Secret<String>>,
     pub verbosity: Option<String>,
 }
 
+/// What the command line asks for: the special verbs keep command lines of their own.
+#[derive(Debug)]
+pub enum Mode {
+    /// `kdebug __complete WORDS...`: the names a completion script asks for.
+    Complete(Vec<String>),
+    /// `kdebug completion SHELL`: the script (the words after `completion`).
+    Completion(Vec<OsString>),
+    /// `kdebug [--kubeconfig F] [--context C] config ...`: kubectl config's own command line
+    /// (argv without the word `config`).
+    Config(Vec<OsString>),
+    /// Everything else: the debug verbs, parsed (boxed: the other modes are a word list).
+    Run(Box<RawArgs>),
+}
+
 /// Parses argv (without the program name).
-pub fn parse(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
+pub fn parse(argv: Vec<OsString>) -> Result<Mode, CliError> {
+    match argv.first().and_then(|a| a.to_str()) {
+        Some("__complete") => {
+            let words = argv[1..]
+                .iter()
+                .map(|w| w.to_string_lossy().into_owned())
+                .collect();
+            return Ok(Mode::Complete(words));
+        }
+        Some("completion") => return Ok(Mode::Completion(argv[1..].to_vec())),
+        _ => {}
+    }
+    // `config` has its own small command line (kubectl config's); like kubectl, the
+    // kubeconfig flags may come before it (`kdebug --context x config view`).
+    if let Some(i) = config_verb(&argv) {
+        let mut rest = argv;
+        rest.remove(i);
+        return Ok(Mode::Config(rest));
+    }
+    flags(argv).map(|raw| Mode::Run(Box::new(raw)))
+}
+
+/// Where `config` stands in argv, when only `--kubeconfig` and `--context` come before it.
+fn config_verb(argv: &[OsString]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(a) = argv.get(i).and_then(|a| a.to_str()) {
+        match a {
+            "config" => return Some(i),
+            "--kubeconfig" | "--context" => i += 2,
+            _ if a.starts_with("--kubeconfig=") || a.starts_with("--context=") => i += 1,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Parses the debug verbs' argv into [`RawArgs`].
+pub fn flags(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
     let mut raw = RawArgs::default();
     let mut argv = argv.into_iter();
     // cobra splits at the first bare `--`: what follows is the command, never flags.
@@ -135,8 +172,8 @@ pub fn parse(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
                 flags::by_short(c).ok_or_else(|| CliError::UnknownFlag(format!("-{c}"), None))?
             }
         };
-        match flag.kind {
-            Kind::Bool => {
+        match flag.set {
+            Set::Bool(set) => {
                 // Only `--flag=false` carries a value; in `-it` the `t` is another flag.
                 let value = if is_short {
                     true
@@ -146,13 +183,18 @@ pub fn parse(argv: Vec<OsString>) -> Result<RawArgs, CliError> {
                         Some(v) => parse_bool(flag.long, &into_string(v)?)?,
                     }
                 };
-                set_bool(&mut raw, flag.long, value);
+                set(&mut raw, value);
             }
-            Kind::Value => {
+            Set::Value(_) | Set::Checked(_) => {
                 let value = parser
                     .value()
                     .map_err(|_| CliError::MissingValue(flag.long.to_string()))?;
-                set_value(&mut raw, flag.long, into_string(value)?)?;
+                let value = into_string(value)?;
+                match flag.set {
+                    Set::Value(set) => set(&mut raw, value),
+                    Set::Checked(set) => set(&mut raw, value)?,
+                    Set::Bool(_) => {}
+                }
             }
         }
     }
@@ -170,120 +212,33 @@ fn verb(word: &str) -> Option<Verb> {
     })
 }
 
-fn set_bool(raw: &mut RawArgs, long: &str, v: bool) {
-    match long {
-        "arguments-only" => raw.arguments_only = v,
-        "attach" => raw.attach = Some(v),
-        "keep-annotations" => raw.keep_annotations = v,
-        "keep-init-containers" => raw.keep_init_containers = Some(v),
-        "keep-labels" => raw.keep_labels = v,
-        "keep-liveness" => raw.keep_liveness = v,
-        "keep-readiness" => raw.keep_readiness = v,
-        "keep-startup" => raw.keep_startup = v,
-        "quiet" => raw.quiet = v,
-        "replace" => raw.replace = v,
-        "same-node" => raw.same_node = v,
-        "share-processes" => raw.share_processes = Some(v),
-        "stdin" => raw.stdin = v,
-        "tty" => raw.tty = v,
-        "rm" => raw.rm = v,
-        "dry-run" => raw.dry_run = v,
-        "all-namespaces" => raw.all_namespaces = v,
-        "all-pods" => raw.all_pods = v,
-        "fail-fast" => raw.fail_fast = v,
-        "host-shell" => raw.host_shell = v,
-        "no-preserve" => raw.no_preserve = v,
-        "insecure-skip-tls-verify" => raw.global.insecure_skip_tls_verify = Some(v),
-        "help" => raw.help = v,
-        "version" => raw.version = v,
-        other => unreachable!("bool flag --{other} missing from set_bool"),
-    }
-}
-
-fn set_value(raw: &mut RawArgs, long: &str, v: String) -> Result<(), CliError> {
-    let g = &mut raw.global;
-    match long {
-        "container" => raw.container = Some(v),
-        "copy-to" => raw.copy_to = Some(v),
-        "custom" => raw.custom = Some(v),
-        // stringToString flags are split into pairs in stage two; stringSlice is CSV.
-        "env" => raw.env.push(v),
-        "filename" => raw.filenames.extend(split_csv("filename", &v)?),
-        "set-image" => raw.set_image.push(v),
-        "image" => raw.image = Some(v),
-        "image-pull-policy" => raw.image_pull_policy = Some(v),
-        "profile" => raw.profile = Some(v),
-        "target" => raw.target = Some(v),
-        "timeout" => raw.timeout = Some(v),
-        "output" => raw.output = Some(v),
-        "selector" => raw.selector = Some(v),
-        "max-parallel" => raw.max_parallel = Some(v),
-        "output-dir" => raw.output_dir = Some(v),
-        "mirror" => raw.mirror = Some(v),
-        "older-than" => raw.older_than = Some(v),
-        "retries" => raw.retries = Some(v),
-        "kubeconfig" => g.kubeconfig = Some(v),
-        "context" => g.context = Some(v),
-        "cluster" => g.cluster = Some(v),
-        "user" => g.user = Some(v),
-        "namespace" => g.namespace = Some(v),
-        "server" => g.server = Some(v),
-        "token" => g.token = Some(Secret::new(v)),
-        "as" => g.as_user = Some(v),
-        "as-group" => g.as_groups.push(v),
-        "as-uid" => g.as_uid = Some(v),
-        "certificate-authority" => g.certificate_authority = Some(v),
-        "client-certificate" => g.client_certificate = Some(v),
-        "client-key" => g.client_key = Some(v),
-        "tls-server-name" => g.tls_server_name = Some(v),
-        "request-timeout" => g.request_timeout = Some(v),
-        "username" => g.username = Some(v),
-        "password" => g.password = Some(Secret::new(v)),
-        "v" => g.verbosity = Some(v),
-        other => unreachable!("value flag --{other} missing from set_value"),
-    }
-    Ok(())
-}
-
-/// Splits a comma-separated flag value the way Go's CSV reader does for pflag: fields may be
-/// double-quoted to contain commas.
-fn split_csv(flag: &str, value: &str) -> Result<Vec<String>, CliError> {
+/// Splits a comma-separated flag value as pflag's slice flags do (one CSV record; fields
+/// may be double-quoted to contain commas).
+pub(super) fn split_csv(flag: &str, value: &str) -> Result<Vec<String>, CliError> {
     if value.is_empty() {
         return Ok(Vec::new());
     }
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = value.chars().peekable();
-    let mut quoted = false;
-    let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if at_field_start => quoted = true,
-            '"' if quoted => {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    cur.push('"');
-                } else {
-                    quoted = false;
-                }
-            }
-            ',' if !quoted => {
-                out.push(std::mem::take(&mut cur));
-                at_field_start = true;
-                continue;
-            }
-            c => cur.push(c),
+    crate::text::csv::read_record(value)
+        .map_err(|e| CliError::InvalidValue(flag.to_string(), value.to_string(), e.to_string()))
+}
+
+/// pflag's `stringToString` for one occurrence of `--<flag>=<value>`: no `=` is an error, one
+/// `=` is a single pair (surrounding `"` trimmed, commas kept), more are read as one CSV
+/// record. Errors carry pflag's wording for the flag.
+pub fn string_to_string(flag: &str, value: &str) -> Result<Vec<(String, String)>, CliError> {
+    let fail = |cause: String| CliError::InvalidValue(flag.to_string(), value.to_string(), cause);
+    let fields = match value.matches('=').count() {
+        0 => return Err(fail(format!("{value} must be formatted as key=value"))),
+        1 => vec![value.trim_matches('"').to_string()],
+        _ => crate::text::csv::read_record(value).map_err(|e| fail(e.to_string()))?,
+    };
+    let mut out = Vec::with_capacity(fields.len());
+    for field in fields {
+        match field.split_once('=') {
+            Some((k, v)) => out.push((k.to_string(), v.to_string())),
+            None => return Err(fail(format!("{field} must be formatted as key=value"))),
         }
-        at_field_start = false;
     }
-    if quoted {
-        return Err(CliError::InvalidValue(
-            flag.to_string(),
-            value.to_string(),
-            "unterminated quote".into(),
-        ));
-    }
-    out.push(cur);
     Ok(out)
 }
 
@@ -317,7 +272,7 @@ fn lexopt_error(e: lexopt::Error) -> CliError {
             "flag takes no value".into(),
         ),
         lexopt::Error::NonUnicodeValue(v) => CliError::NotUnicode(v.to_string_lossy().into_owned()),
-        other => CliError::Other(other.to_string()),
+        other => CliError::Parse(other),
     }
 }
 
@@ -326,7 +281,7 @@ mod tests {
     use super::*;
 
     fn p(args: &[&str]) -> Result<RawArgs, CliError> {
-        parse(args.iter().map(OsString::from).collect())
+        flags(args.iter().map(OsString::from).collect())
     }
 
     #[test]
@@ -383,7 +338,7 @@ mod tests {
         let r = p(&["-n", "prod", "--context=c", "cp", "web-0:/x", "."]).unwrap();
         assert_eq!(r.verb, Verb::Cp);
         assert_eq!(r.targets, ["web-0:/x", "."]);
-        assert_eq!(r.global.namespace.as_deref(), Some("prod"));
+        assert_eq!(r.global.overrides.namespace.as_deref(), Some("prod"));
     }
 
     #[test]
@@ -405,11 +360,76 @@ mod tests {
             !shown.contains("hunter2") && !shown.contains("swordfish"),
             "{shown}"
         );
-        assert_eq!(r.global.token.unwrap().expose(), "hunter2");
+        assert_eq!(r.global.overrides.token.unwrap().expose(), "hunter2");
     }
 
     #[test]
     fn missing_value_names_the_flag() {
         assert!(matches!(p(&["--image"]), Err(CliError::MissingValue(f)) if f == "image"));
+    }
+
+    #[test]
+    fn string_to_string_like_pflag() {
+        let p = |v: &str| string_to_string("env", v);
+        assert_eq!(p("a=1").unwrap(), vec![("a".into(), "1".into())]);
+        // A single '=' is one pair: commas stay in the value.
+        assert_eq!(p("a=1,b").unwrap(), vec![("a".into(), "1,b".into())]);
+        assert_eq!(p("\"a=1\"").unwrap(), vec![("a".into(), "1".into())]);
+        assert_eq!(
+            p("a=1,\"b=x,y\",c=").unwrap(),
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "x,y".into()),
+                ("c".into(), "".into())
+            ]
+        );
+        assert_eq!(p("a=1\nb=2,c=3").unwrap(), vec![("a".into(), "1".into())]);
+        // Messages checked against kubectl 1.32.
+        let msg = |v: &str| p(v).unwrap_err().to_string();
+        assert_eq!(
+            msg("b"),
+            "invalid argument \"b\" for \"--env\" flag: b must be formatted as key=value"
+        );
+        assert_eq!(
+            msg("a=\"x,y\"=1,b=2"),
+            "invalid argument \"a=\\\"x,y\\\"=1,b=2\" for \"--env\" flag: parse error on line 1, column 3: bare \" in non-quoted-field"
+        );
+        assert_eq!(
+            msg("\"ab\"c=1,x=2"),
+            "invalid argument \"\\\"ab\\\"c=1,x=2\" for \"--env\" flag: parse error on line 1, column 4: extraneous or missing \" in quoted-field"
+        );
+        assert_eq!(
+            msg("a=1,,b=2"),
+            "invalid argument \"a=1,,b=2\" for \"--env\" flag:  must be formatted as key=value"
+        );
+        assert_eq!(
+            string_to_string("set-image", "a=1,\"b=2").unwrap_err().to_string(),
+            "invalid argument \"a=1,\\\"b=2\" for \"--set-image\" flag: parse error on line 1, column 9: extraneous or missing \" in quoted-field"
+        );
+    }
+
+    fn config_at(args: &[&str]) -> Option<usize> {
+        config_verb(&args.iter().map(OsString::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn config_after_kubeconfig_flags() {
+        assert_eq!(config_at(&["config", "view"]), Some(0));
+        assert_eq!(config_at(&["--kubeconfig", "k", "config", "view"]), Some(2));
+        assert_eq!(config_at(&["--context=c", "config"]), Some(1));
+        // A pod named config stays a pod once anything else comes first.
+        assert_eq!(config_at(&["-n", "x", "config"]), None);
+        assert_eq!(config_at(&["web", "config"]), None);
+    }
+
+    #[test]
+    fn special_verbs_are_modes() {
+        let m = |a: &[&str]| parse(a.iter().map(OsString::from).collect()).unwrap();
+        assert!(matches!(m(&["__complete", "web"]), Mode::Complete(w) if w == ["web"]));
+        assert!(matches!(m(&["completion", "zsh"]), Mode::Completion(w) if w == ["zsh"]));
+        assert!(
+            matches!(m(&["--context=c", "config", "view"]), Mode::Config(w) if w == ["--context=c", "view"])
+        );
+        assert!(matches!(m(&["web", "--image=b"]), Mode::Run(r) if r.targets == ["web"]));
     }
 }

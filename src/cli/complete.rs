@@ -149,7 +149,7 @@ pub fn analyze(words: &[String]) -> Completion {
                 None => (body, None),
             };
             if let Some(f) = flags::by_long(name) {
-                match (f.kind, value) {
+                match (f.kind(), value) {
                     (FlagKind::Value, None) => pending = Some(f.long),
                     (_, v) => values.push((f.long, v.unwrap_or("true").to_string())),
                 }
@@ -158,7 +158,7 @@ pub fn analyze(words: &[String]) -> Completion {
             // `-it`, `-c dbg`, `-cdbg`, `-n=ns`: the first value flag takes the rest.
             for (i, ch) in shorts.char_indices() {
                 let Some(f) = flags::by_short(ch) else { break };
-                if f.kind == FlagKind::Value {
+                if f.kind() == FlagKind::Value {
                     let rest = shorts[i + ch.len_utf8()..].trim_start_matches('=');
                     if rest.is_empty() {
                         pending = Some(f.long);
@@ -213,7 +213,7 @@ pub fn analyze(words: &[String]) -> Completion {
         let mut chars = shorts.chars();
         if let Some(f) = chars.next().and_then(flags::by_short) {
             let value = chars.as_str();
-            if f.kind == FlagKind::Value && !value.is_empty() {
+            if f.kind() == FlagKind::Value && !value.is_empty() {
                 let value = value.trim_start_matches('=');
                 c.prefix = cur[..cur.len() - value.len()].to_string();
                 value_of(&mut c, f.long, value, &ctx);
@@ -329,7 +329,7 @@ fn value_of(c: &mut Completion, long: &str, value: &str, ctx: &Context) {
             }
         }
         _ => {
-            if flags::by_long(long).is_some_and(|f| f.kind == FlagKind::Bool) {
+            if flags::by_long(long).is_some_and(|f| f.kind() == FlagKind::Bool) {
                 c.words = strings(&["true", "false"]);
             }
         }

@@ -37,6 +37,25 @@ pub struct Copy {
     pub preserve: bool,
     /// `--retries`: how many times a broken copy out of the pod resumes; negative: forever.
     pub retries: i64,
+    /// `--helper-idle` in seconds (None: the default; 0: no helper).
+    pub idle: Option<u64>,
+}
+
+/// The environment variable naming the default debug image (`kdebug cp`'s, and a debug
+/// run's where kubectl would refuse the missing `--image`).
+pub const IMAGE_ENV: &str = "KDEBUG_IMAGE";
+
+/// `KDEBUG_IMAGE`, when set and not empty.
+pub fn env_image() -> Option<String> {
+    std::env::var(IMAGE_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// The error for a `kdebug cp` flag given to a debug run.
+pub fn only_for_cp(raw: &RawArgs) -> Option<CliError> {
+    (raw.no_preserve || raw.retries.is_some() || raw.helper_idle.is_some())
+        .then_some(CliError::CpOnly)
 }
 
 /// The first debug flag given that means nothing to `kdebug cp` (its copy container is
@@ -69,7 +88,30 @@ enum Spec {
     Remote(Remote),
 }
 
-const FORMAT: &str = "filespec must match the canonical format: [[namespace/]pod:]file/path";
+/// kubectl cp's argument checks, in its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpArgError {
+    /// A spec that is not `[[namespace/]pod:]file/path`.
+    Format,
+    Missing,
+    BothRemote,
+    BothLocal,
+    EmptyPath,
+}
+
+impl std::fmt::Display for CpArgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CpArgError::Format => {
+                "filespec must match the canonical format: [[namespace/]pod:]file/path"
+            }
+            CpArgError::Missing => "source and destination are required",
+            CpArgError::BothRemote => "one of src or dest must be a local file specification",
+            CpArgError::BothLocal => "one of src or dest must be a remote file specification",
+            CpArgError::EmptyPath => "filepath can not be empty",
+        })
+    }
+}
 
 /// kubectl's extractFileSpec: the first `:` splits pod from path; a spec that starts with
 /// one, or a pod part with more than one `/`, is not a file spec.
@@ -78,13 +120,13 @@ fn file_spec(arg: &str) -> Result<Spec, CliError> {
         return Ok(Spec::Local(arg.to_string()));
     };
     if i == 0 {
-        return Err(CliError::Invalid(FORMAT.into()));
+        return Err(CliError::Cp(CpArgError::Format));
     }
     let (pod, path) = (&arg[..i], &arg[i + 1..]);
     let (namespace, pod) = match pod.split('/').collect::<Vec<_>>()[..] {
         [pod] => (None, pod),
         [ns, pod] => (Some(ns.to_string()), pod),
-        _ => return Err(CliError::Invalid(FORMAT.into())),
+        _ => return Err(CliError::Cp(CpArgError::Format)),
     };
     Ok(Spec::Remote(Remote {
         namespace,
@@ -94,11 +136,24 @@ fn file_spec(arg: &str) -> Result<Spec, CliError> {
 }
 
 /// Checks `kdebug cp`'s two arguments and flags.
-pub fn parse(args: &[String], no_preserve: bool, retries: Option<&str>) -> Result<Copy, CliError> {
-    let [src, dest] = args else {
-        return Err(CliError::Invalid(
-            "source and destination are required".into(),
-        ));
+pub fn parse(raw: &RawArgs) -> Result<Copy, CliError> {
+    let idle = match raw.helper_idle.as_deref() {
+        None => None,
+        Some(v) => Some(
+            crate::text::duration::parse_go(v)
+                .ok_or_else(|| {
+                    CliError::InvalidValue(
+                        "helper-idle".into(),
+                        v.into(),
+                        format!("time: invalid duration {v:?}"),
+                    )
+                })?
+                .as_secs(),
+        ),
+    };
+    let (no_preserve, retries) = (raw.no_preserve, raw.retries.as_deref());
+    let [src, dest] = &raw.targets[..] else {
+        return Err(CliError::Cp(CpArgError::Missing));
     };
     let retries = match retries {
         None => 0,
@@ -112,24 +167,18 @@ pub fn parse(args: &[String], no_preserve: bool, retries: Option<&str>) -> Resul
     };
     let (src, dest) = (file_spec(src)?, file_spec(dest)?);
     let (direction, remote, local) = match (src, dest) {
-        (Spec::Remote(_), Spec::Remote(_)) => {
-            return Err(CliError::Invalid(
-                "one of src or dest must be a local file specification".into(),
-            ))
-        }
+        (Spec::Remote(_), Spec::Remote(_)) => return Err(CliError::Cp(CpArgError::BothRemote)),
         (Spec::Remote(r), Spec::Local(l)) => (Direction::FromPod, r, l),
         (Spec::Local(l), Spec::Remote(r)) => (Direction::ToPod, r, l),
         (Spec::Local(a), Spec::Local(b)) => {
             if a.is_empty() || b.is_empty() {
-                return Err(CliError::Invalid("filepath can not be empty".into()));
+                return Err(CliError::Cp(CpArgError::EmptyPath));
             }
-            return Err(CliError::Invalid(
-                "one of src or dest must be a remote file specification".into(),
-            ));
+            return Err(CliError::Cp(CpArgError::BothLocal));
         }
     };
     if remote.path.is_empty() || local.is_empty() {
-        return Err(CliError::Invalid("filepath can not be empty".into()));
+        return Err(CliError::Cp(CpArgError::EmptyPath));
     }
     let local = match local.as_str() {
         "-" => Local::Stream,
@@ -141,6 +190,7 @@ pub fn parse(args: &[String], no_preserve: bool, retries: Option<&str>) -> Resul
         local,
         preserve: !no_preserve,
         retries,
+        idle,
     })
 }
 
@@ -148,9 +198,15 @@ pub fn parse(args: &[String], no_preserve: bool, retries: Option<&str>) -> Resul
 mod tests {
     use super::*;
 
+    fn raw(args: &[&str]) -> RawArgs {
+        RawArgs {
+            targets: args.iter().map(|s| s.to_string()).collect(),
+            ..RawArgs::default()
+        }
+    }
+
     fn p(args: &[&str]) -> Result<Copy, CliError> {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        parse(&args, false, None)
+        parse(&raw(args))
     }
 
     fn msg(args: &[&str]) -> String {
@@ -182,8 +238,8 @@ mod tests {
     #[test]
     fn kubectls_messages() {
         assert_eq!(msg(&["web:/a"]), "source and destination are required");
-        assert_eq!(msg(&[":/a", "x"]), FORMAT);
-        assert_eq!(msg(&["a/b/c:/x", "y"]), FORMAT);
+        assert_eq!(msg(&[":/a", "x"]), CpArgError::Format.to_string());
+        assert_eq!(msg(&["a/b/c:/x", "y"]), CpArgError::Format.to_string());
         assert_eq!(
             msg(&["a:/x", "b:/y"]),
             "one of src or dest must be a local file specification"
@@ -197,14 +253,20 @@ mod tests {
     }
 
     #[test]
-    fn retries_and_preserve() {
-        let args = ["web:/x".to_string(), "y".to_string()];
-        let c = parse(&args, true, Some("-1")).unwrap();
+    fn retries_preserve_and_idle() {
+        let mut r = raw(&["web:/x", "y"]);
+        (r.no_preserve, r.retries) = (true, Some("-1".into()));
+        r.helper_idle = Some("90s".into());
+        let c = parse(&r).unwrap();
         assert!(!c.preserve);
-        assert_eq!(c.retries, -1);
-        assert!(matches!(
-            parse(&args, false, Some("many")),
-            Err(CliError::InvalidValue(..))
-        ));
+        assert_eq!((c.retries, c.idle), (-1, Some(90)));
+        r.retries = Some("many".into());
+        assert!(matches!(parse(&r), Err(CliError::InvalidValue(..))));
+        r.retries = None;
+        r.helper_idle = Some("soon".into());
+        assert_eq!(
+            parse(&r).unwrap_err().to_string(),
+            "invalid argument \"soon\" for \"--helper-idle\" flag: time: invalid duration \"soon\""
+        );
     }
 }

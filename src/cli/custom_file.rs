@@ -4,6 +4,51 @@
 use serde_json::Value;
 
 use super::CliError;
+use crate::text::yaml::YamlError;
+
+/// A `--custom` file that cannot be used, in kubectl's words.
+#[derive(Debug)]
+pub enum CustomFileError {
+    Open { path: String, cause: std::io::Error },
+    TooLarge { path: String },
+    Yaml { path: String, cause: YamlError },
+}
+
+impl std::fmt::Display for CustomFileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CustomFileError::Open { path, cause } => {
+                let why = match cause.kind() {
+                    std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+                    std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                    _ => cause.to_string(),
+                };
+                write!(
+                    f,
+                    "must pass a container spec json file for custom profile: open {path}: {why}"
+                )
+            }
+            CustomFileError::TooLarge { path } => write!(
+                f,
+                "{path} does not contain a valid container spec: file is larger than {} bytes",
+                crate::MAX_INPUT_BYTES
+            ),
+            CustomFileError::Yaml { path, cause } => write!(
+                f,
+                "{path} does not contain a valid container spec: {}",
+                go_yaml_error(cause)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CustomFileError {}
+
+impl From<CustomFileError> for CliError {
+    fn from(e: CustomFileError) -> CliError {
+        CliError::CustomFile(e)
+    }
+}
 
 /// Reads and decodes the `--custom` file: JSON first, then YAML, as kubectl does.
 pub fn read(path: &str) -> Result<Option<Value>, CliError> {
@@ -16,44 +61,37 @@ pub fn read(path: &str) -> Result<Option<Value>, CliError> {
             .read_to_end(&mut bytes)?;
         Ok(bytes)
     };
-    let bytes = read(path).map_err(|e| {
-        let why = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            _ => e.to_string(),
-        };
-        CliError::Invalid(format!(
-            "must pass a container spec json file for custom profile: open {path}: {why}"
-        ))
+    let bytes = read(path).map_err(|cause| CustomFileError::Open {
+        path: path.to_string(),
+        cause,
     })?;
     if bytes.len() > crate::MAX_INPUT_BYTES {
-        return Err(CliError::Invalid(format!(
-            "{path} does not contain a valid container spec: file is larger than {} bytes",
-            crate::MAX_INPUT_BYTES
-        )));
+        return Err(CustomFileError::TooLarge {
+            path: path.to_string(),
+        }
+        .into());
     }
     let value = match serde_json::from_slice::<Value>(&bytes) {
         Ok(v) => v,
-        Err(_) => crate::text::yaml::parse_value(&bytes, path).map_err(|e| {
-            CliError::Invalid(format!(
-                "{path} does not contain a valid container spec: {}",
-                go_yaml_error(&e)
-            ))
-        })?,
+        Err(_) => {
+            crate::text::yaml::parse_value(&bytes, path).map_err(|cause| CustomFileError::Yaml {
+                path: path.to_string(),
+                cause,
+            })?
+        }
     };
     // An empty document decodes to nothing: no custom profile (kubectl).
     if value.is_null() {
         return Ok(None);
     }
     // kubectl decodes it into a Container here, in Complete, before any Validate check.
-    crate::debug::custom::decode_file(path, &value)
-        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    crate::debug::custom::decode_file(path, &value).map_err(CliError::Debug)?;
     Ok(Some(value))
 }
 
 /// A YAML syntax error worded as sigs.k8s.io/yaml (go-yaml v2) words it: go-yaml names no
 /// line for a problem on the first line (its lines count from 0 and 0 means "unknown").
-fn go_yaml_error(e: &crate::text::yaml::YamlError) -> String {
+fn go_yaml_error(e: &YamlError) -> String {
     let at = if e.pos.line > 1 {
         format!("line {}: ", e.pos.line)
     } else {

@@ -1,5 +1,15 @@
-//! The flag table: one place for every flag's names, kind and help text. It drives parsing
-//! (unknown-flag suggestions), `--help`, and the clash test below.
+//! The flag table: one place for every flag's names, where its value goes, and its help
+//! text. It drives parsing (the value's destination, unknown-flag suggestions), `--help`,
+//! completion, and the clash test below.
+//!
+//! Adding a flag is one entry in [`FLAGS`]: its long name, short letter, `B(|r, v| ...)`
+//! (a bool), `V(|r, v| ...)` (a value) or `C(|r, v| ...)` (a value that can be refused as it
+//! is read) storing it into a [`RawArgs`] field, its help group, value name and help. Stage
+//! two (`plan.rs`) turns the field into the plan's typed value.
+
+use super::args::RawArgs;
+use super::CliError;
+use crate::sys::secret::Secret;
 
 /// How a flag takes its value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,10 +28,21 @@ pub enum Group {
     Global,
 }
 
+/// Where a flag's value goes in [`RawArgs`]: said once, in the flag's entry.
+#[derive(Clone, Copy)]
+pub enum Set {
+    /// `--flag`, `--flag=true`, `--flag=false` (pflag bool semantics).
+    Bool(fn(&mut RawArgs, bool)),
+    /// `--flag VALUE` or `--flag=VALUE`.
+    Value(fn(&mut RawArgs, String)),
+    /// A value that can be refused as it is read (a CSV list).
+    Checked(fn(&mut RawArgs, String) -> Result<(), CliError>),
+}
+
 pub struct Flag {
     pub long: &'static str,
     pub short: Option<char>,
-    pub kind: Kind,
+    pub set: Set,
     pub group: Group,
     pub value_name: &'static str,
     pub help: &'static str,
@@ -30,7 +51,7 @@ pub struct Flag {
 const fn f(
     long: &'static str,
     short: Option<char>,
-    kind: Kind,
+    set: Set,
     group: Group,
     value_name: &'static str,
     help: &'static str,
@@ -38,7 +59,7 @@ const fn f(
     Flag {
         long,
         short,
-        kind,
+        set,
         group,
         value_name,
         help,
@@ -46,7 +67,7 @@ const fn f(
 }
 
 use Group::{Debug as D, Global as G, Kdebug as K};
-use Kind::{Bool as B, Value as V};
+use Set::{Bool as B, Checked as C, Value as V};
 
 /// Every flag kdebug accepts. kubectl's names and meanings for the debug and global flags.
 pub static FLAGS: &[Flag] = &[
@@ -54,7 +75,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "arguments-only",
         None,
-        B,
+        B(|r, v| r.arguments_only = v),
         D,
         "",
         "Pass everything after -- as args to the container instead of as its command.",
@@ -62,7 +83,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "attach",
         None,
-        B,
+        B(|r, v| r.attach = Some(v)),
         D,
         "",
         "Wait for the container to start running, then attach (default: true with -i).",
@@ -70,7 +91,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "container",
         Some('c'),
-        V,
+        V(|r, v| r.container = Some(v)),
         D,
         "NAME",
         "Container name for the debug container (copy mode: an existing container to modify).",
@@ -78,7 +99,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "copy-to",
         None,
-        V,
+        V(|r, v| r.copy_to = Some(v)),
         D,
         "NAME",
         "Create a copy of the target pod with this name.",
@@ -86,7 +107,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "custom",
         None,
-        V,
+        V(|r, v| r.custom = Some(v)),
         D,
         "FILE",
         "Path to a JSON or YAML file with a partial container spec to apply.",
@@ -94,7 +115,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "env",
         None,
-        V,
+        V(|r, v| r.env.push(v)),
         D,
         "KEY=VAL",
         "Environment variables for the container (repeatable, comma-separated).",
@@ -102,7 +123,10 @@ pub static FLAGS: &[Flag] = &[
     f(
         "filename",
         Some('f'),
-        V,
+        C(|r, v| {
+            r.filenames.extend(super::args::split_csv("filename", &v)?);
+            Ok(())
+        }),
         D,
         "FILE",
         "Read the target object from a file (JSON or YAML, - for stdin).",
@@ -110,7 +134,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "image",
         None,
-        V,
+        V(|r, v| r.image = Some(v)),
         D,
         "IMAGE",
         "Container image for the debug container.",
@@ -118,7 +142,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "image-pull-policy",
         None,
-        V,
+        V(|r, v| r.image_pull_policy = Some(v)),
         D,
         "POLICY",
         "Always, IfNotPresent or Never.",
@@ -126,7 +150,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "keep-annotations",
         None,
-        B,
+        B(|r, v| r.keep_annotations = v),
         D,
         "",
         "Copy mode: keep the original pod's annotations.",
@@ -134,7 +158,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "keep-init-containers",
         None,
-        B,
+        B(|r, v| r.keep_init_containers = Some(v)),
         D,
         "",
         "Copy mode: keep the init containers (default true).",
@@ -142,7 +166,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "keep-labels",
         None,
-        B,
+        B(|r, v| r.keep_labels = v),
         D,
         "",
         "Copy mode: keep the original pod's labels.",
@@ -150,7 +174,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "keep-liveness",
         None,
-        B,
+        B(|r, v| r.keep_liveness = v),
         D,
         "",
         "Copy mode: keep liveness probes.",
@@ -158,7 +182,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "keep-readiness",
         None,
-        B,
+        B(|r, v| r.keep_readiness = v),
         D,
         "",
         "Copy mode: keep readiness probes.",
@@ -166,7 +190,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "keep-startup",
         None,
-        B,
+        B(|r, v| r.keep_startup = v),
         D,
         "",
         "Copy mode: keep startup probes.",
@@ -174,7 +198,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "profile",
         None,
-        V,
+        V(|r, v| r.profile = Some(v)),
         D,
         "NAME",
         "legacy, general (default), baseline, restricted, netadmin or sysadmin.",
@@ -182,7 +206,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "quiet",
         Some('q'),
-        B,
+        B(|r, v| r.quiet = v),
         D,
         "",
         "Print only what the container prints.",
@@ -190,7 +214,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "replace",
         None,
-        B,
+        B(|r, v| r.replace = v),
         D,
         "",
         "Copy mode: delete the original pod after the copy is created.",
@@ -198,7 +222,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "same-node",
         None,
-        B,
+        B(|r, v| r.same_node = v),
         D,
         "",
         "Copy mode: schedule the copy on the original's node.",
@@ -206,7 +230,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "set-image",
         None,
-        V,
+        V(|r, v| r.set_image.push(v)),
         D,
         "NAME=IMAGE",
         "Copy mode: change container images (* for all regular containers).",
@@ -214,7 +238,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "share-processes",
         None,
-        B,
+        B(|r, v| r.share_processes = Some(v)),
         D,
         "",
         "Copy mode: share the process namespace (applied only when given).",
@@ -222,7 +246,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "stdin",
         Some('i'),
-        B,
+        B(|r, v| r.stdin = v),
         D,
         "",
         "Keep stdin open on the container and attach to it.",
@@ -230,7 +254,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "target",
         None,
-        V,
+        V(|r, v| r.target = Some(v)),
         D,
         "NAME",
         "Ephemeral mode: share the process namespace of this container.",
@@ -238,7 +262,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "tty",
         Some('t'),
-        B,
+        B(|r, v| r.tty = v),
         D,
         "",
         "Allocate a TTY for the container (needs -i).",
@@ -247,7 +271,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "rm",
         None,
-        B,
+        B(|r, v| r.rm = v),
         K,
         "",
         "Delete the copy or node pod when the session ends.",
@@ -255,15 +279,23 @@ pub static FLAGS: &[Flag] = &[
     f(
         "timeout",
         None,
-        V,
+        V(|r, v| r.timeout = Some(v)),
         K,
         "DURATION",
         "Give up waiting for the container after this long (default 5m, 0 = never).",
     ),
     f(
+        "reconnect-window",
+        None,
+        V(|r, v| r.reconnect_window = Some(v)),
+        K,
+        "DURATION",
+        "Once the session is open, keep reconnecting to a lost API server this long (default 2m, 0 = never).",
+    ),
+    f(
         "no-preserve",
         None,
-        B,
+        B(|r, v| r.no_preserve = v),
         K,
         "",
         "kdebug cp: do not keep the copied files' modes and times.",
@@ -271,15 +303,23 @@ pub static FLAGS: &[Flag] = &[
     f(
         "retries",
         None,
-        V,
+        V(|r, v| r.retries = Some(v)),
         K,
         "N",
         "kdebug cp: resume a copy out of a pod that broke, up to N times (negative: no limit).",
     ),
     f(
+        "helper-idle",
+        None,
+        V(|r, v| r.helper_idle = Some(v)),
+        K,
+        "DURATION",
+        "kdebug cp: a helper container ends after this long without a copy (default 10m; 0: no helper, one copy container per copy).",
+    ),
+    f(
         "dry-run",
         None,
-        B,
+        B(|r, v| r.dry_run = v),
         K,
         "",
         "Print what would be sent and send nothing that changes the cluster.",
@@ -287,7 +327,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "output",
         Some('o'),
-        V,
+        V(|r, v| r.output = Some(v)),
         K,
         "FORMAT",
         "With --dry-run: json (default) or yaml.",
@@ -295,7 +335,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "selector",
         Some('l'),
-        V,
+        V(|r, v| r.selector = Some(v)),
         K,
         "SELECTOR",
         "Fan out: debug every pod (or node) matching this label selector.",
@@ -303,7 +343,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "all-namespaces",
         Some('A'),
-        B,
+        B(|r, v| r.all_namespaces = v),
         K,
         "",
         "With -l, list and gc: all namespaces.",
@@ -311,7 +351,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "all-pods",
         None,
-        B,
+        B(|r, v| r.all_pods = v),
         K,
         "",
         "Fan out over every pod of a workload target.",
@@ -319,7 +359,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "max-parallel",
         None,
-        V,
+        V(|r, v| r.max_parallel = Some(v)),
         K,
         "N",
         "Fan-out workers (default 10).",
@@ -327,7 +367,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "fail-fast",
         None,
-        B,
+        B(|r, v| r.fail_fast = v),
         K,
         "",
         "Fan out: start no more pods after the first one fails.",
@@ -335,7 +375,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "output-dir",
         None,
-        V,
+        V(|r, v| r.output_dir = Some(v)),
         K,
         "DIR",
         "Fan out: write each pod's output to DIR/<pod>.log.",
@@ -343,7 +383,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "mirror",
         None,
-        V,
+        V(|r, v| r.mirror = Some(v)),
         K,
         "PARTS",
         "Copy volumes, env and/or user from the target container (or all).",
@@ -351,7 +391,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "host-shell",
         None,
-        B,
+        B(|r, v| r.host_shell = v),
         K,
         "",
         "node/NAME: a shell in the node's own namespaces (nsenter -t 1; sysadmin profile).",
@@ -359,7 +399,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "older-than",
         None,
-        V,
+        V(|r, v| r.older_than = Some(v)),
         K,
         "DURATION",
         "gc: only pods older than this (default 1h).",
@@ -368,7 +408,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "kubeconfig",
         None,
-        V,
+        V(|r, v| r.global.overrides.kubeconfig = Some(v.into())),
         G,
         "FILE",
         "Path to the kubeconfig file.",
@@ -376,7 +416,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "context",
         None,
-        V,
+        V(|r, v| r.global.overrides.context = Some(v)),
         G,
         "NAME",
         "The kubeconfig context to use.",
@@ -384,16 +424,23 @@ pub static FLAGS: &[Flag] = &[
     f(
         "cluster",
         None,
-        V,
+        V(|r, v| r.global.overrides.cluster = Some(v)),
         G,
         "NAME",
         "The kubeconfig cluster to use.",
     ),
-    f("user", None, V, G, "NAME", "The kubeconfig user to use."),
+    f(
+        "user",
+        None,
+        V(|r, v| r.global.overrides.user = Some(v)),
+        G,
+        "NAME",
+        "The kubeconfig user to use.",
+    ),
     f(
         "namespace",
         Some('n'),
-        V,
+        V(|r, v| r.global.overrides.namespace = Some(v)),
         G,
         "NS",
         "The namespace for this request.",
@@ -401,7 +448,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "server",
         Some('s'),
-        V,
+        V(|r, v| r.global.overrides.server = Some(v)),
         G,
         "URL",
         "The address and port of the Kubernetes API server.",
@@ -409,25 +456,39 @@ pub static FLAGS: &[Flag] = &[
     f(
         "token",
         None,
-        V,
+        V(|r, v| r.global.overrides.token = Some(Secret::new(v))),
         G,
         "TOKEN",
         "Bearer token for authentication to the API server.",
     ),
-    f("as", None, V, G, "USER", "Username to impersonate."),
+    f(
+        "as",
+        None,
+        V(|r, v| r.global.overrides.as_user = Some(v)),
+        G,
+        "USER",
+        "Username to impersonate.",
+    ),
     f(
         "as-group",
         None,
-        V,
+        V(|r, v| r.global.overrides.as_groups.push(v)),
         G,
         "GROUP",
         "Group to impersonate (repeatable).",
     ),
-    f("as-uid", None, V, G, "UID", "UID to impersonate."),
+    f(
+        "as-uid",
+        None,
+        V(|r, v| r.global.overrides.as_uid = Some(v)),
+        G,
+        "UID",
+        "UID to impersonate.",
+    ),
     f(
         "certificate-authority",
         None,
-        V,
+        V(|r, v| r.global.overrides.certificate_authority = Some(v.into())),
         G,
         "FILE",
         "Path to a cert file for the certificate authority.",
@@ -435,7 +496,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "client-certificate",
         None,
-        V,
+        V(|r, v| r.global.overrides.client_certificate = Some(v.into())),
         G,
         "FILE",
         "Path to a client certificate file for TLS.",
@@ -443,7 +504,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "client-key",
         None,
-        V,
+        V(|r, v| r.global.overrides.client_key = Some(v.into())),
         G,
         "FILE",
         "Path to a client key file for TLS.",
@@ -451,7 +512,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "insecure-skip-tls-verify",
         None,
-        B,
+        B(|r, v| r.global.overrides.insecure_skip_tls_verify = Some(v)),
         G,
         "",
         "Do not check the server's certificate (insecure).",
@@ -459,7 +520,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "tls-server-name",
         None,
-        V,
+        V(|r, v| r.global.overrides.tls_server_name = Some(v)),
         G,
         "NAME",
         "Server name to use for certificate validation and SNI.",
@@ -467,7 +528,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "request-timeout",
         None,
-        V,
+        V(|r, v| r.global.request_timeout = Some(v)),
         G,
         "DURATION",
         "Timeout for a single request (seconds, or 1m/30s; 0 = none).",
@@ -475,7 +536,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "username",
         None,
-        V,
+        V(|r, v| r.global.overrides.username = Some(v)),
         G,
         "NAME",
         "Username for basic authentication.",
@@ -483,7 +544,7 @@ pub static FLAGS: &[Flag] = &[
     f(
         "password",
         None,
-        V,
+        V(|r, v| r.global.overrides.password = Some(Secret::new(v))),
         G,
         "PASSWORD",
         "Password for basic authentication.",
@@ -491,14 +552,38 @@ pub static FLAGS: &[Flag] = &[
     f(
         "v",
         Some('v'),
-        V,
+        V(|r, v| r.global.verbosity = Some(v)),
         G,
         "N",
         "Log level: 6 prints requests, 8 bodies (secrets are always redacted).",
     ),
-    f("help", Some('h'), B, G, "", "Show this help."),
-    f("version", None, B, G, "", "Print the version."),
+    f(
+        "help",
+        Some('h'),
+        B(|r, v| r.help = v),
+        G,
+        "",
+        "Show this help.",
+    ),
+    f(
+        "version",
+        None,
+        B(|r, v| r.version = v),
+        G,
+        "",
+        "Print the version.",
+    ),
 ];
+
+impl Flag {
+    /// Whether the flag takes a value (completion asks).
+    pub fn kind(&self) -> Kind {
+        match self.set {
+            Set::Bool(_) => Kind::Bool,
+            Set::Value(_) | Set::Checked(_) => Kind::Value,
+        }
+    }
+}
 
 pub fn by_long(name: &str) -> Option<&'static Flag> {
     FLAGS.iter().find(|f| f.long == name)

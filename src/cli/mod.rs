@@ -12,15 +12,30 @@ pub mod scripts;
 use std::fmt;
 
 /// Errors in the command line itself. All of them are found before any request is sent.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum CliError {
     UnknownFlag(String, Option<&'static str>),
     MissingValue(String),
     InvalidValue(String, String, String),
     NotUnicode(String),
-    /// A kubectl validation message, printed verbatim after `error: `.
-    Invalid(String),
-    Other(String),
+    /// lexopt's own refusals other than the two above.
+    Parse(lexopt::Error),
+    /// `--request-timeout` that client-go's ParseDuration rules refuse.
+    RequestTimeout,
+    /// A debug-only flag (named) given to `kdebug cp`.
+    NotForCp(&'static str),
+    /// `--no-preserve` or `--retries` without `cp`.
+    CpOnly,
+    /// A positional argument the verb takes none of.
+    UnexpectedArgument(String),
+    Target(crate::kube::target::TargetError),
+    /// kubectl's checks of the debug options (profile, image, Validate, `--mirror`).
+    Debug(crate::debug::DebugError),
+    CustomFile(custom_file::CustomFileError),
+    /// Flags that do not go together (kdebug's own checks).
+    Misuse(plan::Misuse),
+    /// `kdebug cp`'s argument checks, in kubectl cp's words (cli/cp.rs).
+    Cp(cp::CpArgError),
 }
 
 impl fmt::Display for CliError {
@@ -35,7 +50,18 @@ impl fmt::Display for CliError {
                 write!(f, "invalid argument {value:?} for \"--{flag}\" flag: {why}")
             }
             CliError::NotUnicode(v) => write!(f, "argument is not valid UTF-8: {v:?}"),
-            CliError::Invalid(msg) | CliError::Other(msg) => f.write_str(msg),
+            CliError::Parse(e) => write!(f, "{e}"),
+            CliError::RequestTimeout => f.write_str("Invalid timeout value. Timeout must be a single integer in seconds, or an integer followed by a corresponding time unit (e.g. 1s | 2m | 3h)"),
+            CliError::NotForCp(flag) => write!(f, "{flag} cannot be used with kdebug cp"),
+            CliError::CpOnly => {
+                f.write_str("--no-preserve, --retries and --helper-idle are for kdebug cp")
+            }
+            CliError::UnexpectedArgument(arg) => write!(f, "unexpected argument {arg:?}"),
+            CliError::Target(e) => write!(f, "{e}"),
+            CliError::Debug(e) => write!(f, "{e}"),
+            CliError::CustomFile(e) => write!(f, "{e}"),
+            CliError::Misuse(e) => write!(f, "{e}"),
+            CliError::Cp(e) => write!(f, "{e}"),
         }
     }
 }

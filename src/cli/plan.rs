@@ -36,6 +36,8 @@ pub struct Plan {
     pub rm: bool,
     /// None: wait forever.
     pub timeout: Option<Duration>,
+    /// How long a lost API server is waited for once the session is open (0: not at all).
+    pub reconnect_window: Duration,
     pub dry_run: bool,
     pub output: Output,
     pub selector: Option<String>,
@@ -77,14 +79,7 @@ fn invalid(flag: &str, value: &str, why: &str) -> CliError {
 fn pairs(flag: &str, values: &[String]) -> Result<Vec<(String, String)>, CliError> {
     let mut out = Vec::new();
     for v in values {
-        out.extend(
-            crate::debug::validate::parse_string_to_string(flag, v).map_err(|e| match e {
-                DebugError::InvalidFlagArgument { value, flag, cause } => {
-                    CliError::InvalidValue(flag.trim_start_matches('-').to_string(), value, cause)
-                }
-                other => CliError::Invalid(other.to_string()),
-            })?,
-        );
+        out.extend(super::args::string_to_string(flag, v)?);
     }
     Ok(out)
 }
@@ -140,9 +135,9 @@ pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
     let set_image = pairs("set-image", &raw.set_image)?;
     let request_timeout = match &raw.global.request_timeout {
         None => None,
-        Some(v) => Some(crate::text::duration::parse_request_timeout(v).ok_or_else(|| {
-            CliError::Invalid("Invalid timeout value. Timeout must be a single integer in seconds, or an integer followed by a corresponding time unit (e.g. 1s | 2m | 3h)".into())
-        })?),
+        Some(v) => {
+            Some(crate::text::duration::parse_request_timeout(v).ok_or(CliError::RequestTimeout)?)
+        }
     };
     let verbosity = match &raw.global.verbosity {
         None => 0,
@@ -153,6 +148,10 @@ pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
     let timeout = match raw.timeout.as_deref() {
         None => Some(DEFAULT_TIMEOUT),
         Some(v) => Some(duration("timeout", v)?).filter(|d| !d.is_zero()),
+    };
+    let reconnect_window = match raw.reconnect_window.as_deref() {
+        None => crate::client::reconnect::DEFAULT_WINDOW,
+        Some(v) => duration("reconnect-window", v)?,
     };
     let older_than = match raw.older_than.as_deref() {
         None => Duration::from_secs(3600),
@@ -178,19 +177,11 @@ pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
     };
     let copy = if raw.verb == Verb::Cp {
         if let Some(flag) = super::cp::not_for_cp(&raw) {
-            return Err(CliError::Invalid(format!(
-                "{flag} cannot be used with kdebug cp"
-            )));
+            return Err(CliError::NotForCp(flag));
         }
-        Some(super::cp::parse(
-            &raw.targets,
-            raw.no_preserve,
-            raw.retries.as_deref(),
-        )?)
-    } else if raw.no_preserve || raw.retries.is_some() {
-        return Err(CliError::Invalid(
-            "--no-preserve and --retries are for kdebug cp".into(),
-        ));
+        Some(super::cp::parse(&raw)?)
+    } else if let Some(e) = super::cp::only_for_cp(&raw) {
+        return Err(e);
     } else {
         None
     };
@@ -199,10 +190,10 @@ pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
     } else if raw.verb == Verb::Debug || raw.verb == Verb::Attach {
         raw.targets
             .iter()
-            .map(|t| target::parse(t).map_err(CliError::Invalid))
+            .map(|t| target::parse(t).map_err(CliError::Target))
             .collect::<Result<Vec<_>, _>>()?
     } else if let Some(extra) = raw.targets.first() {
-        return Err(CliError::Invalid(format!("unexpected argument {extra:?}")));
+        return Err(CliError::UnexpectedArgument(extra.clone()));
     } else {
         Vec::new()
     };
@@ -251,6 +242,7 @@ pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
         quiet: raw.quiet,
         rm: raw.rm,
         timeout,
+        reconnect_window,
         dry_run: raw.dry_run,
         output,
         selector: raw.selector,
@@ -271,7 +263,7 @@ pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
 /// prints nothing itself.
 pub fn finish(draft: Draft) -> Result<(Plan, Vec<Message>), Refused> {
     let mut p = draft.0;
-    let debug_err = |e: DebugError| CliError::Invalid(e.to_string());
+    let debug_err = CliError::Debug;
     if p.verb == Verb::Debug {
         if let Some(name) = &p.profile_name {
             p.opts.profile = name.parse::<Profile>().map_err(debug_err)?;
@@ -285,13 +277,28 @@ pub fn finish(draft: Draft) -> Result<(Plan, Vec<Message>), Refused> {
     }
     let messages = if p.verb == Verb::Debug {
         let has_targets = !p.targets.is_empty() || !p.filenames.is_empty() || p.selector.is_some();
-        match crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets) {
+        let mut checked = crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets);
+        // Where kubectl refuses the missing --image, KDEBUG_IMAGE stands in for it.
+        if let (Err(e), Some(image)) = (&checked, super::cp::env_image()) {
+            let wants_image = matches!(
+                e.error,
+                DebugError::ImageRequired
+                    | DebugError::AttachWithoutContainer
+                    | DebugError::CopyNothingToDo
+                    | DebugError::CopyArgsWithoutContainer
+            );
+            if p.opts.image.is_none() && wants_image {
+                p.opts.image = Some(image);
+                checked = crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets);
+            }
+        }
+        match checked {
             Ok(m) => m,
             // kubectl prints what Validate said before the check that failed.
             Err(e) => {
                 return Err(Refused {
                     said: e.messages,
-                    error: CliError::Invalid(e.error.to_string()),
+                    error: CliError::Debug(e.error),
                 })
             }
         }
@@ -310,26 +317,62 @@ pub fn finish(draft: Draft) -> Result<(Plan, Vec<Message>), Refused> {
 /// The image `--host-shell` uses when none is given: busybox has an `nsenter` applet.
 pub const HOST_SHELL_IMAGE: &str = "busybox";
 
+/// Flags that do not go together: kdebug's own checks, after kubectl's.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Misuse {
+    HostShellTargets,
+    HostShellCopy,
+    /// `--host-shell` with another profile (named).
+    HostShellProfile(String),
+    RmDetached,
+    RmReplace,
+    RmEphemeral,
+    FanOutTerminal,
+    SelectorWithPods,
+    NodesWithoutSelector,
+    AllPodsWithoutWorkload,
+    OutputDirAlone,
+    FailFastAlone,
+}
+
+impl std::fmt::Display for Misuse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            Misuse::HostShellTargets => "--host-shell needs node/NAME targets: it enters a node's own namespaces",
+            Misuse::HostShellCopy => "--host-shell cannot be used with --copy-to",
+            Misuse::HostShellProfile(other) => {
+                return write!(f, "--host-shell needs the sysadmin profile (privileged, hostPID), not --profile={other}")
+            }
+            Misuse::RmDetached => "--rm deletes the pod when its command ends, so it cannot be used with --attach=false",
+            Misuse::RmReplace => "--rm cannot be used with --replace: the original pod is deleted, so the copy is all that is left of it",
+            Misuse::RmEphemeral => "--rm works with --copy-to and node/NAME only: the API cannot remove an ephemeral container once added (it stops when its command exits)",
+            Misuse::FanOutTerminal => "-i/-t cannot be used with -l/--selector or --all-pods: several pods are debugged at once, without a terminal",
+            Misuse::SelectorWithPods => "-l/--selector picks the pods itself: give no POD names with it (use node/ to select nodes instead)",
+            Misuse::NodesWithoutSelector => "node/ without a name needs -l/--selector to pick the nodes",
+            Misuse::AllPodsWithoutWorkload => "--all-pods needs a workload target such as deploy/NAME",
+            Misuse::OutputDirAlone => "--output-dir is for fan-out runs (-l/--selector or --all-pods)",
+            Misuse::FailFastAlone => "--fail-fast is for fan-out runs (-l/--selector or --all-pods)",
+        };
+        f.write_str(text)
+    }
+}
+
 /// `--host-shell`: only for nodes, always the sysadmin profile (privileged, hostPID), and an
 /// image by default. The builder puts the command behind nsenter.
 fn host_shell(p: &mut Plan) -> Result<(), CliError> {
     let nodes = !p.targets.is_empty() && p.targets.iter().all(|t| t.kind == target::Kind::Node);
     if !nodes {
-        return Err(CliError::Invalid(
-            "--host-shell needs node/NAME targets: it enters a node's own namespaces".into(),
-        ));
+        return Err(CliError::Misuse(Misuse::HostShellTargets));
     }
     if p.opts.copy_to.is_some() {
-        return Err(CliError::Invalid(
-            "--host-shell cannot be used with --copy-to".into(),
-        ));
+        return Err(CliError::Misuse(Misuse::HostShellCopy));
     }
     match p.profile_name.as_deref() {
         None | Some("sysadmin") => p.opts.profile = Profile::Sysadmin,
         Some(other) => {
-            return Err(CliError::Invalid(format!(
-            "--host-shell needs the sysadmin profile (privileged, hostPID), not --profile={other}"
-        )))
+            return Err(CliError::Misuse(Misuse::HostShellProfile(
+                other.to_string(),
+            )))
         }
     }
     if p.opts.image.is_none() {
@@ -341,53 +384,34 @@ fn host_shell(p: &mut Plan) -> Result<(), CliError> {
 fn kdebug_checks(p: &Plan) -> Result<(), CliError> {
     let node = p.targets.iter().any(|t| t.kind == target::Kind::Node);
     if p.rm && p.attach_explicit == Some(false) {
-        return Err(CliError::Invalid(
-            "--rm deletes the pod when its command ends, so it cannot be used with --attach=false"
-                .into(),
-        ));
+        return Err(CliError::Misuse(Misuse::RmDetached));
     }
     if p.rm && p.opts.replace {
-        return Err(CliError::Invalid(
-            "--rm cannot be used with --replace: the original pod is deleted, so the copy is all that is left of it".into(),
-        ));
+        return Err(CliError::Misuse(Misuse::RmReplace));
     }
     if p.rm && p.opts.copy_to.is_none() && !node {
-        return Err(CliError::Invalid(
-            "--rm works with --copy-to and node/NAME only: the API cannot remove an ephemeral container once added (it stops when its command exits)".into(),
-        ));
+        return Err(CliError::Misuse(Misuse::RmEphemeral));
     }
     if p.fan_out() && (p.opts.stdin || p.opts.tty) {
-        return Err(CliError::Invalid(
-            "-i/-t cannot be used with -l/--selector or --all-pods: several pods are debugged at once, without a terminal".into(),
-        ));
+        return Err(CliError::Misuse(Misuse::FanOutTerminal));
     }
     if p.selector.is_some()
         && !p.targets.is_empty()
         && !p.targets.iter().all(|t| t.kind == target::Kind::Node)
     {
-        return Err(CliError::Invalid(
-            "-l/--selector picks the pods itself: give no POD names with it (use node/ to select nodes instead)".into(),
-        ));
+        return Err(CliError::Misuse(Misuse::SelectorWithPods));
     }
     if p.selector.is_none() && p.targets.iter().any(|t| t.name.is_empty()) {
-        return Err(CliError::Invalid(
-            "node/ without a name needs -l/--selector to pick the nodes".into(),
-        ));
+        return Err(CliError::Misuse(Misuse::NodesWithoutSelector));
     }
     if p.all_pods && !p.targets.iter().any(|t| t.kind.is_workload()) {
-        return Err(CliError::Invalid(
-            "--all-pods needs a workload target such as deploy/NAME".into(),
-        ));
+        return Err(CliError::Misuse(Misuse::AllPodsWithoutWorkload));
     }
     if p.output_dir.is_some() && !p.fan_out() {
-        return Err(CliError::Invalid(
-            "--output-dir is for fan-out runs (-l/--selector or --all-pods)".into(),
-        ));
+        return Err(CliError::Misuse(Misuse::OutputDirAlone));
     }
     if p.fail_fast && !p.fan_out() {
-        return Err(CliError::Invalid(
-            "--fail-fast is for fan-out runs (-l/--selector or --all-pods)".into(),
-        ));
+        return Err(CliError::Misuse(Misuse::FailFastAlone));
     }
     Ok(())
 }
@@ -398,7 +422,7 @@ mod tests {
     use std::ffi::OsString;
 
     fn plan(args: &[&str]) -> Result<Plan, CliError> {
-        build(super::super::args::parse(
+        build(super::super::args::flags(
             args.iter().map(OsString::from).collect(),
         )?)
         .map(|d| d.0)

@@ -38,8 +38,7 @@ pub fn client(
         Auth::Exec {
             run: Box::new(move || {
                 let interactive = crate::sys::term::is_terminal(0);
-                let c = crate::kubeconfig::exec::run_plugin(&exec, cluster.as_ref(), interactive)
-                    .map_err(|e| e.to_string())?;
+                let c = crate::kubeconfig::exec::run_plugin(&exec, cluster.as_ref(), interactive)?;
                 Ok(PluginCredential {
                     token: c.token,
                     client_cert_pem: c.client_cert_pem,
@@ -83,10 +82,9 @@ fn auth_provider(
             let user = cfg.user_name.clone();
             let persist: client::oidc::Persister = Box::new(move |updates| {
                 if origin.as_os_str().is_empty() {
-                    return Err("the user comes from no kubeconfig file".into());
+                    return Err(crate::kubeconfig::persist::PersistError::NoFile);
                 }
                 crate::kubeconfig::persist::write_auth_provider_config(&origin, &user, updates)
-                    .map_err(|e| e.to_string())
             });
             let oidc =
                 client::oidc::Oidc::new(ap.config.clone().unwrap_or_default(), persist, verbosity)

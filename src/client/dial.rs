@@ -61,7 +61,7 @@ impl Write for Conn {
 }
 
 /// A proxy that failed its part; each names the proxy (its URL without credentials).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ProxyError {
     Socks(SocksError),
     /// An http(s) proxy answered CONNECT with another status than 200.
@@ -108,15 +108,10 @@ impl fmt::Display for ProxyError {
 impl std::error::Error for ProxyError {}
 
 /// The message of a proxy failure carried inside `e`, if it is one.
-pub fn proxy_failure(e: &io::Error) -> Option<String> {
+pub fn proxy_failure(e: &io::Error) -> Option<ProxyError> {
     e.get_ref()
         .and_then(|i| i.downcast_ref::<ProxyError>())
-        .map(ToString::to_string)
-}
-
-/// The proxy itself refused the TCP connection (not the target behind it).
-pub fn unreachable(p: &Proxy) -> String {
-    format!("proxy {} refused the TCP connection: is it running?", p.url)
+        .cloned()
 }
 
 /// Connects to `host_port` (resolved from /etc/hosts first), trying each address.
@@ -204,14 +199,11 @@ pub fn connect_request(target: &str, credentials: Option<&socks::Credentials>) -
     r
 }
 
-/// The status line of a CONNECT answer: Ok for a 2xx, else the line itself.
-pub fn check_connect_status(line: &str) -> Result<(), String> {
+/// Whether the status line of a CONNECT answer says the tunnel is open (HTTP/1.x 2xx).
+pub fn connect_succeeded(line: &str) -> bool {
     let mut parts = line.split_whitespace();
     let version_ok = parts.next().is_some_and(|v| v.starts_with("HTTP/1."));
-    match parts.next() {
-        Some(code) if version_ok && code.len() == 3 && code.starts_with('2') => Ok(()),
-        _ => Err(line.trim().to_string()),
-    }
+    matches!(parts.next(), Some(code) if version_ok && code.len() == 3 && code.starts_with('2'))
 }
 
 /// CONNECT on `s`. The answer is read a byte at a time up to its blank line, so nothing of
@@ -248,10 +240,13 @@ fn connect<S: Read + Write>(s: &mut S, p: &Proxy, target: &str) -> Result<(), Pr
     }
     let text = String::from_utf8_lossy(&head);
     let status = text.lines().next().unwrap_or("");
-    check_connect_status(status).map_err(|status| ProxyError::Refused {
+    if connect_succeeded(status) {
+        return Ok(());
+    }
+    Err(ProxyError::Refused {
         proxy: p.url.clone(),
         target: target.to_string(),
-        status,
+        status: status.trim().to_string(),
     })
 }
 
@@ -305,13 +300,10 @@ mod tests {
 
     #[test]
     fn connect_answers() {
-        assert!(check_connect_status("HTTP/1.1 200 Connection established\r\n").is_ok());
-        assert!(check_connect_status("HTTP/1.0 200 OK").is_ok());
-        assert_eq!(
-            check_connect_status("HTTP/1.1 403 Forbidden\r\n"),
-            Err("HTTP/1.1 403 Forbidden".into())
-        );
-        assert!(check_connect_status("SSH-2.0-OpenSSH").is_err());
+        assert!(connect_succeeded("HTTP/1.1 200 Connection established\r\n"));
+        assert!(connect_succeeded("HTTP/1.0 200 OK"));
+        assert!(!connect_succeeded("HTTP/1.1 403 Forbidden\r\n"));
+        assert!(!connect_succeeded("SSH-2.0-OpenSSH"));
     }
 
     #[test]

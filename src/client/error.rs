@@ -108,8 +108,17 @@ pub enum ApiError {
     Status(Box<Status>),
     /// The connection was refused.
     Refused { host: String },
-    /// Any other failure to reach the server or read its answer.
-    Transport(String),
+    /// An open connection broke: the server closed it without finishing the answer (a
+    /// restarting API server, R11: no TLS close_notify), or it was reset.
+    Dropped { host: String, loss: Loss },
+    /// The server stayed away for the whole reconnect window (`--reconnect-window`).
+    GaveUp {
+        server: String,
+        tried: std::time::Duration,
+        last: Box<ApiError>,
+    },
+    /// Any other failure to reach the server or read its answer, with its source.
+    Transport(Transport),
     /// The answer could not be understood.
     Decode { what: String, cause: String },
     /// The request timed out (`--request-timeout`).
@@ -131,6 +140,154 @@ impl ApiError {
     pub fn is_not_found(&self) -> bool {
         self.code() == Some(404)
     }
+
+    /// The server could not be reached or the connection broke: what a restart of the API
+    /// server looks like from here (R11), worth trying again while a session is open.
+    pub fn is_connection_loss(&self) -> bool {
+        matches!(self, ApiError::Refused { .. } | ApiError::Dropped { .. })
+    }
+}
+
+/// Why the server could not be reached, or its answer not read: each kind with its source,
+/// worded as kubectl words it where kubectl has words for it.
+#[derive(Debug)]
+pub enum Transport {
+    /// The server's certificate was not accepted (Go's x509 words).
+    Tls(super::tls::TlsFailure),
+    /// The server ended the TLS session with an alert.
+    TlsAlert(rustls::AlertDescription),
+    /// The proxy could not carry the connection.
+    Proxy(super::dial::ProxyError),
+    /// The proxy itself refused the TCP connection.
+    ProxyRefused { proxy: String },
+    /// The server's name resolves to no address.
+    NoSuchHost { host: String },
+    /// The connection, or the reading of an answer, failed in the operating system.
+    Io {
+        step: Step,
+        host: String,
+        kind: std::io::ErrorKind,
+    },
+    /// The credentials for the request could not be had.
+    Credentials(Credentials),
+    /// The answer to the attach upgrade was not a WebSocket's.
+    Upgrade(Upgrade),
+    /// A header that cannot be sent (a name, or the value of the named header).
+    BadHeader { name: String, value: bool },
+    /// The HTTP library's own failure, of a kind kdebug does not name.
+    Http(ureq::ErrorKind),
+}
+
+/// What was being done when the operating system said no.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Connect,
+    Upgrade,
+    Read { method: String, path: String },
+}
+
+/// Why a request had no credentials.
+#[derive(Debug)]
+pub enum Credentials {
+    TokenFile {
+        path: std::path::PathBuf,
+        cause: std::io::Error,
+    },
+    /// The exec plugin (or the OIDC refresh) failed, in its own words.
+    Plugin(Box<dyn std::error::Error + Send + Sync>),
+    /// The client certificate the plugin gave could not be used.
+    PluginCertificate(super::tls::TlsConfigError),
+}
+
+/// How an answer to the upgrade fell short.
+#[derive(Debug)]
+pub enum Upgrade {
+    Malformed,
+    /// A header the handshake needs is missing or wrong (its description).
+    Header(&'static str),
+    /// The server chose a protocol we did not offer.
+    Protocol {
+        offered: String,
+        got: String,
+    },
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Transport::Tls(t) => write!(f, "{t}"),
+            Transport::TlsAlert(a) => f.write_str(&super::tls::remote_alert(*a)),
+            Transport::Proxy(p) => write!(f, "{p}"),
+            Transport::ProxyRefused { proxy } => {
+                write!(f, "proxy {proxy} refused the TCP connection: is it running?")
+            }
+            Transport::NoSuchHost { host } => write!(f, "dial tcp: lookup {host}: no such host"),
+            Transport::Io { step, host, kind } => match step {
+                Step::Connect => write!(f, "failed to connect to {host}: {kind}"),
+                Step::Upgrade => write!(f, "failed to upgrade the attach connection: {kind}"),
+                Step::Read { method, path } => write!(
+                    f,
+                    "failed to read the response to {method} {path} from {host}: {kind}"
+                ),
+            },
+            Transport::Credentials(c) => match c {
+                Credentials::TokenFile { path, cause } => {
+                    write!(f, "failed to read token file {}: {cause}", path.display())
+                }
+                Credentials::Plugin(e) => write!(f, "getting credentials: {e}"),
+                Credentials::PluginCertificate(e) => write!(f, "{e}"),
+            },
+            Transport::Upgrade(u) => match u {
+                Upgrade::Malformed => {
+                    f.write_str("failed to upgrade the attach connection: malformed HTTP response")
+                }
+                Upgrade::Header(what) => {
+                    write!(f, "failed to upgrade the attach connection: {what}")
+                }
+                Upgrade::Protocol { offered, got } => write!(
+                    f,
+                    "the server chose no supported streaming protocol (offered {offered}, got {got:?})"
+                ),
+            },
+            Transport::BadHeader { name, value: false } => write!(f, "invalid header name {name}"),
+            Transport::BadHeader { name, value: true } => {
+                write!(f, "invalid value for header {name}")
+            }
+            Transport::Http(kind) => write!(f, "{kind}"),
+        }
+    }
+}
+
+/// How an open connection broke, in kdebug's words (never the TLS library's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// The peer closed it before the answer or the session ended (TLS: no close_notify).
+    Closed,
+    /// Reset, aborted, or a write into a closed connection.
+    Reset,
+}
+
+impl Loss {
+    /// The loss an I/O error stands for, if it is one.
+    pub fn of(e: &std::io::Error) -> Option<Loss> {
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::UnexpectedEof => Some(Loss::Closed),
+            K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::NotConnected => {
+                Some(Loss::Reset)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Loss::Closed => "the server closed the connection",
+            Loss::Reset => "the connection was reset",
+        })
+    }
 }
 
 impl Status {
@@ -146,8 +303,11 @@ impl Failure for ApiError {
     fn prefixed(&self) -> bool {
         match self {
             ApiError::Status(s) => s.unauthorized(),
-            ApiError::Decode { .. } => true,
-            ApiError::Refused { .. } | ApiError::Transport(_) | ApiError::Timeout(_) => false,
+            ApiError::Decode { .. } | ApiError::GaveUp { .. } => true,
+            ApiError::Refused { .. }
+            | ApiError::Dropped { .. }
+            | ApiError::Transport(_)
+            | ApiError::Timeout(_) => false,
         }
     }
 }
@@ -180,7 +340,22 @@ impl fmt::Display for ApiError {
                 f,
                 "The connection to the server {host} was refused - did you specify the right host or port?"
             ),
-            ApiError::Transport(msg) => write!(f, "Unable to connect to the server: {msg}"),
+            ApiError::Dropped { host, loss } => {
+                write!(f, "Unable to connect to the server {host}: {loss}")
+            }
+            ApiError::GaveUp {
+                server,
+                tried,
+                last,
+            } => write!(
+                f,
+                "lost the API server at {server}: kdebug tried to reconnect for {} (--reconnect-window) and it did not come back; last: {last}",
+                // Whole seconds: the window it stands for, not the scheduler's jitter.
+                crate::text::duration::format_go(std::time::Duration::from_secs(
+                    tried.as_secs_f64().round() as u64
+                )),
+            ),
+            ApiError::Transport(t) => write!(f, "Unable to connect to the server: {t}"),
             ApiError::Decode { what, cause } => write!(f, "failed to decode {what}: {cause}"),
             ApiError::Timeout(msg) => write!(f, "Unable to connect to the server: {msg}"),
         }
@@ -194,11 +369,11 @@ pub enum ClientError {
     InvalidServer(String),
     /// The proxy (`proxy-url` or the environment) could not be parsed or used; the message
     /// names the URL.
-    Proxy(String),
+    Proxy(super::proxy::ProxyUrlError),
     /// A proxy was chosen for a plain `http://` server: only https is tunnelled.
     ProxyForPlainHttp(String),
     /// The TLS settings (CA, client certificate and key) could not be used.
-    Tls(String),
+    Tls(super::tls::TlsConfigError),
     /// `auth-provider: gcp` or `azure`, removed from kubectl; `instead` names the credential
     /// plugin to use.
     RemovedAuthProvider {
@@ -208,7 +383,7 @@ pub enum ClientError {
     /// An `auth-provider` kubectl never had.
     UnknownAuthProvider(String),
     /// The `oidc` auth provider's settings could not be used.
-    Oidc(String),
+    Oidc(super::oidc::OidcError),
 }
 
 impl fmt::Display for ClientError {
@@ -222,9 +397,9 @@ impl fmt::Display for ClientError {
                 f,
                 "proxy for {server}: kdebug tunnels only https servers through a proxy"
             ),
-            ClientError::Proxy(why) | ClientError::Tls(why) | ClientError::Oidc(why) => {
-                f.write_str(why)
-            }
+            ClientError::Proxy(e) => write!(f, "{e}"),
+            ClientError::Tls(e) => write!(f, "{e}"),
+            ClientError::Oidc(e) => write!(f, "{e}"),
             ClientError::RemovedAuthProvider { name, instead } => write!(
                 f,
                 "The {name} auth plugin has been removed.\nPlease use the {instead} kubectl/client-go credential plugin instead."

@@ -3,63 +3,29 @@
 //! redacted. Blocking I/O on purpose: kdebug needs a handful of requests and a few streams,
 //! and threads are simpler and smaller than an async runtime.
 
+mod auth;
+mod classify;
 pub mod credentials;
 pub mod dial;
 pub mod error;
+mod for_kube;
 pub mod oidc;
 pub mod proxy;
+pub mod reconnect;
 pub mod socks;
 pub mod tls;
+mod verify;
 pub mod ws;
 
-use std::io::{self, Read};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::io::Read;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-use base64::Engine;
 use serde_json::Value;
 
-pub use error::{ApiError, ClientError, Status};
-
-use crate::sys::secret::Secret;
-
-/// Credentials from an exec plugin.
-#[derive(Clone, Debug, Default)]
-pub struct PluginCredential {
-    pub token: Option<Secret<String>>,
-    pub client_cert_pem: Option<Vec<u8>>,
-    pub client_key_pem: Option<Secret<Vec<u8>>>,
-    pub expiration: Option<SystemTime>,
-}
-
-/// Runs the exec credential plugin; the client caches its answer until it expires or the
-/// server says 401.
-pub type PluginRunner = Box<dyn Fn() -> Result<PluginCredential, String> + Send + Sync>;
-
-/// How requests authenticate.
-pub enum Auth {
-    None,
-    Token(Secret<String>),
-    /// `tokenFile` is re-read at most once a minute (client-go's cache), so rotated
-    /// service-account tokens are picked up.
-    TokenFile {
-        path: std::path::PathBuf,
-        cached: Mutex<Option<(Instant, Secret<String>)>>,
-    },
-    Basic(String, Secret<String>),
-    Exec {
-        run: PluginRunner,
-        cached: Mutex<Option<PluginCredential>>,
-    },
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct Impersonation {
-    pub user: Option<String>,
-    pub groups: Vec<String>,
-    pub uid: Option<String>,
-    pub extra: Vec<(String, Vec<String>)>,
-}
+pub use auth::{Auth, Impersonation, PluginCredential, PluginRunner};
+use classify::loss_words;
+pub use error::{ApiError, ClientError, Loss, Status};
 
 /// Everything the client needs, already resolved from kubeconfig, flags or in-cluster files.
 pub struct Settings {
@@ -83,6 +49,21 @@ pub struct Client {
     proxy: Option<proxy::Proxy>,
     request_timeout: Option<Duration>,
     verbosity: u8,
+    reconnect: reconnect::Reconnect,
+}
+
+/// One request as it is sent.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: &'a [(&'a str, &'a str)],
+    content_type: Option<&'a str>,
+    body: Option<&'a [u8]>,
+    /// A streaming GET (watch, log follow): no `timeout` sent for a watch.
+    stream: bool,
+    /// Bounds the whole exchange, body included.
+    limit: Option<Duration>,
 }
 
 pub fn user_agent() -> String {
@@ -140,7 +121,55 @@ impl Client {
             proxy,
             request_timeout: s.request_timeout.filter(|d| !d.is_zero()),
             verbosity: s.verbosity,
+            reconnect: reconnect::Reconnect::default(),
         })
+    }
+
+    /// How this client rides out a lost API server (see [`reconnect`]).
+    pub fn reconnect(&self) -> &reconnect::Reconnect {
+        &self.reconnect
+    }
+
+    /// Runs `attempt` until it succeeds or fails otherwise than by a lost connection; while a
+    /// session is open a lost connection is tried again with backoff for the reconnect
+    /// window (`resend`: whether a request that may have reached the server can be sent
+    /// again; a refused connection never reached it).
+    fn riding_out<T>(
+        &self,
+        resend: bool,
+        mut attempt: impl FnMut() -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut tries = 0;
+        loop {
+            match attempt() {
+                // Once a signal is ending the run (Ctrl-C), its cleanup tries once.
+                Err(e)
+                    if e.is_connection_loss()
+                        && self.reconnect.retrying()
+                        && !crate::sys::signals::exiting()
+                        && (resend || matches!(e, ApiError::Refused { .. })) =>
+                {
+                    tries += 1;
+                    match self.reconnect.lost(&self.base, &loss_words(&e), tries) {
+                        Ok(wait) => std::thread::sleep(wait),
+                        Err(tried) => {
+                            return Err(ApiError::GaveUp {
+                                server: self.base.clone(),
+                                tried,
+                                last: Box::new(e),
+                            })
+                        }
+                    }
+                }
+                Err(e) if e.is_connection_loss() => return Err(e),
+                other => {
+                    if tries > 0 {
+                        self.reconnect.back(&self.base);
+                    }
+                    return other;
+                }
+            }
+        }
     }
 
     pub fn server(&self) -> &str {
@@ -166,8 +195,10 @@ impl Client {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<T, ApiError> {
-        let resp = self.send("GET", path, query, None, None, false)?;
-        let buf = self.read_body("GET", path, resp)?;
+        let buf = self.riding_out(true, || {
+            let resp = self.send_once("GET", path, query, None, None)?;
+            self.read_body("GET", path, resp)
+        })?;
         serde_json::from_slice(&buf).map_err(|e| decode_error("GET", path, e))
     }
 
@@ -186,8 +217,11 @@ impl Client {
         content_type: &str,
         body: &[u8],
     ) -> Result<Value, ApiError> {
-        let resp = self.send("PATCH", path, &[], Some(content_type), Some(body), false)?;
-        self.read_json("PATCH", path, resp)
+        // The same patch again is a no-op on the server (R1), so it may be resent.
+        self.riding_out(true, || {
+            let resp = self.send_once("PATCH", path, &[], Some(content_type), Some(body))?;
+            self.read_json("PATCH", path, resp)
+        })
     }
 
     pub fn delete(&self, path: &str, body: &Value) -> Result<Value, ApiError> {
@@ -202,7 +236,17 @@ impl Client {
         query: &[(&str, &str)],
         limit: Option<Duration>,
     ) -> Result<Box<dyn Read + Send + Sync>, ApiError> {
-        let resp = self.send_with("GET", path, query, None, None, true, limit)?;
+        let resp = self.riding_out(true, || {
+            self.send_with(&Call {
+                method: "GET",
+                path,
+                query,
+                content_type: None,
+                body: None,
+                stream: true,
+                limit,
+            })
+        })?;
         Ok(resp.into_reader())
     }
 
@@ -215,8 +259,10 @@ impl Client {
         body: Option<&Value>,
     ) -> Result<Value, ApiError> {
         let bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
-        let resp = self.send(method, path, query, content_type, bytes.as_deref(), false)?;
-        self.read_json(method, path, resp)
+        self.riding_out(method != "POST", || {
+            let resp = self.send_once(method, path, query, content_type, bytes.as_deref())?;
+            self.read_json(method, path, resp)
+        })
     }
 
     fn read_json(&self, method: &str, path: &str, resp: ureq::Response) -> Result<Value, ApiError> {
@@ -236,10 +282,10 @@ impl Client {
             .read_to_end(&mut buf)
             .map_err(|e| self.io_error(e, method, path))?;
         if self.verbosity >= 8 {
-            eprintln!(
+            crate::sys::output::trace(&format!(
                 "I0000 request.go] Response Body: {}",
                 String::from_utf8_lossy(&buf)
-            );
+            ));
         }
         Ok(buf)
     }
@@ -257,7 +303,9 @@ impl Client {
         ) {
             pairs.push(("timeout".into(), crate::text::duration::format_go(t)));
         }
-        pairs.sort();
+        // By key only, as Go's url.Values.Encode: a repeated key (exec's `command`) keeps
+        // its values in order.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
         for (i, (k, v)) in pairs.iter().enumerate() {
             url.push(if i == 0 { '?' } else { '&' });
             url.push_str(&encode(k));
@@ -267,39 +315,38 @@ impl Client {
         url
     }
 
-    /// Sends one request with credentials, retrying 429/503 answers that carry Retry-After
-    /// (bounded) and re-running an exec plugin once after a 401.
-    fn send(
+    /// A request with the client's `--request-timeout` (see [`Client::send_with`]).
+    fn send_once(
         &self,
         method: &str,
         path: &str,
         query: &[(&str, &str)],
         content_type: Option<&str>,
         body: Option<&[u8]>,
-        stream: bool,
     ) -> Result<ureq::Response, ApiError> {
-        self.send_with(
+        self.send_with(&Call {
+            method,
+            path,
+            query,
+            content_type,
+            body,
+            stream: false,
+            limit: self.request_timeout,
+        })
+    }
+
+    /// Sends one request with credentials, retrying 429/503 answers that carry Retry-After
+    /// (bounded) and re-running an exec plugin once after a 401.
+    fn send_with(&self, call: &Call) -> Result<ureq::Response, ApiError> {
+        let Call {
             method,
             path,
             query,
             content_type,
             body,
             stream,
-            self.request_timeout,
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn send_with(
-        &self,
-        method: &str,
-        path: &str,
-        query: &[(&str, &str)],
-        content_type: Option<&str>,
-        body: Option<&[u8]>,
-        stream: bool,
-        limit: Option<Duration>,
-    ) -> Result<ureq::Response, ApiError> {
+            limit,
+        } = *call;
         let url = self.url(path, query, stream);
         let mut refreshed = false;
         let mut attempt = 0;
@@ -327,10 +374,10 @@ impl Client {
             }
             if self.verbosity >= 8 {
                 if let Some(b) = body {
-                    eprintln!(
+                    crate::sys::output::trace(&format!(
                         "I0000 request.go] Request Body: {}",
                         String::from_utf8_lossy(b)
-                    );
+                    ));
                 }
             }
             let started = Instant::now();
@@ -344,7 +391,7 @@ impl Client {
                 Err(_) => 0,
             };
             if self.verbosity >= 6 {
-                eprintln!(
+                crate::sys::output::trace(&format!(
                     "I0000 round_trippers.go] {method} {url} {} in {} milliseconds",
                     if status == 0 {
                         "(no response)".to_string()
@@ -352,7 +399,7 @@ impl Client {
                         format!("{status} {}", status_text(status))
                     },
                     started.elapsed().as_millis()
-                );
+                ));
             }
             match result {
                 Ok(resp) => return Ok(resp),
@@ -363,10 +410,10 @@ impl Client {
                     let mut buf = Vec::new();
                     let _ = resp.into_reader().take(1 << 20).read_to_end(&mut buf);
                     if self.verbosity >= 8 {
-                        eprintln!(
+                        crate::sys::output::trace(&format!(
                             "I0000 request.go] Response Body: {}",
                             String::from_utf8_lossy(&buf)
-                        );
+                        ));
                     }
                     if code == 401 && !refreshed && matches!(self.auth, Auth::Exec { .. }) {
                         refreshed = true;
@@ -397,190 +444,12 @@ impl Client {
         query: &[(&str, &str)],
         protocols: &[&str],
     ) -> Result<ws::Socket, ApiError> {
-        let mut headers = self.auth_headers(false)?;
-        headers.extend(self.impersonation_headers());
         let url = self.url(path, query, true);
-        ws::connect(self, &url, protocols, headers)
-    }
-
-    fn auth_headers(&self, force_refresh: bool) -> Result<Vec<(String, String)>, ApiError> {
-        let bearer = |t: &str| vec![("Authorization".to_string(), format!("Bearer {t}"))];
-        Ok(match &self.auth {
-            Auth::None => Vec::new(),
-            Auth::Token(t) => bearer(t.expose()),
-            Auth::Basic(user, pass) => {
-                let raw = format!("{user}:{}", pass.expose());
-                vec![(
-                    "Authorization".into(),
-                    format!(
-                        "Basic {}",
-                        base64::engine::general_purpose::STANDARD.encode(raw)
-                    ),
-                )]
-            }
-            Auth::TokenFile { path, cached } => {
-                let mut guard = cached.lock().unwrap_or_else(|p| p.into_inner());
-                let fresh =
-                    matches!(&*guard, Some((at, _)) if at.elapsed() < Duration::from_secs(60));
-                if !fresh {
-                    let token = std::fs::read_to_string(path).map_err(|e| {
-                        ApiError::Transport(format!(
-                            "failed to read token file {}: {e}",
-                            path.display()
-                        ))
-                    })?;
-                    *guard = Some((Instant::now(), Secret::new(token.trim().to_string())));
-                }
-                match &*guard {
-                    Some((_, t)) => bearer(t.expose()),
-                    None => Vec::new(),
-                }
-            }
-            Auth::Exec { run, cached } => {
-                let mut guard = cached.lock().unwrap_or_else(|p| p.into_inner());
-                let expired = match &*guard {
-                    None => true,
-                    Some(c) => c.expiration.is_some_and(|e| SystemTime::now() >= e),
-                };
-                if expired || force_refresh {
-                    let cred = run()
-                        .map_err(|e| ApiError::Transport(format!("getting credentials: {e}")))?;
-                    if let (Some(cert), Some(key)) = (&cred.client_cert_pem, &cred.client_key_pem) {
-                        let mut s = self.tls_settings.clone();
-                        s.client_cert_pem = Some(cert.clone());
-                        s.client_key_pem = Some(key.expose().clone());
-                        let config = tls::client_config(&s).map_err(ApiError::Transport)?;
-                        *self
-                            .connector
-                            .config
-                            .write()
-                            .unwrap_or_else(|p| p.into_inner()) = config;
-                    }
-                    *guard = Some(cred);
-                }
-                match guard.as_ref().and_then(|c| c.token.as_ref()) {
-                    Some(t) => bearer(t.expose()),
-                    None => Vec::new(),
-                }
-            }
+        self.riding_out(true, || {
+            let mut headers = self.auth_headers(false)?;
+            headers.extend(self.impersonation_headers());
+            ws::connect(self, &url, protocols, headers)
         })
-    }
-
-    fn forget_plugin_credential(&self) {
-        if let Auth::Exec { cached, .. } = &self.auth {
-            *cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        }
-    }
-
-    fn impersonation_headers(&self) -> Vec<(String, String)> {
-        let i = &self.impersonate;
-        let mut h = Vec::new();
-        // client-go sends the other impersonation headers only together with a user.
-        let Some(user) = &i.user else { return h };
-        h.push(("Impersonate-User".into(), user.clone()));
-        for g in &i.groups {
-            h.push(("Impersonate-Group".into(), g.clone()));
-        }
-        if let Some(uid) = &i.uid {
-            h.push(("Impersonate-Uid".into(), uid.clone()));
-        }
-        for (k, vs) in &i.extra {
-            for v in vs {
-                h.push((format!("Impersonate-Extra-{}", encode(k)), v.clone()));
-            }
-        }
-        h
-    }
-
-    fn io_error(&self, e: io::Error, method: &str, path: &str) -> ApiError {
-        if matches!(
-            e.kind(),
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-        ) {
-            return ApiError::Timeout(format!(
-                "the server did not send the whole response to {method} {path}{}",
-                self.request_timeout
-                    .map(|d| format!(
-                        " within {} (--request-timeout)",
-                        crate::text::duration::format_go(d)
-                    ))
-                    .unwrap_or_else(|| " in time".into())
-            ));
-        }
-        ApiError::Transport(format!(
-            "failed to read the response to {method} {path} from {}: {e}",
-            self.base
-        ))
-    }
-
-    fn transport_error(&self, t: ureq::Transport, method: &str, path: &str) -> ApiError {
-        let host = proxy::host_port_of(&self.base);
-        let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&t);
-        while let Some(s) = source {
-            if let Some(tls) = s.downcast_ref::<tls::TlsFailure>() {
-                return ApiError::Transport(tls.to_string());
-            }
-            if let Some(io) = s.downcast_ref::<io::Error>() {
-                if let Some(msg) = dial::proxy_failure(io) {
-                    return ApiError::Transport(msg);
-                }
-                if io.kind() == io::ErrorKind::ConnectionRefused {
-                    return self.refused(host);
-                }
-                if matches!(
-                    io.kind(),
-                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-                ) {
-                    return ApiError::Timeout(format!(
-                        "{method} {}{path} timed out{}",
-                        self.base,
-                        self.request_timeout
-                            .map(|d| format!(
-                                " after {} (--request-timeout)",
-                                crate::text::duration::format_go(d)
-                            ))
-                            .unwrap_or_default()
-                    ));
-                }
-                if let Some(inner) = io.get_ref() {
-                    if let Some(tls) = inner.downcast_ref::<tls::TlsFailure>() {
-                        return ApiError::Transport(tls.to_string());
-                    }
-                    // An alert after the handshake: TLS 1.3 servers reject a client
-                    // certificate on the first read.
-                    if let Some(rustls::Error::AlertReceived(a)) =
-                        inner.downcast_ref::<rustls::Error>()
-                    {
-                        return ApiError::Transport(tls::remote_alert(*a));
-                    }
-                }
-            }
-            source = s.source();
-        }
-        match t.kind() {
-            ureq::ErrorKind::Dns => ApiError::Transport(format!(
-                "dial tcp: lookup {}: no such host",
-                proxy::host_of(&self.base)
-            )),
-            ureq::ErrorKind::ConnectionFailed if t.to_string().contains("refused") => {
-                self.refused(host)
-            }
-            _ => {
-                let msg = t.to_string();
-                ApiError::Transport(match std::error::Error::source(&t) {
-                    Some(s) if !msg.contains(&s.to_string()) => format!("{msg}: {s}"),
-                    _ => msg,
-                })
-            }
-        }
-    }
-
-    /// A refused TCP connection: with a proxy it is the proxy that refused.
-    fn refused(&self, host: String) -> ApiError {
-        match &self.proxy {
-            Some(p) => ApiError::Transport(dial::unreachable(p)),
-            None => ApiError::Refused { host },
-        }
     }
 
     pub(crate) fn connector(&self) -> &Arc<tls::Connector> {

@@ -15,14 +15,139 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 
+use crate::kubeconfig::persist::PersistError;
 use crate::sys::secret::Secret;
+use crate::text::b64::B64Error;
+
+use super::tls::TlsConfigError;
 
 /// client-go's expiryDelta: a token this close to its expiry counts as expired.
 const EXPIRY_DELTA: Duration = Duration::from_secs(10);
 const ISSUER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Writes the new (key, value) pairs back; `Err` is a warning, the run goes on.
-pub type Persister = Box<dyn Fn(&[(&str, &str)]) -> Result<(), String> + Send + Sync>;
+pub type Persister = Box<dyn Fn(&[(&str, &str)]) -> Result<(), PersistError> + Send + Sync>;
+
+/// Why no id-token could be had; the wording is client-go's (and x/oauth2's) where it has one.
+#[derive(Debug)]
+pub enum OidcError {
+    NoIssuer,
+    NoClientId,
+    CaData(B64Error),
+    CaFile {
+        path: String,
+        cause: std::io::Error,
+    },
+    Tls(TlsConfigError),
+    NoRefreshToken,
+    /// The discovery document was refused; `text` is the start of the answer.
+    Metadata {
+        status: u16,
+        reason: String,
+        text: String,
+    },
+    Discovery(serde_json::Error),
+    NoTokenEndpoint,
+    /// The issuer refused the refresh: its error code and description, else the answer.
+    Refused {
+        error: Option<String>,
+        description: Option<String>,
+        status: u16,
+        reason: String,
+        body: String,
+    },
+    NoAccessToken,
+    NoIdToken,
+    Io {
+        method: String,
+        url: String,
+        cause: std::io::Error,
+    },
+    UnsupportedUrl(String),
+    NoAddress(String),
+    NoTlsConfig,
+    BadHost {
+        host: String,
+        cause: rustls::pki_types::InvalidDnsNameError,
+    },
+    TlsStart(rustls::Error),
+    Malformed {
+        method: String,
+        url: String,
+    },
+    /// `cause`: the payload is not base64 (None: not three parts).
+    NotJwt(Option<base64::DecodeError>),
+    Claims(serde_json::Error),
+}
+
+impl std::fmt::Display for OidcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OidcError::NoIssuer => f.write_str("Must provide idp-issuer-url"),
+            OidcError::NoClientId => f.write_str("Must provide client-id"),
+            OidcError::CaData(e) => {
+                write!(f, "failed to decode idp-certificate-authority-data: {e}")
+            }
+            OidcError::CaFile { path, cause } => {
+                write!(f, "failed to read idp-certificate-authority {path}: {cause}")
+            }
+            OidcError::Tls(e) => write!(f, "{e}"),
+            OidcError::NoRefreshToken => {
+                f.write_str("No valid id-token, and cannot refresh without refresh-token")
+            }
+            OidcError::Metadata {
+                status,
+                reason,
+                text,
+            } => write!(
+                f,
+                "oidc: failed to query metadata endpoint {status} {reason}: {text:?}"
+            ),
+            OidcError::Discovery(e) => {
+                write!(f, "oidc: failed to decode provider discovery object: {e}")
+            }
+            OidcError::NoTokenEndpoint => {
+                f.write_str("oidc: discovery object doesn't contain a token_endpoint")
+            }
+            OidcError::Refused {
+                error,
+                description,
+                status,
+                reason,
+                body,
+            } => {
+                // x/oauth2's RetrieveError.
+                f.write_str("failed to refresh token: ")?;
+                match (error, description) {
+                    (Some(e), Some(d)) => write!(f, "oauth2: {e:?} {d:?}"),
+                    (Some(e), None) => write!(f, "oauth2: {e:?}"),
+                    _ => write!(
+                        f,
+                        "oauth2: cannot fetch token: {status} {reason}\nResponse: {body}"
+                    ),
+                }
+            }
+            OidcError::NoAccessToken => f.write_str(
+                "failed to refresh token: oauth2: server response missing access_token",
+            ),
+            OidcError::NoIdToken => f.write_str("token response did not contain an id_token, either the scope \"openid\" wasn't requested upon login, or the provider doesn't support id_tokens as part of the refresh response"),
+            OidcError::Io { method, url, cause } => write!(f, "oidc: {method} {url}: {cause}"),
+            OidcError::UnsupportedUrl(url) => write!(f, "oidc: unsupported URL {url:?}"),
+            OidcError::NoAddress(host) => write!(f, "oidc: no address for {host}"),
+            OidcError::NoTlsConfig => f.write_str("oidc: no TLS configuration"),
+            OidcError::BadHost { host, cause } => write!(f, "oidc: bad host name {host}: {cause}"),
+            OidcError::TlsStart(e) => write!(f, "oidc: {e}"),
+            OidcError::Malformed { method, url } => {
+                write!(f, "oidc: {method} {url}: malformed HTTP response")
+            }
+            OidcError::NotJwt(None) => f.write_str("ID Token is not a valid JWT"),
+            OidcError::NotJwt(Some(e)) => write!(f, "ID Token is not a valid JWT: {e}"),
+            OidcError::Claims(e) => write!(f, "parsing claims: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for OidcError {}
 
 pub struct Oidc {
     cfg: BTreeMap<String, Secret<String>>,
@@ -37,32 +162,33 @@ impl Oidc {
         cfg: BTreeMap<String, Secret<String>>,
         persist: Persister,
         verbosity: u8,
-    ) -> Result<Oidc, String> {
+    ) -> Result<Oidc, OidcError> {
         let get = |k: &str| cfg.get(k).map(|v| v.expose().as_str()).unwrap_or("");
         if get("idp-issuer-url").is_empty() {
-            return Err("Must provide idp-issuer-url".into());
+            return Err(OidcError::NoIssuer);
         }
         if get("client-id").is_empty() {
-            return Err("Must provide client-id".into());
+            return Err(OidcError::NoClientId);
         }
         let ca = if !get("idp-certificate-authority-data").is_empty() {
             Some(
                 crate::text::b64::decode(get("idp-certificate-authority-data"))
-                    .map_err(|e| format!("failed to decode idp-certificate-authority-data: {e}"))?,
+                    .map_err(OidcError::CaData)?,
             )
         } else if !get("idp-certificate-authority").is_empty() {
             let path = get("idp-certificate-authority");
-            Some(
-                std::fs::read(path)
-                    .map_err(|e| format!("failed to read idp-certificate-authority {path}: {e}"))?,
-            )
+            Some(std::fs::read(path).map_err(|cause| OidcError::CaFile {
+                path: path.to_string(),
+                cause,
+            })?)
         } else {
             None
         };
         let tls = super::tls::client_config(&super::tls::TlsSettings {
             ca_pem: ca,
             ..Default::default()
-        })?;
+        })
+        .map_err(OidcError::Tls)?;
         Ok(Oidc {
             cfg,
             tls: Some(tls),
@@ -76,7 +202,7 @@ impl Oidc {
     }
 
     /// A usable id-token and its expiry, refreshing (once) when the stored one is expired.
-    pub fn token(&mut self) -> Result<(Secret<String>, Option<SystemTime>), String> {
+    pub fn token(&mut self) -> Result<(Secret<String>, Option<SystemTime>), OidcError> {
         let id = self.get("id-token").to_string();
         if !id.is_empty() {
             let exp = jwt_expiry(&id)?;
@@ -86,7 +212,7 @@ impl Oidc {
         }
         let refresh = self.get("refresh-token").to_string();
         if refresh.is_empty() {
-            return Err("No valid id-token, and cannot refresh without refresh-token".into());
+            return Err(OidcError::NoRefreshToken);
         }
         let endpoint = self.token_endpoint()?;
         let (new_id, new_refresh) = self.refresh(&endpoint, &refresh)?;
@@ -95,7 +221,7 @@ impl Oidc {
             updates.push(("refresh-token", r));
         }
         if let Err(why) = (self.persist)(&updates) {
-            eprintln!("warning: could not write the refreshed OIDC tokens back: {why}; they are used for this run only");
+            crate::sys::output::Printer::default().warn(&format!("could not write the refreshed OIDC tokens back: {why}; they are used for this run only"));
         }
         for (k, v) in &updates {
             self.cfg.insert(k.to_string(), Secret::new(v.to_string()));
@@ -104,7 +230,7 @@ impl Oidc {
         Ok((Secret::new(new_id), exp.map(|e| e - EXPIRY_DELTA)))
     }
 
-    fn token_endpoint(&self) -> Result<String, String> {
+    fn token_endpoint(&self) -> Result<String, OidcError> {
         let url = format!(
             "{}/.well-known/openid-configuration",
             self.get("idp-issuer-url").trim_end_matches('/')
@@ -116,21 +242,26 @@ impl Oidc {
             if text.len() > 80 {
                 text = format!("{}...", text.chars().take(80).collect::<String>());
             }
-            return Err(format!(
-                "oidc: failed to query metadata endpoint {status} {reason}: {text:?}"
-            ));
+            return Err(OidcError::Metadata {
+                status,
+                reason,
+                text,
+            });
         }
-        let doc: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|e| format!("oidc: failed to decode provider discovery object: {e}"))?;
+        let doc: serde_json::Value = serde_json::from_slice(&body).map_err(OidcError::Discovery)?;
         match doc.get("token_endpoint").and_then(|t| t.as_str()) {
             Some(t) if !t.is_empty() => Ok(t.to_string()),
-            _ => Err("oidc: discovery object doesn't contain a token_endpoint".into()),
+            _ => Err(OidcError::NoTokenEndpoint),
         }
     }
 
     /// The refresh-token grant (RFC 6749 6), the client authenticated with HTTP Basic (what
     /// golang.org/x/oauth2 tries first); a public client (no secret) sends its id in the body.
-    fn refresh(&self, endpoint: &str, refresh: &str) -> Result<(String, Option<String>), String> {
+    fn refresh(
+        &self,
+        endpoint: &str,
+        refresh: &str,
+    ) -> Result<(String, Option<String>), OidcError> {
         let enc = super::encode;
         let id = self.get("client-id");
         let secret = self.get("client-secret");
@@ -158,24 +289,19 @@ impl Oidc {
         let field =
             |k: &str| -> Option<String> { doc.as_ref()?.get(k)?.as_str().map(str::to_string) };
         if !(200..300).contains(&status) {
-            // x/oauth2's RetrieveError: the issuer's error code and description when it sent them.
-            let why = match (field("error"), field("error_description")) {
-                (Some(e), Some(d)) => format!("oauth2: {e:?} {d:?}"),
-                (Some(e), None) => format!("oauth2: {e:?}"),
-                _ => format!(
-                    "oauth2: cannot fetch token: {status} {reason}\nResponse: {}",
-                    String::from_utf8_lossy(&resp)
-                ),
-            };
-            return Err(format!("failed to refresh token: {why}"));
+            return Err(OidcError::Refused {
+                error: field("error"),
+                description: field("error_description"),
+                status,
+                reason,
+                body: String::from_utf8_lossy(&resp).into_owned(),
+            });
         }
         if field("access_token").is_none() && field("id_token").is_none() {
-            return Err(
-                "failed to refresh token: oauth2: server response missing access_token".into(),
-            );
+            return Err(OidcError::NoAccessToken);
         }
         let Some(id_token) = field("id_token") else {
-            return Err("token response did not contain an id_token, either the scope \"openid\" wasn't requested upon login, or the provider doesn't support id_tokens as part of the refresh response".into());
+            return Err(OidcError::NoIdToken);
         };
         Ok((id_token, field("refresh_token").filter(|r| !r.is_empty())))
     }
@@ -187,16 +313,20 @@ impl Oidc {
         url: &str,
         headers: &[(&str, String)],
         body: &[u8],
-    ) -> Result<(u16, String, Vec<u8>), String> {
-        let fail = |e: std::io::Error| format!("oidc: {method} {url}: {e}");
+    ) -> Result<(u16, String, Vec<u8>), OidcError> {
+        let fail = |cause: std::io::Error| OidcError::Io {
+            method: method.to_string(),
+            url: url.to_string(),
+            cause,
+        };
         let (tls, host, port, path) = split_url(url)?;
         if self.verbosity >= 6 {
-            eprintln!("I oidc: {method} {url}");
+            crate::sys::output::trace(&format!("I oidc: {method} {url}"));
         }
         let addr = super::proxy::resolve(&format!("{host}:{port}")).map_err(fail)?;
         let tcp = TcpStream::connect_timeout(
             addr.first()
-                .ok_or_else(|| format!("oidc: no address for {host}"))?,
+                .ok_or_else(|| OidcError::NoAddress(host.clone()))?,
             ISSUER_TIMEOUT,
         )
         .map_err(fail)?;
@@ -218,12 +348,14 @@ impl Oidc {
         req.push_str("\r\n");
         let mut raw = Vec::new();
         if tls {
-            let config = self.tls.clone().ok_or("oidc: no TLS configuration")?;
+            let config = self.tls.clone().ok_or(OidcError::NoTlsConfig)?;
             let name =
                 rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_string())
-                    .map_err(|e| format!("oidc: bad host name {host}: {e}"))?;
-            let conn =
-                rustls::ClientConnection::new(config, name).map_err(|e| format!("oidc: {e}"))?;
+                    .map_err(|cause| OidcError::BadHost {
+                        host: host.clone(),
+                        cause,
+                    })?;
+            let conn = rustls::ClientConnection::new(config, name).map_err(OidcError::TlsStart)?;
             let mut s = rustls::StreamOwned::new(conn, tcp);
             s.write_all(req.as_bytes()).map_err(fail)?;
             s.write_all(body).map_err(fail)?;
@@ -234,10 +366,12 @@ impl Oidc {
             s.write_all(body).map_err(fail)?;
             read_all(&mut s, &mut raw).map_err(fail)?;
         }
-        let (status, reason, body) = parse_response(&raw)
-            .ok_or_else(|| format!("oidc: {method} {url}: malformed HTTP response"))?;
+        let (status, reason, body) = parse_response(&raw).ok_or_else(|| OidcError::Malformed {
+            method: method.to_string(),
+            url: url.to_string(),
+        })?;
         if self.verbosity >= 6 {
-            eprintln!("I oidc: {method} {url} {status} {reason}");
+            crate::sys::output::trace(&format!("I oidc: {method} {url} {status} {reason}"));
         }
         Ok((status, reason, body))
     }
@@ -252,13 +386,13 @@ fn read_all(s: &mut dyn Read, out: &mut Vec<u8>) -> std::io::Result<()> {
 }
 
 /// `(https?, host, port, path?query)` of an absolute http(s) URL.
-fn split_url(url: &str) -> Result<(bool, String, u16, String), String> {
+fn split_url(url: &str) -> Result<(bool, String, u16, String), OidcError> {
     let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
         (true, r)
     } else if let Some(r) = url.strip_prefix("http://") {
         (false, r)
     } else {
-        return Err(format!("oidc: unsupported URL {url:?}"));
+        return Err(OidcError::UnsupportedUrl(url.to_string()));
     };
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -308,16 +442,15 @@ fn parse_response(raw: &[u8]) -> Option<(u16, String, Vec<u8>)> {
 }
 
 /// The `exp` claim of a JWT (client-go's idTokenExpired reads no other).
-pub fn jwt_expiry(token: &str) -> Result<Option<SystemTime>, String> {
+pub fn jwt_expiry(token: &str) -> Result<Option<SystemTime>, OidcError> {
     let parts: Vec<&str> = token.split('.').collect();
     if parts.len() != 3 {
-        return Err("ID Token is not a valid JWT".into());
+        return Err(OidcError::NotJwt(None));
     }
     let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(parts[1].trim_end_matches('='))
-        .map_err(|e| format!("ID Token is not a valid JWT: {e}"))?;
-    let claims: serde_json::Value =
-        serde_json::from_slice(&payload).map_err(|e| format!("parsing claims: {e}"))?;
+        .map_err(|e| OidcError::NotJwt(Some(e)))?;
+    let claims: serde_json::Value = serde_json::from_slice(&payload).map_err(OidcError::Claims)?;
     Ok(claims
         .get("exp")
         .and_then(|e| e.as_f64())
@@ -345,7 +478,7 @@ mod tests {
             Some(UNIX_EPOCH + Duration::from_secs(2_000_000_000))
         );
         assert_eq!(
-            jwt_expiry("a.b").unwrap_err(),
+            jwt_expiry("a.b").unwrap_err().to_string(),
             "ID Token is not a valid JWT"
         );
     }
@@ -369,7 +502,10 @@ mod tests {
         assert_eq!(o.token().unwrap().0.expose(), &jwt(far));
         let no_issuer = BTreeMap::from([("client-id".to_string(), Secret::new("k".to_string()))]);
         assert_eq!(
-            Oidc::new(no_issuer, Box::new(|_| Ok(())), 0).err().unwrap(),
+            Oidc::new(no_issuer, Box::new(|_| Ok(())), 0)
+                .err()
+                .unwrap()
+                .to_string(),
             "Must provide idp-issuer-url"
         );
     }

@@ -41,19 +41,20 @@ impl Proxy {
 
     /// Parses `scheme://[user[:password]@]host[:port][/]`, with Go's default ports (80,
     /// 443, 1080). `socks5h` is taken as `socks5`: the name goes to the proxy either way.
-    pub fn parse(url: &str) -> Result<Proxy, String> {
-        let bad = |why: &str| format!("failed to parse proxy-url {url:?}: {why}");
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
+    pub fn parse(url: &str) -> Result<Proxy, ProxyUrlError> {
+        let bad = |why: ProxyUrlFault| ProxyUrlError {
+            url: url.to_string(),
+            why,
+        };
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| bad(ProxyUrlFault::NoScheme))?;
         let scheme = scheme.to_ascii_lowercase();
         let (kind, default_port) = match scheme.as_str() {
             "http" => (Kind::Http, 80),
             "https" => (Kind::Https, 443),
             "socks5" | "socks5h" => (Kind::Socks5, 1080),
-            other => {
-                return Err(bad(&format!(
-                    "unsupported scheme {other:?}, must be http, https, or socks5"
-                )))
-            }
+            other => return Err(bad(ProxyUrlFault::Scheme(other.to_string()))),
         };
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         let (userinfo, hostport) = match authority.rsplit_once('@') {
@@ -71,14 +72,14 @@ impl Proxy {
             Some(i) if !hostport[i..].contains(']') => {
                 let port = hostport[i + 1..]
                     .parse::<u16>()
-                    .map_err(|_| bad("invalid port"))?;
+                    .map_err(|_| bad(ProxyUrlFault::Port))?;
                 (&hostport[..i], port)
             }
             _ => (hostport, default_port),
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() {
-            return Err(bad("no host"));
+            return Err(bad(ProxyUrlFault::NoHost));
         }
         let shown = if host.contains(':') {
             format!("{scheme}://[{host}]:{port}")
@@ -94,6 +95,40 @@ impl Proxy {
         })
     }
 }
+
+/// A proxy URL that cannot be used, and why.
+#[derive(Debug)]
+pub struct ProxyUrlError {
+    pub url: String,
+    pub why: ProxyUrlFault,
+}
+
+#[derive(Debug)]
+pub enum ProxyUrlFault {
+    NoScheme,
+    Scheme(String),
+    Port,
+    NoHost,
+}
+
+impl std::fmt::Display for ProxyUrlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "failed to parse proxy-url {:?}: ", self.url)?;
+        match &self.why {
+            ProxyUrlFault::NoScheme => f.write_str("no scheme"),
+            ProxyUrlFault::Scheme(s) => {
+                write!(
+                    f,
+                    "unsupported scheme {s:?}, must be http, https, or socks5"
+                )
+            }
+            ProxyUrlFault::Port => f.write_str("invalid port"),
+            ProxyUrlFault::NoHost => f.write_str("no host"),
+        }
+    }
+}
+
+impl std::error::Error for ProxyUrlError {}
 
 /// `%XX` escapes in the user name and password of a URL.
 fn percent_decode(s: &str) -> String {
@@ -144,7 +179,11 @@ pub fn host_port_of(url: &str) -> String {
 }
 
 /// Picks the proxy for `server`: the kubeconfig's proxy-url wins, else the environment.
-pub fn choose(proxy_url: Option<&str>, server: &str, host: &str) -> Result<Option<Proxy>, String> {
+pub fn choose(
+    proxy_url: Option<&str>,
+    server: &str,
+    host: &str,
+) -> Result<Option<Proxy>, ProxyUrlError> {
     let url = match proxy_url {
         Some(u) if !u.is_empty() => u.to_string(),
         _ => {
@@ -323,6 +362,7 @@ mod tests {
     fn proxy_url_schemes() {
         assert!(choose(Some("ftp://p"), "https://a", "a")
             .unwrap_err()
+            .to_string()
             .contains("unsupported scheme"));
         let p = choose(Some("http://proxy:3128"), "https://a", "a")
             .unwrap()
@@ -353,11 +393,16 @@ mod tests {
         assert_eq!(Proxy::parse("http://p").unwrap().port, 80);
         assert!(Proxy::parse("socks5://p:x")
             .unwrap_err()
+            .to_string()
             .contains("invalid port"));
         assert!(Proxy::parse("socks4://p")
             .unwrap_err()
+            .to_string()
             .contains("unsupported scheme"));
-        assert!(Proxy::parse("socks5://").unwrap_err().contains("no host"));
+        assert!(Proxy::parse("socks5://")
+            .unwrap_err()
+            .to_string()
+            .contains("no host"));
         assert!(
             !format!("{:?}", Proxy::parse("socks5://u:hunter2@p").unwrap()).contains("hunter2")
         );

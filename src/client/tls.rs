@@ -9,13 +9,13 @@ use std::sync::{Arc, RwLock};
 
 use super::dial::Conn;
 use super::proxy::Proxy;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use super::verify::{NameOverride, NoVerification};
+use rustls::client::danger::ServerCertVerifier;
 use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
-    CertificateError, ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore,
-    SignatureScheme, StreamOwned,
+    CertificateError, ClientConfig, ClientConnection, RootCertStore, SignatureScheme, StreamOwned,
 };
 
 /// What the TLS layer needs to know; all byte fields are PEM.
@@ -133,13 +133,75 @@ static SIGNATURE_ALGORITHMS: rustls::crypto::WebPkiSupportedAlgorithms = {
     }
 };
 
-/// Builds the rustls configuration. Errors name the piece of the configuration at fault.
-pub fn client_config(s: &TlsSettings) -> Result<Arc<ClientConfig>, String> {
+/// Why the TLS settings could not be used; each names the piece of the configuration at fault.
+#[derive(Debug)]
+pub enum TlsConfigError {
+    /// rustls refused the protocol versions (a build without them).
+    Setup(rustls::Error),
+    /// The server certificate verifier could not be built from the roots.
+    Verifier(rustls::server::VerifierBuilderError),
+    /// A CA bundle (`what` names it) is not PEM.
+    ReadRoots {
+        what: &'static str,
+        cause: rustls::pki_types::pem::Error,
+    },
+    /// A CA certificate that rustls would not take.
+    UseRoots {
+        what: &'static str,
+        cause: rustls::Error,
+    },
+    /// A CA bundle without a single certificate.
+    NoRoots {
+        what: &'static str,
+    },
+    /// None of the usual system bundles holds a certificate.
+    NoSystemRoots,
+    ReadClientCert(rustls::pki_types::pem::Error),
+    NoClientCert,
+    NoClientKey,
+    UseClientCert(rustls::Error),
+    /// A client certificate without its key.
+    CertWithoutKey,
+    /// A client key without its certificate.
+    KeyWithoutCert,
+}
+
+impl fmt::Display for TlsConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsConfigError::Setup(e) => write!(f, "failed to set up TLS: {e}"),
+            TlsConfigError::Verifier(e) => {
+                write!(f, "failed to set up certificate verification: {e}")
+            }
+            TlsConfigError::ReadRoots { what, cause } => write!(f, "failed to read {what}: {cause}"),
+            TlsConfigError::UseRoots { what, cause } => write!(f, "failed to use {what}: {cause}"),
+            TlsConfigError::NoRoots { what } => {
+                write!(f, "failed to read {what}: no PEM certificate found")
+            }
+            TlsConfigError::NoSystemRoots => f.write_str("no system certificate authorities found (set certificate-authority in the kubeconfig or SSL_CERT_FILE)"),
+            TlsConfigError::ReadClientCert(e) => write!(f, "failed to read client certificate: {e}"),
+            TlsConfigError::NoClientCert => {
+                f.write_str("failed to read client certificate: no PEM certificate found")
+            }
+            TlsConfigError::NoClientKey => f.write_str("failed to read client key: no PEM private key found (RSA, EC and PKCS#8 are supported)"),
+            TlsConfigError::UseClientCert(e) => {
+                write!(f, "failed to use client certificate and key: {e}")
+            }
+            TlsConfigError::CertWithoutKey => f.write_str("client-key-data or client-key must be specified to use the clientCert authentication method"),
+            TlsConfigError::KeyWithoutCert => f.write_str("client-cert-data or client-cert must be specified to use the clientCert authentication method"),
+        }
+    }
+}
+
+impl std::error::Error for TlsConfigError {}
+
+/// Builds the rustls configuration.
+pub fn client_config(s: &TlsSettings) -> Result<Arc<ClientConfig>, TlsConfigError> {
     let provider = Arc::new(provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         // client-go's minimum is TLS 1.2.
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| format!("failed to set up TLS: {e}"))?;
+        .map_err(TlsConfigError::Setup)?;
     let verifier: Arc<dyn ServerCertVerifier> = if s.insecure {
         Arc::new(NoVerification(provider))
     } else {
@@ -149,7 +211,7 @@ pub fn client_config(s: &TlsSettings) -> Result<Arc<ClientConfig>, String> {
         };
         let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
             .build()
-            .map_err(|e| format!("failed to set up certificate verification: {e}"))?;
+            .map_err(TlsConfigError::Verifier)?;
         Arc::new(NameOverride {
             inner,
             name: s.server_name.clone(),
@@ -162,40 +224,40 @@ pub fn client_config(s: &TlsSettings) -> Result<Arc<ClientConfig>, String> {
         (Some(cert), Some(key)) => {
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert)
                 .collect::<Result<_, _>>()
-                .map_err(|e| format!("failed to read client certificate: {e}"))?;
+                .map_err(TlsConfigError::ReadClientCert)?;
             if certs.is_empty() {
-                return Err("failed to read client certificate: no PEM certificate found".into());
+                return Err(TlsConfigError::NoClientCert);
             }
-            let key = PrivateKeyDer::from_pem_slice(key)
-                .map_err(|_| "failed to read client key: no PEM private key found (RSA, EC and PKCS#8 are supported)".to_string())?;
+            let key =
+                PrivateKeyDer::from_pem_slice(key).map_err(|_| TlsConfigError::NoClientKey)?;
             builder
                 .with_client_auth_cert(certs, key)
-                .map_err(|e| format!("failed to use client certificate and key: {e}"))?
+                .map_err(TlsConfigError::UseClientCert)?
         }
         (None, None) => builder.with_no_client_auth(),
-        (Some(_), None) => return Err("client-key-data or client-key must be specified to use the clientCert authentication method".into()),
-        (None, Some(_)) => return Err("client-cert-data or client-cert must be specified to use the clientCert authentication method".into()),
+        (Some(_), None) => return Err(TlsConfigError::CertWithoutKey),
+        (None, Some(_)) => return Err(TlsConfigError::KeyWithoutCert),
     };
     Ok(Arc::new(config))
 }
 
-fn roots_from_pem(pem: &[u8], what: &str) -> Result<RootCertStore, String> {
+fn roots_from_pem(pem: &[u8], what: &'static str) -> Result<RootCertStore, TlsConfigError> {
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(pem) {
-        let cert = cert.map_err(|e| format!("failed to read {what}: {e}"))?;
+        let cert = cert.map_err(|cause| TlsConfigError::ReadRoots { what, cause })?;
         roots
             .add(cert)
-            .map_err(|e| format!("failed to use {what}: {e}"))?;
+            .map_err(|cause| TlsConfigError::UseRoots { what, cause })?;
     }
     if roots.is_empty() {
-        return Err(format!("failed to read {what}: no PEM certificate found"));
+        return Err(TlsConfigError::NoRoots { what });
     }
     Ok(roots)
 }
 
 /// The system trust store, read from the usual bundle locations (a static binary cannot rely
 /// on any library to find it). `SSL_CERT_FILE` wins, as in Go.
-fn system_roots() -> Result<RootCertStore, String> {
+fn system_roots() -> Result<RootCertStore, TlsConfigError> {
     let mut candidates = Vec::new();
     if let Some(f) = std::env::var_os("SSL_CERT_FILE") {
         candidates.push(std::path::PathBuf::from(f));
@@ -220,114 +282,11 @@ fn system_roots() -> Result<RootCertStore, String> {
             }
         }
     }
-    Err("no system certificate authorities found (set certificate-authority in the kubeconfig or SSL_CERT_FILE)".into())
-}
-
-/// Verifies against `tls-server-name` instead of the URL's host when one is configured.
-#[derive(Debug)]
-struct NameOverride {
-    inner: Arc<WebPkiServerVerifier>,
-    name: Option<String>,
-}
-
-impl ServerCertVerifier for NameOverride {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let overridden;
-        let name = match &self.name {
-            Some(n) => {
-                overridden = ServerName::try_from(n.as_str())
-                    .map_err(|_| rustls::Error::General(format!("invalid tls-server-name {n:?}")))?
-                    .to_owned();
-                &overridden
-            }
-            None => server_name,
-        };
-        self.inner
-            .verify_server_cert(end_entity, intermediates, name, ocsp, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
-/// `insecure-skip-tls-verify`: accept any certificate, but still check that the handshake
-/// signatures are valid for the certificate presented.
-#[derive(Debug)]
-struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+    Err(TlsConfigError::NoSystemRoots)
 }
 
 /// A TLS failure with the reason spelled the way people know it from kubectl (Go's x509).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TlsFailure {
     pub host: String,
     pub reason: String,

@@ -13,7 +13,8 @@ use base64::Engine;
 use tungstenite::protocol::Role;
 use tungstenite::WebSocket;
 
-use super::{dial, proxy, tls, ApiError, Client, Status};
+use super::error::{Step, Transport, Upgrade};
+use super::{dial, proxy, tls, ApiError, Client, Loss, Status};
 
 /// The byte stream under the WebSocket.
 pub enum Stream {
@@ -72,23 +73,28 @@ pub(super) fn connect(
     let host_port = proxy::host_port_of(url);
     let host = proxy::host_of(url);
     let transport = |e: io::Error| -> ApiError {
-        if let Some(msg) = dial::proxy_failure(&e) {
-            return ApiError::Transport(msg);
+        if let Some(p) = dial::proxy_failure(&e) {
+            return ApiError::Transport(Transport::Proxy(p));
         }
         if e.kind() == io::ErrorKind::ConnectionRefused {
-            return match client.proxy() {
-                Some(p) => ApiError::Transport(dial::unreachable(p)),
-                None => ApiError::Refused {
-                    host: host_port.clone(),
-                },
+            return client.refused(host_port.clone());
+        }
+        if let Some(loss) = Loss::of(&e) {
+            return ApiError::Dropped {
+                host: host_port.clone(),
+                loss,
             };
         }
         match e
             .get_ref()
             .and_then(|i| i.downcast_ref::<tls::TlsFailure>())
         {
-            Some(t) => ApiError::Transport(t.to_string()),
-            None => ApiError::Transport(format!("failed to connect to {host_port}: {e}")),
+            Some(t) => ApiError::Transport(Transport::Tls(t.clone())),
+            None => ApiError::Transport(Transport::Io {
+                step: Step::Connect,
+                host: host_port.clone(),
+                kind: e.kind(),
+            }),
         }
     };
     let first_hop = client
@@ -120,17 +126,23 @@ pub(super) fn connect(
     request_headers.extend(headers);
     for (k, v) in &request_headers {
         if k.is_empty() || !k.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-            return Err(ApiError::Transport(format!("invalid header name {k}")));
+            return Err(ApiError::Transport(Transport::BadHeader {
+                name: k.clone(),
+                value: false,
+            }));
         }
         if !v.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f)) {
-            return Err(ApiError::Transport(format!("invalid value for header {k}")));
+            return Err(ApiError::Transport(Transport::BadHeader {
+                name: k.clone(),
+                value: true,
+            }));
         }
     }
     if client.verbosity() >= 6 {
-        eprintln!(
+        crate::sys::output::trace(&format!(
             "I0000 round_trippers.go] GET {url} (websocket upgrade, protocols {})",
             protocols.join(", ")
-        );
+        ));
     }
     let mut stream = stream;
     let timed_out = || {
@@ -145,8 +157,17 @@ pub(super) fn connect(
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
         ) {
             timed_out()
+        } else if let Some(loss) = Loss::of(&e) {
+            ApiError::Dropped {
+                host: proxy::host_port_of(url),
+                loss,
+            }
         } else {
-            ApiError::Transport(format!("failed to upgrade the attach connection: {e}"))
+            ApiError::Transport(Transport::Io {
+                step: Step::Upgrade,
+                host: proxy::host_port_of(url),
+                kind: e.kind(),
+            })
         }
     };
     let key = new_key();
@@ -158,11 +179,8 @@ pub(super) fn connect(
         .and_then(|_| stream.flush())
         .map_err(failed)?;
     let (head, mut rest) = read_head(&mut stream).map_err(failed)?;
-    let response = parse_head(&head).ok_or_else(|| {
-        ApiError::Transport(
-            "failed to upgrade the attach connection: malformed HTTP response".into(),
-        )
-    })?;
+    let response =
+        parse_head(&head).ok_or(ApiError::Transport(Transport::Upgrade(Upgrade::Malformed)))?;
     if response.status != 101 {
         // The body says why (a Status); read as much of it as the server declared.
         if let Some(len) = response
@@ -184,13 +202,13 @@ pub(super) fn connect(
             &rest,
         ))));
     }
-    let check = |ok: bool, what: &str| {
+    let check = |ok: bool, what: &'static str| {
         if ok {
             Ok(())
         } else {
-            Err(ApiError::Transport(format!(
-                "failed to upgrade the attach connection: {what}"
-            )))
+            Err(ApiError::Transport(Transport::Upgrade(Upgrade::Header(
+                what,
+            ))))
         }
     };
     check(
@@ -215,11 +233,10 @@ pub(super) fn connect(
         .unwrap_or("")
         .to_string();
     if !protocols.contains(&protocol.as_str()) {
-        return Err(ApiError::Transport(format!(
-            "the server chose no supported streaming protocol (offered {}, got {:?})",
-            protocols.join(", "),
-            protocol
-        )));
+        return Err(ApiError::Transport(Transport::Upgrade(Upgrade::Protocol {
+            offered: protocols.join(", "),
+            got: protocol,
+        })));
     }
     let ws = WebSocket::from_partially_read(stream, rest, Role::Client, None);
     Ok(Socket { ws, protocol })

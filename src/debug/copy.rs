@@ -6,14 +6,14 @@ use serde_json::{json, Map, Value};
 use super::order::{self, CONTAINER, OBJECT_META, POD_SPEC};
 use super::profiles::{self, Keep, Style};
 use super::{
-    custom, defaulting_message, find_container, generate_container_name, meta_str, mirror,
+    custom, defaulting_message, find_container, generate_container_name, meta, mirror,
     non_root_warning, str_field, string_array, DebugError, DebugOptions, Mark, Message,
     ALL_CONTAINER_LISTS, CREATED_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, TARGET_ANNOTATION,
 };
 
 /// What to send for one pod.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CopyPlan {
+pub struct CopyRequest {
     /// The pod to `POST /api/v1/namespaces/{namespace}/pods`.
     pub pod: Value,
     /// `--copy-to`.
@@ -63,18 +63,19 @@ pub fn build(
     pod: &Value,
     opts: &DebugOptions,
     names: &mut dyn FnMut() -> String,
-) -> Result<CopyPlan, DebugError> {
+) -> Result<CopyRequest, DebugError> {
     let copy_name = opts
         .copy_to
         .clone()
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| DebugError::MalformedObject("--copy-to has no name".into()))?;
+        .ok_or(DebugError::MalformedObject(super::Malformed::CopyName))?;
     let original_spec = pod
         .get("spec")
         .filter(|s| s.is_object())
-        .ok_or_else(|| DebugError::MalformedObject("pod has no spec".into()))?;
-    let namespace = meta_str(pod, "namespace").unwrap_or("").to_string();
-    let original_name = meta_str(pod, "name").unwrap_or("").to_string();
+        .ok_or(DebugError::MalformedObject(super::Malformed::PodSpec))?;
+    let metadata = meta(pod)?;
+    let namespace = metadata.namespace.to_string();
+    let original_name = metadata.name.to_string();
     let mut messages = Vec::new();
 
     // Fresh metadata: name, namespace, labels and annotations only. No ownerReferences, so
@@ -259,8 +260,8 @@ fn plan(
     original_name: String,
     opts: &DebugOptions,
     messages: Vec<Message>,
-) -> CopyPlan {
-    CopyPlan {
+) -> CopyRequest {
+    CopyRequest {
         pod,
         pod_name,
         namespace,
@@ -358,7 +359,7 @@ mod tests {
         }
     }
 
-    fn check(scenario: &str, o: &DebugOptions) -> CopyPlan {
+    fn check(scenario: &str, o: &DebugOptions) -> CopyRequest {
         let plan = build(&testdata::pod("web"), o, &mut fixed_names(&["bnnrb"])).unwrap();
         let sent = testdata::request_body(scenario, "POST", 0);
         assert_eq!(normalize_env(&plan.pod), normalize_env(&sent), "{scenario}");

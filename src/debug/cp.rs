@@ -5,7 +5,12 @@
 //!
 //! Its command first waits for one line on stdin, which kdebug sends once attached:
 //! without it the archive would start before the attach and be lost or cut (R2/R3 of
-//! real-cluster.md). Paths travel as arguments, never inside the script.
+//! tests/fakecluster/REAL.md). Paths travel as arguments, never inside the script.
+//!
+//! The same scripts run in two other places ([`Runner`]): exec'd in the target itself when
+//! it has `sh` and `tar` (the fast path, kubectl cp's way), and exec'd in an idle helper,
+//! a copy container that stays running after its first copy ([`helper_command`]) and ends
+//! by itself once idle, so later copies add no container to the pod.
 
 use serde_json::json;
 
@@ -17,6 +22,99 @@ pub const NAME_PREFIX: &str = "kdebug-cp-";
 pub const DEFAULT_IMAGE: &str = "busybox";
 /// The line kdebug sends once attached.
 pub const GO: &[u8] = b"go\n";
+/// `$0` of an idle helper's command: how kdebug tells a helper from a one-copy container.
+pub const HELPER_MARK: &str = "kdebug-cp-helper";
+/// A helper ends after this long without a copy (`--cp-idle` changes it).
+pub const HELPER_IDLE_SECS: u64 = 600;
+
+/// Where a copy script runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runner<'a> {
+    /// A copy container's own process, attached: it waits for [`GO`].
+    CopyContainer,
+    /// Exec'd in an idle helper whose state directory is `state`: marks itself busy there.
+    Helper { state: &'a str },
+    /// Exec'd in the target container itself (the fast path): no `/proc/1/root`, and exit
+    /// 127 before a byte when the container has no `tar`.
+    Target,
+}
+
+impl Runner<'_> {
+    fn prelude(self) -> String {
+        match self {
+            Runner::CopyContainer => WAIT.to_string(),
+            // Busy while it runs (the helper does not end under a copy), and the last
+            // copy's end is when its idle time starts.
+            Runner::Helper { state } => format!(
+                "d={}; mkdir -p \"$d\"; : > \"$d/busy.$$\"; trap 'rm -f \"$d/busy.$$\"; touch \"$d/last\"' EXIT; ",
+                quote(state)
+            ),
+            Runner::Target => "command -v tar >/dev/null 2>&1 || exit 127; ".to_string(),
+        }
+    }
+
+    /// `exec tar` where nothing must run after tar; the helper's trap must.
+    fn exec(self) -> &'static str {
+        match self {
+            Runner::Helper { .. } => "",
+            _ => "exec ",
+        }
+    }
+
+    fn root(self) -> Root {
+        match self {
+            Runner::Target => Root::Own,
+            _ => Root::Proc,
+        }
+    }
+}
+
+/// How a path is reached: through the target's `/proc/1/root` from a container sharing its
+/// PID namespace, or as it is, from inside the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Root {
+    Proc,
+    Own,
+}
+
+/// A single-quoted shell word (for kdebug's own names only; user paths go as arguments).
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The helper's state directory (in its own filesystem, never the target's).
+pub fn state_dir(container: &str) -> String {
+    format!("/tmp/{container}")
+}
+
+/// An idle helper's command: it waits, and ends once no copy ran for `idle_secs`, or when
+/// `stop` appears in its state directory (`kdebug gc`); never while a copy runs in it.
+pub fn helper_command(idle_secs: u64, state: &str) -> Vec<String> {
+    let script = "d=\"$2\"; mkdir -p \"$d\" && touch \"$d/last\" || exit 1; \
+        while sleep 1; do busy=; \
+        for f in \"$d\"/busy.*; do [ -e \"$f\" ] && kill -0 \"${f##*.}\" 2>/dev/null && busy=1; done; \
+        if [ -n \"$busy\" ]; then touch \"$d/last\"; continue; fi; [ -e \"$d/stop\" ] && break; \
+        [ $(( $(date +%s) - $(date -r \"$d/last\" +%s) )) -lt \"$1\" ] || break; done; rm -rf \"$d\"";
+    vec![
+        "sh".into(),
+        "-c".into(),
+        script.into(),
+        HELPER_MARK.into(),
+        idle_secs.to_string(),
+        state.into(),
+    ]
+}
+
+/// What `kdebug gc` execs in a helper to make it end.
+pub fn stop_command(state: &str) -> Vec<String> {
+    vec![
+        "sh".into(),
+        "-c".into(),
+        "touch \"$1/stop\"".into(),
+        "kdebug-cp".into(),
+        state.into(),
+    ]
+}
 
 /// How the copy container reads the target's files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +169,10 @@ pub fn options(c: CopyContainer) -> DebugOptions {
 /// target's root (relative paths start at the target's working directory; their leading
 /// `..` are dropped, as kubectl cp strips them).
 pub fn through_proc(path: &str) -> String {
+    reach(path, Root::Proc)
+}
+
+fn reach(path: &str, root: Root) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for c in path.split('/') {
         match c {
@@ -81,21 +183,30 @@ pub fn through_proc(path: &str) -> String {
             c => parts.push(c),
         }
     }
-    let base = if path.starts_with('/') {
-        "/proc/1/root"
-    } else {
-        "/proc/1/cwd"
+    let base = match (root, path.starts_with('/')) {
+        (Root::Proc, true) => "/proc/1/root",
+        (Root::Proc, false) => "/proc/1/cwd",
+        (Root::Own, true) => "",
+        (Root::Own, false) => ".",
     };
     if parts.is_empty() {
-        base.to_string()
+        if base.is_empty() { "/" } else { base }.to_string()
     } else {
         format!("{base}/{}", parts.join("/"))
     }
 }
 
+/// Whether the fast path can copy `path` under the same name as a copy container would:
+/// not the target's root or working directory itself (those are named `root` and `cwd`
+/// through `/proc/1`, and have no name of their own from inside).
+pub fn target_can_copy(path: &str) -> bool {
+    split(&reach(path, Root::Own)).1 == name_of(path)
+}
+
 /// `(directory, name)` of a path from [`through_proc`]: `tar -C DIR NAME`.
 pub fn split(p: &str) -> (String, String) {
     match p.rsplit_once('/') {
+        Some(("", name)) => ("/".to_string(), name.to_string()),
         Some((dir, name)) => (dir.to_string(), name.to_string()),
         None => (".".to_string(), p.to_string()),
     }
@@ -111,15 +222,16 @@ const WAIT: &str = "read -r _ || exit 1; ";
 
 /// Out of the pod: `tar cf - NAME` in DIR on stdout, from byte `offset` on (a resumed
 /// copy). A missing path gets GNU tar's message with the path as the user gave it.
-pub fn out_command(path: &str, offset: u64) -> Vec<String> {
-    let (dir, name) = split(&through_proc(path));
+pub fn out_command(path: &str, offset: u64, runner: Runner) -> Vec<String> {
+    let (dir, name) = split(&reach(path, runner.root()));
     let tar = if offset == 0 {
-        "exec tar cf - \"$2\"".to_string()
+        format!("{}tar cf - \"$2\"", runner.exec())
     } else {
         format!("tar cf - \"$2\" | tail -c +{}", offset + 1)
     };
     let script = format!(
-        "{WAIT}cd \"$1\" 2>/dev/null && {{ [ -e \"$2\" ] || [ -L \"$2\" ]; }} || {{ echo \"tar: $3: Cannot stat: No such file or directory\" >&2; exit 2; }}; {tar}"
+        "{}cd \"$1\" 2>/dev/null && {{ [ -e \"$2\" ] || [ -L \"$2\" ]; }} || {{ echo \"tar: $3: Cannot stat: No such file or directory\" >&2; exit 2; }}; {tar}",
+        runner.prelude()
     );
     shell(script, [dir, name, path.to_string()])
 }
@@ -127,22 +239,27 @@ pub fn out_command(path: &str, offset: u64) -> Vec<String> {
 /// Into the pod: says `D` when PATH is an existing directory (the copy goes inside it,
 /// under its own name) or `F` (the copy becomes PATH), then extracts stdin there. With
 /// `into_dir` (a tar stream from stdin) PATH must be a directory.
-pub fn in_command(path: &str, preserve: bool, into_dir: bool) -> Vec<String> {
-    let full = through_proc(path);
+pub fn in_command(path: &str, preserve: bool, into_dir: bool, runner: Runner) -> Vec<String> {
+    let full = reach(path, runner.root());
     let (dir, _) = split(&full);
-    let tar = if preserve {
-        "exec tar -x -p -f -"
-    } else {
-        "exec tar -x -m -o -f -"
-    };
+    let tar = format!(
+        "{}{}",
+        runner.exec(),
+        if preserve {
+            "tar -x -p -f -"
+        } else {
+            "tar -x -m -o -f -"
+        }
+    );
+    let wait = runner.prelude();
     let not_dir = "{ echo \"kdebug: $3: not a directory in the container\" >&2; exit 1; }";
     let missing =
         "{ echo \"kdebug: $3: No such file or directory in the container\" >&2; exit 1; }";
     let script = if into_dir {
-        format!("{WAIT}[ -d \"$1\" ] && cd \"$1\" || {not_dir}; echo D; {tar}")
+        format!("{wait}[ -d \"$1\" ] && cd \"$1\" || {not_dir}; echo D; {tar}")
     } else {
         format!(
-            "{WAIT}if [ -d \"$1\" ]; then cd \"$1\" && echo D; else cd \"$2\" 2>/dev/null && echo F || {missing}; fi && {tar}"
+            "{wait}if [ -d \"$1\" ]; then cd \"$1\" && echo D; else cd \"$2\" 2>/dev/null && echo F || {missing}; fi && {tar}"
         )
     };
     shell(script, [full, dir, path.to_string()])
@@ -180,7 +297,7 @@ mod tests {
 
     #[test]
     fn commands_carry_paths_as_arguments() {
-        let c = out_command("/tmp/it's here", 0);
+        let c = out_command("/tmp/it's here", 0, Runner::CopyContainer);
         assert_eq!(c[..2], ["sh", "-c"]);
         assert!(c[2].starts_with("read -r _ || exit 1; "), "{}", c[2]);
         assert!(c[2].ends_with("exec tar cf - \"$2\""), "{}", c[2]);
@@ -193,11 +310,44 @@ mod tests {
                 "/tmp/it's here"
             ]
         );
-        assert!(out_command("/x", 41)[2].ends_with("| tail -c +42"));
-        let c = in_command("/srv/new", false, false);
+        assert!(out_command("/x", 41, Runner::CopyContainer)[2].ends_with("| tail -c +42"));
+        let c = in_command("/srv/new", false, false, Runner::CopyContainer);
         assert!(c[2].contains("echo F"), "{}", c[2]);
         assert!(c[2].ends_with("exec tar -x -m -o -f -"), "{}", c[2]);
         assert_eq!(c[4..6], ["/proc/1/root/srv/new", "/proc/1/root/srv"]);
+    }
+
+    #[test]
+    fn the_fast_path_and_the_helper_run_the_same_scripts() {
+        let c = out_command("/var/log", 0, Runner::Target);
+        assert!(
+            c[2].starts_with("command -v tar >/dev/null 2>&1 || exit 127; cd"),
+            "{}",
+            c[2]
+        );
+        assert!(c[2].ends_with("exec tar cf - \"$2\""), "{}", c[2]);
+        assert_eq!(c[4..6], ["/var", "log"]);
+        assert_eq!(out_command("rel/x", 0, Runner::Target)[4], "./rel");
+        assert_eq!(out_command("/x", 0, Runner::Target)[4], "/");
+        let h = in_command(
+            "/srv",
+            true,
+            false,
+            Runner::Helper {
+                state: "/tmp/kdebug-cp-a",
+            },
+        );
+        assert!(
+            h[2].starts_with("d='/tmp/kdebug-cp-a'; mkdir -p \"$d\"; : > \"$d/busy.$$\"; trap"),
+            "{}",
+            h[2]
+        );
+        assert!(h[2].ends_with("&& tar -x -p -f -"), "{}", h[2]);
+        assert_eq!(h[4], "/proc/1/root/srv");
+        assert!(target_can_copy("/var/log") && target_can_copy("x"));
+        assert!(!target_can_copy("/") && !target_can_copy(".") && !target_can_copy("a/.."));
+        let idle = helper_command(600, "/tmp/kdebug-cp-a");
+        assert_eq!(idle[3..], [HELPER_MARK, "600", "/tmp/kdebug-cp-a"]);
     }
 
     #[test]
@@ -211,7 +361,7 @@ mod tests {
             target: "app",
             image: None,
             pull_policy: None,
-            command: out_command("/x", 0),
+            command: out_command("/x", 0, Runner::CopyContainer),
             access: Access::SameUser(Profile::Baseline),
             mark,
         });

@@ -16,7 +16,7 @@ pub const PATCH_CONTENT_TYPE: &str = "application/strategic-merge-patch+json";
 
 /// What to send for one pod.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EphemeralPlan {
+pub struct EphemeralRequest {
     /// Name of the new ephemeral container (to wait for and attach to).
     pub container_name: String,
     /// The new ephemeral container, fields in Go struct order.
@@ -28,10 +28,10 @@ pub struct EphemeralPlan {
     pub messages: Vec<Message>,
 }
 
-impl EphemeralPlan {
+impl EphemeralRequest {
     /// The patch serialised byte for byte as kubectl does.
     pub fn patch_body(&self) -> String {
-        order::go_json(&self.patch)
+        crate::text::go::json(&self.patch)
     }
 }
 
@@ -57,11 +57,14 @@ fn refuse_used_name(pod: &Value, spec: &Value, name: &str) -> Result<(), DebugEr
         .and_then(Value::as_object)
         .and_then(|m| m.keys().next())
         .map_or("not started", String::as_str);
+    let metadata = super::meta(pod)?;
+    let namespace = match metadata.namespace {
+        "" => "default",
+        ns => ns,
+    };
     Err(DebugError::EphemeralNameInUse {
-        namespace: super::meta_str(pod, "namespace")
-            .unwrap_or("default")
-            .into(),
-        pod: super::meta_str(pod, "name").unwrap_or("").into(),
+        namespace: namespace.into(),
+        pod: metadata.name.into(),
         container: name.into(),
         state: state.into(),
     })
@@ -72,15 +75,16 @@ pub fn build(
     pod: &Value,
     opts: &DebugOptions,
     names: &mut dyn FnMut() -> String,
-) -> Result<EphemeralPlan, DebugError> {
+) -> Result<EphemeralRequest, DebugError> {
     let spec = pod
         .get("spec")
         .filter(|s| s.is_object())
-        .ok_or_else(|| DebugError::MalformedObject("pod has no spec".into()))?;
+        .ok_or(DebugError::MalformedObject(super::Malformed::PodSpec))?;
     let mut messages = Vec::new();
 
     // -c is used verbatim, unless an ephemeral container already has that name: the server
-    // would keep the old one and start nothing (R1 of real-cluster.md). Otherwise a fresh name.
+    // would keep the old one and start nothing (R1 of tests/fakecluster/REAL.md). Otherwise a
+    // fresh name.
     let name = match opts.container() {
         Some(c) => {
             refuse_used_name(pod, spec, c)?;
@@ -120,7 +124,7 @@ pub fn build(
     // kdebug --mirror: after the profile, before the custom profile.
     if !opts.mirror.is_empty() {
         let target = opts.target().ok_or(DebugError::MirrorNeedsTarget)?;
-        let pod_name = super::meta_str(pod, "name").unwrap_or("");
+        let pod_name = super::meta(pod)?.name;
         let source =
             mirror::source_container(spec, target).ok_or(DebugError::MirrorSourceNotFound {
                 container: target.to_string(),
@@ -153,7 +157,7 @@ pub fn build(
 
     let work_spec = work.get("spec").unwrap_or(&Value::Null);
     let patch = patch_for(spec, work_spec, &ec);
-    Ok(EphemeralPlan {
+    Ok(EphemeralRequest {
         container_name: name,
         container: ec,
         patch,
@@ -241,7 +245,7 @@ fn patch_for(spec: &Value, work: &Value, ec: &Value) -> Value {
     s.insert("ephemeralContainers".into(), Value::Array(vec![ec.clone()]));
     let mut root = Map::new();
     root.insert("spec".into(), Value::Object(s));
-    order::sorted(&Value::Object(root))
+    crate::text::go::sorted(&Value::Object(root))
 }
 
 /// Two-way diff of two JSON objects as a merge patch: changed and added keys with their new
@@ -288,7 +292,7 @@ mod tests {
     }
 
     /// Builds for the fixture pod and compares with the PATCH body kubectl sent.
-    fn check(scenario: &str, o: &DebugOptions, pod: &str) -> EphemeralPlan {
+    fn check(scenario: &str, o: &DebugOptions, pod: &str) -> EphemeralRequest {
         let plan = build(&testdata::pod(pod), o, &mut fixed_names(&["bnnrb"])).unwrap();
         let sent = testdata::request_body(scenario, "PATCH", 0);
         let ours: Value = serde_json::from_str(&plan.patch_body()).unwrap();

@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use super::order::{CONTAINER, SECURITY_CONTEXT};
 use super::profiles::{object_field, push_to_list};
-use super::validate::go_quote;
 use super::{find_container, str_field, DebugError, Message};
+use crate::text::go::quote as go_quote;
 
 /// What to copy from the source container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -5,11 +5,11 @@ use serde_json::{json, Map, Value};
 
 use super::order::{self, OBJECT_META, POD_SPEC};
 use super::profiles::{self, Keep, Style};
-use super::{custom, meta_str, new_container, DebugError, DebugOptions, Message};
+use super::{custom, meta, new_container, DebugError, DebugOptions, Message};
 
 /// What to send for one node.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NodePlan {
+pub struct NodeRequest {
     /// The pod to `POST /api/v1/namespaces/{namespace}/pods`. Like kubectl's, its metadata
     /// carries no namespace: the request path does.
     pub pod: Value,
@@ -45,10 +45,10 @@ pub fn build(
     namespace: &str,
     opts: &DebugOptions,
     names: &mut dyn FnMut() -> String,
-) -> Result<NodePlan, DebugError> {
-    let node_name = meta_str(node, "name")
+) -> Result<NodeRequest, DebugError> {
+    let node_name = Some(meta(node)?.name)
         .filter(|n| !n.is_empty())
-        .ok_or_else(|| DebugError::MalformedObject("node has no name".into()))?
+        .ok_or(DebugError::MalformedObject(super::Malformed::NodeName))?
         .to_string();
     if !opts.mirror.is_empty() {
         return Err(DebugError::MirrorOnNode);
@@ -129,7 +129,7 @@ pub fn build(
 
     super::copy::mark(&mut pod, opts.mark.as_ref());
 
-    Ok(NodePlan {
+    Ok(NodeRequest {
         pod,
         pod_name,
         namespace: namespace.to_string(),
@@ -153,7 +153,7 @@ mod tests {
     }
 
     /// Builds with the suffix kubectl drew and compares the body and the message.
-    fn check(scenario: &str, o: &DebugOptions) -> NodePlan {
+    fn check(scenario: &str, o: &DebugOptions) -> NodeRequest {
         let sent = testdata::request_body(scenario, "POST", 0);
         let name = sent["metadata"]["name"].as_str().unwrap().to_string();
         let suffix = &name[name.len() - 5..];
@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(normalize_names(&plan.pod), normalize_names(&sent));
         // Byte for byte what Go's json.Marshal of the same pod gives (key order included).
         assert_eq!(
-            order::go_json(&plan.pod),
+            crate::text::go::json(&plan.pod),
             serde_json::to_string(&sent).unwrap(),
             "{scenario}"
         );
@@ -229,12 +229,12 @@ mod tests {
         };
         let net = build_with(Profile::Netadmin);
         assert_eq!(
-            order::go_json(&net["spec"]),
+            crate::text::go::json(&net["spec"]),
             r#"{"containers":[{"name":"debugger","image":"busybox:1.36","resources":{},"terminationMessagePolicy":"File","securityContext":{"capabilities":{"add":["NET_ADMIN","NET_RAW"]}}}],"restartPolicy":"Never","nodeName":"node-1","hostNetwork":true,"hostPID":true,"hostIPC":true,"tolerations":[{"operator":"Exists"}]}"#
         );
         let restricted = build_with(Profile::Restricted);
         assert_eq!(
-            order::go_json(&restricted["spec"]),
+            crate::text::go::json(&restricted["spec"]),
             r#"{"containers":[{"name":"debugger","image":"busybox:1.36","resources":{},"terminationMessagePolicy":"File","securityContext":{"capabilities":{"drop":["ALL"]},"runAsNonRoot":true,"allowPrivilegeEscalation":false,"seccompProfile":{"type":"RuntimeDefault"}}}],"restartPolicy":"Never","nodeName":"node-1","tolerations":[{"operator":"Exists"}]}"#
         );
     }
@@ -263,7 +263,7 @@ mod tests {
         assert_eq!(plan.pod_name, "node-debugger-node-1-abcde");
         assert_eq!(plan.namespace, "ns1");
         assert_eq!(
-            order::go_json(&plan.pod),
+            crate::text::go::json(&plan.pod),
             r#"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"node-debugger-node-1-abcde","creationTimestamp":null,"labels":{"app.kubernetes.io/managed-by":"kdebug"},"annotations":{"kdebug.io/target":"node/node-1","kdebug.io/created":"2025-01-01T00:00:00Z"}},"spec":{"volumes":[{"name":"host-root","hostPath":{"path":"/"}}],"containers":[{"name":"debugger","image":"busybox:1.36","command":["chroot","/host"],"env":[{"name":"A","value":"1"}],"resources":{},"volumeMounts":[{"name":"host-root","mountPath":"/host"}],"terminationMessagePolicy":"File","imagePullPolicy":"IfNotPresent","securityContext":{"privileged":true},"stdin":true,"tty":true}],"restartPolicy":"Never","nodeName":"node-1","hostNetwork":true,"hostPID":true,"hostIPC":true,"tolerations":[{"operator":"Exists"}]},"status":{}}"#
         );
     }

@@ -1,9 +1,7 @@
 //! Go's struct field order, so the objects we build serialise like `json.Marshal` of the
-//! typed struct (sorted keys and Go's escaping are in `text::gojson`).
+//! typed struct (sorted keys and Go's escaping are in `text::go`).
 
 use serde_json::{Map, Value};
-
-pub use crate::text::gojson::{go_json, sorted};
 
 /// Field order of `core/v1.Pod` (plus TypeMeta).
 pub const POD: &[&str] = &["kind", "apiVersion", "metadata", "spec", "status"];

@@ -314,7 +314,7 @@ mod tests {
         let mut p = pod();
         apply(Profile::Restricted, Style::Copy, &mut p, "app", KEEP_NONE);
         assert_eq!(
-            order::go_json(&p["spec"]["containers"][0]["securityContext"]),
+            crate::text::go::json(&p["spec"]["containers"][0]["securityContext"]),
             r#"{"capabilities":{"drop":["ALL"]},"runAsNonRoot":true,"allowPrivilegeEscalation":false,"seccompProfile":{"type":"RuntimeDefault"}}"#
         );
     }

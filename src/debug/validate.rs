@@ -77,7 +77,7 @@ pub fn validate(
             continue;
         }
         let image = opts.set_image_for(container).unwrap_or("");
-        if !is_image_reference(image) {
+        if !super::image::is_reference(image) {
             return Err(DebugError::InvalidSetImage {
                 image: image.to_string(),
                 container: container.clone(),
@@ -109,7 +109,7 @@ pub fn validate(
 
 /// `invalid image name "X": invalid reference format`.
 pub fn validate_image(image: &str) -> Result<(), DebugError> {
-    if is_image_reference(image) {
+    if super::image::is_reference(image) {
         Ok(())
     } else {
         Err(DebugError::InvalidImage(image.to_string()))
@@ -124,283 +124,6 @@ pub fn validate_pull_policy(policy: &str) -> Result<(), DebugError> {
     }
 }
 
-/// Whether `s` matches distribution/reference's anchored `ReferenceRegexp`:
-/// `(domain "/")? path-component ("/" path-component)* (":" tag)? ("@" digest)?`.
-/// Like kubectl, no length limit is applied (only the regexp is consulted).
-pub fn is_image_reference(s: &str) -> bool {
-    let (rest, digest) = match s.split_once('@') {
-        Some((r, d)) => (r, Some(d)),
-        None => (s, None),
-    };
-    if digest.is_some_and(|d| !is_digest(d)) {
-        return false;
-    }
-    // The tag, if any, follows the last ':' after the last '/'. A ':' before a '/' can only be
-    // a port. Both readings of a trailing ":x" are tried, as the regexp would.
-    let last_slash = rest.rfind('/');
-    if let Some(colon) = rest.rfind(':') {
-        if last_slash.is_none_or(|sl| colon > sl) {
-            let (name, tag) = (&rest[..colon], &rest[colon + 1..]);
-            if is_tag(tag) && is_name(name) {
-                return true;
-            }
-        }
-    }
-    is_name(rest)
-}
-
-fn is_name(s: &str) -> bool {
-    if is_remote_name(s) {
-        return true;
-    }
-    match s.split_once('/') {
-        Some((domain, remote)) => is_domain(domain) && is_remote_name(remote),
-        None => false,
-    }
-}
-
-/// `path-component ("/" path-component)*`, each `[a-z0-9]+ (separator [a-z0-9]+)*` with
-/// separator `[._]|__|-+`.
-fn is_remote_name(s: &str) -> bool {
-    s.split('/').all(is_path_component)
-}
-
-fn is_path_component(s: &str) -> bool {
-    let b = s.as_bytes();
-    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    let mut i = 0;
-    let run = |i: &mut usize| {
-        let start = *i;
-        while b.get(*i).copied().is_some_and(alnum) {
-            *i += 1;
-        }
-        *i > start
-    };
-    if !run(&mut i) {
-        return false;
-    }
-    while i < b.len() {
-        match b.get(i) {
-            Some(b'.') => i += 1,
-            Some(b'_') => {
-                i += 1;
-                if b.get(i) == Some(&b'_') {
-                    i += 1;
-                }
-            }
-            Some(b'-') => {
-                while b.get(i) == Some(&b'-') {
-                    i += 1;
-                }
-            }
-            _ => return false,
-        }
-        if !run(&mut i) {
-            return false;
-        }
-    }
-    true
-}
-
-/// `host (":" [0-9]+)?` with host a dotted domain name or a bracketed IPv6 address.
-fn is_domain(s: &str) -> bool {
-    let (host, port) = if s.starts_with('[') {
-        match s.find(']') {
-            Some(end) => {
-                let host = &s[..=end];
-                let after = &s[end + 1..];
-                match after.strip_prefix(':') {
-                    Some(p) => (host, Some(p)),
-                    None if after.is_empty() => (host, None),
-                    None => return false,
-                }
-            }
-            None => return false,
-        }
-    } else {
-        match s.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (s, None),
-        }
-    };
-    if port.is_some_and(|p| p.is_empty() || !p.bytes().all(|c| c.is_ascii_digit())) {
-        return false;
-    }
-    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return !inner.is_empty() && inner.bytes().all(|c| c.is_ascii_hexdigit() || c == b':');
-    }
-    host.split('.').all(|c| {
-        let b = c.as_bytes();
-        !b.is_empty()
-            && b.iter().all(|x| x.is_ascii_alphanumeric() || *x == b'-')
-            && b.first().is_some_and(u8::is_ascii_alphanumeric)
-            && b.last().is_some_and(u8::is_ascii_alphanumeric)
-    })
-}
-
-/// `[\w][\w.-]{0,127}`
-fn is_tag(s: &str) -> bool {
-    let b = s.as_bytes();
-    let word = |c: &u8| c.is_ascii_alphanumeric() || *c == b'_';
-    !b.is_empty()
-        && b.len() <= 128
-        && b.first().is_some_and(word)
-        && b.iter().all(|c| word(c) || *c == b'.' || *c == b'-')
-}
-
-/// `[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}`
-fn is_digest(s: &str) -> bool {
-    let Some((alg, hex)) = s.split_once(':') else {
-        return false;
-    };
-    let component_ok = |c: &str| {
-        let b = c.as_bytes();
-        b.first().is_some_and(u8::is_ascii_alphabetic) && b.iter().all(u8::is_ascii_alphanumeric)
-    };
-    hex.len() >= 32
-        && hex.bytes().all(|c| c.is_ascii_hexdigit())
-        && alg.split(['-', '_', '+', '.']).all(component_ok)
-}
-
-/// pflag's `stringToString` for one occurrence of `--<flag>=<value>`: no `=` is an error, one
-/// `=` is a single pair (surrounding `"` trimmed, commas kept), more are read as one CSV
-/// record. Errors carry pflag's wording for the flag.
-pub fn parse_string_to_string(
-    flag: &str,
-    value: &str,
-) -> Result<Vec<(String, String)>, DebugError> {
-    let fail = |cause: String| DebugError::InvalidFlagArgument {
-        value: value.to_string(),
-        flag: format!("--{flag}"),
-        cause,
-    };
-    let fields = match value.matches('=').count() {
-        0 => return Err(fail(format!("{value} must be formatted as key=value"))),
-        1 => vec![value.trim_matches('"').to_string()],
-        _ => read_csv_record(value).map_err(fail)?,
-    };
-    let mut out = Vec::with_capacity(fields.len());
-    for field in fields {
-        match field.split_once('=') {
-            Some((k, v)) => out.push((k.to_string(), v.to_string())),
-            None => return Err(fail(format!("{field} must be formatted as key=value"))),
-        }
-    }
-    Ok(out)
-}
-
-/// The first record of `s` read by Go's `encoding/csv` (comma separator, strict quotes).
-fn read_csv_record(s: &str) -> Result<Vec<String>, String> {
-    let b = s.as_bytes();
-    let mut fields = Vec::new();
-    let mut i = 0;
-    let mut line = 1;
-    let mut col_base = 0; // byte index where the current line starts
-    loop {
-        if b.get(i) == Some(&b'"') {
-            // Quoted field.
-            let mut field = Vec::new();
-            i += 1;
-            loop {
-                match b.get(i) {
-                    None => {
-                        return Err(format!(
-                            "parse error on line {line}, column {}: extraneous or missing \" in quoted-field",
-                            i - col_base + 1
-                        ))
-                    }
-                    Some(b'"') => match b.get(i + 1) {
-                        Some(b'"') => {
-                            field.push(b'"');
-                            i += 2;
-                        }
-                        Some(b',') => {
-                            i += 2;
-                            fields.push(String::from_utf8_lossy(&field).into_owned());
-                            break;
-                        }
-                        None | Some(b'\n') => {
-                            fields.push(String::from_utf8_lossy(&field).into_owned());
-                            return Ok(fields);
-                        }
-                        Some(_) => {
-                            return Err(format!(
-                                "parse error on line {line}, column {}: extraneous or missing \" in quoted-field",
-                                i - col_base + 1
-                            ))
-                        }
-                    },
-                    Some(&c) => {
-                        if c == b'\n' {
-                            line += 1;
-                            col_base = i + 1;
-                        }
-                        field.push(c);
-                        i += 1;
-                    }
-                }
-            }
-        } else {
-            let start = i;
-            while let Some(&c) = b.get(i) {
-                if c == b',' || c == b'\n' {
-                    break;
-                }
-                if c == b'"' {
-                    return Err(format!(
-                        "parse error on line {line}, column {}: bare \" in non-quoted-field",
-                        i - col_base + 1
-                    ));
-                }
-                i += 1;
-            }
-            let field = String::from_utf8_lossy(&b[start..i]).into_owned();
-            let field = field
-                .strip_suffix('\r')
-                .map(str::to_string)
-                .unwrap_or(field);
-            fields.push(field);
-            match b.get(i) {
-                Some(b',') => i += 1,
-                _ => return Ok(fields),
-            }
-        }
-    }
-}
-
-/// Go's `strconv.Quote` (what `%q` prints).
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if c.is_control() => {
-                let n = c as u32;
-                if n <= 0xffff {
-                    out.push_str(&format!("\\u{n:04x}"));
-                } else {
-                    out.push_str(&format!("\\U{n:08x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,43 +132,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn image_references() {
-        for ok in [
-            "busybox",
-            "busybox:1.36",
-            "library/busybox:latest",
-            "docker.io/library/busybox:1.36",
-            "localhost:5000/a/b:tag",
-            "localhost:5000",
-            "LOCALHOST:5000/x",
-            "[::1]:5000/x:y",
-            "registry.example.com/a_b/c__d/e-f/g--h.i:V1.0-rc_1",
-            "busybox@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-            "busybox:1.36@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-            "a.b-c.d/x",
-        ] {
-            assert!(is_image_reference(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "Not_A/Valid:Image:Ref",
-            "Busybox",
-            "a b",
-            "busybox:",
-            ":tag",
-            "a//b",
-            "a/",
-            "-a",
-            "a-",
-            "a___b",
-            "busybox@sha256:abc",
-            "busybox@@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-            "-host.com/a",
-            "host:port/a",
-            "busybox:-tag",
-        ] {
-            assert!(!is_image_reference(bad), "{bad}");
-        }
+    fn invalid_image_like_kubectl() {
         let e = validate_image("Not_A/Valid:Image:Ref").unwrap_err();
         assert_eq!(
             format!("{}\n", error_text(&e)),
@@ -459,46 +146,6 @@ mod tests {
         assert_eq!(
             validate_pull_policy("Sometimes").unwrap_err().to_string(),
             "invalid image pull policy: Sometimes"
-        );
-    }
-
-    #[test]
-    fn string_to_string_like_pflag() {
-        let p = |v: &str| parse_string_to_string("env", v);
-        assert_eq!(p("a=1").unwrap(), vec![("a".into(), "1".into())]);
-        // A single '=' is one pair: commas stay in the value.
-        assert_eq!(p("a=1,b").unwrap(), vec![("a".into(), "1,b".into())]);
-        assert_eq!(p("\"a=1\"").unwrap(), vec![("a".into(), "1".into())]);
-        assert_eq!(
-            p("a=1,\"b=x,y\",c=").unwrap(),
-            vec![
-                ("a".into(), "1".into()),
-                ("b".into(), "x,y".into()),
-                ("c".into(), "".into())
-            ]
-        );
-        assert_eq!(p("a=1\nb=2,c=3").unwrap(), vec![("a".into(), "1".into())]);
-        // Messages checked against kubectl 1.32.
-        let msg = |v: &str| p(v).unwrap_err().to_string();
-        assert_eq!(
-            msg("b"),
-            "invalid argument \"b\" for \"--env\" flag: b must be formatted as key=value"
-        );
-        assert_eq!(
-            msg("a=\"x,y\"=1,b=2"),
-            "invalid argument \"a=\\\"x,y\\\"=1,b=2\" for \"--env\" flag: parse error on line 1, column 3: bare \" in non-quoted-field"
-        );
-        assert_eq!(
-            msg("\"ab\"c=1,x=2"),
-            "invalid argument \"\\\"ab\\\"c=1,x=2\" for \"--env\" flag: parse error on line 1, column 4: extraneous or missing \" in quoted-field"
-        );
-        assert_eq!(
-            msg("a=1,,b=2"),
-            "invalid argument \"a=1,,b=2\" for \"--env\" flag:  must be formatted as key=value"
-        );
-        assert_eq!(
-            parse_string_to_string("set-image", "a=1,\"b=2").unwrap_err().to_string(),
-            "invalid argument \"a=1,\\\"b=2\" for \"--set-image\" flag: parse error on line 1, column 9: extraneous or missing \" in quoted-field"
         );
     }
 
@@ -605,10 +252,5 @@ mod tests {
             format!("{LEGACY_WARNING}\n"),
             testdata::stderr("ephemeral-profile-legacy")
         );
-    }
-
-    #[test]
-    fn go_quote_like_strconv() {
-        assert_eq!(go_quote("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\x01é\"");
     }
 }

@@ -1,14 +1,14 @@
 //! API paths and the views of the objects kdebug reads. Objects stay `serde_json::Value` so
 //! that a copied pod keeps every field, known or not; [`pod`] reads the few fields we need.
 
+pub mod node;
 pub mod pod;
 pub mod target;
+pub mod watch;
 
 pub use pod::{Meta, Object, Pod, State};
 
 use serde_json::{json, Value};
-
-use crate::client::{ApiError, Client};
 
 pub fn pod_path(ns: &str, name: &str) -> String {
     format!("/api/v1/namespaces/{ns}/pods/{name}")
@@ -149,10 +149,16 @@ pub fn ephemeral_names(pod: &Pod) -> Vec<String> {
         .collect()
 }
 
+/// What deleting needs: one DELETE request with a body (the REST client makes it).
+pub trait Delete {
+    type Error;
+    fn delete(&self, path: &str, body: &Value) -> Result<Value, Self::Error>;
+}
+
 /// Deletes a pod kdebug made, at once: a debug shell has nothing to shut down gracefully.
-pub fn delete_pod(client: &Client, ns: &str, name: &str) -> Result<Value, ApiError> {
+pub fn delete_pod<D: Delete>(api: &D, ns: &str, name: &str) -> Result<Value, D::Error> {
     let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0});
-    client.delete(&pod_path(ns, name), &body)
+    api.delete(&pod_path(ns, name), &body)
 }
 
 #[cfg(test)]

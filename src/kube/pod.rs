@@ -11,8 +11,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::client::ApiError;
-
 /// Go's reading of a field: missing or `null` gives the zero value, a wrong type an error.
 pub fn zero<'de, D, T>(d: D) -> Result<T, D::Error>
 where
@@ -65,6 +63,7 @@ views! {
 
     pub struct Spec<'a> {
         restart_policy: &'a str,
+        node_name: &'a str,
         containers: Vec<Container<'a>>,
         init_containers: Vec<Container<'a>>,
         ephemeral_containers: Vec<Container<'a>>,
@@ -165,15 +164,30 @@ impl State {
     }
 }
 
-/// Reads `v` as a `T`; a field of the wrong type is the server's answer not understood,
-/// `what` says which object it was.
+/// An object from the server with a field of the wrong type: its answer not understood.
+#[derive(Debug)]
+pub struct ReadError {
+    /// Which object (`pod NS/NAME`).
+    pub what: String,
+    pub cause: serde_json::Error,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "failed to decode {}: {}", self.what, self.cause)
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// Reads `v` as a `T`; `what` says which object it was.
 fn read<'a, T: Deserialize<'a>>(
     v: &'a Value,
     what: impl FnOnce() -> String,
-) -> Result<T, ApiError> {
-    T::deserialize(v).map_err(|e| ApiError::Decode {
+) -> Result<T, ReadError> {
+    T::deserialize(v).map_err(|cause| ReadError {
         what: what(),
-        cause: e.to_string(),
+        cause,
     })
 }
 
@@ -189,7 +203,7 @@ fn said_name(v: &Value) -> String {
 
 impl<'a> Pod<'a> {
     /// The view of a pod; an error names the pod and the field of the wrong type's value.
-    pub fn read(v: &'a Value) -> Result<Pod<'a>, ApiError> {
+    pub fn read(v: &'a Value) -> Result<Pod<'a>, ReadError> {
         read(v, || format!("pod {}", said_name(v)))
     }
 
@@ -218,14 +232,14 @@ impl<'a> Pod<'a> {
 }
 
 impl<'a> Object<'a> {
-    pub fn read(v: &'a Value) -> Result<Object<'a>, ApiError> {
+    pub fn read(v: &'a Value) -> Result<Object<'a>, ReadError> {
         read(v, || format!("object {}", said_name(v)))
     }
 }
 
 impl<'a> Meta<'a> {
     /// The metadata of any object (a node, a list).
-    pub fn read(v: &'a Value) -> Result<Meta<'a>, ApiError> {
+    pub fn read(v: &'a Value) -> Result<Meta<'a>, ReadError> {
         Object::read(v).map(|o| o.metadata)
     }
 }

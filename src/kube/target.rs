@@ -69,8 +69,31 @@ impl fmt::Display for Target {
     }
 }
 
+/// A positional target kubectl would not take, in kubectl's words.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TargetError {
+    UnknownType(String),
+    NoName(String),
+}
+
+impl fmt::Display for TargetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetError::UnknownType(ty) => {
+                write!(f, "the server doesn't have a resource type {ty:?}")
+            }
+            TargetError::NoName(arg) => write!(
+                f,
+                "arguments in resource/name form must have a single resource and name: {arg:?}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TargetError {}
+
 /// Parses one positional target. `TYPE NAME` (two words) is not a form kubectl accepts.
-pub fn parse(arg: &str) -> Result<Target, String> {
+pub fn parse(arg: &str) -> Result<Target, TargetError> {
     let Some((ty, name)) = arg.split_once('/') else {
         return Ok(Target {
             kind: Kind::Pod,
@@ -93,13 +116,11 @@ pub fn parse(arg: &str) -> Result<Target, String> {
         "ds" | "daemonset" | "daemonsets" | "daemonset.apps" | "daemonsets.apps" => Kind::DaemonSet,
         "job" | "jobs" | "job.batch" | "jobs.batch" => Kind::Job,
         "svc" | "service" | "services" => Kind::Service,
-        _ => return Err(format!("the server doesn't have a resource type {ty:?}")),
+        _ => return Err(TargetError::UnknownType(ty.to_string())),
     };
     // `node/` alone stands for "the nodes that -l selects" (checked in the plan stage).
     if name.is_empty() && kind != Kind::Node {
-        return Err(format!(
-            "arguments in resource/name form must have a single resource and name: {arg:?}"
-        ));
+        return Err(TargetError::NoName(arg.to_string()));
     }
     Ok(Target {
         kind,
@@ -130,7 +151,7 @@ mod tests {
     #[test]
     fn unknown_types_get_kubectls_error() {
         assert_eq!(
-            parse("foo/bar").unwrap_err(),
+            parse("foo/bar").unwrap_err().to_string(),
             "the server doesn't have a resource type \"foo\""
         );
         assert!(parse("pod/").is_err());

@@ -63,9 +63,14 @@ pub enum ExecError {
     },
     Spawn {
         command: String,
-        cause: String,
+        cause: std::io::Error,
     },
-    Decode(String),
+    Decode(serde_json::Error),
+    StatusNotObject(Value),
+    FieldNotString {
+        key: &'static str,
+        value: Value,
+    },
     WrongApiVersion {
         configured: String,
         returned: String,
@@ -106,6 +111,15 @@ impl fmt::Display for ExecError {
                 write!(f, "exec: failed to start {command}: {cause}")
             }
             ExecError::Decode(e) => write!(f, "decoding stdout: {e}"),
+            ExecError::StatusNotObject(v) => {
+                write!(f, "decoding stdout: status must be an object, not {v}")
+            }
+            ExecError::FieldNotString { key, value } => {
+                write!(
+                    f,
+                    "decoding stdout: status.{key} must be a string, not {value}"
+                )
+            }
             ExecError::WrongApiVersion {
                 configured,
                 returned,
@@ -236,7 +250,7 @@ pub fn run_plugin(
         Err(e) => {
             return Err(ExecError::Spawn {
                 command: exec.command.clone(),
-                cause: e.to_string(),
+                cause: e,
             })
         }
     };
@@ -256,7 +270,7 @@ pub fn run_plugin(
 
 /// Decodes a plugin's stdout.
 pub fn parse_credential(stdout: &[u8], api_version: &str) -> Result<ExecCredential, ExecError> {
-    let v: Value = serde_json::from_slice(stdout).map_err(|e| ExecError::Decode(e.to_string()))?;
+    let v: Value = serde_json::from_slice(stdout).map_err(ExecError::Decode)?;
     let returned = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
     if returned != api_version || kind != "ExecCredential" {
@@ -272,20 +286,17 @@ pub fn parse_credential(stdout: &[u8], api_version: &str) -> Result<ExecCredenti
     let status = match v.get("status") {
         Some(Value::Object(s)) => s,
         Some(Value::Null) | None => return Err(ExecError::NoStatus),
-        Some(other) => {
-            return Err(ExecError::Decode(format!(
-                "status must be an object, not {other}"
-            )))
-        }
+        Some(other) => return Err(ExecError::StatusNotObject(other.clone())),
     };
-    let text = |k: &str| -> Result<Option<String>, ExecError> {
+    let text = |k: &'static str| -> Result<Option<String>, ExecError> {
         match status.get(k) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(ExecError::Decode(format!(
-                "status.{k} must be a string, not {other}"
-            ))),
+            Some(other) => Err(ExecError::FieldNotString {
+                key: k,
+                value: other.clone(),
+            }),
         }
     };
     let token = text("token")?;

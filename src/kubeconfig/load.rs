@@ -4,7 +4,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::model::{self, Config};
-use super::KubeconfigError;
+use super::{KubeconfigError, LoadCause};
 
 /// Where the kubeconfig comes from (client-go ClientConfigLoadingRules precedence).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,16 +83,16 @@ pub fn load_file(path: &Path) -> Result<Option<Config>, KubeconfigError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(KubeconfigError::Load {
-                file,
-                detail: go_io_error("read", path, &e),
+                path: path.to_path_buf(),
+                cause: LoadCause::Read(e),
             })
         }
     };
     model::load_bytes(&data, &file, path)
         .map(Some)
         .map_err(|e| KubeconfigError::Load {
-            file,
-            detail: e.to_string(),
+            path: path.to_path_buf(),
+            cause: LoadCause::Decode(e),
         })
 }
 

@@ -10,24 +10,81 @@ use std::path::{Path, PathBuf};
 
 use crate::text::yaml::{self, Data, Entry, Value};
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum PersistError {
+    /// The user was defined by no kubeconfig file (flags or the in-cluster configuration).
+    NoFile,
     /// Not a regular file (stdin, a pipe, /dev/fd/N): there is nothing to write back to.
     NotAFile(PathBuf),
-    /// The file (or its directory) cannot be written.
-    ReadOnly(PathBuf, String),
+    /// The file (or its directory) cannot be written; `None`: its mode says so.
+    ReadOnly(PathBuf, Option<std::io::Error>),
     /// The file no longer has the user's `auth-provider.config` in a form we can edit.
-    Layout(PathBuf, String),
-    Io(PathBuf, String),
+    Layout(PathBuf, LayoutError),
+    Io(PathBuf, std::io::Error),
 }
 
 impl fmt::Display for PersistError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            PersistError::NoFile => f.write_str("the user comes from no kubeconfig file"),
             PersistError::NotAFile(p) => write!(f, "{} is not a regular file", p.display()),
-            PersistError::ReadOnly(p, why) => write!(f, "{} is read-only: {why}", p.display()),
+            PersistError::ReadOnly(p, None) => {
+                write!(f, "{} is read-only: no write permission", p.display())
+            }
+            PersistError::ReadOnly(p, Some(e)) => write!(f, "{} is read-only: {e}", p.display()),
             PersistError::Layout(p, why) => write!(f, "cannot edit {}: {why}", p.display()),
-            PersistError::Io(p, why) => write!(f, "failed to write {}: {why}", p.display()),
+            PersistError::Io(p, e) => write!(f, "failed to write {}: {e}", p.display()),
+        }
+    }
+}
+
+/// Why the text cannot be edited in place (see [`edit`]).
+#[derive(Debug)]
+pub enum LayoutError {
+    Yaml(yaml::YamlError),
+    Empty,
+    NotMapping { user: String },
+    NoEntryToFollow,
+    NotBlock,
+    WouldBreak(yaml::YamlError),
+    WouldEmpty,
+    NoReadBack { key: String },
+    NoUsers,
+    NoUser(String),
+    NoConfig(String),
+    OutsideFile,
+    OutsideLine,
+    NotString,
+    SpansLines,
+    NotOneLine,
+}
+
+impl fmt::Display for LayoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LayoutError::Yaml(e) => write!(f, "{e}"),
+            LayoutError::Empty => f.write_str("the file is empty"),
+            LayoutError::NotMapping { user } => {
+                write!(
+                    f,
+                    "users[{user}].user.auth-provider.config is not a mapping"
+                )
+            }
+            LayoutError::NoEntryToFollow => {
+                f.write_str("the auth-provider config is empty; cannot place a new key")
+            }
+            LayoutError::NotBlock => f.write_str("the auth-provider config is not a block mapping"),
+            LayoutError::WouldBreak(e) => write!(f, "the edit would break the file: {e}"),
+            LayoutError::WouldEmpty => f.write_str("the edit would empty the file"),
+            LayoutError::NoReadBack { key } => write!(f, "the edit of {key} did not read back"),
+            LayoutError::NoUsers => f.write_str("the file has no users list"),
+            LayoutError::NoUser(user) => write!(f, "the file has no user {user:?}"),
+            LayoutError::NoConfig(user) => write!(f, "user {user:?} has no auth-provider config"),
+            LayoutError::OutsideFile => f.write_str("a position outside the file"),
+            LayoutError::OutsideLine => f.write_str("a position outside its line"),
+            LayoutError::NotString => f.write_str("a token that is not a string"),
+            LayoutError::SpansLines => f.write_str("a quoted token that spans lines"),
+            LayoutError::NotOneLine => f.write_str("a token that is not written on one line"),
         }
     }
 }
@@ -41,7 +98,7 @@ pub fn write_auth_provider_config(
     user: &str,
     updates: &[(&str, &str)],
 ) -> Result<(), PersistError> {
-    let io = |e: std::io::Error| PersistError::Io(path.to_path_buf(), e.to_string());
+    let io = |e: std::io::Error| PersistError::Io(path.to_path_buf(), e);
     // A config on stdin (/dev/stdin, a pipe) has no file to write to.
     let meta = std::fs::metadata(path).map_err(io)?;
     if !meta.is_file() || path.starts_with("/dev") || path.starts_with("/proc") {
@@ -50,10 +107,7 @@ pub fn write_auth_provider_config(
     // Follow a symlink so the rename replaces the file, not the link.
     let real = std::fs::canonicalize(path).map_err(io)?;
     if meta.permissions().readonly() {
-        return Err(PersistError::ReadOnly(
-            path.to_path_buf(),
-            "no write permission".into(),
-        ));
+        return Err(PersistError::ReadOnly(path.to_path_buf(), None));
     }
     let text = std::fs::read_to_string(&real).map_err(io)?;
     let edited =
@@ -81,7 +135,7 @@ pub fn write_auth_provider_config(
     write().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         if e.kind() == std::io::ErrorKind::PermissionDenied {
-            PersistError::ReadOnly(path.to_path_buf(), e.to_string())
+            PersistError::ReadOnly(path.to_path_buf(), Some(e))
         } else {
             io(e)
         }
@@ -89,15 +143,15 @@ pub fn write_auth_provider_config(
 }
 
 /// The text with the updates applied (pure; see [`write_auth_provider_config`]).
-pub fn edit(text: &str, user: &str, updates: &[(&str, &str)]) -> Result<String, String> {
+pub fn edit(text: &str, user: &str, updates: &[(&str, &str)]) -> Result<String, LayoutError> {
     let root = yaml::parse(text.as_bytes(), "kubeconfig")
-        .map_err(|e| e.to_string())?
-        .ok_or("the file is empty")?;
+        .map_err(LayoutError::Yaml)?
+        .ok_or(LayoutError::Empty)?;
     let config = find_config(&root, user)?;
     let Data::Object(entries) = &config.data else {
-        return Err(format!(
-            "users[{user}].user.auth-provider.config is not a mapping"
-        ));
+        return Err(LayoutError::NotMapping {
+            user: user.to_string(),
+        });
     };
     let lines = line_starts(text);
     // Replacements as (byte start, byte end, new text), applied from the end.
@@ -110,15 +164,13 @@ pub fn edit(text: &str, user: &str, updates: &[(&str, &str)]) -> Result<String, 
             }
             None => {
                 // A new key: one line after the mapping's last entry, at its indentation.
-                let last = entries
-                    .last()
-                    .ok_or("the auth-provider config is empty; cannot place a new key")?;
+                let last = entries.last().ok_or(LayoutError::NoEntryToFollow)?;
                 let (_, end) = scalar_span(text, &lines, &last.value)?;
                 let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
                 let line_start = lines[last.key_pos.line - 1];
                 let indent = &text[line_start..offset(text, &lines, last.key_pos)?];
                 if !indent.chars().all(|c| c == ' ') {
-                    return Err("the auth-provider config is not a block mapping".into());
+                    return Err(LayoutError::NotBlock);
                 }
                 edits.push((
                     line_end,
@@ -135,33 +187,35 @@ pub fn edit(text: &str, user: &str, updates: &[(&str, &str)]) -> Result<String, 
     }
     // Check the result reads back with exactly the new values.
     let back = yaml::parse(out.as_bytes(), "kubeconfig")
-        .map_err(|e| format!("the edit would break the file: {e}"))?
-        .ok_or("the edit would empty the file")?;
+        .map_err(LayoutError::WouldBreak)?
+        .ok_or(LayoutError::WouldEmpty)?;
     let cfg = find_config(&back, user)?;
     for (key, new) in updates {
         let got = cfg.get(key).map(|e| &e.value.data);
         if got != Some(&Data::String(new.to_string())) {
-            return Err(format!("the edit of {key} did not read back"));
+            return Err(LayoutError::NoReadBack {
+                key: key.to_string(),
+            });
         }
     }
     Ok(out)
 }
 
-fn find_config<'a>(root: &'a Value, user: &str) -> Result<&'a Value, String> {
+fn find_config<'a>(root: &'a Value, user: &str) -> Result<&'a Value, LayoutError> {
     let users = match root.get("users").map(|e| &e.value.data) {
         Some(Data::Array(items)) => items,
-        _ => return Err("the file has no users list".into()),
+        _ => return Err(LayoutError::NoUsers),
     };
     let entry = users
         .iter()
         .find(|u| matches!(u.get("name"), Some(Entry { value: Value { data: Data::String(n), .. }, .. }) if n == user))
-        .ok_or_else(|| format!("the file has no user {user:?}"))?;
+        .ok_or_else(|| LayoutError::NoUser(user.to_string()))?;
     entry
         .get("user")
         .and_then(|u| u.value.get("auth-provider"))
         .and_then(|a| a.value.get("config"))
         .map(|c| &c.value)
-        .ok_or_else(|| format!("user {user:?} has no auth-provider config"))
+        .ok_or_else(|| LayoutError::NoConfig(user.to_string()))
 }
 
 fn line_starts(text: &str) -> Vec<usize> {
@@ -171,23 +225,23 @@ fn line_starts(text: &str) -> Vec<usize> {
 }
 
 /// The byte offset of a 1-based line and character column.
-fn offset(text: &str, lines: &[usize], pos: yaml::Pos) -> Result<usize, String> {
+fn offset(text: &str, lines: &[usize], pos: yaml::Pos) -> Result<usize, LayoutError> {
     let start = *lines
         .get(pos.line.wrapping_sub(1))
-        .ok_or("a position outside the file")?;
+        .ok_or(LayoutError::OutsideFile)?;
     let line = &text[start..];
     let col = line
         .char_indices()
         .nth(pos.col - 1)
         .map(|(i, _)| i)
-        .ok_or("a position outside its line")?;
+        .ok_or(LayoutError::OutsideLine)?;
     Ok(start + col)
 }
 
 /// Where a one-line scalar (plain, 'single' or "double" quoted) is written.
-fn scalar_span(text: &str, lines: &[usize], v: &Value) -> Result<(usize, usize), String> {
+fn scalar_span(text: &str, lines: &[usize], v: &Value) -> Result<(usize, usize), LayoutError> {
     let Data::String(old) = &v.data else {
-        return Err("a token that is not a string".into());
+        return Err(LayoutError::NotString);
     };
     let start = offset(text, lines, v.pos)?;
     let rest = &text[start..];
@@ -214,7 +268,7 @@ fn scalar_span(text: &str, lines: &[usize], v: &Value) -> Result<(usize, usize),
                 .min(line.trim_end().len()),
         ),
     }
-    .ok_or("a quoted token that spans lines")?;
+    .ok_or(LayoutError::SpansLines)?;
     // Only what reads back as the old value is replaced (a folded or aliased scalar is not).
     let written = &line[..len];
     let decoded = yaml::parse(format!("k: {written}\n").as_bytes(), "token")
@@ -222,7 +276,7 @@ fn scalar_span(text: &str, lines: &[usize], v: &Value) -> Result<(usize, usize),
         .flatten()
         .and_then(|d| d.get("k").map(|e| e.value.data.clone()));
     if decoded != Some(Data::String(old.clone())) {
-        return Err("a token that is not written on one line".into());
+        return Err(LayoutError::NotOneLine);
     }
     Ok((start, start + len))
 }

@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::exec::{clean_install_hint, ClusterInfo, EXEC_EXTENSION};
-use super::incluster::{read_token, InCluster};
+use super::build::{build, in_cluster_config};
+use super::exec::ClusterInfo;
+use super::incluster::InCluster;
 use super::load::{self, go_io_error, origin_dir, resolve_path, Sources};
 use super::model::{AuthInfo, AuthProviderConfig, Cluster, Config, Context, ExecConfig};
+use super::validate::{self, Unusable};
 use super::KubeconfigError;
 use crate::sys::report::Failure;
 use crate::sys::secret::Secret;
@@ -103,7 +105,7 @@ pub enum ResolveError {
     /// Reading or parsing the kubeconfig files failed.
     Load(KubeconfigError),
     /// client-go's ConfirmUsable errors (printed as "Error in configuration:" + bullets).
-    Invalid(Vec<String>),
+    Invalid(Vec<Unusable>),
     /// `--context NAME` names no context (kubectl: `Error in configuration: context was not
     /// found for specified context: NAME`).
     ContextNotFound(String),
@@ -160,7 +162,15 @@ impl fmt::Display for ResolveError {
                 }
                 Ok(())
             }
-            ResolveError::Invalid(errs) => f.write_str(&errs.join("; ")),
+            ResolveError::Invalid(errs) => {
+                for (i, e) in errs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                Ok(())
+            }
             ResolveError::ContextNotFound(n) => write!(
                 f,
                 "Error in configuration: context was not found for specified context: {n}"
@@ -245,7 +255,7 @@ pub fn resolve_in(o: &Overrides, env: &Environment) -> Result<ClientConfig, Reso
     resolve_config(&config, o, env)
 }
 
-fn non_empty(s: &Option<String>) -> Option<&str> {
+pub(super) fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().filter(|s| !s.is_empty())
 }
 
@@ -263,33 +273,21 @@ fn resolve_auth_paths(u: &mut AuthInfo) {
     }
 }
 
-fn is_dns1123_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
+/// The context chosen by `--context` or current-context, with the flag overrides.
+struct Chosen {
+    name: String,
+    /// `--context` was given (it must exist).
+    required: bool,
+    context: Context,
 }
 
-/// Resolution proper, on an already loaded config.
-pub fn resolve_config(
-    config: &Config,
-    o: &Overrides,
-    env: &Environment,
-) -> Result<ClientConfig, ResolveError> {
-    // Context: --context (must exist) or current-context (a dangling one is still an error
-    // in ConfirmUsable).
-    let context_name = non_empty(&o.context)
+fn choose_context(config: &Config, o: &Overrides) -> Chosen {
+    // --context (must exist) or current-context (a dangling one is still an error in
+    // ConfirmUsable).
+    let name = non_empty(&o.context)
         .map(str::to_string)
         .unwrap_or_else(|| config.current_context.clone());
-    let context_required = non_empty(&o.context).is_some();
-    let mut context: Context = config
-        .contexts
-        .get(&context_name)
-        .cloned()
-        .unwrap_or_default();
+    let mut context: Context = config.contexts.get(&name).cloned().unwrap_or_default();
     if let Some(c) = non_empty(&o.cluster) {
         context.cluster = c.to_string();
     }
@@ -299,26 +297,28 @@ pub fn resolve_config(
     if let Some(ns) = non_empty(&o.namespace) {
         context.namespace = ns.to_string();
     }
+    Chosen {
+        name,
+        required: non_empty(&o.context).is_some(),
+        context,
+    }
+}
 
-    // Cluster: defaults, then the named entry, then the flag overrides.
-    let default_server = env.default_server();
+/// The cluster: defaults, then the named entry, then the flag overrides.
+fn choose_cluster(config: &Config, name: &str, o: &Overrides, default_server: &str) -> Cluster {
     let mut cluster = Cluster {
-        server: default_server.clone(),
+        server: default_server.to_string(),
         ..Default::default()
     };
-    if let Some(c) = config.clusters.get(&context.cluster) {
+    if let Some(c) = config.clusters.get(name) {
         let mut c = c.clone();
         if c.server.is_empty() {
-            c.server = default_server.clone(); // mergo: an empty field does not override
+            c.server = default_server.to_string(); // mergo: an empty field does not override
         }
         c.certificate_authority =
             resolve_path(&c.certificate_authority, &origin_dir(&c.location_of_origin));
         cluster = c;
     }
-    // client-go's ConfirmUsable ignores getCluster's "does not exist" and validates an empty
-    // cluster instead: `--cluster=nope` reads `no server found for cluster "nope"`.
-    let cluster_missing =
-        non_empty(&o.cluster).is_some() && !config.clusters.contains_key(&context.cluster);
     if let Some(s) = non_empty(&o.server) {
         cluster.server = s.to_string();
     }
@@ -338,14 +338,17 @@ pub fn resolve_config(
     if non_empty(&o.tls_server_name).is_some() || non_empty(&o.server).is_some() {
         cluster.tls_server_name = o.tls_server_name.clone().unwrap_or_default();
     }
+    cluster
+}
 
-    // User: the named entry overlaid field by field with the flags.
+/// The user: the named entry overlaid field by field with the flags.
+fn choose_user(config: &Config, name: &str, o: &Overrides) -> Result<AuthInfo, ResolveError> {
     let mut user = AuthInfo::default();
-    if let Some(u) = config.auth_infos.get(&context.auth_info) {
+    if let Some(u) = config.auth_infos.get(name) {
         user = u.clone();
         resolve_auth_paths(&mut user);
     } else if non_empty(&o.user).is_some() {
-        return Err(ResolveError::NoSuchUser(context.auth_info.clone()));
+        return Err(ResolveError::NoSuchUser(name.to_string()));
     }
     if let Some(t) = o.token.as_ref().filter(|t| !t.expose().is_empty()) {
         user.token = t.clone();
@@ -375,48 +378,52 @@ pub fn resolve_config(
     if let Some(u) = non_empty(&o.as_uid) {
         user.impersonate_uid = u.to_string();
     }
+    Ok(user)
+}
 
-    // ConfirmUsable: every problem at once.
+/// ConfirmUsable: every problem at once ([`validate`]).
+fn confirm_usable(
+    config: &Config,
+    o: &Overrides,
+    chosen: &Chosen,
+    user: &AuthInfo,
+    cluster: &Cluster,
+    cluster_missing: bool,
+) -> Result<(), ResolveError> {
+    let (name, context) = (&chosen.name, &chosen.context);
     let mut errors = Vec::new();
-    if !context_name.is_empty() && !config.contexts.contains_key(&context_name) {
+    if !name.is_empty() && !config.contexts.contains_key(name) {
         // With -n, kubectl skips ConfirmUsable in Namespace() and fails later in getContext.
-        if context_required && non_empty(&o.namespace).is_some() {
-            return Err(ResolveError::NoSuchContext(context_name));
+        if chosen.required && non_empty(&o.namespace).is_some() {
+            return Err(ResolveError::NoSuchContext(name.clone()));
         }
-        errors.push(format!(
-            "context was not found for specified context: {context_name}"
-        ));
+        errors.push(Unusable::ContextNotFound(name.clone()));
     }
-    errors.extend(validate_auth_info(&context.auth_info, &user));
+    errors.extend(validate::auth_info(&context.auth_info, user));
+    // client-go's ConfirmUsable ignores getCluster's "does not exist" and validates an empty
+    // cluster instead: `--cluster=nope` reads `no server found for cluster "nope"`.
     if cluster_missing {
-        errors.extend(validate_cluster(&context.cluster, &Cluster::default()));
+        errors.extend(validate::cluster(&context.cluster, &Cluster::default()));
     } else {
-        errors.extend(validate_cluster(&context.cluster, &cluster));
+        errors.extend(validate::cluster(&context.cluster, cluster));
     }
-    if !context.namespace.is_empty() && !is_dns1123_label(&context.namespace) {
-        errors.push(format!(
-            "namespace {:?} for context {context_name:?} does not conform to the kubernetes DNS_LABEL rules",
-            context.namespace
-        ));
+    if !context.namespace.is_empty() && !validate::is_dns1123_label(&context.namespace) {
+        errors.push(Unusable::Namespace {
+            namespace: context.namespace.clone(),
+            context: name.clone(),
+        });
     }
-    match errors.len() {
-        0 => {}
-        1 if errors[0].starts_with("context was not found") => {
-            return Err(ResolveError::ContextNotFound(context_name))
-        }
-        _ => return Err(ResolveError::Invalid(errors)),
+    match errors.as_slice() {
+        [] => Ok(()),
+        [Unusable::ContextNotFound(_)] => Err(ResolveError::ContextNotFound(name.clone())),
+        _ => Err(ResolveError::Invalid(errors)),
     }
-    if cluster_missing {
-        return Err(ResolveError::NoSuchCluster(context.cluster.clone()));
-    }
+}
 
-    let mut cc = build(&cluster, &user)?;
-    cc.user_name = context.auth_info.clone();
-    cc.user_origin = user.location_of_origin.clone();
-    cc.context_name = (!context_name.is_empty()).then_some(context_name.clone());
-
-    // The in-cluster fallback: used when the kubeconfig gives nothing beyond the defaults.
-    let is_default = cc.server == default_server
+/// Whether the kubeconfig gave nothing beyond the defaults (then the in-cluster
+/// configuration is used when there is one).
+fn is_default(cc: &ClientConfig, default_server: &str) -> bool {
+    cc.server == default_server
         && cc.impersonate.user.is_none()
         && cc.proxy_url.is_none()
         && !cc.disable_compression
@@ -426,8 +433,34 @@ pub fn resolve_config(
                 || cc.client_cert_pem.is_some()
                 || cc.exec.is_some()
                 || cc.ca_pem.is_some()
-                || cc.insecure));
-    if is_default && env.in_cluster.possible() {
+                || cc.insecure))
+}
+
+/// Resolution proper, on an already loaded config: the context, its cluster and user with
+/// the flags applied, ConfirmUsable, the client configuration (or the in-cluster one), then
+/// the namespace.
+pub fn resolve_config(
+    config: &Config,
+    o: &Overrides,
+    env: &Environment,
+) -> Result<ClientConfig, ResolveError> {
+    let chosen = choose_context(config, o);
+    let context = &chosen.context;
+    let default_server = env.default_server();
+    let cluster = choose_cluster(config, &context.cluster, o, &default_server);
+    let cluster_missing =
+        non_empty(&o.cluster).is_some() && !config.clusters.contains_key(&context.cluster);
+    let user = choose_user(config, &context.auth_info, o)?;
+    confirm_usable(config, o, &chosen, &user, &cluster, cluster_missing)?;
+    if cluster_missing {
+        return Err(ResolveError::NoSuchCluster(context.cluster.clone()));
+    }
+
+    let mut cc = build(&cluster, &user)?;
+    cc.user_name = context.auth_info.clone();
+    cc.user_origin = user.location_of_origin.clone();
+    cc.context_name = (!chosen.name.is_empty()).then_some(chosen.name.clone());
+    if is_default(&cc, &default_server) && env.in_cluster.possible() {
         cc = in_cluster_config(&env.in_cluster, o)?;
     }
 
@@ -442,275 +475,8 @@ pub fn resolve_config(
     } else {
         cc.namespace = "default".into();
     }
-    if !is_dns1123_label(&cc.namespace) {
+    if !validate::is_dns1123_label(&cc.namespace) {
         return Err(ResolveError::InvalidNamespace(cc.namespace.clone()));
-    }
-    Ok(cc)
-}
-
-/// client-go validateAuthInfo.
-fn validate_auth_info(name: &str, u: &AuthInfo) -> Vec<String> {
-    let mut errs = Vec::new();
-    let mut methods = Vec::new();
-    if !u.token.expose().is_empty() {
-        methods.push("token");
-    }
-    if !u.username.is_empty() || !u.password.expose().is_empty() {
-        methods.push("basicAuth");
-    }
-    if !u.client_certificate.is_empty() || !u.client_certificate_data.is_empty() {
-        if !u.client_certificate.is_empty() && !u.client_certificate_data.is_empty() {
-            errs.push(format!("client-cert-data and client-cert are both specified for {name}. client-cert-data will override."));
-        }
-        if !u.client_key.is_empty() && !u.client_key_data.expose().is_empty() {
-            errs.push(format!("client-key-data and client-key are both specified for {name}; client-key-data will override"));
-        }
-        if u.client_key.is_empty() && u.client_key_data.expose().is_empty() {
-            errs.push(format!("client-key-data or client-key must be specified for {name} to use the clientCert authentication method."));
-        }
-        for (what, path) in [
-            ("client-cert", &u.client_certificate),
-            ("client-key", &u.client_key),
-        ] {
-            if !path.is_empty() {
-                if let Err(e) = std::fs::File::open(path) {
-                    errs.push(format!(
-                        "unable to read {what} {path} for {name} due to {}",
-                        go_io_error("open", Path::new(path), &e)
-                    ));
-                }
-            }
-        }
-    }
-    if let Some(x) = &u.exec {
-        if u.auth_provider.is_some() {
-            errs.push(format!(
-                "authProvider cannot be provided in combination with an exec plugin for {name}"
-            ));
-        }
-        if x.command.is_empty() {
-            errs.push(format!(
-                "command must be specified for {name} to use exec authentication plugin"
-            ));
-        }
-        if x.api_version.is_empty() {
-            errs.push(format!(
-                "apiVersion must be specified for {name} to use exec authentication plugin"
-            ));
-        }
-        for v in x.env.iter().flatten() {
-            if v.name.is_empty() {
-                errs.push(format!("env variable name must be specified for {name} to use exec authentication plugin"));
-            }
-        }
-        match x.interactive_mode.as_str() {
-            "" => errs.push(format!(
-                "interactiveMode must be specified for {name} to use exec authentication plugin"
-            )),
-            "Never" | "IfAvailable" | "Always" => {}
-            other => errs.push(format!("invalid interactiveMode for {name}: {other:?}")),
-        }
-    }
-    if methods.len() > 1 {
-        errs.push(format!(
-            "more than one authentication method found for {name}; found [{}], only one is allowed",
-            methods.join(" ")
-        ));
-    }
-    if (!u.impersonate_uid.is_empty()
-        || !u.impersonate_groups.is_empty()
-        || !u.impersonate_user_extra.is_empty())
-        && u.impersonate.is_empty()
-    {
-        errs.push(format!(
-            "requesting uid, groups or user-extra for {name} without impersonating a user"
-        ));
-    }
-    errs
-}
-
-/// client-go parseProxyURL: http, https or socks5.
-fn check_proxy_url(url: &str) -> Result<(), String> {
-    let scheme = url
-        .split_once("://")
-        .map(|(s, _)| s.to_ascii_lowercase())
-        .unwrap_or_default();
-    match scheme.as_str() {
-        "http" | "https" | "socks5" => Ok(()),
-        _ => Err(format!(
-            "unsupported scheme {scheme:?}, must be http, https, or socks5"
-        )),
-    }
-}
-
-/// client-go validateClusterInfo.
-fn validate_cluster(name: &str, c: &Cluster) -> Vec<String> {
-    let mut errs = Vec::new();
-    if c.server.is_empty() {
-        if name.is_empty() {
-            errs.push("default cluster has no server defined".to_string());
-        } else {
-            errs.push(format!("no server found for cluster {name:?}"));
-        }
-    }
-    if !c.proxy_url.is_empty() {
-        if let Err(e) = check_proxy_url(&c.proxy_url) {
-            errs.push(format!(
-                "invalid 'proxy-url' {:?} for cluster {name:?}: {e}",
-                c.proxy_url
-            ));
-        }
-    }
-    // Fatal in client-go despite the wording.
-    if !c.certificate_authority.is_empty() && !c.certificate_authority_data.is_empty() {
-        errs.push(format!("certificate-authority-data and certificate-authority are both specified for {name}. certificate-authority-data will override."));
-    }
-    if !c.certificate_authority.is_empty() {
-        if let Err(e) = std::fs::File::open(&c.certificate_authority) {
-            errs.push(format!(
-                "unable to read certificate-authority {} for {name} due to {}",
-                c.certificate_authority,
-                go_io_error("open", Path::new(&c.certificate_authority), &e)
-            ));
-        }
-    }
-    errs
-}
-
-fn read_file(what: &'static str, path: &str) -> Result<Vec<u8>, ResolveError> {
-    std::fs::read(path).map_err(|cause| ResolveError::ReadFile {
-        what,
-        path: PathBuf::from(path),
-        cause,
-    })
-}
-
-/// Drops a query and fragment when the server URL has a path (client-go ClientConfig).
-fn clean_server(server: &str) -> String {
-    let Some((scheme, rest)) = server.split_once("://") else {
-        return server.to_string();
-    };
-    let path_start = rest.find('/').unwrap_or(rest.len());
-    let path_end = rest[path_start..]
-        .find(['?', '#'])
-        .map(|k| path_start + k)
-        .unwrap_or(rest.len());
-    if path_end - path_start > 1 {
-        format!("{scheme}://{}", &rest[..path_end])
-    } else {
-        server.to_string()
-    }
-}
-
-fn build(cluster: &Cluster, user: &AuthInfo) -> Result<ClientConfig, ResolveError> {
-    let mut cc = ClientConfig {
-        server: clean_server(&cluster.server),
-        ..Default::default()
-    };
-    cc.proxy_url = (!cluster.proxy_url.is_empty()).then(|| cluster.proxy_url.clone());
-    cc.disable_compression = cluster.disable_compression;
-    if !user.impersonate.is_empty() {
-        cc.impersonate = Impersonation {
-            user: Some(user.impersonate.clone()),
-            groups: user.impersonate_groups.clone(),
-            uid: (!user.impersonate_uid.is_empty()).then(|| user.impersonate_uid.clone()),
-            extra: user
-                .impersonate_user_extra
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default()))
-                .collect(),
-        };
-    }
-    // TLS (server identification).
-    cc.insecure = cluster.insecure_skip_tls_verify;
-    cc.tls_server_name =
-        (!cluster.tls_server_name.is_empty()).then(|| cluster.tls_server_name.clone());
-    if !cluster.certificate_authority_data.is_empty() {
-        cc.ca_pem = Some(cluster.certificate_authority_data.clone());
-    } else if !cluster.certificate_authority.is_empty() {
-        cc.ca_pem = Some(read_file(
-            "certificate-authority",
-            &cluster.certificate_authority,
-        )?);
-    }
-    if cc.insecure && cc.ca_pem.is_some() {
-        return Err(ResolveError::InsecureWithCa);
-    }
-    // User identification: the token file is read now; the client re-reads it later.
-    if !user.token.expose().is_empty() {
-        cc.token = Some(user.token.clone());
-        cc.token_file = (!user.token_file.is_empty()).then(|| PathBuf::from(&user.token_file));
-    } else if !user.token_file.is_empty() {
-        let t =
-            read_token(Path::new(&user.token_file)).map_err(|cause| ResolveError::ReadToken {
-                path: PathBuf::from(&user.token_file),
-                cause,
-            })?;
-        cc.token = Some(Secret::new(t));
-        cc.token_file = Some(PathBuf::from(&user.token_file));
-    }
-    if !user.client_certificate.is_empty() || !user.client_certificate_data.is_empty() {
-        cc.client_cert_pem = Some(if !user.client_certificate_data.is_empty() {
-            user.client_certificate_data.clone()
-        } else {
-            read_file("client-certificate", &user.client_certificate)?
-        });
-        cc.client_key_pem = Some(Secret::new(if !user.client_key_data.expose().is_empty() {
-            user.client_key_data.expose().clone()
-        } else {
-            read_file("client-key", &user.client_key)?
-        }));
-    }
-    if !user.username.is_empty() || !user.password.expose().is_empty() {
-        cc.basic = Some((user.username.clone(), user.password.clone()));
-    }
-    cc.auth_provider = user.auth_provider.clone();
-    if let Some(x) = &user.exec {
-        let mut x = x.clone();
-        x.install_hint = clean_install_hint(&x.install_hint);
-        cc.exec = Some(x);
-        cc.exec_cluster = Some(ClusterInfo {
-            server: cc.server.clone(),
-            tls_server_name: cluster.tls_server_name.clone(),
-            insecure_skip_tls_verify: cluster.insecure_skip_tls_verify,
-            certificate_authority_data: cc.ca_pem.clone().unwrap_or_default(),
-            proxy_url: cluster.proxy_url.clone(),
-            disable_compression: cluster.disable_compression,
-            config: cluster.extensions.get(EXEC_EXTENSION).cloned(),
-        });
-    }
-    Ok(cc)
-}
-
-/// client-go inClusterClientConfig.ClientConfig: only --server, --token and
-/// --certificate-authority apply on top.
-fn in_cluster_config(ic: &InCluster, o: &Overrides) -> Result<ClientConfig, ResolveError> {
-    let mut cc = ClientConfig {
-        in_cluster: true,
-        ..Default::default()
-    };
-    cc.server = non_empty(&o.server)
-        .map(str::to_string)
-        .or_else(|| ic.server())
-        .unwrap_or_default();
-    if let Some(t) = o.token.as_ref().filter(|t| !t.expose().is_empty()) {
-        cc.token = Some(t.clone());
-    } else {
-        let t = ic.token().map_err(|cause| ResolveError::ReadToken {
-            path: ic.token_path(),
-            cause,
-        })?;
-        cc.token = Some(Secret::new(t));
-        cc.token_file = Some(ic.token_path());
-    }
-    if let Some(ca) = o
-        .certificate_authority
-        .as_ref()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
-        cc.ca_pem = Some(read_file("certificate-authority", &ca.to_string_lossy())?);
-    } else {
-        cc.ca_pem = ic.ca_pem();
     }
     Ok(cc)
 }
@@ -718,7 +484,9 @@ fn in_cluster_config(ic: &InCluster, o: &Overrides) -> Result<ClientConfig, Reso
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kubeconfig::build::clean_server;
     use crate::kubeconfig::model;
+    use std::path::Path;
 
     fn tmpdir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("kdebug-resolve-{}-{name}", std::process::id()));

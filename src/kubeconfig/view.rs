@@ -5,17 +5,13 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Map, Value};
-
 use super::load::{self, go_io_error, resolve_path};
-use super::model::{AuthInfo, Cluster, Config, Context, ExecConfig};
+use super::model::Config;
 use super::KubeconfigError;
 use crate::sys::report::{error_text, Failure};
-use crate::text::{b64, emit};
+use crate::text::{emit, go, table};
 
-/// kubectl's placeholders (clientcmdapi.ShortenConfig).
-const REDACTED: &str = "REDACTED";
-const DATA_OMITTED: &str = "DATA+OMITTED";
+pub use super::printed::config_to_json;
 
 #[derive(Debug, Default)]
 struct Args {
@@ -30,32 +26,34 @@ struct Args {
     no_headers: bool,
 }
 
-fn parse_bool(v: Option<OsString>, flag: &str) -> Result<bool, String> {
+/// `kdebug config` exits 0 on success and 1 on any failure, as `kubectl config` does.
+const EXIT_OK: i32 = 0;
+const EXIT_FAILURE: i32 = 1;
+
+fn parse_bool(v: Option<OsString>, flag: &'static str) -> Result<bool, UsageError> {
     match v.as_ref().and_then(|s| s.to_str()) {
         None if v.is_none() => Ok(true),
         Some("true") | Some("1") | Some("t") | Some("T") | Some("TRUE") | Some("True") => Ok(true),
-        Some("false") | Some("0") | Some("f") | Some("F") | Some("FALSE") | Some("False") => Ok(false),
-        _ => Err(format!("invalid argument {:?} for \"--{flag}\" flag: strconv.ParseBool: parsing {:?}: invalid syntax", v.as_deref().unwrap_or_default(), v.as_deref().unwrap_or_default())),
+        Some("false") | Some("0") | Some("f") | Some("F") | Some("FALSE") | Some("False") => {
+            Ok(false)
+        }
+        _ => Err(UsageError::Bool {
+            flag,
+            value: v.unwrap_or_default(),
+        }),
     }
 }
 
-fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
+fn parse_args(args: Vec<OsString>) -> Result<Args, UsageError> {
     use lexopt::prelude::*;
     let mut p = lexopt::Parser::from_args(args);
     let mut a = Args::default();
-    let os = |v: OsString| {
-        v.into_string()
-            .map_err(|v| format!("argument {v:?} is not valid UTF-8"))
-    };
-    while let Some(arg) = p.next().map_err(|e| e.to_string())? {
+    let os = |v: OsString| v.into_string().map_err(UsageError::NotUtf8);
+    while let Some(arg) = p.next()? {
         match arg {
-            Long("kubeconfig") => {
-                a.kubeconfig = Some(PathBuf::from(p.value().map_err(|e| e.to_string())?))
-            }
-            Long("context") => a.context = Some(os(p.value().map_err(|e| e.to_string())?)?),
-            Short('o') | Long("output") => {
-                a.output = Some(os(p.value().map_err(|e| e.to_string())?)?)
-            }
+            Long("kubeconfig") => a.kubeconfig = Some(PathBuf::from(p.value()?)),
+            Long("context") => a.context = Some(os(p.value()?)?),
+            Short('o') | Long("output") => a.output = Some(os(p.value()?)?),
             Long("raw") => a.raw = parse_bool(p.optional_value(), "raw")?,
             Long("minify") => a.minify = parse_bool(p.optional_value(), "minify")?,
             Long("flatten") => a.flatten = parse_bool(p.optional_value(), "flatten")?,
@@ -71,8 +69,8 @@ fn parse_args(args: Vec<OsString>) -> Result<Args, String> {
                     a.names.push(v);
                 }
             }
-            Long(other) => return Err(format!("unknown flag: --{other}")),
-            Short(c) => return Err(format!("unknown shorthand flag: '{c}' in -{c}")),
+            Long(other) => return Err(UsageError::Flag(other.to_string())),
+            Short(c) => return Err(UsageError::Shorthand(c)),
         }
     }
     Ok(a)
@@ -84,20 +82,85 @@ pub fn config_main(args: Vec<OsString>, stdout: &mut dyn Write, stderr: &mut dyn
         .map_err(ViewError::Usage)
         .and_then(|a| run(&a, stdout));
     match result {
-        Ok(()) => 0,
+        Ok(()) => EXIT_OK,
         Err(e) => {
             let _ = writeln!(stderr, "{}", error_text(&e));
-            1
+            EXIT_FAILURE
         }
     }
 }
 
 #[derive(Debug)]
 enum ViewError {
-    Usage(String),
+    Usage(UsageError),
     Config(KubeconfigError),
-    Other(String),
+    NoCurrentContext,
+    /// `get-contexts NAME...`: the names not found, after what was found is printed.
+    ContextsNotFound(Vec<String>),
+    Minify(MinifyError),
+    /// `--flatten`: a file named both by path and by data.
+    PathAndData,
+    /// `--flatten`: a file named by path that cannot be read.
+    Read(PathBuf, std::io::Error),
     Write(std::io::Error),
+}
+
+/// The command line is not one `kubectl config` would take; its words.
+#[derive(Debug)]
+enum UsageError {
+    Bool { flag: &'static str, value: OsString },
+    NotUtf8(OsString),
+    Parse(lexopt::Error),
+    Flag(String),
+    Shorthand(char),
+    NoSubcommand,
+    Subcommand(String),
+    Printer(String),
+    ContextsOutput(String),
+}
+
+impl From<lexopt::Error> for UsageError {
+    fn from(e: lexopt::Error) -> Self {
+        UsageError::Parse(e)
+    }
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UsageError::Bool { flag, value } => write!(f, "invalid argument {value:?} for \"--{flag}\" flag: strconv.ParseBool: parsing {value:?}: invalid syntax"),
+            UsageError::NotUtf8(v) => write!(f, "argument {v:?} is not valid UTF-8"),
+            UsageError::Parse(e) => write!(f, "{e}"),
+            UsageError::Flag(name) => write!(f, "unknown flag: --{name}"),
+            UsageError::Shorthand(c) => write!(f, "unknown shorthand flag: '{c}' in -{c}"),
+            UsageError::NoSubcommand => f.write_str("a config subcommand is required: view, current-context or get-contexts"),
+            UsageError::Subcommand(cmd) => write!(f, "unknown command {cmd:?} for \"config\" (supported: view, current-context, get-contexts)"),
+            UsageError::Printer(o) => write!(f, "unable to match a printer suitable for the output format {o:?}, allowed formats are: json,yaml"),
+            UsageError::ContextsOutput(o) => write!(f, "output must be one of '' or 'name': {o}"),
+        }
+    }
+}
+
+/// clientcmdapi.MinifyConfig's refusals.
+#[derive(Debug)]
+enum MinifyError {
+    NoCurrentContext,
+    Context(String),
+    Cluster(String),
+    User(String),
+}
+
+impl std::fmt::Display for MinifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MinifyError::NoCurrentContext => {
+                f.write_str("current-context must exist in order to minify")
+            }
+            MinifyError::Context(n) => write!(f, "cannot locate context {n}"),
+            MinifyError::Cluster(n) => write!(f, "cannot locate cluster {n}"),
+            MinifyError::User(n) => write!(f, "cannot locate user {n}"),
+        }
+    }
 }
 
 /// kubectl config prints several broken files one per line, without the `error: ` prefix.
@@ -110,8 +173,23 @@ impl Failure for ViewError {
 impl std::fmt::Display for ViewError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ViewError::Usage(s) | ViewError::Other(s) => f.write_str(s),
+            ViewError::Usage(e) => write!(f, "{e}"),
             ViewError::Config(e) => write!(f, "{e}"),
+            ViewError::NoCurrentContext => f.write_str("current-context is not set"),
+            // kubectl joins several with Go's %v of a slice of errors.
+            ViewError::ContextsNotFound(names) => {
+                let each: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("context {n} not found"))
+                    .collect();
+                match each.as_slice() {
+                    [one] => f.write_str(one),
+                    many => write!(f, "[{}]", many.join(", ")),
+                }
+            }
+            ViewError::Minify(e) => write!(f, "{e}"),
+            ViewError::PathAndData => f.write_str("cannot have values for both path and data"),
+            ViewError::Read(path, e) => f.write_str(&go_io_error("open", path, e)),
             ViewError::Write(e) => write!(f, "failed to write output: {e}"),
         }
     }
@@ -121,9 +199,9 @@ fn run(a: &Args, out: &mut dyn Write) -> Result<(), ViewError> {
     let cmd = a.command.as_deref().unwrap_or("");
     if !matches!(cmd, "view" | "current-context" | "get-contexts") {
         return Err(ViewError::Usage(if cmd.is_empty() {
-            "a config subcommand is required: view, current-context or get-contexts".into()
+            UsageError::NoSubcommand
         } else {
-            format!("unknown command {cmd:?} for \"config\" (supported: view, current-context, get-contexts)")
+            UsageError::Subcommand(cmd.to_string())
         }));
     }
     // kubectl config commands use PathOptions.GetStartingConfig: a missing explicit file is an
@@ -133,7 +211,7 @@ fn run(a: &Args, out: &mut dyn Write) -> Result<(), ViewError> {
     let text = match cmd {
         "current-context" => {
             if config.current_context.is_empty() {
-                return Err(ViewError::Other("current-context is not set".into()));
+                return Err(ViewError::NoCurrentContext);
             }
             format!("{}\n", config.current_context)
         }
@@ -142,7 +220,7 @@ fn run(a: &Args, out: &mut dyn Write) -> Result<(), ViewError> {
             // kubectl prints what it found, then fails for the names it did not.
             out.write_all(text.as_bytes()).map_err(ViewError::Write)?;
             return match missing {
-                Some(e) => Err(ViewError::Other(e)),
+                Some(e) => Err(e),
                 None => Ok(()),
             };
         }
@@ -151,26 +229,26 @@ fn run(a: &Args, out: &mut dyn Write) -> Result<(), ViewError> {
                 if let Some(c) = &a.context {
                     config.current_context = c.clone();
                 }
-                minify(&mut config).map_err(ViewError::Other)?;
+                minify(&mut config).map_err(ViewError::Minify)?;
             }
             let redact = if a.flatten {
-                flatten(&mut config).map_err(ViewError::Other)?;
+                flatten(&mut config)?;
                 false
             } else {
                 !a.raw
             };
             let v = config_to_json(&config, redact);
             match a.output.as_deref().unwrap_or("yaml") {
-                "json" => go_json(&v) + "\n",
+                "json" => go::json_indent(&v) + "\n",
                 "yaml" => emit::to_yaml(&v),
-                other => return Err(ViewError::Usage(format!("unable to match a printer suitable for the output format {other:?}, allowed formats are: json,yaml"))),
+                other => return Err(ViewError::Usage(UsageError::Printer(other.to_string()))),
             }
         }
     };
     out.write_all(text.as_bytes()).map_err(ViewError::Write)
 }
 
-fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<String>), ViewError> {
+fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<ViewError>), ViewError> {
     let mut names: Vec<&String> = Vec::new();
     let mut missing = Vec::new();
     if a.names.is_empty() {
@@ -179,7 +257,7 @@ fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<String>), V
         for n in &a.names {
             match config.contexts.get_key_value(n) {
                 Some((k, _)) => names.push(k),
-                None => missing.push(format!("context {n} not found")),
+                None => missing.push(n.clone()),
             }
         }
         names.sort();
@@ -193,10 +271,12 @@ fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<String>), V
             }
         }
         None | Some("") => {
-            let mut rows: Vec<[String; 5]> = Vec::new();
+            let mut rows: Vec<Vec<String>> = Vec::new();
             if !a.no_headers {
                 rows.push(
-                    ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"].map(String::from),
+                    ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"]
+                        .map(String::from)
+                        .to_vec(),
                 );
             }
             for n in &names {
@@ -206,7 +286,7 @@ fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<String>), V
                 } else {
                     ""
                 };
-                rows.push([
+                rows.push(vec![
                     cur.to_string(),
                     (*n).clone(),
                     c.cluster.clone(),
@@ -214,56 +294,26 @@ fn get_contexts(config: &Config, a: &Args) -> Result<(String, Option<String>), V
                     c.namespace.clone(),
                 ]);
             }
-            text = tabwrite(&rows);
+            text = table::Columns::config().render(&rows);
         }
         Some(other) => {
-            return Err(ViewError::Usage(format!(
-                "output must be one of '' or 'name': {other}"
+            return Err(ViewError::Usage(UsageError::ContextsOutput(
+                other.to_string(),
             )))
         }
     }
-    let err = match missing.len() {
-        0 => None,
-        1 => missing.pop(),
-        _ => Some(format!("[{}]", missing.join(", "))),
-    };
+    let err = (!missing.is_empty()).then_some(ViewError::ContextsNotFound(missing));
     Ok((text, err))
 }
 
-/// Go's text/tabwriter as kubectl sets it up (minwidth 6, padding 3, blanks): every column
-/// but the last is padded; the last cell is written as it is.
-fn tabwrite(rows: &[[String; 5]]) -> String {
-    // Cell width = widest text + 3, at least 6 (minwidth 6 includes the padding).
-    let mut widths = [3usize; 4];
-    for r in rows {
-        for (w, cell) in widths.iter_mut().zip(r.iter()) {
-            *w = (*w).max(cell.chars().count() + 3);
-        }
-    }
-    for w in widths.iter_mut() {
-        *w = (*w).max(6);
-    }
-    let mut out = String::new();
-    for r in rows {
-        for (i, cell) in r.iter().enumerate() {
-            out.push_str(cell);
-            if i < 4 {
-                out.extend(std::iter::repeat_n(' ', widths[i] - cell.chars().count()));
-            }
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// clientcmdapi.MinifyConfig: keep only the current context, its cluster and its user.
-fn minify(config: &mut Config) -> Result<(), String> {
+fn minify(config: &mut Config) -> Result<(), MinifyError> {
     if config.current_context.is_empty() {
-        return Err("current-context must exist in order to minify".into());
+        return Err(MinifyError::NoCurrentContext);
     }
     let ctx = match config.contexts.get(&config.current_context) {
         Some(c) => c.clone(),
-        None => return Err(format!("cannot locate context {}", config.current_context)),
+        None => return Err(MinifyError::Context(config.current_context.clone())),
     };
     let mut clusters = std::collections::BTreeMap::new();
     if !ctx.cluster.is_empty() {
@@ -271,7 +321,7 @@ fn minify(config: &mut Config) -> Result<(), String> {
             Some(c) => {
                 clusters.insert(ctx.cluster.clone(), c.clone());
             }
-            None => return Err(format!("cannot locate cluster {}", ctx.cluster)),
+            None => return Err(MinifyError::Cluster(ctx.cluster.clone())),
         }
     }
     let mut users = std::collections::BTreeMap::new();
@@ -280,7 +330,7 @@ fn minify(config: &mut Config) -> Result<(), String> {
             Some(u) => {
                 users.insert(ctx.auth_info.clone(), u.clone());
             }
-            None => return Err(format!("cannot locate user {}", ctx.auth_info)),
+            None => return Err(MinifyError::User(ctx.auth_info.clone())),
         }
     }
     config.contexts = std::iter::once((config.current_context.clone(), ctx)).collect();
@@ -291,7 +341,7 @@ fn minify(config: &mut Config) -> Result<(), String> {
 
 /// clientcmdapi.FlattenConfig: embed CA, client certificate and key files as `*-data`,
 /// reading them relative to the directory of the file that named them.
-fn flatten(config: &mut Config) -> Result<(), String> {
+fn flatten(config: &mut Config) -> Result<(), ViewError> {
     for u in config.auth_infos.values_mut() {
         let base = load::origin_dir(&u.location_of_origin);
         let mut cert = std::mem::take(&mut u.client_certificate_data);
@@ -312,265 +362,17 @@ fn flatten(config: &mut Config) -> Result<(), String> {
     Ok(())
 }
 
-fn flatten_one(path: &mut String, data: &mut Vec<u8>, base: &Path) -> Result<(), String> {
+fn flatten_one(path: &mut String, data: &mut Vec<u8>, base: &Path) -> Result<(), ViewError> {
     if path.is_empty() {
         return Ok(());
     }
     if !data.is_empty() {
-        return Err("cannot have values for both path and data".into());
+        return Err(ViewError::PathAndData);
     }
     let abs = resolve_path(path, base);
-    *data = std::fs::read(&abs).map_err(|e| go_io_error("open", Path::new(&abs), &e))?;
+    *data = std::fs::read(&abs).map_err(|e| ViewError::Read(PathBuf::from(&abs), e))?;
     path.clear();
     Ok(())
-}
-
-/// Extension payloads went through Go maps, so their keys come out sorted.
-fn extensions_json(ext: &std::collections::BTreeMap<String, Value>) -> Value {
-    Value::Array(
-        ext.iter()
-            .map(|(k, v)| json!({"name": k, "extension": crate::text::gojson::sorted(v)}))
-            .collect(),
-    )
-}
-
-fn put_str(m: &mut Map<String, Value>, k: &str, v: &str) {
-    if !v.is_empty() {
-        m.insert(k.into(), Value::String(v.into()));
-    }
-}
-
-fn put_data(m: &mut Map<String, Value>, k: &str, v: &[u8], redact: bool) {
-    if !v.is_empty() {
-        let s = if redact {
-            DATA_OMITTED.to_string()
-        } else {
-            b64::encode(v)
-        };
-        m.insert(k.into(), Value::String(s));
-    }
-}
-
-fn cluster_json(c: &Cluster, redact: bool) -> Value {
-    let mut m = Map::new();
-    m.insert("server".into(), Value::String(c.server.clone()));
-    put_str(&mut m, "tls-server-name", &c.tls_server_name);
-    if c.insecure_skip_tls_verify {
-        m.insert("insecure-skip-tls-verify".into(), Value::Bool(true));
-    }
-    put_str(&mut m, "certificate-authority", &c.certificate_authority);
-    put_data(
-        &mut m,
-        "certificate-authority-data",
-        &c.certificate_authority_data,
-        redact,
-    );
-    put_str(&mut m, "proxy-url", &c.proxy_url);
-    if c.disable_compression {
-        m.insert("disable-compression".into(), Value::Bool(true));
-    }
-    if !c.extensions.is_empty() {
-        m.insert("extensions".into(), extensions_json(&c.extensions));
-    }
-    Value::Object(m)
-}
-
-fn exec_json(x: &ExecConfig) -> Value {
-    let mut m = Map::new();
-    m.insert("command".into(), Value::String(x.command.clone()));
-    m.insert(
-        "args".into(),
-        x.args.as_ref().map_or(Value::Null, |a| json!(a)),
-    );
-    m.insert(
-        "env".into(),
-        x.env.as_ref().map_or(Value::Null, |e| {
-            Value::Array(
-                e.iter()
-                    .map(|v| json!({"name": v.name, "value": v.value.expose()}))
-                    .collect(),
-            )
-        }),
-    );
-    put_str(&mut m, "apiVersion", &x.api_version);
-    put_str(&mut m, "installHint", &x.install_hint);
-    m.insert(
-        "provideClusterInfo".into(),
-        Value::Bool(x.provide_cluster_info),
-    );
-    put_str(&mut m, "interactiveMode", &x.interactive_mode);
-    Value::Object(m)
-}
-
-fn user_json(u: &AuthInfo, redact: bool) -> Value {
-    let mut m = Map::new();
-    put_str(&mut m, "client-certificate", &u.client_certificate);
-    put_data(
-        &mut m,
-        "client-certificate-data",
-        &u.client_certificate_data,
-        redact,
-    );
-    put_str(&mut m, "client-key", &u.client_key);
-    put_data(
-        &mut m,
-        "client-key-data",
-        u.client_key_data.expose(),
-        redact,
-    );
-    if !u.token.expose().is_empty() {
-        put_str(
-            &mut m,
-            "token",
-            if redact { REDACTED } else { u.token.expose() },
-        );
-    }
-    put_str(&mut m, "tokenFile", &u.token_file);
-    put_str(&mut m, "as", &u.impersonate);
-    put_str(&mut m, "as-uid", &u.impersonate_uid);
-    if !u.impersonate_groups.is_empty() {
-        m.insert("as-groups".into(), json!(u.impersonate_groups));
-    }
-    if !u.impersonate_user_extra.is_empty() {
-        m.insert("as-user-extra".into(), json!(u.impersonate_user_extra));
-    }
-    put_str(&mut m, "username", &u.username);
-    if !u.password.expose().is_empty() {
-        put_str(
-            &mut m,
-            "password",
-            if redact {
-                REDACTED
-            } else {
-                u.password.expose()
-            },
-        );
-    }
-    if let Some(ap) = &u.auth_provider {
-        // kubectl prints these as they are; kdebug redacts the tokens and secrets of an
-        // auth-provider too (id-token, refresh-token, client-secret, ...) unless --raw.
-        let secret_key = |k: &str| {
-            let k = k.to_ascii_lowercase();
-            ["token", "secret", "password"]
-                .iter()
-                .any(|w| k.contains(w))
-        };
-        let config = ap.config.as_ref().map_or(Value::Null, |c| {
-            Value::Object(
-                c.iter()
-                    .map(|(k, v)| {
-                        let shown = if redact && secret_key(k) {
-                            REDACTED.to_string()
-                        } else {
-                            v.expose().clone()
-                        };
-                        (k.clone(), Value::String(shown))
-                    })
-                    .collect(),
-            )
-        });
-        m.insert(
-            "auth-provider".into(),
-            json!({"name": ap.name, "config": config}),
-        );
-    }
-    if let Some(x) = &u.exec {
-        m.insert("exec".into(), exec_json(x));
-    }
-    if !u.extensions.is_empty() {
-        m.insert("extensions".into(), extensions_json(&u.extensions));
-    }
-    Value::Object(m)
-}
-
-fn context_json(c: &Context) -> Value {
-    let mut m = Map::new();
-    m.insert("cluster".into(), Value::String(c.cluster.clone()));
-    m.insert("user".into(), Value::String(c.auth_info.clone()));
-    put_str(&mut m, "namespace", &c.namespace);
-    if !c.extensions.is_empty() {
-        m.insert("extensions".into(), extensions_json(&c.extensions));
-    }
-    Value::Object(m)
-}
-
-fn named_list<T>(
-    items: &std::collections::BTreeMap<String, T>,
-    field: &str,
-    f: impl Fn(&T) -> Value,
-) -> Value {
-    if items.is_empty() {
-        return Value::Null;
-    }
-    Value::Array(
-        items
-            .iter()
-            .map(|(k, v)| json!({"name": k, field: f(v)}))
-            .collect(),
-    )
-}
-
-/// The v1 Config as kubectl prints it, fields in Go's struct order. `redact` applies
-/// ShortenConfig (tokens and passwords REDACTED, `*-data` DATA+OMITTED).
-pub fn config_to_json(config: &Config, redact: bool) -> Value {
-    let mut m = Map::new();
-    m.insert("kind".into(), json!("Config"));
-    m.insert("apiVersion".into(), json!("v1"));
-    let mut prefs = Map::new();
-    if config.preferences.colors {
-        prefs.insert("colors".into(), Value::Bool(true));
-    }
-    if !config.preferences.extensions.is_empty() {
-        prefs.insert(
-            "extensions".into(),
-            extensions_json(&config.preferences.extensions),
-        );
-    }
-    m.insert("preferences".into(), Value::Object(prefs));
-    m.insert(
-        "clusters".into(),
-        named_list(&config.clusters, "cluster", |c| cluster_json(c, redact)),
-    );
-    m.insert(
-        "users".into(),
-        named_list(&config.auth_infos, "user", |u| user_json(u, redact)),
-    );
-    m.insert(
-        "contexts".into(),
-        named_list(&config.contexts, "context", context_json),
-    );
-    m.insert(
-        "current-context".into(),
-        Value::String(config.current_context.clone()),
-    );
-    if !config.extensions.is_empty() {
-        m.insert("extensions".into(), extensions_json(&config.extensions));
-    }
-    Value::Object(m)
-}
-
-/// JSON the way Go's encoding/json + MarshalIndent(4 spaces) writes it: `<`, `>`, `&`,
-/// U+2028 and U+2029 escaped.
-pub fn go_json(v: &Value) -> String {
-    let mut buf = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    if serde::Serialize::serialize(v, &mut ser).is_err() {
-        return String::from("null");
-    }
-    let s = String::from_utf8_lossy(&buf);
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -580,19 +382,16 @@ mod tests {
     #[test]
     fn table_layout() {
         let rows = vec![
-            ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"].map(String::from),
-            ["", "c", "c", "u", ""].map(String::from),
+            ["CURRENT", "NAME", "CLUSTER", "AUTHINFO", "NAMESPACE"]
+                .map(String::from)
+                .to_vec(),
+            ["", "c", "c", "u", ""].map(String::from).to_vec(),
         ];
-        assert_eq!(tabwrite(&rows), "CURRENT   NAME   CLUSTER   AUTHINFO   NAMESPACE\n          c      c         u          \n");
-        let rows = vec![["", "c", "c", "u", "ns1"].map(String::from)];
-        assert_eq!(tabwrite(&rows), "      c     c     u     ns1\n");
-    }
-
-    #[test]
-    fn json_escapes_like_go() {
+        assert_eq!(table::Columns::config().render(&rows), "CURRENT   NAME   CLUSTER   AUTHINFO   NAMESPACE\n          c      c         u          \n");
+        let rows = vec![["", "c", "c", "u", "ns1"].map(String::from).to_vec()];
         assert_eq!(
-            go_json(&json!({"a": "<&>"})),
-            "{\n    \"a\": \"\\u003c\\u0026\\u003e\"\n}"
+            table::Columns::config().render(&rows),
+            "      c     c     u     ns1\n"
         );
     }
 }

@@ -6,7 +6,7 @@ use crate::debug;
 use crate::kube::{self as api, Meta, Pod};
 
 use super::create::{create_pod, finish_cleanup};
-use super::follow::{follow, Container};
+use super::follow::{follow, ContainerAddr};
 use super::targets::Resolved;
 use super::{options_for, print_request, Connection, RunError, Sink};
 
@@ -25,29 +25,29 @@ pub fn copy_journey(
     };
     let opts = options_for(p, target);
     let mut names = debug::names::generator();
-    let plan = debug::copy::build(original, &opts, &mut names)?;
+    let request = debug::copy::build(original, &opts, &mut names)?;
     p.printer()
         .quiet_if(!sink.interactive())
-        .messages(&plan.messages);
+        .messages(&request.messages);
     let orig_path = api::pod_path(&ns, meta.name);
-    let Some(created) = create_pod(conn, p, &ns, &plan.pod)? else {
-        if plan.delete_original {
+    let Some(created) = create_pod(conn, p, &ns, &request.pod)? else {
+        if request.delete_original {
             print_request(
                 p,
                 "DELETE",
                 &orig_path,
                 "application/json",
-                &plan.delete_options,
+                &request.delete_options,
             );
         }
         return Ok(0);
     };
     let copy_name = created.name.clone();
     let result = (|| {
-        if plan.delete_original {
-            client.delete(&orig_path, &plan.delete_options)?;
+        if request.delete_original {
+            client.delete(&orig_path, &request.delete_options)?;
         }
-        let Some(container) = plan.container_name.clone() else {
+        let Some(container) = request.container_name.clone() else {
             return Ok(0);
         };
         sink.container = Some(container.clone());
@@ -57,7 +57,7 @@ pub fn copy_journey(
         let ended = (Pod::read(&created.pod)?.spec.restart_policy == "Always").then(|| {
             format!("Session ended, resume using 'kdebug attach {copy_name} -c {container} -i -t' command when the pod is running")
         });
-        let c = Container {
+        let c = ContainerAddr {
             ns: &ns,
             pod: &copy_name,
             name: &container,

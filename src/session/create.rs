@@ -1,7 +1,7 @@
 //! The step the copy and node journeys share: create the pod, with its watch opened
 //! alongside, and the `--rm` cleanup registered for it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -33,12 +33,24 @@ pub fn create_pod(
         return Ok(None);
     }
     let early = open_early(conn, p, ns, pod);
-    let created = conn.client.post(&path, pod)?;
-    let name = Meta::read(&created)?.name.to_string();
     // In fan-out the per-pod `deleted` lines are left out: they would cut into the prefixed
     // output and the live line, and the summary names every pod. A failed delete still warns.
     let quiet = p.quiet || p.fan_out();
-    let cleanup = p.rm.then(|| remove_on_exit(&conn.client, ns, &name, quiet));
+    // Registered before the POST: a signal can come while it is in flight, when the pod may
+    // exist and its name not be known from the answer yet (see `Ours`).
+    let ours = Arc::new(Mutex::new(Ours::Asked(Meta::read(pod)?.name.to_string())));
+    let cleanup =
+        p.rm.then(|| remove_on_exit(&conn.client, ns, Arc::clone(&ours), mark_of(pod), quiet));
+    let created = match conn.client.post(&path, pod) {
+        Ok(created) => created,
+        Err(e) => {
+            // Nothing of ours was made (a name in use is someone else's pod).
+            cleanup.and_then(crate::sys::signals::take);
+            return Err(e.into());
+        }
+    };
+    let name = Meta::read(&created)?.name.to_string();
+    *ours.lock().unwrap_or_else(|p| p.into_inner()) = Ours::Created(name.clone());
     // The early watch selects by the name we asked for; a server that named the pod
     // otherwise gets a fresh list and watch.
     let early = early.filter(|_| Meta::read(pod).is_ok_and(|m| m.name == name));
@@ -58,27 +70,64 @@ fn open_early(conn: &Connection, p: &Plan, ns: &str, pod: &Value) -> Option<wait
         .then(|| wait::watch_early(&conn.client, ns, name, p.timeout))
 }
 
-/// Registers the deletion of a created pod, to run at the end or on a signal.
-fn remove_on_exit(client: &Arc<Client>, ns: &str, name: &str, quiet: bool) -> u64 {
+/// The pod a `--rm` cleanup is for: the name asked for while the POST is in flight (the pod
+/// is deleted only if it carries this run's `kdebug.io/created` mark, so a pod of that name
+/// made by someone else is never touched), then the pod the server created.
+enum Ours {
+    Asked(String),
+    Created(String),
+}
+
+/// This run's creation mark on the pod it sends.
+fn mark_of(pod: &Value) -> Option<String> {
+    pod.pointer(&format!(
+        "/metadata/annotations/{}",
+        crate::debug::marks::CREATED_ANNOTATION.replace('/', "~1")
+    ))
+    .and_then(Value::as_str)
+    .map(String::from)
+}
+
+/// Registers the deletion of the pod this run creates, to run at the end or on a signal.
+fn remove_on_exit(
+    client: &Arc<Client>,
+    ns: &str,
+    ours: Arc<Mutex<Ours>>,
+    mark: Option<String>,
+    quiet: bool,
+) -> u64 {
     let client = Arc::clone(client);
-    let (ns, name) = (ns.to_string(), name.to_string());
-    crate::sys::signals::on_exit(move || delete_created(&client, &ns, &name, quiet))
+    let ns = ns.to_string();
+    crate::sys::signals::on_exit(move || {
+        let name = match &*ours.lock().unwrap_or_else(|p| p.into_inner()) {
+            Ours::Created(name) => name.clone(),
+            Ours::Asked(name) => {
+                let found = client.get(&api::pod_path(&ns, name)).ok();
+                if found
+                    .as_ref()
+                    .and_then(mark_of)
+                    .is_none_or(|m| Some(m) != mark)
+                {
+                    return;
+                }
+                name.clone()
+            }
+        };
+        delete_created(&client, &ns, &name, quiet)
+    })
 }
 
 fn delete_created(client: &Client, ns: &str, name: &str, quiet: bool) {
+    let say = crate::sys::output::Printer {
+        quiet,
+        data_on_stdout: false,
+    };
     match crate::kube::delete_pod(client, ns, name) {
-        Ok(_) => {
-            if !quiet {
-                eprintln!("pod/{name} deleted");
-            }
-        }
+        Ok(_) => say.info(&format!("pod/{name} deleted")),
         Err(e) if e.is_not_found() => {}
-        Err(e) => {
-            eprintln!(
-                "warning: created pod {ns}/{name}, could not delete it: {}; run `kdebug gc`",
-                crate::sys::report::error_text(&e)
-            )
-        }
+        Err(e) => say.warn(&format!(
+            "created pod {ns}/{name}, could not delete it: {e}; run `kdebug gc`"
+        )),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::debug;
 use crate::kube::{self as api, Meta, Pod};
 
 use super::error::SessionError;
-use super::follow::{follow, Container};
+use super::follow::{follow, ContainerAddr};
 use super::targets::Resolved;
 use super::{options_for, print_request, wait, Connection, RunError, Sink};
 
@@ -37,17 +37,17 @@ pub fn ephemeral_journey(
     let mut attempt = 0;
     let container = loop {
         attempt += 1;
-        let plan = debug::ephemeral::build(&pod, &opts, &mut names)?;
+        let request = debug::ephemeral::build(&pod, &opts, &mut names)?;
         p.printer()
             .quiet_if(!sink.interactive())
-            .messages(&plan.messages);
+            .messages(&request.messages);
         if p.dry_run {
             print_request(
                 p,
                 "PATCH",
                 &path,
                 debug::ephemeral::PATCH_CONTENT_TYPE,
-                &plan.patch,
+                &request.patch,
             );
             return Ok(0);
         }
@@ -57,11 +57,11 @@ pub fn ephemeral_journey(
         match client.patch_raw(
             &path,
             debug::ephemeral::PATCH_CONTENT_TYPE,
-            plan.patch_body().as_bytes(),
+            request.patch_body().as_bytes(),
         ) {
             Ok(_) => {
-                sink.container = Some(plan.container_name.clone());
-                break plan.container_name;
+                sink.container = Some(request.container_name.clone());
+                break request.container_name;
             }
             // kubectl: a 404 that names no object means the subresource itself is missing.
             // kubectl quotes the server's message (a StatusError's text).
@@ -86,7 +86,7 @@ pub fn ephemeral_journey(
     } else {
         None
     };
-    let c = Container {
+    let c = ContainerAddr {
         ns: &ns,
         pod: &name,
         name: &container,

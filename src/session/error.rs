@@ -19,32 +19,75 @@ use super::wait::WaitError;
 use super::workload::WorkloadError;
 
 /// Exit codes beyond the container's own (documented in `--help` and the README).
+pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_TIMEOUT: u8 = 124;
 pub const EXIT_CANNOT_START: u8 = 125;
 pub const EXIT_CANNOT_ATTACH: u8 = 126;
+/// Ended by Ctrl-C (128 + SIGINT), as a shell reports it.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// Every way a run can fail, by layer.
-#[derive(Debug)]
-pub enum RunError {
-    Cli(CliError),
+/// Declares [`RunError`] from its layers, stating once for each its variant, its error type
+/// and whether kubectl prints it after `error: ` always or as the layer's own error says;
+/// the `From` conversions, `Display` and `Failure` follow from that list.
+macro_rules! run_error {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty), prefix $how:ident;)*) => {
+        /// Every way a run can fail, by layer.
+        #[derive(Debug)]
+        pub enum RunError {
+            $($(#[$doc])* $variant($ty),)*
+            /// An error and what to do about it (printed on the next line, after `hint: `).
+            Hinted(Box<RunError>, &'static str),
+        }
+
+        $(impl From<$ty> for RunError {
+            fn from(e: $ty) -> Self {
+                RunError::$variant(e)
+            }
+        })*
+
+        impl Failure for RunError {
+            fn prefixed(&self) -> bool {
+                match self {
+                    $(RunError::$variant(_e) => run_error!(@prefixed $how _e),)*
+                    RunError::Hinted(e, _) => e.prefixed(),
+                }
+            }
+        }
+
+        impl fmt::Display for RunError {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    RunError::Cli(e) if e.is_usage() => {
+                        write!(f, "{e}\nSee 'kdebug --help' for usage.")
+                    }
+                    $(RunError::$variant(e) => write!(f, "{e}"),)*
+                    RunError::Hinted(e, hint) => write!(f, "{e}\nhint: {hint}"),
+                }
+            }
+        }
+    };
+    (@prefixed always $e:ident) => { true };
+    (@prefixed own $e:ident) => { $e.prefixed() };
+}
+
+run_error! {
+    Cli(CliError), prefix always;
     /// The kubeconfig and the connection flags, checked before any request.
-    Config(ResolveError),
+    Config(ResolveError), prefix own;
     /// The client could not be built from the resolved configuration.
-    Client(ClientError),
-    Api(ApiError),
-    Debug(DebugError),
+    Client(ClientError), prefix always;
+    Api(ApiError), prefix own;
+    Debug(DebugError), prefix always;
     /// The objects to debug (or the pod to attach to) could not be found or read.
-    Target(TargetError),
-    Wait(WaitError),
-    Attach(AttachError),
-    Workload(WorkloadError),
-    Session(SessionError),
-    Cp(CpError),
+    Target(TargetError), prefix always;
+    Wait(WaitError), prefix own;
+    Attach(AttachError), prefix own;
+    Workload(WorkloadError), prefix own;
+    Session(SessionError), prefix always;
+    Cp(CpError), prefix always;
     /// A tar stream `kdebug cp` wrote or read.
-    Archive(ArchiveError),
-    /// An error and what to do about it (printed on the next line, after `hint: `).
-    Hinted(Box<RunError>, &'static str),
+    Archive(ArchiveError), prefix always;
 }
 
 /// The journeys' own failures, past the targets and before or after the container runs.
@@ -53,9 +96,18 @@ pub enum SessionError {
     /// The pod's `ephemeralcontainers` subresource answered 404 without naming an object:
     /// the server's message, quoted as kubectl quotes it.
     EphemeralDisabled(String),
-    /// The attach's status channel reported a failure that is not an exit code (the
-    /// server's message, or client-go's `error stream protocol error: ...`).
-    Remote(String),
+    /// Reading a container's log failed (other than by a lost connection).
+    LogRead {
+        pod: String,
+        container: String,
+        kind: std::io::ErrorKind,
+    },
+    /// A container's log is larger than kdebug reads into memory.
+    LogTooLarge {
+        pod: String,
+        container: String,
+        limit: u64,
+    },
     /// `--output-dir` could not be created.
     OutputDir { dir: PathBuf, cause: std::io::Error },
     /// A pod's log file in `--output-dir` could not be created.
@@ -77,7 +129,19 @@ impl fmt::Display for SessionError {
                 f,
                 "ephemeral containers are disabled for this cluster (error from server: {msg:?})"
             ),
-            SessionError::Remote(msg) => f.write_str(msg),
+            SessionError::LogRead {
+                pod,
+                container,
+                kind,
+            } => write!(f, "failed to read the logs of {pod}/{container}: {kind}"),
+            SessionError::LogTooLarge {
+                pod,
+                container,
+                limit,
+            } => write!(
+                f,
+                "the log of {pod}/{container} is larger than {limit} bytes"
+            ),
             SessionError::OutputDir { dir, cause } => write!(
                 f,
                 "failed to create --output-dir {}: {cause}",
@@ -105,122 +169,30 @@ impl RunError {
                 EXIT_CANNOT_START
             }
             RunError::Attach(_) => EXIT_CANNOT_ATTACH,
+            // The API server went away during the session and stayed away: the session was
+            // lost as an attach is.
+            RunError::Api(ApiError::GaveUp { .. })
+            | RunError::Wait(WaitError::Api(ApiError::GaveUp { .. })) => EXIT_CANNOT_ATTACH,
             RunError::Hinted(e, _) => e.exit_code(),
             _ => EXIT_ERROR,
         }
     }
 }
 
-impl Failure for RunError {
-    fn prefixed(&self) -> bool {
-        match self {
-            RunError::Config(e) => e.prefixed(),
-            RunError::Api(e) => e.prefixed(),
-            RunError::Wait(e) => e.prefixed(),
-            RunError::Attach(e) => e.prefixed(),
-            RunError::Workload(e) => e.prefixed(),
-            RunError::Hinted(e, _) => e.prefixed(),
-            RunError::Cli(_)
-            | RunError::Client(_)
-            | RunError::Debug(_)
-            | RunError::Target(_)
-            | RunError::Session(_)
-            | RunError::Cp(_)
-            | RunError::Archive(_) => true,
-        }
-    }
-}
-
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RunError::Cli(e) if e.is_usage() => {
-                write!(f, "{e}\nSee 'kdebug --help' for usage.")
-            }
-            RunError::Cli(e) => write!(f, "{e}"),
-            RunError::Config(e) => write!(f, "{e}"),
-            RunError::Client(e) => write!(f, "{e}"),
-            RunError::Api(e) => write!(f, "{e}"),
-            RunError::Debug(e) => write!(f, "{e}"),
-            RunError::Target(e) => write!(f, "{e}"),
-            RunError::Wait(e) => write!(f, "{e}"),
-            RunError::Attach(e) => write!(f, "{e}"),
-            RunError::Workload(e) => write!(f, "{e}"),
-            RunError::Session(e) => write!(f, "{e}"),
-            RunError::Cp(e) => write!(f, "{e}"),
-            RunError::Archive(e) => write!(f, "{e}"),
-            RunError::Hinted(e, hint) => write!(f, "{e}\nhint: {hint}"),
-        }
-    }
-}
-
 impl std::error::Error for RunError {}
 
-impl From<CliError> for RunError {
-    fn from(e: CliError) -> Self {
-        RunError::Cli(e)
-    }
-}
-impl From<ResolveError> for RunError {
-    fn from(e: ResolveError) -> Self {
-        RunError::Config(e)
-    }
-}
-impl From<ClientError> for RunError {
-    fn from(e: ClientError) -> Self {
-        RunError::Client(e)
-    }
-}
-impl From<ApiError> for RunError {
-    fn from(e: ApiError) -> Self {
-        RunError::Api(e)
-    }
-}
-impl From<DebugError> for RunError {
-    fn from(e: DebugError) -> Self {
-        RunError::Debug(e)
-    }
-}
-impl From<WaitError> for RunError {
-    fn from(e: WaitError) -> Self {
-        RunError::Wait(e)
-    }
-}
-impl From<AttachError> for RunError {
-    fn from(e: AttachError) -> Self {
-        RunError::Attach(e)
-    }
-}
-impl From<TargetError> for RunError {
-    fn from(e: TargetError) -> Self {
-        RunError::Target(e)
-    }
-}
-impl From<SessionError> for RunError {
-    fn from(e: SessionError) -> Self {
-        RunError::Session(e)
-    }
-}
-impl From<CpError> for RunError {
-    fn from(e: CpError) -> Self {
-        RunError::Cp(e)
-    }
-}
-impl From<ArchiveError> for RunError {
-    fn from(e: ArchiveError) -> Self {
-        RunError::Archive(e)
-    }
-}
-impl From<WorkloadError> for RunError {
-    fn from(e: WorkloadError) -> Self {
-        RunError::Workload(e)
+/// A pod view that could not be read is the server's answer not understood.
+impl From<crate::kube::pod::ReadError> for RunError {
+    fn from(e: crate::kube::pod::ReadError) -> Self {
+        RunError::Api(e.into())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::Status;
+    use crate::client::{Loss, Status};
+    use crate::session::attach::Broke;
     use crate::sys::report::error_text;
 
     fn api(code: u16, reason: &str, message: &str) -> ApiError {
@@ -239,8 +211,8 @@ mod tests {
             error_text(&e),
             "error: flag needs an argument: --image\nSee 'kdebug --help' for usage."
         );
-        let e = RunError::Cli(CliError::Invalid("unknown profile: foo".into()));
-        assert_eq!(error_text(&e), "error: unknown profile: foo");
+        let e = RunError::Cli(CliError::Cp(crate::cli::cp::CpArgError::EmptyPath));
+        assert_eq!(error_text(&e), "error: filepath can not be empty");
     }
 
     #[test]
@@ -255,10 +227,20 @@ mod tests {
             error_text(&unauthorized),
             "error: You must be logged in to the server (Unauthorized)"
         );
-        let one = RunError::Config(ResolveError::Invalid(vec!["no server found".into()]));
-        assert_eq!(error_text(&one), "error: no server found");
-        let many = RunError::Config(ResolveError::Invalid(vec!["a".into(), "b".into()]));
-        assert_eq!(error_text(&many), "Error in configuration: \n* a\n* b");
+        use crate::kubeconfig::validate::Unusable;
+        let one = RunError::Config(ResolveError::Invalid(vec![Unusable::NoDefaultServer]));
+        assert_eq!(
+            error_text(&one),
+            "error: default cluster has no server defined"
+        );
+        let b = || Unusable::NoServer {
+            cluster: "b".into(),
+        };
+        let many = RunError::Config(ResolveError::Invalid(vec![b(), b()]));
+        assert_eq!(
+            error_text(&many),
+            "Error in configuration: \n* no server found for cluster \"b\"\n* no server found for cluster \"b\""
+        );
         let context = RunError::Config(ResolveError::ContextNotFound("x".into()));
         assert_eq!(
             error_text(&context),
@@ -271,11 +253,23 @@ mod tests {
         );
         let deleted = RunError::Wait(WaitError::Deleted { pod: "p".into() });
         assert!(!deleted.prefixed());
-        let lost = RunError::Attach(AttachError::Lost("eof".into()));
+        let lost = RunError::Attach(AttachError::Lost(Broke::Connection(Loss::Closed)));
         assert_eq!(
             error_text(&lost),
-            "error: lost the connection to the debug container: eof"
+            "error: lost the connection to the debug container: the server closed the connection without ending the session"
         );
+        let gave_up = RunError::Api(ApiError::GaveUp {
+            server: "https://10.0.0.1:6443".into(),
+            tried: std::time::Duration::from_secs(120),
+            last: Box::new(ApiError::Refused {
+                host: "10.0.0.1:6443".into(),
+            }),
+        });
+        assert_eq!(
+            error_text(&gave_up),
+            "error: lost the API server at https://10.0.0.1:6443: kdebug tried to reconnect for 2m0s (--reconnect-window) and it did not come back; last: The connection to the server 10.0.0.1:6443 was refused - did you specify the right host or port?"
+        );
+        assert_eq!(gave_up.exit_code(), EXIT_CANNOT_ATTACH);
         let connect = RunError::Attach(AttachError::Connect(api(404, "NotFound", "gone")));
         assert_eq!(error_text(&connect), "Error from server (NotFound): gone");
         // A hint follows the error and keeps its prefix (or its absence).
@@ -317,11 +311,10 @@ mod tests {
             RunError::Hinted(Box::new(timeout), "h").exit_code(),
             EXIT_TIMEOUT
         );
-        let lost = RunError::Attach(AttachError::Lost("eof".into()));
+        let lost = RunError::Attach(AttachError::Lost(Broke::Silent(
+            std::time::Duration::from_secs(60),
+        )));
         assert_eq!(lost.exit_code(), EXIT_CANNOT_ATTACH);
-        // The status channel's failure is the remote side's, not a failed attach.
-        let remote = RunError::Session(SessionError::Remote("boom".into()));
-        assert_eq!(remote.exit_code(), EXIT_ERROR);
         let target = RunError::Target(TargetError::AttachNeedsOnePod);
         assert_eq!(target.exit_code(), EXIT_ERROR);
         let config = RunError::Config(ResolveError::ContextNotFound("x".into()));

@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 use crate::cli::plan::Plan;
 use crate::sys::live::Console;
 
-use super::error::SessionError;
+use super::error::{SessionError, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
 use super::targets::Pending;
 use super::{Connection, Resolved, RunError, Sink};
 
 /// One pod's result: a summary row, all that is kept of a finished pod.
 /// Kept for the summary until the end, one per pod, so kept small: the pod's and the debug
 /// container's names in one allocation, the duration in milliseconds.
-pub struct Outcome {
+pub struct PodResult {
     /// `POD\tCONTAINER` (the container empty when none was made).
     names: Box<str>,
     pub exit_code: Option<u8>,
@@ -27,9 +27,9 @@ pub struct Outcome {
     pub error: Option<Box<str>>,
 }
 
-impl Outcome {
-    fn new(name: &str, container: &str, exit_code: Option<u8>, took: Duration) -> Outcome {
-        Outcome {
+impl PodResult {
+    fn new(name: &str, container: &str, exit_code: Option<u8>, took: Duration) -> PodResult {
+        PodResult {
             names: format!("{name}\t{container}").into(),
             exit_code,
             millis: u32::try_from(took.as_millis()).unwrap_or(u32::MAX),
@@ -50,10 +50,10 @@ impl Outcome {
     }
 
     /// A pod still running when a second Ctrl-C stopped the wait.
-    fn interrupted(name: &str) -> Outcome {
-        Outcome {
+    fn interrupted(name: &str) -> PodResult {
+        PodResult {
             error: Some("interrupted".into()),
-            ..Outcome::new(name, "", None, Duration::ZERO)
+            ..PodResult::new(name, "", None, Duration::ZERO)
         }
     }
 }
@@ -117,7 +117,7 @@ const WORKER_STACK: usize = 512 << 10;
 enum Event {
     /// The pod's name comes along for the summary of a run stopped while it ran.
     Started(usize, Box<str>),
-    Finished(usize, Outcome),
+    Finished(usize, PodResult),
     /// A worker found nothing more to start.
     Exited,
     Interrupt,
@@ -152,7 +152,7 @@ impl Tally {
 /// What the driver gathered: outcomes by target index, why pods were left unstarted, and
 /// (after a second Ctrl-C) the targets still running, which are not waited for.
 struct Gathered {
-    results: Vec<(usize, Outcome)>,
+    results: Vec<(usize, PodResult)>,
     why: Stop,
     abandoned: Option<Vec<(usize, Box<str>)>>,
 }
@@ -203,17 +203,17 @@ pub fn run(conn: &Connection, p: &Plan, targets: Vec<Pending>) -> Result<u8, Run
         lock(&console).finish();
         let abandoned = g.abandoned.take();
         for (i, name) in abandoned.iter().flatten() {
-            g.results.push((*i, Outcome::interrupted(name)));
+            g.results.push((*i, PodResult::interrupted(name)));
         }
         let failed = summarize(&mut *lock(&console), total, g.results, g.why);
         if abandoned.is_some() {
             // The workers are blocked on the network; they are not waited for.
-            crate::sys::signals::exit_now(130);
+            crate::sys::signals::exit_now(EXIT_INTERRUPTED.into());
         }
         Ok(match (g.why, failed) {
-            (Stop::Interrupted, _) => 130,
-            (_, 0) => 0,
-            _ => 1,
+            (Stop::Interrupted, _) => EXIT_INTERRUPTED,
+            (_, 0) => EXIT_OK,
+            _ => EXIT_ERROR,
         })
     })
 }
@@ -307,11 +307,11 @@ fn drive(
 fn summarize(
     out: &mut dyn Write,
     total: usize,
-    mut results: Vec<(usize, Outcome)>,
+    mut results: Vec<(usize, PodResult)>,
     why: Stop,
 ) -> usize {
     results.sort_by_key(|(i, _)| *i);
-    let rows: Vec<&Outcome> = results.iter().map(|(_, o)| o).collect();
+    let rows: Vec<&PodResult> = results.iter().map(|(_, o)| o).collect();
     let failed = rows.iter().filter(|o| o.failed()).count();
     let _ = writeln!(out);
     write_summary(out, &rows);
@@ -327,9 +327,9 @@ fn summarize(
 }
 
 /// The summary table, written row by row from the outcomes (no copy of every cell).
-fn write_summary(out: &mut dyn Write, rows: &[&Outcome]) {
+fn write_summary(out: &mut dyn Write, rows: &[&PodResult]) {
     const HEAD: [&str; 5] = ["TARGET", "CONTAINER", "EXIT", "DURATION", "ERROR"];
-    let cells = |o: &Outcome| -> [String; 4] {
+    let cells = |o: &PodResult| -> [String; 4] {
         [
             o.name().to_string(),
             if o.container().is_empty() {
@@ -366,7 +366,7 @@ fn write_summary(out: &mut dyn Write, rows: &[&Outcome]) {
     }
 }
 
-fn one(conn: &Connection, p: &Plan, t: Pending, console: &Mutex<Screen>) -> Outcome {
+fn one(conn: &Connection, p: &Plan, t: Pending, console: &Mutex<Screen>) -> PodResult {
     let name = t.name().to_string();
     let started = Instant::now();
     let (result, container) = match t.resolve(conn) {
@@ -378,9 +378,9 @@ fn one(conn: &Connection, p: &Plan, t: Pending, console: &Mutex<Screen>) -> Outc
         // The message alone: kubectl's `error: ` prefix has no place in a table cell.
         Err(e) => (None, Some(e.to_string().into())),
     };
-    Outcome {
+    PodResult {
         error,
-        ..Outcome::new(
+        ..PodResult::new(
             &name,
             container.as_deref().unwrap_or(""),
             exit_code,

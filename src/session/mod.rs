@@ -11,6 +11,7 @@ pub mod ephemeral;
 pub mod error;
 pub mod fanout;
 pub mod follow;
+pub mod images;
 pub mod logs;
 pub mod node;
 pub mod reattach;

@@ -5,7 +5,7 @@ use crate::cli::plan::Plan;
 use crate::debug;
 
 use super::create::{create_pod, finish_cleanup};
-use super::follow::{follow, Container};
+use super::follow::{follow, ContainerAddr};
 use super::targets::Resolved;
 use super::wait::WaitError;
 use super::{options_for, Connection, RunError, Sink};
@@ -19,17 +19,17 @@ pub fn node_journey(
     let ns = conn.namespace.clone();
     let opts = options_for(p, target);
     let mut names = debug::names::generator();
-    let plan = debug::node::build(&target.object, &ns, &opts, &mut names)?;
+    let request = debug::node::build(&target.object, &ns, &opts, &mut names)?;
     p.printer()
         .quiet_if(!sink.interactive())
-        .messages(&plan.messages);
-    let Some(created) = create_pod(conn, p, &ns, &plan.pod)? else {
+        .messages(&request.messages);
+    let Some(created) = create_pod(conn, p, &ns, &request.pod)? else {
         return Ok(0);
     };
-    sink.container = Some(plan.container_name.clone());
+    sink.container = Some(request.container_name.clone());
     let result = if p.attach || p.fan_out() {
-        let container = &plan.container_name;
-        let c = Container {
+        let container = &request.container_name;
+        let c = ContainerAddr {
             ns: &ns,
             pod: &created.name,
             name: container,
@@ -39,7 +39,7 @@ pub fn node_journey(
         Ok(0)
     };
     let result = if p.opts.host_shell {
-        host_shell_outcome(result)
+        host_shell_outcome(result, p.printer())
     } else {
         result
     };
@@ -51,12 +51,15 @@ const NO_NSENTER: &str = "--host-shell runs nsenter from the image: use an image
 /// Says clearly when the image has no `nsenter`: the runtime then cannot start the container
 /// (a start error naming nsenter, or exit 128 with StartError), and a missing command behind
 /// nsenter exits 127.
-fn host_shell_outcome(result: Result<u8, RunError>) -> Result<u8, RunError> {
+fn host_shell_outcome(
+    result: Result<u8, RunError>,
+    say: crate::sys::output::Printer,
+) -> Result<u8, RunError> {
     match result {
         Err(e) if start_failure_names_nsenter(&e) => Err(RunError::Hinted(Box::new(e), NO_NSENTER)),
         Ok(code) => {
             if let Some(hint) = exit_hint(code) {
-                eprintln!("hint: {hint}");
+                say.hint(&hint);
             }
             Ok(code)
         }
@@ -100,7 +103,7 @@ mod tests {
             reason: "RunContainerError".into(),
             message: "exec: \"nsenter\": executable file not found in $PATH".into(),
         });
-        let e = host_shell_outcome(Err(start)).unwrap_err();
+        let e = host_shell_outcome(Err(start), Default::default()).unwrap_err();
         assert_eq!(e.exit_code(), crate::session::error::EXIT_CANNOT_START);
         assert!(
             e.to_string().ends_with(&format!("\nhint: {NO_NSENTER}")),
@@ -108,13 +111,13 @@ mod tests {
         );
         assert!(exit_hint(127).unwrap().contains("nsenter"));
         assert!(exit_hint(0).is_none());
-        assert_eq!(host_shell_outcome(Ok(3)).unwrap(), 3);
+        assert_eq!(host_shell_outcome(Ok(3), Default::default()).unwrap(), 3);
         // Only the kubelet's start failure counts, not any text that happens to say nsenter.
         let other = RunError::Target(crate::session::targets::TargetError::NotAnObject {
             path: "nsenter.yaml".into(),
         });
         assert!(!matches!(
-            host_shell_outcome(Err(other)),
+            host_shell_outcome(Err(other), Default::default()),
             Err(RunError::Hinted(..))
         ));
     }

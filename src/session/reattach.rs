@@ -6,7 +6,7 @@ use crate::cli::plan::Plan;
 use crate::kube::target::{Kind, Target};
 use crate::kube::{self as api, Pod, State};
 
-use super::follow::{attach_and_report, final_exit_code, Attach, Container};
+use super::follow::{attach_and_report, final_exit_code, Attach, ContainerAddr};
 use super::targets::TargetError;
 use super::{Connection, RunError};
 use crate::sys::output::stdout;
@@ -28,8 +28,8 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
         Some(c) => c.clone(),
         None => {
             let (name, note) = api::default_container(&pod).map_err(TargetError::from)?;
-            if let Some(note) = note.filter(|_| !p.quiet) {
-                eprintln!("{note}");
+            if let Some(note) = note {
+                p.printer().info(&note);
             }
             name
         }
@@ -41,7 +41,7 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
         }
         .into());
     }
-    let c = Container {
+    let c = ContainerAddr {
         ns,
         pod: &target.name,
         name: &container,
@@ -49,11 +49,12 @@ pub fn reattach(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
     let client = &conn.client;
     match pod.state(&container) {
         State::Terminated { exit_code, .. } => {
-            super::logs::copy(client, ns, c.pod, c.name, false, 0, &mut stdout())?;
+            super::logs::show_ended(client, c, 0, &mut stdout())?;
             Ok(c.exit_code(exit_code)? as u8)
         }
         _ if !p.opts.stdin => {
-            super::logs::copy(client, ns, c.pod, c.name, true, 0, &mut stdout())?;
+            client.reconnect().open_session();
+            super::logs::follow_to_end(client, c, 0, None, &mut stdout())?;
             final_exit_code(client, c, None, Duration::from_secs(2))
         }
         _ => {

@@ -272,8 +272,9 @@ pub fn visit_targets(
                 let count = pods.len();
                 for (i, pod) in pods.into_iter().take(take).enumerate() {
                     let r = Resolved::new(Kind::Pod, pod, |name| format!("pod/{name}"))?;
-                    if i == 0 && !p.all_pods && count > 1 && !p.quiet {
-                        eprintln!("Found {count} pods, using {}", r.label);
+                    if i == 0 && !p.all_pods && count > 1 {
+                        p.printer()
+                            .info(&format!("Found {count} pods, using {}", r.label));
                     }
                     f(r)?;
                 }

@@ -29,6 +29,11 @@ impl<O: Write, E: Write> Console<O, E> {
         }
     }
 
+    /// Whether the status line is drawn (stderr is a terminal).
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
     /// Replaces the status line (drawn at once; nothing happens without a terminal).
     pub fn set_status(&mut self, status: String) {
         if !self.live || status == self.status {

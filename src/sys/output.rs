@@ -74,6 +74,47 @@ impl Printer {
     }
 }
 
+impl Printer {
+    /// A warning on stderr (`warning: ...`), whatever `-q` says: something went wrong.
+    pub fn warn(&self, text: &str) {
+        line(&format!("warning: {text}"));
+    }
+
+    /// A line of news on stderr, left out with `-q`.
+    pub fn info(&self, text: &str) {
+        if !self.quiet {
+            line(text);
+        }
+    }
+
+    /// A line kubectl prints on stderr as it is, whatever `-q` says (a remote command's
+    /// failure: `command terminated with exit code N`).
+    pub fn error_line(&self, text: &str) {
+        line(text);
+    }
+
+    /// What to do about what was just said (`hint: ...`), left out with `-q`.
+    pub fn hint(&self, text: &str) {
+        self.info(&format!("hint: {text}"));
+    }
+}
+
+/// One line of `-v` tracing on stderr (the caller has checked the verbosity).
+pub fn trace(text: &str) {
+    line(text);
+}
+
+/// One line on stderr, in one write; in raw mode (a TTY session) with `\r\n`, since the
+/// terminal then adds no carriage return of its own.
+fn line(text: &str) {
+    let end = if crate::sys::term::is_raw() {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let _ = stderr().write_all(format!("{text}{end}").as_bytes());
+}
+
 /// Standard output or error, unbuffered: every chunk is written through as it arrives, with
 /// no line buffering between the container and the reader.
 pub struct RawOut(ManuallyDrop<File>);

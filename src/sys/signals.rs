@@ -19,6 +19,11 @@ static INTERRUPT: Mutex<Option<Box<dyn Fn() + Send>>> = Mutex::new(None);
 /// Set once a terminating signal arrived: the signal thread owns the exit from then on.
 pub static EXITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Whether a terminating signal is being handled.
+pub fn exiting() -> bool {
+    EXITING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Called by the main thread before it exits: if a signal is being handled, let the signal
 /// thread finish its cleanups and exit with the signal's code instead.
 pub fn yield_to_signal_exit() {

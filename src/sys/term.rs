@@ -56,6 +56,11 @@ pub fn restore() {
     }
 }
 
+/// Whether raw mode is on (a line printed now needs `\r\n`: there is no output processing).
+pub fn is_raw() -> bool {
+    SAVED.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+}
+
 pub struct RawGuard;
 
 impl Drop for RawGuard {

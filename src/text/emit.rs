@@ -226,7 +226,7 @@ fn go_float(f: f64) -> String {
     {
         return format!("{f}");
     }
-    yaml::go_format_float64_g(f)
+    super::go::format_float64_g(f)
 }
 
 /// go-yaml's encoder writes a string plain (when the emitter allows it) only if it would not

@@ -54,28 +54,28 @@ pub fn close_stdin() -> Vec<u8> {
 
 /// What the status channel said about the remote process.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum ChannelStatus {
     Success,
     ExitCode(u8),
     Failure(String),
 }
 
 /// Decodes the Status JSON read from channel 3, with client-go's rules and messages.
-pub fn decode_status(raw: &[u8]) -> Outcome {
+pub fn decode_status(raw: &[u8]) -> ChannelStatus {
     if raw.iter().all(u8::is_ascii_whitespace) {
-        return Outcome::Success;
+        return ChannelStatus::Success;
     }
     let v: Value = match serde_json::from_slice(raw) {
         Ok(v) => v,
         Err(e) => {
-            return Outcome::Failure(format!(
+            return ChannelStatus::Failure(format!(
                 "error stream protocol error: {e} in {:?}",
                 String::from_utf8_lossy(raw)
             ))
         }
     };
     match v.get("status").and_then(Value::as_str) {
-        Some("Success") => Outcome::Success,
+        Some("Success") => ChannelStatus::Success,
         Some("Failure") => {
             if v.get("reason").and_then(Value::as_str) == Some("NonZeroExitCode") {
                 let Some(causes) = v
@@ -83,7 +83,7 @@ pub fn decode_status(raw: &[u8]) -> Outcome {
                     .and_then(|d| d.get("causes"))
                     .and_then(Value::as_array)
                 else {
-                    return Outcome::Failure(
+                    return ChannelStatus::Failure(
                         "error stream protocol error: details must be set".into(),
                     );
                 };
@@ -91,26 +91,26 @@ pub fn decode_status(raw: &[u8]) -> Outcome {
                     .iter()
                     .find(|c| c.get("reason").and_then(Value::as_str) == Some("ExitCode"))
                 else {
-                    return Outcome::Failure(
+                    return ChannelStatus::Failure(
                         "error stream protocol error: no ExitCode cause given".into(),
                     );
                 };
                 let msg = cause.get("message").and_then(Value::as_str).unwrap_or("");
                 return match msg.parse::<u8>() {
-                    Ok(code) => Outcome::ExitCode(code),
-                    Err(_) => Outcome::Failure(format!(
+                    Ok(code) => ChannelStatus::ExitCode(code),
+                    Err(_) => ChannelStatus::Failure(format!(
                         "error stream protocol error: invalid exit code value {msg:?}"
                     )),
                 };
             }
-            Outcome::Failure(
+            ChannelStatus::Failure(
                 v.get("message")
                     .and_then(Value::as_str)
                     .unwrap_or("unknown error")
                     .to_string(),
             )
         }
-        _ => Outcome::Failure("error stream protocol error: unknown error".into()),
+        _ => ChannelStatus::Failure("error stream protocol error: unknown error".into()),
     }
 }
 
@@ -135,29 +135,29 @@ mod tests {
 
     #[test]
     fn status_decoding() {
-        assert_eq!(decode_status(b""), Outcome::Success);
+        assert_eq!(decode_status(b""), ChannelStatus::Success);
         assert_eq!(
             decode_status(br#"{"metadata":{},"status":"Success"}"#),
-            Outcome::Success
+            ChannelStatus::Success
         );
         let nz = br#"{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}"#;
-        assert_eq!(decode_status(nz), Outcome::ExitCode(3));
+        assert_eq!(decode_status(nz), ChannelStatus::ExitCode(3));
         assert_eq!(
             decode_status(br#"{"status":"Failure","reason":"NonZeroExitCode"}"#),
-            Outcome::Failure("error stream protocol error: details must be set".into())
+            ChannelStatus::Failure("error stream protocol error: details must be set".into())
         );
         assert_eq!(
             decode_status(
                 br#"{"status":"Failure","message":"error attaching to container: boom"}"#
             ),
-            Outcome::Failure("error attaching to container: boom".into())
+            ChannelStatus::Failure("error attaching to container: boom".into())
         );
         assert!(
-            matches!(decode_status(b"{nope"), Outcome::Failure(m) if m.starts_with("error stream protocol error:"))
+            matches!(decode_status(b"{nope"), ChannelStatus::Failure(m) if m.starts_with("error stream protocol error:"))
         );
         assert_eq!(
             decode_status(br#"{"status":"Weird"}"#),
-            Outcome::Failure("error stream protocol error: unknown error".into())
+            ChannelStatus::Failure("error stream protocol error: unknown error".into())
         );
     }
 }

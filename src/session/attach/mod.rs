@@ -3,9 +3,9 @@
 //! stdin thread only reads the local input. No async runtime.
 //!
 //! Without a TTY, an attach only carries what the container writes after it connected, and
-//! (containerd, R2 of real-cluster.md) nothing after the client closes stdin. So a non-TTY
-//! session also measures, from the container log, how much was written before it connected
-//! ([`earlier`]); the caller recovers both ends from the log (`session::follow`).
+//! (containerd, R2 of tests/fakecluster/REAL.md) nothing after the client closes stdin. So a
+//! non-TTY session also measures, from the container log, how much was written before it
+//! connected ([`earlier`]); the caller recovers both ends from the log (`session::follow`).
 
 pub mod earlier;
 pub mod frames;
@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 
 use tungstenite::Message;
 
-use crate::client::{ApiError, Client};
+use crate::client::{ApiError, Client, Loss};
 use crate::sys::report::Failure;
 use crate::sys::stdin::Chunk;
 use earlier::Meter;
-use frames::{Frame, Outcome};
+use frames::{ChannelStatus, Frame};
 
 pub struct AttachOptions {
     pub container: String,
@@ -50,7 +50,7 @@ impl Held {
 
 /// How a session ended, and what it delivered.
 pub struct Session {
-    pub outcome: Outcome,
+    pub ended: Ended,
     /// Bytes of stdout and stderr the attach delivered (printed or held).
     pub delivered: u64,
     /// The log the container wrote before the attach connected, when it was measured
@@ -58,14 +58,82 @@ pub struct Session {
     pub earlier: Option<u64>,
     /// Output not yet written because the earlier output was not measured in time.
     pub held: Vec<Held>,
+    /// Whether all the input was sent and its end said (or there was no input to send).
+    pub input_ended: bool,
+}
+
+impl Session {
+    /// The log offset up to which this session's output is accounted for (the earlier
+    /// output, measured, then what the attach delivered); None when the earlier output was
+    /// not measured (nothing of the log was written out then: what was held is dropped).
+    pub fn handled(&self) -> Option<u64> {
+        self.earlier.map(|e| e + self.delivered)
+    }
+}
+
+/// How a session ended: with the protocol's status (which may be a refusal sent after the
+/// upgrade, R10), or with the connection broken under it.
+pub enum Ended {
+    Status(ChannelStatus),
+    Broke(Broke),
+}
+
+/// How the connection under a session broke, in kdebug's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broke {
+    /// Closed or reset without the session's status (R11, R14).
+    Connection(Loss),
+    /// Nothing from the server, not even a pong, for this long.
+    Silent(Duration),
+    /// Another I/O failure on the connection.
+    Io(io::ErrorKind),
+    /// The server broke the WebSocket protocol.
+    Garbled,
+}
+
+impl Broke {
+    pub fn of(e: &tungstenite::Error) -> Broke {
+        use tungstenite::error::ProtocolError;
+        match e {
+            tungstenite::Error::ConnectionClosed
+            | tungstenite::Error::AlreadyClosed
+            | tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+                Broke::Connection(Loss::Closed)
+            }
+            tungstenite::Error::Io(io) => {
+                Loss::of(io).map_or(Broke::Io(io.kind()), Broke::Connection)
+            }
+            _ => Broke::Garbled,
+        }
+    }
+}
+
+impl fmt::Display for Broke {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Broke::Connection(Loss::Closed) => {
+                f.write_str("the server closed the connection without ending the session")
+            }
+            Broke::Connection(loss) => write!(f, "{loss}"),
+            Broke::Silent(d) => write!(f, "no answer from the server for {}s", d.as_secs()),
+            Broke::Io(kind) => write!(f, "the connection failed ({kind})"),
+            Broke::Garbled => f.write_str("the server broke the WebSocket protocol"),
+        }
+    }
 }
 
 #[derive(Debug)]
 pub enum AttachError {
     /// The upgrade failed: nothing was attached.
     Connect(ApiError),
-    /// The connection broke during the session.
-    Lost(String),
+    /// The connection broke during the session and could not be made again.
+    Lost(Broke),
+}
+
+impl From<Broke> for AttachError {
+    fn from(b: Broke) -> Self {
+        AttachError::Lost(b)
+    }
 }
 
 impl fmt::Display for AttachError {
@@ -110,98 +178,100 @@ pub fn query(opts: &AttachOptions) -> Vec<(&'static str, String)> {
     q
 }
 
-/// Attaches and runs the session until the remote side ends it. With `opts.measure`, the
-/// output written before the attach is measured alongside and, with `print_earlier`, written
-/// to stdout ahead of what the attach delivers.
+/// What of the container's log a non-TTY session writes ahead of the attach's output: the
+/// earlier output from byte `skip` on (what an earlier attach of the same session did not
+/// show), or none of it (`kdebug attach`, like kubectl attach).
+#[derive(Clone, Copy, Debug)]
+pub struct Earlier {
+    pub print: bool,
+    pub skip: u64,
+}
+
+/// Attaches and runs the session until the remote side ends it or the connection breaks.
+/// With `opts.measure`, the output written before the attach is measured alongside and
+/// written out ahead of what the attach delivers (see [`Earlier`]). A TTY session puts the
+/// terminal in raw mode in `raw` and leaves it there, so a reattach keeps it.
 pub fn run(
     client: &Client,
     ns: &str,
     pod: &str,
     opts: &AttachOptions,
-    print_earlier: bool,
-) -> Result<Session, AttachError> {
+    earlier: Earlier,
+    raw: &mut Option<crate::sys::term::RawGuard>,
+) -> Result<Session, ApiError> {
     let q = query(opts);
     let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let path = format!("{}/attach", crate::kube::pod_path(ns, pod));
-    let mut socket = client
-        .websocket(&path, &q, &[frames::V5, frames::V4])
-        .map_err(AttachError::Connect)?;
+    let mut socket = client.websocket(&path, &q, &[frames::V5, frames::V4])?;
     let v5 = socket.protocol == frames::V5;
     socket.ws.get_ref().tcp().set_read_timeout(Some(POLL)).ok();
 
     let input = opts.stdin.then(crate::sys::stdin::take);
     let (winch_tx, winch_rx) = mpsc::channel();
-    let _raw = if opts.tty {
-        let guard = crate::sys::term::raw_mode(0).ok();
+    let mut resized = Ok(());
+    if opts.tty {
+        if raw.is_none() {
+            *raw = crate::sys::term::raw_mode(0).ok();
+        }
         crate::sys::signals::on_winch(winch_tx);
         if let Some((w, h)) = crate::sys::term::size(0) {
             // kubectl sends size+1 first so that a re-attached full-screen program redraws.
-            send(
+            resized = send(
                 &mut socket.ws,
                 frames::resize(w.saturating_add(1), h.saturating_add(1)),
-            )?;
-            send(&mut socket.ws, frames::resize(w, h))?;
+            )
+            .and_then(|_| send(&mut socket.ws, frames::resize(w, h)));
         }
-        guard
-    } else {
-        None
-    };
+    }
     let meter = Meter::default();
-    let result = std::thread::scope(|s| {
-        let (tx, rx) = mpsc::channel();
-        if opts.measure {
-            let target = earlier::Target {
-                client,
-                ns,
-                pod,
-                container: &opts.container,
+    let session = match resized {
+        Err(broke) => Session {
+            ended: Ended::Broke(broke),
+            delivered: 0,
+            earlier: None,
+            held: Vec::new(),
+            input_ended: !opts.stdin,
+        },
+        Ok(()) => std::thread::scope(|s| {
+            let (tx, rx) = mpsc::channel();
+            if opts.measure {
+                let target = earlier::LogSource {
+                    client,
+                    ns,
+                    pod,
+                    container: &opts.container,
+                    skip: earlier.skip,
+                };
+                let meter = &meter;
+                s.spawn(move || earlier::measure(&target, meter, &tx));
+            }
+            let link = Link {
+                ws: &mut socket.ws,
+                winch: &winch_rx,
+                v5,
+                tty: opts.tty,
             };
-            let meter = &meter;
-            s.spawn(move || earlier::measure(&target, meter, &tx));
-        }
-        let r = pump(
-            &mut socket.ws,
-            input,
-            &winch_rx,
-            v5,
-            opts,
-            &meter,
-            rx,
-            print_earlier,
-        );
-        meter.stop();
-        r
-    });
+            let session = pump(link, input, opts, &meter, rx, earlier.print);
+            meter.stop();
+            session
+        }),
+    };
     crate::sys::signals::stop_winch();
-    drop(_raw);
     let _ = socket.ws.close(None);
     let _ = socket.ws.flush();
-    result
+    Ok(session)
 }
 
 pub(crate) type Ws = tungstenite::WebSocket<crate::client::ws::Stream>;
 
-/// Said when the server goes away without the status that ends a session, whether we notice
-/// it reading or writing.
-const CLOSED_EARLY: &str = "the server closed the connection without ending the session";
-
-pub(crate) fn send(ws: &mut Ws, frame: Vec<u8>) -> Result<(), AttachError> {
-    ws.send(Message::Binary(frame.into())).map_err(|e| {
-        AttachError::Lost(match e {
-            tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
-                CLOSED_EARLY.to_string()
-            }
-            tungstenite::Error::Io(io)
-                if matches!(
-                    io.kind(),
-                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
-                ) =>
-            {
-                CLOSED_EARLY.to_string()
-            }
-            other => format!("failed to send: {other}"),
+/// Sends one frame; a failure is the connection breaking (whether we notice it reading or
+/// writing, it is the same event).
+pub(crate) fn send(ws: &mut Ws, frame: Vec<u8>) -> Result<(), Broke> {
+    ws.send(Message::Binary(frame.into()))
+        .map_err(|e| match Broke::of(&e) {
+            Broke::Connection(Loss::Reset) => Broke::Connection(Loss::Closed),
+            b => b,
         })
-    })
 }
 
 /// Where the session's output goes: straight to the descriptors (no line buffering between
@@ -256,18 +326,23 @@ impl Out {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn pump(
-    ws: &mut Ws,
-    input: Option<crate::sys::stdin::Input>,
-    winch: &Receiver<()>,
+/// The socket side of a session: the WebSocket and what the terminal sends it.
+struct Link<'a> {
+    ws: &'a mut Ws,
+    winch: &'a Receiver<()>,
     v5: bool,
+    tty: bool,
+}
+
+fn pump(
+    link: Link,
+    input: Option<crate::sys::stdin::Input>,
     opts: &AttachOptions,
     meter: &Meter,
     measured: Receiver<earlier::Measured>,
     print_earlier: bool,
-) -> Result<Session, AttachError> {
-    let tty = opts.tty;
+) -> Session {
+    let Link { ws, winch, v5, tty } = link;
     let mut out = Out {
         stdout: crate::sys::output::stdout(),
         stderr: crate::sys::output::stderr(),
@@ -279,103 +354,96 @@ fn pump(
     let mut input = input;
     let mut last_ping = Instant::now();
     let mut last_heard = Instant::now();
-    let end = |outcome: Outcome, out: Out| -> Result<Session, AttachError> {
-        Ok(Session {
-            outcome,
+    let end = |ended: Ended, out: Out, input_ended: bool| -> Session {
+        Session {
+            ended,
             delivered: meter.count(),
             earlier: out.earlier,
             held: out.held.unwrap_or_default(),
-        })
+            input_ended,
+        }
     };
-    loop {
-        if out.held.is_some() {
-            if let Ok(m) = measured.try_recv() {
-                out.release(m, print_earlier);
-            }
-        }
-        // Input waits until the earlier output is measured: what it makes the container write
-        // could otherwise be in the log before it reaches us and be counted as earlier; and
-        // closing stdin ends the container's output on this attach (R2).
-        if let Some(rx) = input.as_ref().filter(|_| out.held.is_none()) {
-            loop {
-                match rx.try_recv() {
-                    Ok(Chunk::Data(d)) => send(ws, frames::stdin(&d))?,
-                    Ok(Chunk::Eof) | Err(TryRecvError::Disconnected) => {
-                        // v5 can half-close stdin; v4 has no way to say it, so stdin stays open.
-                        if v5 {
-                            send(ws, frames::close_stdin())?;
-                        }
-                        input = None;
-                        break;
-                    }
-                    Err(TryRecvError::Empty) => break,
+    let result = (|| -> Result<ChannelStatus, Broke> {
+        loop {
+            if out.held.is_some() {
+                if let Ok(m) = measured.try_recv() {
+                    out.release(m, print_earlier);
                 }
             }
-        }
-        if out.held_bytes > MAX_HELD && out.held.is_some() {
-            std::thread::sleep(POLL);
-            continue;
-        }
-        if tty && winch.try_recv().is_ok() {
-            if let Some((w, h)) = crate::sys::term::size(0) {
-                send(ws, frames::resize(w, h))?;
-            }
-        }
-        if last_ping.elapsed() >= PING_EVERY {
-            ws.send(Message::Ping(Default::default()))
-                .map_err(|e| AttachError::Lost(format!("failed to send keepalive: {e}")))?;
-            last_ping = Instant::now();
-        }
-        if last_heard.elapsed() >= GIVE_UP_AFTER {
-            return Err(AttachError::Lost(format!(
-                "no answer from the server for {}s",
-                GIVE_UP_AFTER.as_secs()
-            )));
-        }
-        match ws.read() {
-            Ok(Message::Binary(data)) => {
-                last_heard = Instant::now();
-                match frames::split(&data) {
-                    Frame::Stdout(d) => {
-                        meter.add(d.len());
-                        if !out.stdout(d) {
-                            // The reader went away (a closed pipe): nothing more to show.
-                            return end(Outcome::Success, out);
+            // Input waits until the earlier output is measured: what it makes the container
+            // write could otherwise be in the log before it reaches us and be counted as
+            // earlier; and closing stdin ends the container's output on this attach (R2).
+            if let Some(rx) = input.as_ref().filter(|_| out.held.is_none()) {
+                loop {
+                    match rx.try_recv() {
+                        Ok(Chunk::Data(d)) => send(ws, frames::stdin(&d))?,
+                        Ok(Chunk::Eof) | Err(TryRecvError::Disconnected) => {
+                            // v5 can half-close stdin; v4 has no way to say it, so stdin
+                            // stays open.
+                            if v5 {
+                                send(ws, frames::close_stdin())?;
+                            }
+                            input = None;
+                            break;
                         }
+                        Err(TryRecvError::Empty) => break,
                     }
-                    Frame::Stderr(d) => {
-                        meter.add(d.len());
-                        out.stderr(d);
-                    }
-                    Frame::Status(d) => status.extend_from_slice(d),
-                    Frame::Ignored => {}
                 }
             }
-            Ok(Message::Close(_)) => return end(frames::decode_status(&status), out),
-            Ok(_) => last_heard = Instant::now(),
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
-                return end(frames::decode_status(&status), out)
+            if out.held_bytes > MAX_HELD && out.held.is_some() {
+                std::thread::sleep(POLL);
+                continue;
             }
-            Err(e) => {
+            if tty && winch.try_recv().is_ok() {
+                if let Some((w, h)) = crate::sys::term::size(0) {
+                    send(ws, frames::resize(w, h))?;
+                }
+            }
+            if last_ping.elapsed() >= PING_EVERY {
+                ws.send(Message::Ping(Default::default()))
+                    .map_err(|e| Broke::of(&e))?;
+                last_ping = Instant::now();
+            }
+            if last_heard.elapsed() >= GIVE_UP_AFTER {
+                return Err(Broke::Silent(GIVE_UP_AFTER));
+            }
+            match ws.read() {
+                Ok(Message::Binary(data)) => {
+                    last_heard = Instant::now();
+                    match frames::split(&data) {
+                        Frame::Stdout(d) => {
+                            meter.add(d.len());
+                            if !out.stdout(d) {
+                                // The reader went away (a closed pipe): nothing more to show.
+                                return Ok(ChannelStatus::Success);
+                            }
+                        }
+                        Frame::Stderr(d) => {
+                            meter.add(d.len());
+                            out.stderr(d);
+                        }
+                        Frame::Status(d) => status.extend_from_slice(d),
+                        Frame::Ignored => {}
+                    }
+                }
+                Ok(Message::Close(_)) => return Ok(frames::decode_status(&status)),
+                Ok(_) => last_heard = Instant::now(),
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
                 // A status already received means the session ended; the rest is teardown.
                 // Without one, the link broke under a live session.
-                if !status.is_empty() {
-                    return end(frames::decode_status(&status), out);
-                }
-                let why = match e {
-                    tungstenite::Error::Protocol(
-                        tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-                    ) => "the server closed the connection without ending the session".to_string(),
-                    other => other.to_string(),
-                };
-                return Err(AttachError::Lost(why));
+                Err(_) if !status.is_empty() => return Ok(frames::decode_status(&status)),
+                Err(e) => return Err(Broke::of(&e)),
             }
         }
+    })();
+    let input_ended = input.is_none();
+    match result {
+        Ok(outcome) => end(Ended::Status(outcome), out, input_ended),
+        Err(broke) => end(Ended::Broke(broke), out, input_ended),
     }
 }
 

@@ -27,6 +27,14 @@ pub enum CpError {
     WriteStdout(std::io::Error),
     /// Into the pod from `-`: the archive could not be sent.
     SendArchive(std::io::Error),
+    /// The connection lived but no archive bytes moved for this long.
+    Stalled(std::time::Duration),
+    /// The copy container's answer line was longer than it can be.
+    LongAnswer { limit: usize },
+    /// The exec running the copy ended with a failure that is not an exit code.
+    ExecFailed { container: String, why: String },
+    /// The copy ended with no exit code from the copy's process.
+    NoResult { namespace: String, pod: String },
 }
 
 impl fmt::Display for CpError {
@@ -58,6 +66,22 @@ impl fmt::Display for CpError {
             ),
             CpError::WriteStdout(e) => write!(f, "failed to write the archive to stdout: {e}"),
             CpError::SendArchive(e) => write!(f, "failed to send the archive: {e}"),
+            CpError::Stalled(d) => write!(
+                f,
+                "the copy stalled: no archive bytes for {} while the connection stayed open",
+                crate::text::duration::format_go(*d)
+            ),
+            CpError::ExecFailed { container, why } => {
+                write!(f, "the copy in container {container} failed: {why}")
+            }
+            CpError::NoResult { namespace, pod } => write!(
+                f,
+                "the copy in pod {namespace}/{pod} ended without an exit code from its tar"
+            ),
+            CpError::LongAnswer { limit } => write!(
+                f,
+                "the copy container's answer is longer than {limit} bytes: not kdebug's copy script, or a compromised image"
+            ),
         }
     }
 }

@@ -1,17 +1,23 @@
-//! `kdebug cp`: files out of and into a container through an ephemeral copy container
-//! (`debug::cp`), whatever the container's image holds. The archive travels over the attach;
-//! kdebug writes and reads it itself (`archive`), so the local side needs no tar either.
+//! `kdebug cp`: files out of and into a container, whatever its image holds. kdebug writes
+//! and reads the archive itself (`archive`), so the local side needs no tar either. The
+//! remote tar runs where it can, in this order ([`Route`]):
+//! 1. in the target itself over `pods/exec`, when it has `sh` and `tar` (kubectl cp's way);
+//! 2. in an idle helper: a copy container (`debug::cp`) that stays running after a copy and
+//!    ends once idle; later copies exec into it and add no container to the pod;
+//! 3. without exec permission, in a new copy container per copy, over its attach.
 //!
 //! Out of the pod the archive is streamed into the safe extractor as it comes. Into the pod
 //! kdebug first asks whether the destination is a directory (kubectl cp's `test -d`), then
 //! sends the archive and closes stdin; the result comes from the container's terminated
 //! state and, on failure, its log (containerd sends nothing more on an attach once its stdin
-//! closed, R2 of real-cluster.md).
+//! closed, R2 of tests/fakecluster/REAL.md).
 
 mod channel;
 mod error;
+mod route;
 
 pub use error::CpError;
+pub use route::stop_helper;
 
 use std::io::Write;
 use std::path::Path;
@@ -20,16 +26,16 @@ use std::time::Duration;
 use crate::archive::{self, Layout, PackOptions, UnpackOptions};
 use crate::cli::cp::{Copy, Direction, Local};
 use crate::cli::plan::Plan;
-use crate::client::ApiError;
-use crate::debug::cp::{self as builder, Access, CopyContainer};
-use crate::debug::{self, Mark, Profile};
-use crate::kube::{self as api, Meta, Pod};
+use crate::debug::cp::{self as builder, Access};
+use crate::kube::{self as api, Pod};
 
-use super::follow::{exit_code_within, Container, EXIT_STATUS_GRACE};
+use super::follow::{exit_code_within, ContainerAddr, EXIT_STATUS_GRACE};
 use super::targets::TargetError;
-use super::wait::{self, WaitOptions};
+use super::wait;
 use super::{now_rfc3339, Connection, RunError};
+use crate::session::attach::frames::ChannelStatus;
 use channel::{Channel, Stdin};
+use route::Route;
 
 /// After the archive went in and stdin closed: how long `tar x` may take to finish.
 const EXTRACT_GRACE: Duration = Duration::from_secs(60);
@@ -52,15 +58,26 @@ pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
     let mut side = Side {
         conn,
         p,
+        copy,
         ns: &ns,
         pod_name: view.metadata.name.to_string(),
         pod,
         started: 0,
         target: &target,
+        route: Route::Target,
+        new_helpers: 0,
     };
+    let helpers = copy.idle != Some(0);
+    if let Some((name, access)) = side.running_helper(false)?.filter(|_| helpers) {
+        // A helper of this target runs: the target had no tar, and the pod just read says so.
+        side.trace(&format!("reusing helper container {name}"));
+        side.route = Route::Helper { name, access };
+    } else if !builder::target_can_copy(&copy.remote.path) {
+        side.route = Route::FindHelper;
+    }
     match copy.direction {
         Direction::FromPod => {
-            let first = side.start(builder::out_command(&copy.remote.path, 0))?;
+            let first = side.start(What::Out(0))?;
             let mut from = Resuming {
                 cur: first,
                 got: 0,
@@ -73,12 +90,7 @@ pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
             side.finish(cur, moved?)
         }
         Direction::ToPod => {
-            let command = builder::in_command(
-                &copy.remote.path,
-                copy.preserve,
-                copy.local == Local::Stream,
-            );
-            let mut cur = side.start(command)?;
+            let mut cur = side.start(What::In)?;
             let moved = copy_in(&mut cur.ch, copy);
             side.finish(cur, moved?)
         }
@@ -89,6 +101,7 @@ pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
 struct Side<'a> {
     conn: &'a Connection,
     p: &'a Plan,
+    copy: &'a Copy,
     ns: &'a str,
     /// The pod as last read: read again for each resumed copy, whose patch must see the
     /// copy containers added before it.
@@ -96,101 +109,132 @@ struct Side<'a> {
     started: u32,
     pod_name: String,
     target: &'a str,
+    route: Route,
+    /// Helpers made by this run (a second one only when the first could not be used).
+    new_helpers: u32,
 }
 
-/// A copy container, running, attached, told to go.
+/// Which way a copy goes (out of the pod: from which byte).
+#[derive(Debug, Clone, Copy)]
+enum What {
+    Out(u64),
+    In,
+}
+
+/// A copy under way: the remote tar's streams, and how its result will be known.
 struct Started {
-    name: String,
-    access: Access,
-    watch: Option<wait::Rest>,
     ch: Channel,
+    how: How,
+}
+
+enum How {
+    /// A copy container's own process, attached: its result is its terminated state.
+    Attached {
+        name: String,
+        access: Access,
+        watch: Option<wait::WatchTail>,
+    },
+    /// A process exec'd in `container`: its result is the exec's status. `access` is how a
+    /// helper reads the target's files (None in the target itself).
+    Exec {
+        container: String,
+        access: Option<Access>,
+    },
 }
 
 impl Side<'_> {
-    fn start(&mut self, command: Vec<String>) -> Result<Started, RunError> {
-        if self.started > 0 {
-            let path = api::pod_path(self.ns, &self.pod_name);
-            self.pod = self.conn.client.get(&path)?;
-        }
-        self.started += 1;
-        let pod_name = self.pod_name.clone();
-        let (name, access) =
-            add_copy_container(self.conn, self.p, self.ns, &self.pod, self.target, command)?;
-        if !self.p.quiet {
-            eprintln!(
-                "kdebug: copying through ephemeral container {name}; it stays in pod {}/{pod_name}'s spec once it ends (the API cannot remove one; `kdebug list` shows it)",
-                self.ns
-            );
-        }
-        let ready = wait::until_started_with(
-            &self.conn.client,
-            self.ns,
-            &pod_name,
-            &name,
-            &WaitOptions {
-                timeout: self.p.timeout,
-                quiet: self.p.quiet,
-            },
-            None,
-        )?;
-        let mut ch = Channel::open(&self.conn.client, self.ns, &pod_name, &name)?;
-        ch.send_stdin(builder::GO)?;
-        Ok(Started {
-            name,
-            access,
-            watch: ready.watch,
-            ch,
-        })
-    }
-
-    fn container<'b>(&'b self, name: &'b str) -> Container<'b> {
-        Container {
+    fn container<'b>(&'b self, name: &'b str) -> ContainerAddr<'b> {
+        ContainerAddr {
             ns: self.ns,
             pod: &self.pod_name,
             name,
         }
     }
 
-    /// The exit code: 0 when the copy was clean; otherwise the container's own, with its
-    /// stderr (as kubectl relays the remote tar's) and kubectl's `command terminated` line.
-    fn finish(&self, mut last: Started, moved: Moved) -> Result<u8, RunError> {
+    /// The exit code: 0 when the copy was clean; otherwise the remote tar's own, with its
+    /// stderr (as kubectl relays it) and kubectl's `command terminated` line.
+    fn finish(&self, mut last: Started, mut moved: Moved) -> Result<u8, RunError> {
         let stderr = std::mem::take(&mut last.ch.stderr);
+        let outcome = last.ch.outcome();
         last.ch.close();
         if moved.clean {
             return Ok(if moved.warnings > 0 { 1 } else { 0 });
         }
-        let c = self.container(&last.name);
-        let grace = if moved.log_skip > 0 {
-            EXTRACT_GRACE
-        } else {
-            EXIT_STATUS_GRACE
+        if let Some(e) = moved.error.take_if(|_| moved.at_once) {
+            // The stream cannot be trusted past this point: no waiting on its container.
+            let _ = crate::sys::output::stderr().write_all(visible(&stderr).as_bytes());
+            return Err(e);
+        }
+        let (code, said, access) = match last.how {
+            How::Attached {
+                name,
+                access,
+                watch,
+            } => {
+                let c = self.container(&name);
+                let grace = if moved.log_skip > 0 {
+                    EXTRACT_GRACE
+                } else {
+                    EXIT_STATUS_GRACE
+                };
+                let client = &self.conn.client;
+                let code = match exit_code_within(client, c, watch, grace)? {
+                    Some(n) => Some(n),
+                    None if moved.error.is_some() => None,
+                    None => {
+                        return Err(CpError::StillRunning {
+                            container: name.clone(),
+                            namespace: c.ns.to_string(),
+                            pod: c.pod.to_string(),
+                        }
+                        .into())
+                    }
+                };
+                let said = if moved.log_skip > 0 && code != Some(0) {
+                    // Into the pod the attach carried nothing after stdin closed: the log has it.
+                    let log = super::logs::read(client, c.ns, c.pod, c.name).unwrap_or_default();
+                    log.get(moved.log_skip.min(log.len())..)
+                        .unwrap_or_default()
+                        .to_vec()
+                } else {
+                    stderr
+                };
+                (code, said, Some(access))
+            }
+            How::Exec { container, access } => {
+                let code = match outcome {
+                    Some(ChannelStatus::Success) => Some(0),
+                    Some(ChannelStatus::ExitCode(n)) => Some(i32::from(n)),
+                    Some(ChannelStatus::Failure(why)) if moved.error.is_none() => {
+                        let _ = crate::sys::output::stderr().write_all(visible(&stderr).as_bytes());
+                        return Err(CpError::ExecFailed {
+                            container,
+                            why: visible(why.as_bytes()),
+                        }
+                        .into());
+                    }
+                    _ => None,
+                };
+                (code, stderr, access)
+            }
         };
-        let client = &self.conn.client;
-        let code = exit_code_within(client, c, last.watch, grace)?;
-        let said = if moved.log_skip > 0 && code != Some(0) {
-            // Into the pod the attach carried nothing after stdin closed: the log has it.
-            let log = super::logs::read(client, c.ns, c.pod, c.name).unwrap_or_default();
-            log.get(moved.log_skip.min(log.len())..)
-                .unwrap_or_default()
-                .to_vec()
-        } else {
-            stderr
-        };
-        let _ = crate::sys::output::stderr().write_all(&said);
+        let _ = crate::sys::output::stderr().write_all(visible(&said).as_bytes());
         match (code, moved.error) {
             (Some(0) | None, Some(e)) => Err(e),
             (Some(0), None) => Ok(if moved.warnings > 0 { 1 } else { 0 }),
             (Some(n), _) => {
-                eprintln!("command terminated with exit code {n}");
-                if said.windows(17).any(|w| w == b"Permission denied") {
-                    eprintln!("hint: {}", denied_hint(last.access, self.target));
+                // kubectl's line, whatever -q says: the copy failed.
+                say().error_line(&format!("command terminated with exit code {n}"));
+                if let (true, Some(access)) =
+                    (said.windows(17).any(|w| w == b"Permission denied"), access)
+                {
+                    say().hint(&denied_hint(access, self.target));
                 }
                 Ok(n as u8)
             }
-            (None, None) => Err(CpError::StillRunning {
-                container: c.name.to_string(),
-                namespace: c.ns.to_string(),
-                pod: c.pod.to_string(),
+            (None, None) => Err(CpError::NoResult {
+                namespace: self.ns.to_string(),
+                pod: self.pod_name.clone(),
             }
             .into()),
         }
@@ -217,7 +261,11 @@ impl Resuming<'_, '_> {
             return true;
         }
         // A clean end: resumed only while the container has not ended (the link went).
-        let c = self.side.container(&self.cur.name);
+        // An exec's end is its process's.
+        let How::Attached { name, .. } = &self.cur.how else {
+            return false;
+        };
+        let c = self.side.container(name);
         matches!(
             exit_code_within(&self.side.conn.client, c, None, EXIT_STATUS_GRACE),
             Ok(None)
@@ -241,14 +289,13 @@ impl std::io::Read for Resuming<'_, '_> {
                 return r;
             }
             self.tries += 1;
-            eprintln!(
+            say().info(&format!(
                 "Resuming copy at {} bytes, retry {}/{}",
                 self.got, self.tries, self.max
-            );
-            let path = &self.side.p.copy.as_ref().expect("a copy").remote.path;
+            ));
             let next = self
                 .side
-                .start(builder::out_command(path, self.got))
+                .start(What::Out(self.got))
                 .map_err(|e| std::io::Error::other(crate::sys::report::error_text(&e)))?;
             std::mem::replace(&mut self.cur, next).ch.close();
         }
@@ -268,8 +315,8 @@ fn target_container(p: &Plan, pod: &Pod) -> Result<String, RunError> {
         Some(c) => c.to_string(),
         None => {
             let (c, note) = api::default_container(pod).map_err(TargetError::from)?;
-            if let (Some(note), false) = (note, p.quiet) {
-                eprintln!("{note}");
+            if let Some(note) = note {
+                p.printer().info(&note);
             }
             c
         }
@@ -286,66 +333,6 @@ fn target_container(p: &Plan, pod: &Pod) -> Result<String, RunError> {
     Ok(target)
 }
 
-/// Adds the copy container. Where the namespace's Pod Security level refuses the added
-/// capability, it is added again without it, as the target's own user.
-fn add_copy_container(
-    conn: &Connection,
-    p: &Plan,
-    ns: &str,
-    pod: &serde_json::Value,
-    target: &str,
-    command: Vec<String>,
-) -> Result<(String, Access), RunError> {
-    let pod_name = Meta::read(pod)?.name;
-    let path = format!("{}/ephemeralcontainers", api::pod_path(ns, pod_name));
-    let mut names = debug::names::generator();
-    let name = format!("{}{}", builder::NAME_PREFIX, names());
-    let mut access = Access::Ptrace;
-    let mut pod = pod.clone();
-    let mut conflicts = 0;
-    loop {
-        let opts = builder::options(CopyContainer {
-            name: name.clone(),
-            target,
-            image: p.opts.image.as_deref().filter(|i| !i.is_empty()),
-            pull_policy: p.opts.image_pull_policy.as_deref(),
-            command: command.clone(),
-            access,
-            mark: Mark {
-                target: format!("pod/{pod_name}"),
-                created: now_rfc3339(),
-            },
-        });
-        let plan = debug::ephemeral::build(&pod, &opts, &mut names)?;
-        p.printer().messages(&plan.messages);
-        let sent = conn.client.patch_raw(
-            &path,
-            debug::ephemeral::PATCH_CONTENT_TYPE,
-            plan.patch_body().as_bytes(),
-        );
-        match sent {
-            Ok(_) => return Ok((name, access)),
-            Err(e) if e.code() == Some(409) && conflicts < 3 => {
-                conflicts += 1;
-                pod = conn.client.get(&api::pod_path(ns, pod_name))?;
-            }
-            Err(e) if access == Access::Ptrace => match pod_security_level(&e) {
-                Some(profile) => {
-                    if !p.quiet {
-                        eprintln!(
-                            "kdebug: namespace {ns} enforces Pod Security {:?}, which forbids the SYS_PTRACE capability; copying as container {target}'s own user instead",
-                            profile.as_str()
-                        );
-                    }
-                    access = Access::SameUser(profile);
-                }
-                None => return Err(e.into()),
-            },
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
 /// What to try when the copy container was refused access to the target's files.
 fn denied_hint(access: Access, target: &str) -> String {
     match access {
@@ -355,18 +342,6 @@ fn denied_hint(access: Access, target: &str) -> String {
         Access::SameUser(_) => format!(
             "Pod Security let the copy run only as container {target}'s own user (its securityContext's runAsUser, or the image's user when it sets none), and that user may not read or write this path; a namespace that allows SYS_PTRACE lets kdebug cp read any user's files"
         ),
-    }
-}
-
-/// The debug profile that fits a Pod Security refusal (`violates PodSecurity
-/// "baseline:latest": ...`), if the error is one.
-fn pod_security_level(e: &ApiError) -> Option<Profile> {
-    let s = e.status().filter(|s| s.code == 403)?;
-    let level = s.message.split("violates PodSecurity \"").nth(1)?;
-    match level.split(':').next()? {
-        "restricted" => Some(Profile::Restricted),
-        "baseline" => Some(Profile::Baseline),
-        _ => None,
     }
 }
 
@@ -381,11 +356,29 @@ struct Moved {
     clean: bool,
     /// The log holds this many bytes of kdebug's own protocol before the remote stderr.
     log_skip: usize,
+    /// The archive was bad (not cut short): the error is told at once, without waiting
+    /// for the container's exit code.
+    at_once: bool,
+}
+
+/// Text from the container as it reaches a terminal: control characters other than
+/// newline and tab escaped (`\x1b`), so a compromised container cannot drive the
+/// terminal. Invalid UTF-8 shows as U+FFFD.
+fn visible(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    for c in String::from_utf8_lossy(b).chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn copy_out(from: &mut Resuming, copy: &Copy) -> Result<Moved, RunError> {
     let remote_name = builder::name_of(&copy.remote.path);
-    let mut warn = |w: &archive::Warning| eprintln!("warning: {w}");
+    let mut warn = |w: &archive::Warning| say().warn(&w.to_string());
     let (error, warnings) = match &copy.local {
         Local::Stream => {
             let mut out = crate::sys::output::stdout();
@@ -415,15 +408,22 @@ fn copy_out(from: &mut Resuming, copy: &Copy) -> Result<Moved, RunError> {
             }
         }
     };
-    // What follows the end-of-archive marker is padding: a link lost there loses nothing,
-    // and a failure is told by the container's exit code and stderr.
-    let _ = from.cur.ch.drain();
+    // Nothing past the end-of-archive marker is read but a tar's padding, and nothing
+    // past an archive error: the stream may go on forever.
+    let at_once = matches!(
+        &error,
+        Some(RunError::Archive(e)) if !matches!(e, archive::ArchiveError::Read(_) | archive::ArchiveError::Truncated { .. })
+    );
+    if error.is_none() && copy.local != Local::Stream {
+        from.cur.ch.settle_after_end(EXIT_STATUS_GRACE);
+    }
     let clean = error.is_none() && from.cur.ch.stderr.is_empty() && copy.local != Local::Stream;
     Ok(Moved {
         error,
         warnings,
         clean,
         log_skip: 0,
+        at_once,
     })
 }
 
@@ -439,6 +439,7 @@ fn copy_in(ch: &mut Channel, copy: &Copy) -> Result<Moved, RunError> {
                 warnings: 0,
                 clean: false,
                 log_skip: 0,
+                at_once: false,
             })
         }
     };
@@ -454,7 +455,7 @@ fn copy_in(ch: &mut Channel, copy: &Copy) -> Result<Moved, RunError> {
             } else {
                 remote_name
             };
-            let mut warn = |w: &archive::Warning| eprintln!("warning: {w}");
+            let mut warn = |w: &archive::Warning| say().warn(&w.to_string());
             let opts = PackOptions {
                 preserve: copy.preserve,
             };
@@ -475,6 +476,7 @@ fn copy_in(ch: &mut Channel, copy: &Copy) -> Result<Moved, RunError> {
         clean: false,
         // The answer and its newline come first in the log.
         log_skip: answer.map_or(0, |a| a.len() + 1),
+        at_once: false,
     })
 }
 
@@ -490,4 +492,9 @@ fn base_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| ".".into())
+}
+
+/// Where cp's own lines go (they are not `-q`'s to drop: a copy's failure and its cause).
+fn say() -> crate::sys::output::Printer {
+    crate::sys::output::Printer::default()
 }

@@ -2,6 +2,7 @@
 //! channel.k8s.io; channels 0 stdin, 1 stdout, 2 stderr, 3 status, 4 resize; v5 close frames.
 
 use std::io::{self, Write};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::TryRecvError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,6 +64,10 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
         Ok(c) => c,
         Err(e) => return ctx.respond_error(&e),
     };
+    let sub = if exec { "exec" } else { "attach" };
+    if let Some(e) = crate::exec::forbidden(&pod, &ctx.user.name, sub, &ns, &name) {
+        return ctx.respond_error(&e);
+    }
     if attach_refused(&pod) {
         let e = status::internal(&format!(
             "fakecluster: attach disabled for this pod (annotation {ANN_ATTACH}=refuse)"
@@ -96,20 +101,35 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
     // streaming.WriteError: a non-gRPC error is 500 (the 500 is read from that code and
     // kubernetes/kubernetes#38188, not seen in R5). SPDY and WebSocket get the same answer,
     // so kubectl's SPDY fallback prints `unable to upgrade connection: <body>` as in R5.
+    //
+    // R10: while the container exits, before the kubelet has reported it, the runtime refuses
+    // in one of three more wordings, each after a successful upgrade, on the error channel.
+    // Which one a refusal gets depends on how far the runtime got; the seed picks it.
+    let mut refusal: Option<String> = None;
     let attach_proc = if exec {
         None
     } else {
         match kubelet::process_for(ctx.shared, &ns, &name, &cname) {
             Some(p) if p.exit_code().is_none() => Some(p),
-            _ => {
-                return ctx.respond(Response::text(
-                    500,
-                    "text/plain; charset=utf-8",
-                    format!("container {cname} not found in pod {name}_{ns}").into_bytes(),
-                ));
+            Some(p) if websocket && !terminated_in_status(&pod, &cname) => {
+                match ctx.shared.draw(4) {
+                    0 => None,
+                    n => {
+                        refusal = Some(runtime_refusal(n));
+                        Some(p)
+                    }
+                }
             }
+            _ => None,
         }
     };
+    if !exec && attach_proc.is_none() {
+        return ctx.respond(Response::text(
+            500,
+            "text/plain; charset=utf-8",
+            format!("container {cname} not found in pod {name}_{ns}").into_bytes(),
+        ));
+    }
     if !websocket {
         return ctx.respond_error(&status::bad_request(
             "fakecluster: only WebSocket upgrades are supported (SPDY is not)",
@@ -136,8 +156,9 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
     let stdout = ctx.req.q_bool("stdout");
     let stderr = ctx.req.q_bool("stderr");
     let tty = ctx.req.q_bool("tty");
+    let mut start_failure = None;
     let proc: Arc<Process> = if exec {
-        let argv: Vec<String> = ctx
+        let mut argv: Vec<String> = ctx
             .req
             .query
             .iter()
@@ -157,6 +178,12 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
                 "container {cname} is not running"
             )));
         }
+        let place = crate::exec::place(ctx.shared, &pod, &ns, &name, &cname);
+        if let Err(status) = crate::exec::resolve(&place, &mut argv) {
+            // The runtime refuses the exec: nothing runs, the Status says why.
+            start_failure = Some(status);
+            argv = vec!["true".into()];
+        }
         process::spawn(
             Spec {
                 argv,
@@ -167,15 +194,9 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
                 banner: String::new(),
                 initial_log: String::new(),
                 name: name.clone(),
-                target_root: None,
-                image_bin: None,
-                exec_root: ctx
-                    .shared
-                    .opts
-                    .rootfs
-                    .as_ref()
-                    .map(|r| r.join(&ns).join(&name).join(&cname))
-                    .filter(|d| d.is_dir()),
+                target_root: place.target_root,
+                image_bin: place.image_bin,
+                exec_root: place.exec_root,
             },
             Box::new(|_| {}),
         )
@@ -195,6 +216,11 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
         "response".into(),
         json!({"status": 101, "subprotocol": proto}),
     );
+    if let Some(message) = refusal {
+        refuse_after_upgrade(ctx, &message);
+        ctx.entry.insert("fault".into(), json!("r10-refusal"));
+        return Ok(false);
+    }
     let close_after = match take_fault(ctx, |f| matches!(f, Fault::CloseWebSocketAfter { .. })) {
         Some(Fault::CloseWebSocketAfter { frames }) => Some(frames),
         _ => None,
@@ -216,6 +242,7 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
         exec,
         close_after,
         on_stdin_close,
+        start_failure,
     };
     let log = session.run(ctx, &proc);
     let mut ws_log = log;
@@ -223,6 +250,47 @@ pub fn serve(ctx: &mut Ctx, target: &Target, exec: bool) -> io::Result<bool> {
     ws_log.insert("container".into(), json!(cname));
     ctx.entry.insert("websocket".into(), Value::Object(ws_log));
     Ok(false)
+}
+
+/// R10's three wordings of a refusal after the upgrade (`n` in 1..=3).
+fn runtime_refusal(n: u64) -> String {
+    let why = match n {
+        1 => "failed to load task: no running task found: not found".to_string(),
+        2 => format!(
+            "failed to load task: no running task found: task {} not found",
+            crate::util::rand_hex(32)
+        ),
+        _ => "container is in CONTAINER_EXITED state".to_string(),
+    };
+    format!("Internal error occurred: error attaching to container: {why}")
+}
+
+/// Whether the pod's status already says the container terminated (the kubelet's relist
+/// has seen the exit, R4): from then on every attach gets R5's answer.
+fn terminated_in_status(pod: &Value, container: &str) -> bool {
+    container_status(pod, container).is_some_and(|s| s.pointer("/state/terminated").is_some())
+}
+
+/// R10: one v1 Status on the error channel, then the connection closes.
+fn refuse_after_upgrade(ctx: &mut Ctx, message: &str) {
+    let leftover = std::mem::take(&mut ctx.conn.buf);
+    let mut ws = WebSocket::from_partially_read(&mut ctx.conn.stream, leftover, Role::Server, None);
+    let status = json!({
+        "metadata": {},
+        "status": "Failure",
+        "message": format!("Internal error occurred: {message}"),
+        "reason": "InternalError",
+        "details": {"causes": [{"message": message}]},
+        "code": 500
+    });
+    let mut frame = vec![3u8];
+    frame.extend_from_slice(status.to_string().as_bytes());
+    let _ = ws.send(Message::Binary(frame.into()));
+    let _ = ws.close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    }));
+    let _ = ws.flush();
 }
 
 struct Session {
@@ -234,6 +302,8 @@ struct Session {
     exec: bool,
     close_after: Option<usize>,
     on_stdin_close: StdinClose,
+    /// The Status of an exec the runtime refused to start (`exec::resolve`).
+    start_failure: Option<Value>,
 }
 
 /// What the runtime does when the client says its stdin has ended (the v5 close frame
@@ -292,6 +362,7 @@ impl Session {
         let mut exit_code: Option<i32> = None;
         let v5 = self.proto.starts_with("v5.");
         let v45 = v5 || self.proto.starts_with("v4.");
+        let epoch = ctx.shared.kubelet_epoch.load(Ordering::SeqCst);
 
         // Exec sees everything its own process wrote; attach only what follows.
         let (backlog, rx) = if self.exec {
@@ -346,6 +417,12 @@ impl Session {
             }
             if ctx.shared.stopped() {
                 ended = "server-stopped";
+                break;
+            }
+            // A kubelet restart ends the attach it carried, without a status (R14).
+            if ctx.shared.kubelet_epoch.load(Ordering::SeqCst) != epoch {
+                fault_hit = true;
+                ended = "kubelet-restart";
                 break;
             }
             // Output of the process.
@@ -464,6 +541,8 @@ impl Session {
             // on the kubelet (ServeAttach writes Success), the process still running.
             let status = if !v45 {
                 None
+            } else if let Some(s) = &self.start_failure {
+                Some(s.to_string())
             } else if !self.exec || exit_code == Some(0) {
                 Some(json!({"metadata":{},"status":"Success"}).to_string())
             } else {

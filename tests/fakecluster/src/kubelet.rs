@@ -554,7 +554,7 @@ fn spec_for(shared: &Shared, pod: &Value, c: &Value) -> Spec {
 
 /// `ROOTFS/.images/IMAGE/bin` (the image name with `/` and `:` as `_`), if it exists: a
 /// test gives a debug image its own programs there (a tar that misbehaves, say).
-fn image_bin(shared: &Shared, image: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn image_bin(shared: &Shared, image: &str) -> Option<std::path::PathBuf> {
     let name: String = image
         .chars()
         .map(|c| if c == '/' || c == ':' { '_' } else { c })
@@ -571,7 +571,7 @@ fn image_bin(shared: &Shared, image: &str) -> Option<std::path::PathBuf> {
 
 /// `ROOTFS/NS/POD/CONTAINER` for a container that targets another (`targetContainerName`),
 /// created empty when the test did not make it: the target's root always exists.
-fn target_root(shared: &Shared, pod: &Value, c: &Value) -> Option<std::path::PathBuf> {
+pub(crate) fn target_root(shared: &Shared, pod: &Value, c: &Value) -> Option<std::path::PathBuf> {
     let base = shared.opts.rootfs.as_ref()?;
     let target = c.get("targetContainerName")?.as_str()?;
     let dir = base

@@ -4,8 +4,8 @@
 //! client certificates, serves discovery, pods (get/list/watch/create/delete, the
 //! ephemeralcontainers subresource, log, attach over WebSocket), nodes and a few workload kinds,
 //! and simulates a kubelet that starts containers and runs a scripted or real process in them.
-//! By default it behaves as the real node of `real-cluster.md` did (R1-R6: no-op merges, the
-//! containerd attach detach at stdin's end, `stream=` refused, the relist delay, the
+//! By default it behaves as the real node of `tests/fakecluster/REAL.md` did (R1-R6: no-op
+//! merges, the containerd attach detach at stdin's end, `stream=` refused, the relist delay, the
 //! kubelet's answer for a gone container, the delayed pull failure); see the README.
 
 use std::collections::HashMap;
@@ -23,6 +23,7 @@ use serde_json::Value;
 mod api;
 mod attach;
 mod discovery;
+mod exec;
 mod fault;
 mod http;
 mod kubelet;
@@ -114,10 +115,14 @@ pub struct Options {
     /// that targets it (`targetContainerName`) and names `/proc/1/root` in its command runs
     /// for real with that path on the directory (what `kdebug cp` needs), with
     /// `ROOTFS/.images/IMAGE/bin` first on its PATH when that exists. Not an observation of
-    /// real-cluster.md (R1-R9 cover no copy): that a container sharing the target's PID
+    /// tests/fakecluster/REAL.md (R1-R9 cover no copy): that a container sharing the target's PID
     /// namespace reaches its root at `/proc/1/root` is kernel behaviour, assumed here; the
     /// images directory is a test device, nothing a node does.
     pub rootfs: Option<std::path::PathBuf>,
+    /// Picks the member of each family of real behaviours the fake reproduces where the real
+    /// node varies (R10: which refusal an attach gets as its container exits). The same seed
+    /// gives the same sequence.
+    pub seed: u64,
 }
 
 impl Default for Options {
@@ -139,6 +144,7 @@ impl Default for Options {
             pods: 0,
             keep_requests: true,
             rootfs: None,
+            seed: 0,
         }
     }
 }
@@ -168,13 +174,43 @@ pub(crate) struct Shared {
     pub procs: Mutex<HashMap<(String, String, String), Arc<process::Process>>>,
     pub stop: AtomicBool,
     pub certs: Mutex<Vec<ClientCert>>,
-    /// Open client connections (closed when the server stops).
+    /// Open client connections (closed when the server stops or restarts).
     pub conns: Mutex<Vec<(u64, std::net::TcpStream)>>,
+    /// Until when the API server is down after [`FakeCluster::restart_apiserver`]: new
+    /// connections are refused.
+    pub down_until: Mutex<Option<std::time::Instant>>,
+    /// Bumped by each [`FakeCluster::restart_kubelet`]: streams through the kubelet that
+    /// started before end.
+    pub kubelet_epoch: AtomicU64,
+    /// Until when the kubelet is away: the API server cannot reach it.
+    pub kubelet_down_until: Mutex<Option<std::time::Instant>>,
+    /// Draws for the seeded families (see [`Options::seed`]).
+    pub draws: AtomicU64,
 }
 
 impl Shared {
     pub fn stopped(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
+    }
+
+    /// The next draw of the seeded sequence, in `0..n` (splitmix64 of seed and counter).
+    pub fn draw(&self, n: u64) -> u64 {
+        let i = self.draws.fetch_add(1, Ordering::SeqCst);
+        let mut z = self
+            .opts
+            .seed
+            .wrapping_add(i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n.max(1)
+    }
+
+    /// Whether the kubelet is away (after [`FakeCluster::restart_kubelet`]).
+    pub fn kubelet_down(&self) -> bool {
+        self.kubelet_down_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|t| std::time::Instant::now() < t)
     }
 
     /// Mutate the store (its changes are routed to the watches they concern).
@@ -261,6 +297,10 @@ impl FakeCluster {
             stop: AtomicBool::new(false),
             certs: Mutex::new(Vec::new()),
             conns: Mutex::new(Vec::new()),
+            down_until: Mutex::new(None),
+            kubelet_epoch: AtomicU64::new(0),
+            kubelet_down_until: Mutex::new(None),
+            draws: AtomicU64::new(0),
         });
         if let Some(p) = &pki {
             let admin = p.client_cert("fake-admin", &["system:masters"])?;
@@ -465,6 +505,57 @@ impl FakeCluster {
         procs
             .get(&(ns.to_string(), pod.to_string(), container.to_string()))
             .map(|p| String::from_utf8_lossy(&p.log_bytes()).into_owned())
+    }
+
+    /// Restarts the API server (R11): every open connection is closed at once, without an
+    /// HTTP answer, a WebSocket close frame or a TLS close_notify (watches, log follows and
+    /// attaches included); new connections are refused for `down`; then the same state is
+    /// served again on the same address. Containers and their logs are not touched.
+    pub fn restart_apiserver(&self, down: Duration) {
+        *self
+            .shared
+            .down_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now() + down);
+        // The accept loop sees the restart on its next connection: this one. The open
+        // connections are closed once nobody listens, so none is made again in between.
+        let _ = std::net::TcpStream::connect_timeout(&self.shared.addr, Duration::from_millis(200));
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        while std::time::Instant::now() < until
+            && std::net::TcpStream::connect_timeout(&self.shared.addr, Duration::from_millis(200))
+                .is_ok()
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for (_, c) in self
+            .shared
+            .conns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+        self.shared
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .wake_watchers();
+    }
+
+    /// Restarts the kubelet (R14, seen on 1.28): the streams that go through it (attach,
+    /// exec, log follows) end; for `down` the API server cannot reach it, so new ones are
+    /// answered with an error; containers and their logs are not touched. How the API server
+    /// ends a proxied stream and words the error is a guess: the attach ends without its
+    /// status (as R14 saw), a log follow ends its body, and the error is the apiserver's
+    /// `error dialing backend` for a refused connection.
+    pub fn restart_kubelet(&self, down: Duration) {
+        *self
+            .shared
+            .kubelet_down_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now() + down);
+        self.shared.kubelet_epoch.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Stop serving (also done on Drop).

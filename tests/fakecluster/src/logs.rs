@@ -1,6 +1,7 @@
 //! pods/log: what a container process wrote, with follow, timestamps, tailLines, sinceSeconds.
 
 use std::io;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
@@ -185,8 +186,10 @@ pub fn serve(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
     ctx.start_stream(200, "text/plain")?;
     ctx.chunk(&body)?;
     let mut sent = body.len();
+    let epoch = ctx.shared.kubelet_epoch.load(Ordering::SeqCst);
     loop {
-        if ctx.shared.stopped() {
+        // A kubelet restart ends the follow it carried (R14); the body ends (a guess).
+        if ctx.shared.stopped() || ctx.shared.kubelet_epoch.load(Ordering::SeqCst) != epoch {
             break;
         }
         match rx.recv_timeout(Duration::from_millis(200)) {

@@ -4,7 +4,7 @@
 //!        [--write-kubeconfig FILE] [--request-log FILE] [--latency-ms N]
 //!        [--container shell|echo] [--kubelet-delay-ms N] [--relist-ms N]
 //!        [--image-pull-fail-ms N] [--legacy-discovery] [--pods N] [--watch-cache-size N]
-//!        [--fault SPEC]...
+//!        [--seed N] [--fault SPEC]...
 //! Prints `ready <server-url>` on stdout once serving; SIGTERM/SIGINT stop it.
 
 use std::io::Write;
@@ -20,7 +20,7 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-const USAGE: &str = "usage: fakecluster [--listen ADDR] [--plain] [--fixture FILE] [--write-kubeconfig FILE] [--request-log FILE] [--latency-ms N] [--container shell|echo] [--kubelet-delay-ms N] [--relist-ms N] [--image-pull-fail-ms N] [--legacy-discovery] [--pods N] [--watch-cache-size N] [--rootfs DIR] [--fault SPEC]...
+const USAGE: &str = "usage: fakecluster [--listen ADDR] [--plain] [--fixture FILE] [--write-kubeconfig FILE] [--request-log FILE] [--latency-ms N] [--container shell|echo] [--kubelet-delay-ms N] [--relist-ms N] [--image-pull-fail-ms N] [--legacy-discovery] [--pods N] [--watch-cache-size N] [--rootfs DIR] [--seed N] [--fault SPEC]...
 fault SPEC: latency:MS | drop-watch:N | conflict | gone | gone-http | 429:K[:RETRY] | 503:K[:RETRY] | 500:K | slow-body:K:MS | garbage:K | ws-close:N | upgrade-hang | upgrade-refuse | 404:K, optionally @PATH-SUBSTRING";
 
 fn main() {
@@ -57,6 +57,11 @@ fn run() -> Result<(), String> {
                     .map_err(|e| format!("bad --listen: {e}"))?
             }
             "--plain" => opts.tls = false,
+            "--seed" => {
+                opts.seed = value("--seed")?
+                    .parse()
+                    .map_err(|e| format!("bad --seed: {e}"))?
+            }
             "--fixture" => {
                 let p = value("--fixture")?;
                 let text = std::fs::read_to_string(&p)

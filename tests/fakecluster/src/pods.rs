@@ -493,6 +493,13 @@ pub fn delete_pod(
 
 pub fn subresource(ctx: &mut Ctx, target: &Target, sub: &str) -> io::Result<bool> {
     let method = ctx.req.method.clone();
+    // The API server reaches the kubelet for these; while it restarts, it cannot (R14; the
+    // wording is the apiserver's proxy error, a guess: R14 did not record it).
+    if matches!(sub, "log" | "attach" | "exec") && ctx.shared.kubelet_down() {
+        return ctx.respond_error(&status::internal(
+            "error dialing backend: dial tcp 127.0.0.1:10250: connect: connection refused",
+        ));
+    }
     match (method.as_str(), sub) {
         ("GET", "ephemeralcontainers") | ("GET", "status") => {
             let t = Target {

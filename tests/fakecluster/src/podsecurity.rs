@@ -1,6 +1,6 @@
 //! Pod Security admission, only as far as the capabilities an ephemeral container adds.
 //!
-//! A guess, not an observation of real-cluster.md: the real admission plugin enforces the
+//! A guess, not an observation of tests/fakecluster/REAL.md: the real admission plugin enforces the
 //! level named by the namespace label `pod-security.kubernetes.io/enforce` and answers 403
 //! with `violates PodSecurity "LEVEL:latest": ...`; the wording below follows the upstream
 //! plugin's check for added capabilities. Its other checks (privileged, host namespaces,

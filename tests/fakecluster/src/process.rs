@@ -72,7 +72,7 @@ pub struct Spec {
     pub image_bin: Option<std::path::PathBuf>,
     /// An exec in a container whose root the server's `--rootfs` holds: run for real in that
     /// directory, absolute paths taken inside it (a stand-in for an image that has `tar`, so
-    /// `kubectl cp` can be measured; not an observation of real-cluster.md).
+    /// `kubectl cp` can be measured; not an observation of tests/fakecluster/REAL.md).
     pub exec_root: Option<std::path::PathBuf>,
 }
 
@@ -250,8 +250,13 @@ pub fn spawn_gated(
         || reaches_target_root(&spec)
         || spec.exec_root.is_some();
     // A process that starts with the interactive fallback prints its banner before anyone can
-    // look at the log, so logs read right after the start see it.
+    // look at the log, so logs read right after the start see it. A shell that reads its
+    // input without a TTY prints no prompt: busybox `sh` writes nothing before its input
+    // (R13's piped session), so neither does the fake; with a TTY it prompts (R7).
     let mut spec = spec;
+    if spec.stdin && !spec.tty {
+        spec.banner.clear();
+    }
     if !real && starts_interactive(&spec.argv) {
         p.emit(1, spec.banner.as_bytes());
         spec.banner.clear();
@@ -556,10 +561,11 @@ fn open_pty() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) })
 }
 
-/// A command that reads the target's filesystem through `/proc/1/root` (or `/proc/1/cwd`),
-/// as `kdebug cp` does: run for real, on the target's root directory.
+/// A container that targets one whose root the server holds, as `kdebug cp`'s do: run for
+/// real, `/proc/1/root` (or `/proc/1/cwd`) in its command meaning the target's root
+/// directory (its idle helper and the commands exec'd into it run for real too).
 fn reaches_target_root(spec: &Spec) -> bool {
-    spec.target_root.is_some() && spec.argv.iter().any(|a| a.contains("/proc/1/"))
+    spec.target_root.is_some()
 }
 
 /// The command with the target's `/proc/1/root` and `/proc/1/cwd` (its working directory is
@@ -582,7 +588,10 @@ fn run_real(p: &Arc<Process>, rx: Receiver<Vec<u8>>, spec: &Spec) -> std::io::Re
         } else if spec.exec_root.is_some() {
             let mut argv = spec.argv.clone();
             for a in argv.iter_mut().skip(1) {
-                if a.len() > 1 && a.starts_with('/') {
+                if a == "/" {
+                    // The container's root is the working directory here.
+                    *a = ".".into();
+                } else if a.len() > 1 && a.starts_with('/') {
                     a.remove(0);
                 }
             }

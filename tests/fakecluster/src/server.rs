@@ -20,21 +20,73 @@ pub fn spawn_accept(
     tls: Option<Arc<rustls::ServerConfig>>,
 ) -> JoinHandle<()> {
     thread::spawn(move || {
-        for s in listener.incoming() {
+        let addr = listener.local_addr().ok();
+        let mut listener = listener;
+        let mut next_id = 0u64;
+        loop {
+            let s = listener.accept().map(|(s, _)| s);
             if shared.stopped() {
                 break;
             }
+            if let Some(back) = restarting(&shared) {
+                // A restart (R11): nobody listens until the server is back, so connections
+                // are refused, as a real server's port is while its process is down.
+                drop(s);
+                drop(listener);
+                while Instant::now() < back {
+                    if shared.stopped() {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(20));
+                }
+                let Some(rebound) = addr.and_then(rebind) else {
+                    return;
+                };
+                listener = rebound;
+                continue;
+            }
             let Ok(s) = s else { continue };
+            next_id += 1;
+            let id = next_id;
+            if let Ok(clone) = s.try_clone() {
+                shared
+                    .conns
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((id, clone));
+            }
             let shared = shared.clone();
             let tls = tls.clone();
             thread::spawn(move || {
                 let _ = s.set_nodelay(true);
-                if let Err(e) = serve_conn(s, shared, tls) {
-                    let _ = e;
-                }
+                let _ = serve_conn(s, shared.clone(), tls);
+                shared
+                    .conns
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .retain(|(i, _)| *i != id);
             });
         }
     })
+}
+
+/// When a restart is under way: the time the server is back.
+fn restarting(shared: &Shared) -> Option<Instant> {
+    let mut down = shared.down_until.lock().unwrap_or_else(|e| e.into_inner());
+    let back = (*down)?;
+    *down = None;
+    Some(back)
+}
+
+/// Listens on the same address again (the old socket may linger for a moment).
+fn rebind(addr: std::net::SocketAddr) -> Option<TcpListener> {
+    for _ in 0..100 {
+        if let Ok(l) = TcpListener::bind(addr) {
+            return Some(l);
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    None
 }
 
 fn serve_conn(

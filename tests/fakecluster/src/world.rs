@@ -152,6 +152,16 @@ pub fn normalise(t: &ResourceType, mut obj: Value) -> Value {
     order_object(obj)
 }
 
+/// What the node holds (`status.images`, R12: a real node lists its images there, each
+/// with its names, a digest and tags, as below; which images, and their sizes, are made up).
+fn node_images() -> Value {
+    json!([
+        {"names": ["docker.io/library/busybox@sha256:7b3ccabffc97de872a30dfd234fd972a66d247c8cfc69b0550f276481852627c", "docker.io/library/busybox:1.36"], "sizeBytes": 2160406},
+        {"names": ["registry.k8s.io/pause@sha256:ee6521f290b2168b6e0935a181d4cff9be1ac3f505666ef0e3c98fae8199917a", "registry.k8s.io/pause:3.10"], "sizeBytes": 320368},
+        {"names": ["docker.io/library/nginx@sha256:124b44bfc9ccd1f3cedf4b592d4d1e8bddb78b51ec2ed5056c52d3692baebc19", "docker.io/library/nginx:1.27"], "sizeBytes": 72995146}
+    ])
+}
+
 fn node(name: &str, ip: &str) -> Value {
     json!({
         "metadata": {
@@ -181,6 +191,7 @@ fn node(name: &str, ip: &str) -> Value {
             ],
             "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "images": node_images(),
             "nodeInfo": {
                 "machineID": "00000000000000000000000000000000",
                 "systemUUID": "00000000000000000000000000000000",

@@ -1,4 +1,4 @@
-//! What a real cluster did (`../shared/reference/real-cluster.md`, R1-R6), reproduced by the
+//! What a real cluster did (`tests/fakecluster/REAL.md`, R1-R6), reproduced by the
 //! default fake. Each test names the observation it reproduces.
 
 mod common;
@@ -429,18 +429,12 @@ fn r5_attach_to_a_terminated_container_fails_the_upgrade() {
         json!({"name":"dw","image":"busybox:1.36","command":["sh","-c","echo x; exit 3"]}),
     );
     assert_eq!(r.status, 200);
-    // Already exited but not yet terminated in the status (the relist), and after.
-    for wait_for_status in [false, true] {
-        if wait_for_status {
-            assert!(wait_until(Duration::from_secs(5), || {
-                state_of(&fc.pod("default", "rk-s05").unwrap(), "dw").as_deref()
-                    == Some("terminated")
-            }));
-        } else {
-            assert!(wait_until(Duration::from_secs(5), || {
-                fc.container_log("default", "rk-s05", "dw").as_deref() == Some("x\n")
-            }));
-        }
+    // Once the status says terminated, every attach gets R5's answer (before that, R10's
+    // family: see the next test).
+    {
+        assert!(wait_until(Duration::from_secs(5), || {
+            state_of(&fc.pod("default", "rk-s05").unwrap(), "dw").as_deref() == Some("terminated")
+        }));
         let e = ws_connect(
             &fc,
             &format!("{NS}/pods/rk-s05/attach?container=dw&stdout=true&stderr=true"),
@@ -533,4 +527,171 @@ fn r6_pull_failure_comes_after_a_delay() {
         .as_str()
         .unwrap()
         .contains("failed to pull and unpack image"));
+}
+
+/// R10 (and R5): as the container exits, before the kubelet's relist reports it, the attach
+/// is refused in one of four ways, the seed picking which: R5's plain-text 500 on the
+/// upgrade, or a successful upgrade followed by a Status on the error channel carrying one
+/// of R10's three wordings, then the close.
+#[test]
+fn r10_attach_as_the_container_exits_gets_one_of_the_refusal_family() {
+    let fc = FakeCluster::start(Options {
+        tls: false,
+        relist_ms: 5000,
+        seed: 7,
+        ..Options::default()
+    })
+    .expect("start");
+    running_pod(&fc, "r10");
+    let r = add_ephemeral(
+        &fc,
+        "r10",
+        json!({"name":"race1","image":"busybox:1.36","command":["sh","-c","echo fast; exit 6"]}),
+    );
+    assert_eq!(r.status, 200);
+    assert!(wait_until(Duration::from_secs(5), || {
+        fc.container_log("default", "r10", "race1").as_deref() == Some("fast\n")
+    }));
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        match ws_connect(
+            &fc,
+            &format!("{NS}/pods/r10/attach?container=race1&stdout=true&stderr=true"),
+            "v5.channel.k8s.io",
+        ) {
+            Err(tungstenite::Error::Http(resp)) => {
+                assert_eq!(resp.status().as_u16(), 500);
+                assert_eq!(
+                    String::from_utf8_lossy(resp.body().as_deref().unwrap()),
+                    "container race1 not found in pod r10_default"
+                );
+                seen.insert("R5".to_string());
+            }
+            Err(other) => panic!("{other:?}"),
+            Ok((mut ws, _)) => {
+                let mut status = None;
+                while let Ok(m) = ws.read() {
+                    if let tungstenite::Message::Binary(b) = m {
+                        if b.first() == Some(&3) {
+                            status = Some(serde_json::from_slice::<Value>(&b[1..]).unwrap());
+                        }
+                    }
+                }
+                let st = status.expect("a Status on the error channel");
+                assert_eq!(st["status"], "Failure");
+                assert_eq!(st["reason"], "InternalError");
+                assert_eq!(st["code"], 500);
+                let msg = st["message"].as_str().unwrap();
+                assert!(
+                    msg.starts_with("Internal error occurred: Internal error occurred: error attaching to container: "),
+                    "{msg}"
+                );
+                let kind = if msg.contains("CONTAINER_EXITED") {
+                    "exited"
+                } else if msg.ends_with("no running task found: not found") {
+                    "no task"
+                } else {
+                    assert!(msg.contains("no running task found: task "), "{msg}");
+                    "no task id"
+                };
+                seen.insert(kind.to_string());
+            }
+        }
+    }
+    assert_eq!(seen.len(), 4, "the whole family: {seen:?}");
+    assert_ne!(
+        state_of(&fc.pod("default", "r10").unwrap(), "race1").as_deref(),
+        Some("terminated"),
+        "still within the relist"
+    );
+}
+
+/// R11: an API server restart closes every open connection without an answer, refuses new
+/// ones while it is down, then serves the same state; the container runs on throughout.
+#[test]
+fn r11_an_api_server_restart_drops_connections_refuses_then_serves_the_same_state() {
+    use std::io::{Read, Write};
+    let fc = plain();
+    running_pod(&fc, "r11");
+    let before = fc.pod("default", "r11").unwrap();
+    let mut watch = std::net::TcpStream::connect(fc.addr()).unwrap();
+    write!(
+        watch,
+        "GET {NS}/pods?watch=true&fieldSelector=metadata.name%3Dr11 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        fc.token()
+    )
+    .unwrap();
+    watch
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 65536];
+    assert!(watch.read(&mut buf).unwrap() > 0, "the watch is open");
+    fc.restart_apiserver(Duration::from_millis(1500));
+    // The open watch ends without its terminating chunk.
+    let mut rest = Vec::new();
+    loop {
+        match watch.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => rest.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert!(!rest.ends_with(b"0\r\n\r\n"), "no clean end: {rest:?}");
+    let e = std::net::TcpStream::connect(fc.addr()).expect_err("refused while down");
+    assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+    std::thread::sleep(Duration::from_millis(1700));
+    let after = get(&fc, &format!("{NS}/pods/r11"));
+    assert_eq!(after.status, 200);
+    let after: Value = serde_json::from_slice(&after.body).unwrap();
+    assert_eq!(rv(&after), rv(&before), "the same state");
+}
+
+/// R14: a kubelet restart ends the streams through it (a log follow here) and, while it is
+/// away, the API server answers the log with an error; containers and logs are untouched.
+#[test]
+fn r14_a_kubelet_restart_ends_log_follows_and_refuses_for_a_while() {
+    use std::io::{BufReader, Write};
+    let fc = plain();
+    running_pod(&fc, "r14");
+    let r = add_ephemeral(
+        &fc,
+        "r14",
+        json!({"name":"k","image":"busybox:1.36","command":["sh","-c","echo one; sleep 30"]}),
+    );
+    assert_eq!(r.status, 200);
+    assert!(wait_until(Duration::from_secs(5), || {
+        fc.container_log("default", "r14", "k").as_deref() == Some("one\n")
+    }));
+    let mut s = std::net::TcpStream::connect(fc.addr()).unwrap();
+    write!(
+        s,
+        "GET {NS}/pods/r14/log?container=k&follow=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        fc.token()
+    )
+    .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut reader = BufReader::new(s);
+    // The follow's body ends (read_response reads the chunked body to its end).
+    let head = std::thread::scope(|t| {
+        t.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            fc.restart_kubelet(Duration::from_secs(1));
+        });
+        read_response(&mut reader)
+    });
+    let head = head.unwrap();
+    assert_eq!((head.status, head.body.as_slice()), (200, &b"one\n"[..]));
+    let refused = get(&fc, &format!("{NS}/pods/r14/log?container=k"));
+    assert_eq!(
+        refused.status,
+        500,
+        "{:?}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    std::thread::sleep(Duration::from_millis(1200));
+    let log = get(&fc, &format!("{NS}/pods/r14/log?container=k"));
+    assert_eq!((log.status, log.body.as_slice()), (200, &b"one\n"[..]));
+    assert_eq!(
+        state_of(&fc.pod("default", "r14").unwrap(), "k").as_deref(),
+        Some("running")
+    );
 }

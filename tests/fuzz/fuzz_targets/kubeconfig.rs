@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(config) = model::load_bytes(data, "/fuzz/.kube/config", origin) else {
         return;
     };
-    let _ = view::go_json(&view::config_to_json(&config, true));
+    let _ = kdebug::text::go::json_indent(&view::config_to_json(&config, true));
     let raw = view::config_to_json(&config, false);
     let text = emit::to_yaml(&raw);
     let _ = emit::to_yaml(&view::config_to_json(&config, true));

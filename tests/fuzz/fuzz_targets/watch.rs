@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = kdebug::session::wait::decode_events(data);
+    let _ = kdebug::kube::watch::decode_events(data);
 });

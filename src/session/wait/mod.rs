@@ -5,8 +5,11 @@
 //! container runs or terminates. Unlike kubectl it never hangs: a
 //! deadline (`--timeout`) and fail-fast on the kubelet's start failures.
 
-use std::fmt;
-use std::io::{BufRead, BufReader, Read, Write};
+mod error;
+
+pub use error::WaitError;
+
+use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -14,8 +17,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::client::{ApiError, Client};
+use crate::kube::watch::{decode_event, Decoded, WatchEvent};
 use crate::kube::{self as api, Meta, Pod, State};
-use crate::sys::report::Failure;
+use crate::sys::live::Console;
+use crate::sys::output::RawOut;
 
 /// The longest a watch is kept open without news before the pod is read (GET) instead: a
 /// server that lost an update (issue 14) costs this long, not the whole `--timeout`.
@@ -41,100 +46,6 @@ const FATAL_REASONS: &[&str] = &[
     "RunContainerError",
 ];
 
-#[derive(Debug)]
-pub enum WaitError {
-    Api(ApiError),
-    /// The pod went away (kubectl: `pods "" not found`).
-    Deleted {
-        pod: String,
-    },
-    /// The container cannot start: the kubelet's reason and message.
-    CannotStart {
-        container: String,
-        reason: String,
-        message: String,
-    },
-    /// The pod failed as a whole (evicted, unschedulable).
-    PodFailed {
-        pod: String,
-        reason: String,
-        message: String,
-    },
-    Timeout {
-        container: String,
-        after: Duration,
-        last: String,
-    },
-}
-
-impl fmt::Display for WaitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WaitError::Api(e) => write!(f, "{e}"),
-            WaitError::Deleted { .. } => {
-                write!(f, "Error from server (NotFound): pods \"\" not found")
-            }
-            WaitError::CannotStart {
-                container,
-                reason,
-                message,
-            } => {
-                write!(f, "container {container} cannot start: {reason}")?;
-                if !message.is_empty() {
-                    write!(f, ": {message}")?;
-                }
-                Ok(())
-            }
-            WaitError::PodFailed {
-                pod,
-                reason,
-                message,
-            } => {
-                write!(f, "pod {pod} failed: {reason}")?;
-                if !message.is_empty() {
-                    write!(f, ": {message}")?;
-                }
-                Ok(())
-            }
-            WaitError::Timeout {
-                container,
-                after,
-                last,
-            } => {
-                write!(
-                    f,
-                    "timed out after {} waiting for container {container} to start",
-                    crate::text::duration::format_go(*after)
-                )?;
-                if !last.is_empty() {
-                    write!(f, " (last state: {last})")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-/// The API's own errors keep kubectl's wording; what the wait decided is printed after
-/// `error: `, except a deleted pod, which reads as the server's NotFound.
-impl Failure for WaitError {
-    fn prefixed(&self) -> bool {
-        match self {
-            WaitError::Api(e) => e.prefixed(),
-            WaitError::Deleted { .. } => false,
-            WaitError::CannotStart { .. }
-            | WaitError::PodFailed { .. }
-            | WaitError::Timeout { .. } => true,
-        }
-    }
-}
-
-impl From<ApiError> for WaitError {
-    fn from(e: ApiError) -> Self {
-        WaitError::Api(e)
-    }
-}
-
 pub struct WaitOptions {
     /// None: wait forever (kubectl's behaviour).
     pub timeout: Option<Duration>,
@@ -146,16 +57,16 @@ pub struct Ready {
     pub pod: Value,
     pub state: State,
     /// The rest of the watch that showed the container start, when a watch did.
-    pub watch: Option<Rest>,
+    pub watch: Option<WatchTail>,
 }
 
 /// The rest of a watch on the pod: it goes on to show the container end, so its exit code
 /// needs no further request.
-pub struct Rest {
+pub struct WatchTail {
     reader: BufReader<Body>,
 }
 
-impl Rest {
+impl WatchTail {
     /// Reads the watch until `container` of pod `name` has terminated and returns its exit
     /// code as the server gave it (`Some(None)`: it gave none); None when the watch ends (or
     /// the pod goes) first, or `grace` passes. The reading happens on another thread, so a
@@ -203,19 +114,30 @@ enum Check {
     },
 }
 
-/// Shows progress without repeating itself: on a terminal one line updated in place, naming
-/// the container's own state (not the pod's phase, R4 of real-cluster.md) and the time
-/// waited; elsewhere kubectl's `Warning: container X: message` once per distinct message.
+/// Shows progress without repeating itself: on a terminal one line updated in place (the
+/// live line of `sys::live`), naming the container's own state (not the pod's phase, R4 of
+/// tests/fakecluster/REAL.md) and the time waited; elsewhere kubectl's
+/// `Warning: container X: message` once per distinct message.
 struct Progress {
-    tty: bool,
+    console: Console<RawOut, RawOut>,
     quiet: bool,
     started: Instant,
     container: String,
     last: String,
-    shown: bool,
 }
 
 impl Progress {
+    fn new(container: &str, quiet: bool, started: Instant) -> Progress {
+        let (out, err) = (crate::sys::output::stdout(), crate::sys::output::stderr());
+        Progress {
+            console: Console::new(out, err, crate::sys::term::is_terminal(2)),
+            quiet,
+            started,
+            container: container.to_string(),
+            last: String::new(),
+        }
+    }
+
     fn update(&mut self, pending: &str, message: &str) {
         if self.quiet {
             return;
@@ -229,40 +151,30 @@ impl Progress {
             return;
         }
         self.last = line;
-        if self.tty {
-            self.render();
+        if self.console.is_live() {
+            self.tick();
         } else if !message.is_empty() {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "Warning: container {}: {message}", self.container);
-            let _ = err.flush();
+            let warning = format!("Warning: container {}: {message}", self.container);
+            self.console.message(&warning);
         }
     }
 
     /// Redraws the terminal line with the time waited so far (on every watch line, so at
     /// least on each bookmark).
     fn tick(&mut self) {
-        if self.shown {
-            self.render();
+        if self.last.is_empty() {
+            return;
         }
-    }
-
-    fn render(&mut self) {
-        let mut err = std::io::stderr().lock();
         let waited = self.started.elapsed().as_secs_f64();
-        let _ = write!(
-            err,
-            "\r\x1b[2Kwaiting for {}: {} ({waited:.1}s)",
+        let status = format!(
+            "waiting for {}: {} ({waited:.1}s)",
             self.container, self.last
         );
-        let _ = err.flush();
-        self.shown = true;
+        self.console.set_status(status);
     }
 
     fn finish(&mut self) {
-        if self.shown {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
-            self.shown = false;
-        }
+        self.console.finish();
     }
 }
 
@@ -389,14 +301,7 @@ pub fn until_started_with(
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
     let patience = patience(opts.timeout);
-    let mut progress = Progress {
-        tty: crate::sys::term::is_terminal(2),
-        quiet: opts.quiet,
-        started,
-        container: container.to_string(),
-        last: String::new(),
-        shown: false,
-    };
+    let mut progress = Progress::new(container, opts.quiet, started);
     let result = watch_loop(
         client,
         (ns, name, container),
@@ -405,6 +310,8 @@ pub fn until_started_with(
         early,
     );
     progress.finish();
+    // An image that cannot be pulled: the node's images that could serve (issue 21).
+    let result = super::images::with_pull_hint(client, ns, name, result);
     match result {
         Err(WaitError::Timeout {
             container, last, ..
@@ -517,7 +424,7 @@ fn watch_loop(
                                     return Ok(Ready {
                                         pod: object,
                                         state,
-                                        watch: Some(Rest { reader }),
+                                        watch: Some(WatchTail { reader }),
                                     })
                                 }
                                 Check::Pending { short, message } => {
@@ -627,82 +534,6 @@ fn open_watch(
     }
 }
 
-/// One watch event, as far as the wait needs it.
-#[derive(Debug, PartialEq)]
-pub enum WatchEvent {
-    /// ADDED or MODIFIED: the object and its resourceVersion.
-    Changed {
-        resource_version: String,
-        object: Value,
-    },
-    Deleted,
-    Bookmark {
-        resource_version: String,
-    },
-    /// ERROR: the Status code it carries (410 means relist).
-    Error {
-        code: Option<u64>,
-    },
-    /// A type the wait ignores.
-    Other,
-}
-
-/// What one line of a watch stream holds.
-#[derive(Debug, PartialEq)]
-pub enum Decoded {
-    Blank,
-    Event(WatchEvent),
-    /// Not a watch event (half a line, garbage): the watch is resumed.
-    Malformed,
-}
-
-/// Decodes one line of a watch stream (`{"type":...,"object":...}`). Pure, never panics.
-pub fn decode_event(line: &[u8]) -> Decoded {
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return Decoded::Blank;
-    }
-    let Ok(Value::Object(mut event)) = serde_json::from_slice::<Value>(line) else {
-        return Decoded::Malformed;
-    };
-    let object = event.remove("object").unwrap_or(Value::Null);
-    // An object whose metadata cannot be read has no resourceVersion to go on from.
-    let rv = |o: &Value| Meta::read(o).map_or(String::new(), |m| m.resource_version.into());
-    Decoded::Event(
-        match event.get("type").and_then(Value::as_str).unwrap_or("") {
-            "ADDED" | "MODIFIED" => WatchEvent::Changed {
-                resource_version: rv(&object),
-                object,
-            },
-            "DELETED" => WatchEvent::Deleted,
-            "BOOKMARK" => WatchEvent::Bookmark {
-                resource_version: rv(&object),
-            },
-            "ERROR" => WatchEvent::Error {
-                code: object.get("code").and_then(Value::as_u64),
-            },
-            _ => WatchEvent::Other,
-        },
-    )
-}
-
-/// Decodes a whole watch body the way the wait reads it: line by line, up to the first line
-/// that is not UTF-8 or not an event.
-pub fn decode_events(body: &[u8]) -> Vec<Decoded> {
-    let mut out = Vec::new();
-    for line in body.split(|&b| b == b'\n') {
-        if std::str::from_utf8(line).is_err() {
-            break;
-        }
-        let d = decode_event(line);
-        let stop = d == Decoded::Malformed;
-        out.push(d);
-        if stop {
-            break;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -761,41 +592,6 @@ mod tests {
             {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes are available"}]}});
         assert!(
             matches!(check(&unsched, "d"), Err(WaitError::PodFailed { reason, .. }) if reason == "Unschedulable")
-        );
-    }
-
-    #[test]
-    fn decodes_watch_lines() {
-        let added = br#"{"type":"ADDED","object":{"metadata":{"name":"p","resourceVersion":"7"}}}"#;
-        assert!(matches!(
-            decode_event(added),
-            Decoded::Event(WatchEvent::Changed { resource_version, .. }) if resource_version == "7"
-        ));
-        assert_eq!(decode_event(b"  "), Decoded::Blank);
-        assert_eq!(decode_event(b"{\"type\":"), Decoded::Malformed);
-        assert_eq!(decode_event(b"[1]"), Decoded::Malformed);
-        assert_eq!(
-            decode_event(br#"{"type":"ERROR","object":{"code":410}}"#),
-            Decoded::Event(WatchEvent::Error { code: Some(410) })
-        );
-        assert_eq!(
-            decode_event(br#"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}}"#),
-            Decoded::Event(WatchEvent::Bookmark {
-                resource_version: "9".into()
-            })
-        );
-        assert_eq!(
-            decode_event(br#"{"type":"DELETED","object":5}"#),
-            Decoded::Event(WatchEvent::Deleted)
-        );
-        let body = b"{\"type\":\"X\"}\n\ngarbage\n{\"type\":\"DELETED\"}\n";
-        assert_eq!(
-            decode_events(body),
-            vec![
-                Decoded::Event(WatchEvent::Other),
-                Decoded::Blank,
-                Decoded::Malformed
-            ]
         );
     }
 }
