@@ -1247,11 +1247,12 @@ def fmt(v, unit):
 def ratio_text(f: Figure) -> str:
     if f.ratio is None:
         return "-"
-    if f.key in ("start_version", "start_help", "fanout"):
+    key = f.key.removeprefix("artifact_")
+    if key in ("start_version", "start_help", "fanout"):
         return f"{f.ratio:.1f}x faster"
-    if f.key.startswith("throughput"):
+    if key.startswith("throughput"):
         return f"{f.ratio:.2f}x"
-    if f.key == "exit_wait":
+    if key == "exit_wait":
         return f"{f.ratio:.1f}x (kubectl does not wait for the exit code)"
     return f"{f.ratio:.3f}" if f.ratio < 0.1 else f"{f.ratio:.2f}"
 
