@@ -130,17 +130,26 @@ fn fan_out_over_fifty_pods_keeps_every_output_and_code() {
         "-c",
         "echo f; exit 6",
     ]);
+    each_pod_said(&r, 50, &["f"], "6");
+}
+
+/// A fan-out's output: each of `pods` pods printed each of `lines` exactly once, and the
+/// summary gives each the exit code `code`.
+#[track_caller]
+fn each_pod_said(r: &crate::util::Run, pods: usize, lines: &[&str], code: &str) {
     let out = r.stdout();
-    for i in 0..50 {
-        let line = format!("audit-{i:04}: f\n");
-        assert_eq!(out.matches(&line).count(), 1, "{line:?}{}", r.dump());
+    for i in 0..pods {
+        for text in lines {
+            let line = format!("audit-{i:04}: {text}\n");
+            assert_eq!(out.matches(&line).count(), 1, "{line:?}{}", r.dump());
+        }
     }
     let codes = out
         .lines()
         .filter(|l| l.starts_with("audit-") && l.contains(" chk "))
-        .filter(|l| l.split_whitespace().nth(2) == Some("6"))
+        .filter(|l| l.split_whitespace().nth(2) == Some(code))
         .count();
-    assert_eq!(codes, 50, "{}", r.dump());
+    assert_eq!(codes, pods, "{}", r.dump());
 }
 
 /// The reconnect lines: said once each.
@@ -259,19 +268,7 @@ fn restart_during_a_fan_out(name: &str, restart: impl FnOnce(&Env)) -> crate::ut
     }
     restart(&env);
     let r = finish(child);
-    let out = r.stdout();
-    for i in 0..20 {
-        for word in ["one", "two"] {
-            let line = format!("audit-{i:04}: {word}\n");
-            assert_eq!(out.matches(&line).count(), 1, "{line:?}{}", r.dump());
-        }
-    }
-    let fours = out
-        .lines()
-        .filter(|l| l.starts_with("audit-") && l.contains(" chk "))
-        .filter(|l| l.split_whitespace().nth(2) == Some("4"))
-        .count();
-    assert_eq!(fours, 20, "{}", r.dump());
+    each_pod_said(&r, 20, &["one", "two"], "4");
     r
 }
 
