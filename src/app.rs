@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::io::Write;
 
 use crate::cli::args::{self, Mode, RawArgs, Verb};
-use crate::cli::plan;
+use crate::cli::plan::{self, Job};
 use crate::kubeconfig;
 use crate::session::error::EXIT_ERROR;
 use crate::session::{Connection, RunError};
@@ -98,8 +98,8 @@ fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
         r.error
     })?;
     printer.messages(&messages);
-    match p.verb {
-        Verb::List => {
+    match &p.job {
+        Job::List => {
             let ns = if p.all_namespaces {
                 None
             } else {
@@ -108,7 +108,7 @@ fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
             crate::leftovers::list(&conn.client, ns, &mut std::io::stdout())?;
             Ok(0)
         }
-        Verb::Gc => {
+        Job::Gc => {
             let ns = if p.all_namespaces {
                 None
             } else {
@@ -123,9 +123,9 @@ fn dispatch(raw: RawArgs) -> Result<u8, RunError> {
             )?;
             Ok(0)
         }
-        Verb::Attach => crate::session::reattach(&conn, &p),
-        Verb::Cp => crate::session::cp::run(&conn, &p),
-        Verb::Debug | Verb::Version => crate::session::run(&conn, &p),
+        Job::Attach => crate::session::reattach(&conn, &p),
+        Job::Cp(copy) => crate::session::cp::run(&conn, &p, copy),
+        Job::Debug => crate::session::run(&conn, &p),
     }
 }
 

@@ -232,10 +232,11 @@ fn an_api_server_restart_while_waiting_for_the_container() {
     said_once_each(&r);
 }
 
-#[test]
-fn an_api_server_restart_during_a_fan_out_of_twenty_pods() {
+/// A fan-out of 20 pods with a restart while every command runs: each line once per pod,
+/// and each pod's exit code.
+fn restart_during_a_fan_out(name: &str, restart: impl FnOnce(&Env)) -> crate::util::Run {
     let env = Env::with(
-        "restart-fanout",
+        name,
         Options {
             pods: 20,
             ..Options::default()
@@ -256,7 +257,7 @@ fn an_api_server_restart_during_a_fan_out_of_twenty_pods() {
     for i in 0..20 {
         until_logged(&env, &format!("audit-{i:04}"), "chk", "one");
     }
-    env.cluster.restart_apiserver(Duration::from_secs(2));
+    restart(&env);
     let r = finish(child);
     let out = r.stdout();
     for i in 0..20 {
@@ -271,12 +272,29 @@ fn an_api_server_restart_during_a_fan_out_of_twenty_pods() {
         .filter(|l| l.split_whitespace().nth(2) == Some("4"))
         .count();
     assert_eq!(fours, 20, "{}", r.dump());
+    r
+}
+
+#[test]
+fn an_api_server_restart_during_a_fan_out_of_twenty_pods() {
+    let r = restart_during_a_fan_out("restart-fanout", |env| {
+        env.cluster.restart_apiserver(Duration::from_secs(2))
+    });
     said_once_each(&r);
 }
 
 #[test]
-fn an_api_server_restart_during_a_copy_with_rm_still_cleans_up() {
-    let env = Env::new("restart-rm");
+fn a_kubelet_restart_during_a_fan_out_of_twenty_pods() {
+    let r = restart_during_a_fan_out("kubelet-fanout", |env| {
+        env.cluster.restart_kubelet(Duration::from_secs(2))
+    });
+    clean(&r);
+}
+
+/// A `--rm` copy with a restart during its command: the output, the code, and the copy
+/// deleted at the end.
+fn restart_during_a_copy_with_rm(name: &str, restart: impl FnOnce(&Env)) {
+    let env = Env::new(name);
     let child = env.spawn(&[
         "web-0",
         "--image=busybox",
@@ -290,7 +308,7 @@ fn an_api_server_restart_during_a_copy_with_rm_still_cleans_up() {
         "echo x; sleep 3; echo y; exit 2",
     ]);
     until_logged(&env, "web-0-dbg", "dbg", "x");
-    env.cluster.restart_apiserver(Duration::from_secs(2));
+    restart(&env);
     let r = finish(child);
     r.assert_code(2);
     assert_eq!(r.stdout(), "x\ny\n", "{}", r.dump());
@@ -300,6 +318,20 @@ fn an_api_server_restart_during_a_copy_with_rm_still_cleans_up() {
         r.dump()
     );
     r.assert_stderr_contains("pod/web-0-dbg deleted");
+}
+
+#[test]
+fn an_api_server_restart_during_a_copy_with_rm_still_cleans_up() {
+    restart_during_a_copy_with_rm("restart-rm", |env| {
+        env.cluster.restart_apiserver(Duration::from_secs(2))
+    });
+}
+
+#[test]
+fn a_kubelet_restart_during_a_copy_with_rm_still_cleans_up() {
+    restart_during_a_copy_with_rm("kubelet-rm", |env| {
+        env.cluster.restart_kubelet(Duration::from_secs(2))
+    });
 }
 
 #[test]

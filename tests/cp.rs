@@ -692,6 +692,7 @@ fn peak_rss(mut cmd: std::process::Command) -> (u64, i32, String) {
             .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok());
         peak = peak.max(kib.unwrap_or(0));
         assert!(start.elapsed().as_secs() < 120, "kdebug ran past 120 s");
+        // A sampling interval, not a wait: the high-water mark is read while kdebug runs.
         std::thread::sleep(std::time::Duration::from_millis(5));
     };
     let err = fs::read_to_string(&errf).unwrap_or_default();
@@ -941,17 +942,19 @@ fn exec_queries(env: &Env) -> Vec<String> {
 
 /// Polls the pod until `container`'s state is terminated; its exit code.
 fn wait_terminated(env: &Env, container: &str) -> i64 {
-    for _ in 0..100 {
+    let code = || {
         let pod = env.cluster.pod("default", "web-0").unwrap();
         let st = pod["status"]["ephemeralContainerStatuses"]
             .as_array()
             .and_then(|l| l.iter().find(|s| s["name"] == container).cloned());
-        if let Some(code) = st.and_then(|s| s["state"]["terminated"]["exitCode"].as_i64()) {
-            return code;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("{container} still runs");
+        st.and_then(|s| s["state"]["terminated"]["exitCode"].as_i64())
+    };
+    crate::util::wait_until(
+        &format!("{container} to end"),
+        std::time::Duration::from_secs(10),
+        || code().is_some(),
+    );
+    code().unwrap()
 }
 
 /// A helper ends by itself once idle; `list` shows helpers and their state; `gc` stops one.

@@ -17,13 +17,21 @@ pub enum Output {
     Yaml,
 }
 
+/// What a run does, with what only that verb needs: a copy exists for `cp` alone.
+#[derive(Debug)]
+pub enum Job {
+    Debug,
+    Attach,
+    Cp(super::cp::Copy),
+    List,
+    Gc,
+}
+
 /// Everything a run needs, checked.
 #[derive(Debug)]
 pub struct Plan {
-    pub verb: Verb,
+    pub job: Job,
     pub targets: Vec<Target>,
-    /// `kdebug cp`: what to copy where.
-    pub copy: Option<super::cp::Copy>,
     pub filenames: Vec<String>,
     /// The builders' input; completed by [`finish`].
     pub opts: DebugOptions,
@@ -175,15 +183,24 @@ pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
         Some("yaml") => Output::Yaml,
         Some(other) => return Err(invalid("output", other, "expected json or yaml")),
     };
-    let copy = if raw.verb == Verb::Cp {
-        if let Some(flag) = super::cp::not_for_cp(&raw) {
-            return Err(CliError::NotForCp(flag));
+    let job = match raw.verb {
+        Verb::Cp => {
+            if let Some(flag) = super::cp::not_for_cp(&raw) {
+                return Err(CliError::NotForCp(flag));
+            }
+            Job::Cp(super::cp::parse(&raw)?)
         }
-        Some(super::cp::parse(&raw)?)
-    } else if let Some(e) = super::cp::only_for_cp(&raw) {
-        return Err(e);
-    } else {
-        None
+        verb => {
+            if let Some(e) = super::cp::only_for_cp(&raw) {
+                return Err(e);
+            }
+            match verb {
+                Verb::Attach => Job::Attach,
+                Verb::List => Job::List,
+                Verb::Gc => Job::Gc,
+                _ => Job::Debug,
+            }
+        }
     };
     let targets = if raw.verb == Verb::Cp {
         Vec::new()
@@ -229,9 +246,8 @@ pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
         host_shell: raw.host_shell,
     };
     Ok(Draft(Plan {
-        verb: raw.verb,
+        job,
         targets,
-        copy,
         filenames: raw.filenames,
         opts,
         profile_name: raw.profile,
@@ -264,7 +280,7 @@ pub fn build(raw: RawArgs) -> Result<Draft, CliError> {
 pub fn finish(draft: Draft) -> Result<(Plan, Vec<Message>), Refused> {
     let mut p = draft.0;
     let debug_err = CliError::Debug;
-    if p.verb == Verb::Debug {
+    if matches!(p.job, Job::Debug) {
         if let Some(name) = &p.profile_name {
             p.opts.profile = name.parse::<Profile>().map_err(debug_err)?;
         }
@@ -275,7 +291,7 @@ pub fn finish(draft: Draft) -> Result<(Plan, Vec<Message>), Refused> {
             host_shell(&mut p)?;
         }
     }
-    let messages = if p.verb == Verb::Debug {
+    let messages = if matches!(p.job, Job::Debug) {
         let has_targets = !p.targets.is_empty() || !p.filenames.is_empty() || p.selector.is_some();
         let mut checked = crate::debug::validate::validate(&p.opts, p.attach_explicit, has_targets);
         // Where kubectl refuses the missing --image, KDEBUG_IMAGE stands in for it.
@@ -308,7 +324,7 @@ pub fn finish(draft: Draft) -> Result<(Plan, Vec<Message>), Refused> {
     if let Some(spec) = &p.mirror_spec {
         p.opts.mirror = spec.parse::<Mirror>().map_err(debug_err)?;
     }
-    if p.verb == Verb::Debug {
+    if matches!(p.job, Job::Debug) {
         kdebug_checks(&p)?;
     }
     Ok((p, messages))

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 
 #[derive(Debug)]
 pub enum CpError {
-    /// The plan holds no source and destination (the CLI always sets them for `cp`).
-    NoCopy,
     /// Into the pod: the local source does not exist (kubectl's wording).
     NoLocalSource(PathBuf),
     /// The pod has ended: there is no container left to reach.
@@ -40,7 +38,6 @@ pub enum CpError {
 impl fmt::Display for CpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CpError::NoCopy => f.write_str("kdebug cp needs a source and a destination"),
             CpError::NoLocalSource(src) => {
                 write!(f, "{} doesn't exist in local filesystem", src.display())
             }

@@ -40,8 +40,7 @@ use route::Route;
 /// After the archive went in and stdin closed: how long `tar x` may take to finish.
 const EXTRACT_GRACE: Duration = Duration::from_secs(60);
 
-pub fn run(conn: &Connection, p: &Plan) -> Result<u8, RunError> {
-    let copy = p.copy.as_ref().ok_or(CpError::NoCopy)?;
+pub fn run(conn: &Connection, p: &Plan, copy: &Copy) -> Result<u8, RunError> {
     if let (Direction::ToPod, Local::Path(src)) = (copy.direction, &copy.local) {
         if std::fs::symlink_metadata(src).is_err() {
             return Err(CpError::NoLocalSource(src.clone()).into());
