@@ -109,7 +109,10 @@ dist_archive = kdebug-$(VERSION)-linux-$1.tar.gz
 # unwinds with LLVM's libunwind.a (libunwind-16-dev; for arm64 the package is unpacked, not
 # installed: it conflicts with the amd64 one), which calls glibc's __fprintf_chk
 # (src/musl_fortify.c supplies it). force-unwind-tables=no: the release build aborts on panic
-# and unwinds nothing, so the tables are dead bytes (panic messages stay).
+# and unwinds nothing, so the tables are dead bytes (panic messages stay). Linked by LLVM's
+# lld (lld-16) folding identical functions, as make release does: 28,864 bytes less on amd64;
+# --no-dynamic-linker because lld, unlike GNU ld, would keep the musl-gcc wrapper's
+# interpreter in a static binary (which then crashes at start).
 DIST_UNWIND_amd64 = /usr/lib/llvm-16/lib
 DIST_UNWIND_arm64 = $(DIST_WORK)/unwind-arm64/usr/lib/llvm-16/lib
 ifeq ($(DIST_LIBC),musl)
@@ -117,8 +120,9 @@ DIST_ENV = RUSTC_BOOTSTRAP=1
 DIST_BUILD_STD = -Zbuild-std=std,panic_abort
 DIST_TEST_STD = -Zbuild-std
 dist_libc_flags = -C link-self-contained=no -L $(DIST_UNWIND_$1) -C link-arg=$(DIST_WORK)/musl_fortify-$1.o
-DIST_RELEASE_FLAGS = -C force-unwind-tables=no
-DIST_PKGS = rustc-web rust-web-src musl-tools musl-dev:arm64 libunwind-16-dev gcc-aarch64-linux-gnu
+DIST_RELEASE_FLAGS = -C force-unwind-tables=no -C link-arg=-fuse-ld=lld -C link-arg=-B/usr/lib/llvm-16/bin \
+	-C link-arg=-Wl$(comma)--icf=all$(comma)--no-dynamic-linker
+DIST_PKGS = rustc-web rust-web-src musl-tools musl-dev:arm64 libunwind-16-dev lld-16 gcc-aarch64-linux-gnu
 else ifeq ($(DIST_LIBC),gnu)
 # Under qemu-user, glibc's posix_spawn (a vfork-style clone) becomes a fork, so a program that
 # does not exist is a child exiting 127 instead of spawn's error, which plugin_errors checks.
