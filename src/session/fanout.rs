@@ -329,7 +329,7 @@ fn summarize(
 /// The summary table, written row by row from the outcomes (no copy of every cell).
 fn write_summary(out: &mut dyn Write, rows: &[&PodResult]) {
     const HEAD: [&str; 5] = ["TARGET", "CONTAINER", "EXIT", "DURATION", "ERROR"];
-    let cells = |o: &PodResult| -> [String; 4] {
+    let cells = |o: &PodResult| -> [String; 5] {
         [
             o.name().to_string(),
             if o.container().is_empty() {
@@ -339,29 +339,20 @@ fn write_summary(out: &mut dyn Write, rows: &[&PodResult]) {
             },
             o.exit_code.map_or("-".into(), |c| c.to_string()),
             format!("{:.1}s", f64::from(o.millis) / 1000.0),
+            o.error.as_deref().unwrap_or("").to_string(),
         ]
     };
-    let mut widths = HEAD.map(str::len);
+    let mut columns = crate::text::table::Columns::new();
+    columns.fit(&HEAD);
     for o in rows {
-        for (w, c) in widths.iter_mut().zip(cells(o)) {
-            *w = (*w).max(c.chars().count());
-        }
+        columns.fit(&cells(o).each_ref().map(String::as_str));
     }
-    let line = |out: &mut dyn Write, cols: [&str; 4], last: &str| {
-        let mut s = String::new();
-        for (c, w) in cols.iter().zip(widths) {
-            s.push_str(&format!("{c:<w$}   "));
-        }
-        s.push_str(last);
-        let _ = writeln!(out, "{}", s.trim_end());
-    };
-    line(out, [HEAD[0], HEAD[1], HEAD[2], HEAD[3]], HEAD[4]);
+    let _ = writeln!(out, "{}", columns.line(&HEAD));
     for o in rows {
-        let c = cells(o);
-        line(
+        let _ = writeln!(
             out,
-            [&c[0], &c[1], &c[2], &c[3]],
-            o.error.as_deref().unwrap_or(""),
+            "{}",
+            columns.line(&cells(o).each_ref().map(String::as_str))
         );
     }
 }
