@@ -141,6 +141,12 @@ impl ApiError {
         self.code() == Some(404)
     }
 
+    /// A failure that may pass by itself (no answer, or a server error), as opposed to the
+    /// server's definitive no (a 4xx: forbidden, not found, bad request).
+    pub fn may_pass(&self) -> bool {
+        self.code().is_none_or(|c| c >= 500)
+    }
+
     /// The server could not be reached or the connection broke: what a restart of the API
     /// server looks like from here (R11), worth trying again while a session is open.
     pub fn is_connection_loss(&self) -> bool {

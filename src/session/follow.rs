@@ -131,7 +131,7 @@ impl Refusal {
     fn passing(&self) -> bool {
         match self {
             Refusal::Runtime(_) => true,
-            Refusal::Upgrade(e) => e.code().is_none_or(|c| c >= 500),
+            Refusal::Upgrade(e) => e.may_pass(),
         }
     }
 }

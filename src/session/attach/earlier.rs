@@ -156,7 +156,7 @@ pub fn measure(t: &LogSource, meter: &Meter, tx: &Sender<Measured>) {
 /// A failure to read the log that may pass by itself: a lost connection or a server error.
 fn passing(e: &crate::session::RunError) -> bool {
     match e {
-        crate::session::RunError::Api(a) => a.code().is_none_or(|c| c >= 500),
+        crate::session::RunError::Api(a) => a.may_pass(),
         _ => false,
     }
 }
