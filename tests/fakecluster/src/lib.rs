@@ -547,7 +547,8 @@ impl FakeCluster {
     /// exec, log follows) end; for `down` the API server cannot reach it, so new ones are
     /// answered with an error; containers and their logs are not touched. How the API server
     /// ends a proxied stream and words the error is a guess: the attach ends without its
-    /// status (as R14 saw), a log follow ends its body, and the error is the apiserver's
+    /// status (as R14 saw), a log follow ends its body or is cut off (the seed picks), and
+    /// the error is the apiserver's
     /// `error dialing backend` for a refused connection.
     pub fn restart_kubelet(&self, down: Duration) {
         *self

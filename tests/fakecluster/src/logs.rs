@@ -188,9 +188,20 @@ pub fn serve(ctx: &mut Ctx, target: &Target) -> io::Result<bool> {
     let mut sent = body.len();
     let epoch = ctx.shared.kubelet_epoch.load(Ordering::SeqCst);
     loop {
-        // A kubelet restart ends the follow it carried (R14); the body ends (a guess).
-        if ctx.shared.stopped() || ctx.shared.kubelet_epoch.load(Ordering::SeqCst) != epoch {
+        if ctx.shared.stopped() {
             break;
+        }
+        // A kubelet restart ends the follow it carried (R14). How the API server ends the
+        // proxied body is a guess, so both ways are played, the seed picking: the body's
+        // clean end, or the connection closed without it.
+        if ctx.shared.kubelet_epoch.load(Ordering::SeqCst) != epoch {
+            if ctx.shared.draw(2) == 0 {
+                break;
+            }
+            ctx.entry
+                .insert("fault".into(), json!("kubelet-restart-cut"));
+            ctx.conn.stream.shutdown();
+            return Ok(false);
         }
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(Output::Data(_, data)) => {
